@@ -1,0 +1,5 @@
+"""`python -m llamacalc`."""
+
+from llamacalc.cli import main
+
+main()

@@ -1,0 +1,92 @@
+"""Budget: training compute → GPU time → wall-clock days or GPU count → cost, energy, CO2.
+
+C, R = training FLOPs, achieved FLOP/s per GPU (= dense peak × MFU; MFU as defined in PaLM,
+arXiv:2204.02311 §4.1). The leaf formulas are plain arithmetic, so they run on floats in canonical
+units (FLOP, s, USD, W, J, kg) in the hot path and on pint Quantities in the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TypeVar
+
+Q = TypeVar("Q")
+
+
+def gpu_time(flops: Q, peak: Q, mfu: Q | float) -> Q:
+    """GPU-seconds to execute C FLOPs at MFU × peak per GPU: C / (peak · MFU)."""
+    return flops / (peak * mfu)  # type: ignore[operator, no-any-return]
+
+
+def wall_time(gpu_seconds: Q, gpus: Q | float) -> Q:
+    """Wall-clock seconds when the GPU time is spread over `gpus` GPUs (perfect scaling)."""
+    return gpu_seconds / gpus  # type: ignore[operator, no-any-return]
+
+
+def gpus_needed(gpu_seconds: Q, seconds: Q) -> Q:
+    """GPUs (fractional) to fit the GPU time into a wall-clock duration."""
+    return gpu_seconds / seconds  # type: ignore[operator, no-any-return]
+
+
+def cost(gpu_seconds: Q, price: Q) -> Q:
+    """Money for the GPU time at a price per GPU-second."""
+    return gpu_seconds * price  # type: ignore[operator, no-any-return]
+
+
+def energy(gpu_seconds: Q, power: Q, pue: Q | float) -> Q:
+    """Facility energy: GPU time × power per GPU × PUE (GPU power only; hosts and network excluded)."""
+    return gpu_seconds * power * pue  # type: ignore[operator, no-any-return]
+
+
+def emissions(energy_used: Q, carbon: Q) -> Q:
+    """Location-based CO2: energy × grid carbon intensity (Patterson et al., arXiv:2204.05149)."""
+    return energy_used * carbon  # type: ignore[operator, no-any-return]
+
+
+def implied_mfu(flops: Q, gpu_seconds: Q, peak: Q) -> Q:
+    """The MFU at which C FLOPs take exactly this GPU time: C / (GPU time · peak)."""
+    return flops / (gpu_seconds * peak)  # type: ignore[operator, no-any-return]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A training run's budget in canonical units: FLOP, GPUs, s, GPU·s, USD, J, kg."""
+
+    flops: float
+    gpus: int
+    seconds: float
+    gpu_seconds: float
+    cost: float | None
+    energy: float | None
+    co2: float | None
+
+
+def budget(
+    flops: float,
+    peak: float,
+    mfu: float,
+    *,
+    gpus: int | None = None,
+    seconds: float | None = None,
+    price: float | None = None,
+    power: float | None = None,
+    pue: float = 1.0,
+    carbon: float | None = None,
+) -> Budget:
+    """The budget for C FLOPs on `gpus` GPUs, or on the fewest whole GPUs that finish in `seconds`."""
+    used = gpu_time(flops, peak, mfu)
+    if gpus is None:
+        if seconds is None:
+            raise ValueError("budget() needs gpus or seconds")
+        gpus = max(1, math.ceil(gpus_needed(used, seconds) - 1e-9))
+    joules = energy(used, power, pue) if power is not None else None
+    return Budget(
+        flops=flops,
+        gpus=gpus,
+        seconds=wall_time(used, gpus),
+        gpu_seconds=used,
+        cost=cost(used, price) if price is not None else None,
+        energy=joules,
+        co2=emissions(joules, carbon) if joules is not None and carbon is not None else None,
+    )

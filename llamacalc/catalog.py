@@ -1,0 +1,475 @@
+"""Presets: loads the TOML files of models, hardware, clusters and scaling laws, and validates them.
+
+A preset file holds tables named by kind (`[models."llama-3.1-405b"]`, `[hardware."h100-sxm"]`,
+`[clusters."meta-24k"]`, `[laws."epoch"]`). Every figure carries a source: `sources.<field>`, or
+the preset's `source`. A source that starts with "assumption" marks the figure as one.
+
+Loading checks structure only (known keys, value types), without pint, so listing presets stays
+fast; quantities are parsed when a preset is used, with errors naming the file, preset and field.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from llamacalc import units
+from llamacalc.errors import InputError, PresetError, UnitError, did_you_mean
+
+KINDS = ("models", "hardware", "clusters", "laws")
+MAX_PRESET_BYTES = 1_000_000
+PRECISIONS = ("bf16", "fp8")
+
+
+def shipped_presets_dir() -> Path:
+    """The presets shipped with llamacalc: inside the installed wheel, or the source checkout's."""
+    package = Path(__file__).resolve().parent
+    in_wheel = package / "presets"
+    return in_wheel if in_wheel.is_dir() else package.parent / "presets"
+
+
+# --- schema: field -> Python types TOML may give it -----------------------------------------
+
+_TEXT = (str,)
+_INT = (int,)
+_NUMBER = (int, float)
+_BOOL = (bool,)
+_LIST = (list,)
+_TABLE = (dict,)
+
+_REPORTED = {"gpu": _TEXT, "gpu_hours": _NUMBER + _TEXT, "gpus": _INT, "co2_t": _NUMBER, "source": _TEXT}
+
+SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
+    "models": {
+        "title": _TEXT,
+        "params": _NUMBER + _TEXT,
+        "active_params": _NUMBER + _TEXT,
+        "tokens": _NUMBER + _TEXT,
+        "layers": _INT,
+        "d_model": _INT,
+        "heads": _INT,
+        "kv_heads": _INT,
+        "ffn": _INT,
+        "vocab": _INT,
+        "seq_len": _INT,
+        "tied_embeddings": _BOOL,
+        "experts": _INT,
+        "experts_per_token": _INT,
+        "shared_experts": _INT,
+        "moe_ffn": _INT,
+        "moe_every": _INT,
+        "precision": _TEXT,
+        "cluster": _TEXT,
+        "based_on": _TEXT,
+        "compute_scale": _NUMBER,
+        "reported": _TABLE,
+        "source": _TEXT,
+        "sources": _TABLE,
+    },
+    "hardware": {
+        "title": _TEXT,
+        "aliases": _LIST,
+        "peak_bf16": _NUMBER + _TEXT,
+        "peak_fp8": _NUMBER + _TEXT,
+        "memory": _NUMBER + _TEXT,
+        "bandwidth": _NUMBER + _TEXT,
+        "power": _NUMBER + _TEXT,
+        "price": _NUMBER + _TEXT,
+        "source": _TEXT,
+        "sources": _TABLE,
+    },
+    "clusters": {
+        "title": _TEXT,
+        "gpu": _TEXT,
+        "gpus": _INT,
+        "source": _TEXT,
+        "sources": _TABLE,
+    },
+    "laws": {
+        "title": _TEXT,
+        "form": _TEXT,
+        "E": _NUMBER,
+        "A": _NUMBER,
+        "B": _NUMBER,
+        "alpha": _NUMBER,
+        "beta": _NUMBER,
+        "ratio": _NUMBER,
+        "fit_min_flops": _NUMBER,
+        "fit_max_flops": _NUMBER,
+        "source": _TEXT,
+        "sources": _TABLE,
+    },
+}
+
+REQUIRED: Mapping[str, tuple[str, ...]] = {
+    "models": (),  # params and tokens, unless based_on: checked in Catalog.model
+    "hardware": ("peak_bf16",),
+    "clusters": ("gpu", "gpus"),
+    "laws": ("form",),
+}
+
+_NOT_FIGURES = {"title", "aliases", "source", "sources", "reported", "based_on", "cluster", "form"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One preset as written in its file: validated keys and types, values not yet parsed."""
+
+    kind: str
+    name: str
+    path: Path
+    fields: Mapping[str, Any]
+
+    @property
+    def title(self) -> str:
+        return str(self.fields.get("title", self.name))
+
+    @property
+    def figures(self) -> list[str]:
+        """The fields that are figures, and so need a source."""
+        return [key for key in self.fields if key not in _NOT_FIGURES]
+
+    def source_of(self, key: str) -> str:
+        """Where a figure comes from: its own source, else the preset's, else ''."""
+        return str(self.fields.get("sources", {}).get(key) or self.fields.get("source", ""))
+
+    def is_assumption(self, key: str) -> bool:
+        return self.source_of(key).lower().startswith("assumption")
+
+    def where(self, key: str | None = None) -> str:
+        """'file: preset' or 'file: preset.key', for error messages."""
+        suffix = f".{key}" if key else ""
+        return f"{self.path}: {self.kind}.{self.name}{suffix}"
+
+    def parse(self, key: str, parser: Callable[[Any], Any]) -> Any:
+        """The parsed value of `key` (None if absent), with errors naming file, preset and field."""
+        if key not in self.fields:
+            return None
+        try:
+            return parser(self.fields[key])
+        except InputError as error:
+            raise PresetError(f"{self.where(key)}: {error}") from None
+
+
+# --- typed presets ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Transformer shape (Llama family: GQA attention, SwiGLU FFN; optional MoE layers)."""
+
+    layers: int
+    d_model: int
+    heads: int
+    kv_heads: int
+    ffn: int
+    vocab: int
+    seq_len: int | None = None
+    tied_embeddings: bool = False
+    experts: int = 0
+    experts_per_token: int = 0
+    shared_experts: int = 0
+    moe_ffn: int = 0
+    moe_every: int = 1
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.heads
+
+    @property
+    def is_moe(self) -> bool:
+        return self.experts > 0
+
+
+ARCH_FIELDS = ("layers", "d_model", "heads", "kv_heads", "ffn", "vocab")
+MOE_FIELDS = ("experts", "experts_per_token", "moe_ffn")
+
+
+@dataclass(frozen=True)
+class Reported:
+    """What the model's publishers reported about its training run."""
+
+    gpu: str | None
+    gpu_hours: float | None
+    gpus: int | None
+    co2_t: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model to train: total and active parameters, tokens, or a compute figure from a baseline."""
+
+    name: str
+    title: str
+    params: float | None
+    active_params: float | None
+    tokens: float | None
+    baseline: Model | None  # a scenario defined as compute_scale x the baseline's compute
+    compute_scale: float | None
+    arch: Architecture | None
+    precision: str | None
+    cluster: str | None
+    reported: Reported | None
+    entry: Entry = field(repr=False)
+
+    @property
+    def is_moe(self) -> bool:
+        return self.active_params is not None and self.active_params != self.params
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """An accelerator, per chip: dense peaks by precision (FLOP/s), memory (B), power (W), price."""
+
+    name: str
+    title: str
+    peaks: Mapping[str, float]
+    memory: float | None
+    bandwidth: float | None
+    power: float | None
+    price: float | None  # USD per GPU-second
+    entry: Entry = field(repr=False)
+
+    def peak(self, precision: str) -> float:
+        if precision not in self.peaks:
+            known = ", ".join(sorted(self.peaks))
+            raise InputError(
+                f"--precision: {self.name} has no published {precision} peak "
+                f"(known: {known}); use --precision {min(self.peaks)}"
+            )
+        return self.peaks[precision]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    title: str
+    gpu: str
+    gpus: int
+    entry: Entry = field(repr=False)
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every preset by kind and name; user presets override shipped ones of the same name."""
+
+    entries: Mapping[str, Mapping[str, Entry]]
+
+    def names(self, kind: str) -> list[str]:
+        return list(self.entries[kind])
+
+    def entry(self, kind: str, name: str, option: str) -> Entry:
+        """The preset `name` of `kind`, found by name or alias; `option` names the asker in errors."""
+        presets = self.entries[kind]
+        if name in presets:
+            return presets[name]
+        for entry in presets.values():
+            if name in entry.fields.get("aliases", ()):
+                return entry
+        singular = {"models": "model", "hardware": "GPU", "clusters": "cluster", "laws": "law"}[kind]
+        raise PresetError(
+            f"{option}: unknown {singular} '{name}'{did_you_mean(name, presets)}; "
+            f"see 'llamacalc presets' for the list"
+        )
+
+    def find(self, name: str) -> Entry:
+        """A preset of any kind by name, for `presets show`."""
+        for kind in KINDS:
+            if name in self.entries[kind]:
+                return self.entries[kind][name]
+        every = [n for kind in KINDS for n in self.entries[kind]]
+        raise PresetError(f"unknown preset '{name}'{did_you_mean(name, every)}; see 'llamacalc presets'")
+
+    def model(self, name: str, option: str = "MODEL") -> Model:
+        return _build_model(self, self.entry("models", name, option))
+
+    def hardware(self, name: str, option: str = "--gpu") -> Hardware:
+        return _build_hardware(self.entry("hardware", name, option))
+
+    def cluster(self, name: str, option: str = "--cluster") -> Cluster:
+        entry = self.entry("clusters", name, option)
+        gpu = self.entry("hardware", entry.fields["gpu"], f"{entry.where('gpu')}").name
+        gpus = entry.parse("gpus", lambda v: int(units.parse_count(v, "a GPU count")))
+        return Cluster(entry.name, entry.title, gpu, gpus, entry)
+
+
+def load_catalog(dirs: Sequence[Path]) -> Catalog:
+    """Load every `*.toml` under each directory, in order; later presets override earlier ones."""
+    entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+    for directory in dirs:
+        for path in _toml_files(directory):
+            for entry in _read_file(path):
+                entries[entry.kind][entry.name] = entry
+    return Catalog({kind: MappingProxyType(found) for kind, found in entries.items()})
+
+
+def _toml_files(directory: Path) -> Iterable[Path]:
+    if not directory.is_dir():
+        raise PresetError(f"--presets: '{directory}' is not a readable directory of *.toml presets")
+    try:
+        return sorted(directory.rglob("*.toml"))
+    except OSError as error:
+        raise PresetError(f"--presets: cannot read '{directory}': {error.strerror}") from None
+
+
+def _read_file(path: Path) -> Iterable[Entry]:
+    try:
+        if path.stat().st_size > MAX_PRESET_BYTES:
+            raise PresetError(f"{path}: preset file larger than {MAX_PRESET_BYTES:,} bytes")
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise PresetError(f"{path}: not valid TOML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PresetError(f"{path}: cannot read preset file: {error}") from None
+    for kind, table in data.items():
+        if kind not in KINDS:
+            raise PresetError(
+                f"{path}: unknown table [{kind}]{did_you_mean(kind, KINDS)}; "
+                f"expected one of {', '.join(KINDS)}"
+            )
+        if not isinstance(table, dict):
+            raise PresetError(f"{path}: [{kind}] must be a table of presets")
+        for name, fields in table.items():
+            yield _validated(Entry(kind, name, path, fields))
+
+
+def _validated(entry: Entry) -> Entry:
+    if not isinstance(entry.fields, dict):
+        raise PresetError(f"{entry.where()}: expected a table of fields")
+    schema = SCHEMA[entry.kind]
+    for key, value in entry.fields.items():
+        if key not in schema:
+            raise PresetError(
+                f"{entry.where(key)}: unknown field{did_you_mean(key, schema)}; "
+                f"expected one of {', '.join(schema)}"
+            )
+        _check_type(entry, key, value, schema[key])
+    for key in REQUIRED[entry.kind]:
+        if key not in entry.fields:
+            raise PresetError(f"{entry.where(key)}: missing required field")
+    _check_nested(entry, "sources", dict.fromkeys(entry.fields, _TEXT))
+    _check_nested(entry, "reported", _REPORTED)
+    for alias in entry.fields.get("aliases", ()):
+        if not isinstance(alias, str):
+            raise PresetError(f"{entry.where('aliases')}: expected a list of strings")
+    return entry
+
+
+def _check_type(entry: Entry, key: str, value: Any, types: tuple[type, ...]) -> None:
+    is_bool = isinstance(value, bool)
+    if not isinstance(value, types) or (is_bool and bool not in types):
+        expected = " or ".join(_TYPE_NAMES[t] for t in types)
+        raise PresetError(f"{entry.where(key)}: expected {expected}, got {type(value).__name__} {value!r:.40}")
+    if types == _INT and value <= 0:
+        raise PresetError(f"{entry.where(key)}: expected a positive integer, got {value}")
+
+
+def _check_nested(entry: Entry, key: str, schema: Mapping[str, tuple[type, ...]]) -> None:
+    for sub, value in entry.fields.get(key, {}).items():
+        if sub not in schema:
+            raise PresetError(f"{entry.where(key + '.' + sub)}: unknown field{did_you_mean(sub, schema)}")
+        _check_type(entry, f"{key}.{sub}", value, schema[sub])
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true/false", list: "a list", dict: "a table"}
+
+
+def _count(what: str) -> Callable[[Any], float]:
+    return lambda value: units.parse_count(value, what)
+
+
+def _quantity(kind: units.Kind) -> Callable[[Any], float]:
+    return lambda value: units.parse_quantity(value, kind)
+
+
+def _build_hardware(entry: Entry) -> Hardware:
+    peaks = {p: entry.parse(f"peak_{p}", _quantity(units.RATE)) for p in PRECISIONS}
+    return Hardware(
+        name=entry.name,
+        title=entry.title,
+        peaks=MappingProxyType({p: v for p, v in peaks.items() if v}),
+        memory=entry.parse("memory", _quantity(units.MEMORY)),
+        bandwidth=entry.parse("bandwidth", _quantity(units.BANDWIDTH)),
+        power=entry.parse("power", _quantity(units.POWER)),
+        price=entry.parse("price", _quantity(units.PRICE)),
+        entry=entry,
+    )
+
+
+def _build_model(catalog: Catalog, entry: Entry) -> Model:
+    fields = entry.fields
+    based_on = fields.get("based_on")
+    if based_on is None:
+        for key in ("params", "tokens"):
+            if key not in fields:
+                raise PresetError(f"{entry.where(key)}: missing required field (or give based_on and compute_scale)")
+    if "cluster" in fields:
+        catalog.entry("clusters", fields["cluster"], entry.where("cluster"))
+    precision = fields.get("precision")
+    if precision is not None and precision not in PRECISIONS:
+        raise PresetError(f"{entry.where('precision')}: expected one of {', '.join(PRECISIONS)}, got '{precision}'")
+    params = entry.parse("params", _count("a parameter count"))
+    active = entry.parse("active_params", _count("a parameter count"))
+    baseline = None
+    if based_on is not None:
+        if "compute_scale" not in fields:
+            raise PresetError(f"{entry.where('compute_scale')}: missing (required with based_on)")
+        baseline = catalog.model(based_on, entry.where("based_on")) if based_on != entry.name else None
+        if baseline is None or baseline.baseline is not None or baseline.tokens is None:
+            raise PresetError(f"{entry.where('based_on')}: must name a model with params and tokens")
+    return Model(
+        name=entry.name,
+        title=entry.title,
+        params=params,
+        active_params=active if active is not None else params,
+        tokens=entry.parse("tokens", _count("a token count")),
+        baseline=baseline,
+        compute_scale=fields.get("compute_scale"),
+        arch=_build_arch(entry),
+        precision=precision,
+        cluster=fields.get("cluster"),
+        reported=_build_reported(catalog, entry),
+        entry=entry,
+    )
+
+
+def _build_arch(entry: Entry) -> Architecture | None:
+    fields = entry.fields
+    present = [key for key in ARCH_FIELDS if key in fields]
+    if not present:
+        return None
+    missing = [key for key in ARCH_FIELDS if key not in fields]
+    if missing:
+        raise PresetError(f"{entry.where(missing[0])}: missing; architecture needs all of {', '.join(ARCH_FIELDS)}")
+    if "experts" in fields:
+        for key in MOE_FIELDS:
+            if key not in fields:
+                raise PresetError(f"{entry.where(key)}: missing; an MoE needs all of {', '.join(MOE_FIELDS)}")
+    if fields["d_model"] % fields["heads"] or fields["heads"] % fields["kv_heads"]:
+        raise PresetError(f"{entry.where('heads')}: heads must divide d_model and be a multiple of kv_heads")
+    names = [f for f in Architecture.__dataclass_fields__ if f in fields]
+    return Architecture(**{key: fields[key] for key in names})
+
+
+def _build_reported(catalog: Catalog, entry: Entry) -> Reported | None:
+    table = entry.fields.get("reported")
+    if table is None:
+        return None
+    gpu = table.get("gpu")
+    if gpu is not None:
+        gpu = catalog.entry("hardware", gpu, entry.where("reported.gpu")).name
+    gpu_hours = table.get("gpu_hours")
+    if gpu_hours is not None:
+        try:
+            gpu_hours = units.parse_count(gpu_hours, "a GPU-hour count")
+        except UnitError as error:
+            raise PresetError(f"{entry.where('reported.gpu_hours')}: {error}") from None
+    return Reported(gpu, gpu_hours, table.get("gpus"), table.get("co2_t"), str(table.get("source", "")))

@@ -1,0 +1,212 @@
+"""The command line: parse options, call the core, render. The only module that imports typer.
+
+Exit codes are `errors.ExitCode`: 0 ok, 1 a budget check or batch line failed, 2 bad input,
+3 internal error. Machine output goes to stdout through `json`; messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from llamacalc import __version__
+from llamacalc.errors import ExitCode, LlamacalcError
+
+if TYPE_CHECKING:
+    from llamacalc.catalog import Catalog
+
+PROG = "llamacalc"
+
+
+def _fail(message: str, code: ExitCode) -> NoReturn:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+    sys.exit(code)
+
+
+class _Group(TyperGroup):
+    """Runs the app, mapping every failure to one stderr line and an `ExitCode`."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        kwargs.setdefault("prog_name", PROG)
+        try:
+            code = super().main(*args, **kwargs)
+        except LlamacalcError as error:
+            _fail(str(error), ExitCode.BAD_INPUT)
+        except typer._click.exceptions.UsageError as error:
+            hint = f"; see '{error.ctx.command_path} --help'" if error.ctx else ""
+            _fail(error.format_message() + hint, ExitCode.BAD_INPUT)
+        except typer._click.exceptions.ClickException as error:
+            _fail(error.format_message(), ExitCode.BAD_INPUT)
+        except typer._click.exceptions.Abort:
+            _fail("aborted", ExitCode.BAD_INPUT)
+        except BrokenPipeError:
+            # The reader went away (`| head -1`): not an error. Silence the final flush.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(ExitCode.OK)
+        except Exception:
+            if os.environ.get("LLAMACALC_DEBUG"):
+                traceback.print_exc()
+            _fail(
+                "internal error — this is a bug; please report it with the command line "
+                "(set LLAMACALC_DEBUG=1 for a traceback)",
+                ExitCode.INTERNAL,
+            )
+        sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+app = typer.Typer(
+    cls=_Group,
+    name=PROG,
+    help="Training-compute calculator: FLOPs, GPUs, days, GPU-hours, cost, energy and CO2 of LLM runs.",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"{PROG} {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Training-compute calculator for large language models.
+
+    Exit codes: 0 ok, 1 a budget check or batch line failed, 2 bad input, 3 internal error.
+    """
+
+
+PresetsOpt = Annotated[
+    Optional[list[Path]],  # noqa: UP045 - typer needs Optional here
+    typer.Option(
+        "--presets",
+        help="Extra directory of *.toml presets (repeatable; also $LLAMACALC_PRESETS, a path list).",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def catalog_from(dirs: Sequence[Path] | None) -> Catalog:
+    """The shipped presets, then $LLAMACALC_PRESETS, then --presets: later ones override."""
+    from llamacalc.catalog import load_catalog, shipped_presets_dir
+
+    env = [Path(p) for p in os.environ.get("LLAMACALC_PRESETS", "").split(os.pathsep) if p]
+    return load_catalog([shipped_presets_dir(), *env, *(dirs or ())])
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
+
+
+def print_tables(*tables: Any) -> None:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    for table in tables:
+        console.print(table)
+
+
+@app.command()
+def train(
+    model: Annotated[Optional[str], typer.Argument(help="Model preset, e.g. llama-3.1-405b.", show_default=False)] = None,  # noqa: UP045
+    params: Annotated[Optional[str], typer.Option(help="Total parameters, e.g. 405B.", show_default=False)] = None,  # noqa: UP045
+    active_params: Annotated[Optional[str], typer.Option(help="Active parameters per token (MoE), e.g. 17B.", show_default=False)] = None,  # noqa: UP045
+    tokens: Annotated[Optional[str], typer.Option(help="Training tokens, e.g. 15.6T.", show_default=False)] = None,  # noqa: UP045
+    gpu: Annotated[Optional[str], typer.Option(help="Accelerator preset [default: the model's, else h100-sxm].", show_default=False)] = None,  # noqa: UP045
+    gpus: Annotated[Optional[str], typer.Option(help="GPU count, e.g. 16384 or 16K: gives the days.", show_default=False)] = None,  # noqa: UP045
+    days: Annotated[Optional[str], typer.Option(help="Wall-clock target, e.g. 54 or '3 weeks': gives the GPUs.", show_default=False)] = None,  # noqa: UP045
+    cluster: Annotated[Optional[str], typer.Option(help="Cluster preset: sets GPU type and count.", show_default=False)] = None,  # noqa: UP045
+    mfu: Annotated[Optional[str], typer.Option(help="Model FLOPs utilisation, e.g. 0.4 or 40% [default: 0.40 bf16, 0.197 fp8].", show_default=False)] = None,  # noqa: UP045
+    precision: Annotated[Optional[str], typer.Option(help="bf16 or fp8: which dense peak MFU refers to [default: bf16].", show_default=False)] = None,  # noqa: UP045
+    price: Annotated[Optional[str], typer.Option(help="Price per GPU-hour, e.g. '2.5 USD/h' [default: the GPU preset's].", show_default=False)] = None,  # noqa: UP045
+    power: Annotated[Optional[str], typer.Option(help="Power per GPU, e.g. 700W [default: the GPU's TDP].", show_default=False)] = None,  # noqa: UP045
+    pue: Annotated[Optional[str], typer.Option(help="Data-centre PUE, ≥ 1 [default: 1.09].", show_default=False)] = None,  # noqa: UP045
+    carbon: Annotated[Optional[str], typer.Option(help="Grid intensity, e.g. '0.38 kg/kWh' [default: 0.367].", show_default=False)] = None,  # noqa: UP045
+    presets: PresetsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compute, time, GPU-hours, cost, energy and CO2 to train a model.
+
+    Example: llamacalc train llama-3.1-405b --gpus 16384 --mfu 0.4
+    """
+    from llamacalc import output
+    from llamacalc.scenario import resolve
+    from llamacalc.scenario import train as run
+
+    request = {
+        "model": model, "params": params, "active_params": active_params, "tokens": tokens,
+        "gpu": gpu, "gpus": gpus, "days": days, "cluster": cluster, "mfu": mfu,
+        "precision": precision, "price": price, "power": power, "pue": pue, "carbon": carbon,
+    }  # fmt: skip
+    catalog = catalog_from(presets)
+    result = run(catalog, resolve(catalog, request))
+    if as_json:
+        print_json(output.train_document(result))
+    else:
+        print_tables(output.train_table(result), output.assumptions_table(result.scenario.assumptions))
+
+
+presets_app = typer.Typer(cls=TyperGroup, rich_markup_mode=None, no_args_is_help=False)
+app.add_typer(presets_app, name="presets")
+
+
+@presets_app.callback(invoke_without_command=True)
+def presets_list(ctx: typer.Context, presets: PresetsOpt = None, as_json: JsonOpt = False) -> None:
+    """List the model, hardware, cluster and scaling-law presets.
+
+    Example: llamacalc presets show h100-sxm
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from llamacalc import output
+
+    catalog = catalog_from(presets)
+    if as_json:
+        print_json(output.presets_document(catalog))
+    else:
+        print_tables(output.presets_table(catalog))
+
+
+@presets_app.command("show")
+def presets_show(
+    name: Annotated[str, typer.Argument(help="Preset name, e.g. llama-3.1-405b or h100-sxm.")],
+    presets: PresetsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one preset with every figure's source.
+
+    Example: llamacalc presets show llama-3.1-405b
+    """
+    from llamacalc import output
+
+    catalog = catalog_from(presets)
+    entry = catalog.find(name)
+    kind_builders = {"models": catalog.model, "hardware": catalog.hardware, "clusters": catalog.cluster}
+    if entry.kind in kind_builders:
+        kind_builders[entry.kind](entry.name)  # validate every figure, not only the structure
+    if as_json:
+        print_json(output.entry_document(entry))
+    else:
+        print_tables(output.entry_table(entry))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

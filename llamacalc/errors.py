@@ -1,0 +1,41 @@
+"""Errors llamacalc reports to users, and the exit codes they map to.
+
+Every expected failure is a `LlamacalcError`; anything else reaching the CLI is a bug (exit 3).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The process exit codes: the contract CI jobs rely on."""
+
+    OK = 0
+    CHECK_FAILED = 1  # a budget limit was exceeded, or a batch line failed
+    BAD_INPUT = 2  # usage error, bad value, bad preset
+    INTERNAL = 3  # a bug in llamacalc
+
+
+class LlamacalcError(Exception):
+    """A problem with what the user asked for; the message is shown as one line."""
+
+
+class InputError(LlamacalcError, ValueError):
+    """A bad option value or a conflicting combination of options."""
+
+
+class UnitError(InputError):
+    """A quantity that does not parse, or has the wrong dimension."""
+
+
+class PresetError(InputError):
+    """A preset that is unknown, malformed, or fails validation."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean 'x'?)' suffix naming the closest choice, or '' when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,251 @@
+"""Rendering: results as JSON documents (dicts for `json.dumps`) and as rich tables for people.
+
+The only module that uses rich, imported inside the table builders so that `--json` and `batch`
+never pay for it. JSON keys name their unit (`cost_usd`, `energy_mwh`); numbers stay numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from llamacalc.catalog import Catalog, Entry
+from llamacalc.scenario import Assumption, TrainResult
+from llamacalc.units import DAY, HOUR, KWH, MWH
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+TRAIN_SCHEMA = "llamacalc.train/1"
+
+
+# --- numbers for people -------------------------------------------------------------------------
+
+_SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def count(value: float | None) -> str:
+    """405.85e9 -> '405.9B', 15.6e12 -> '15.6T', 16384 -> '16,384'."""
+    if value is None:
+        return "—"
+    if value < 1e5:
+        return f"{value:,.0f}" if value == int(value) else f"{value:,.3g}"
+    for scale, suffix in _SCALES:
+        if value >= scale:
+            return f"{value / scale:,.4g}{suffix}"
+    return f"{value:,.0f}"
+
+
+def flops(value: float) -> str:
+    return f"{value:.2e} FLOP".replace("e+", "e")
+
+
+def money(usd: float | None) -> str:
+    """'$80.0M', '$1.23B', '$950'."""
+    if usd is None:
+        return "—"
+    for scale, suffix in _SCALES:
+        if usd >= scale:
+            return f"${usd / scale:,.4g}{suffix}".replace("$1e+03T", "$1,000T")
+    return f"${usd:,.2f}"
+
+
+def duration(seconds: float) -> str:
+    days = seconds / DAY
+    if days >= 1:
+        return f"{days:,.1f} days"
+    return f"{seconds / HOUR:,.1f} hours"
+
+
+def energy(joules: float | None) -> str:
+    if joules is None:
+        return "—"
+    mwh = joules / MWH
+    if mwh >= 1000:
+        return f"{mwh / 1000:,.3g} GWh"
+    return f"{mwh:,.3g} MWh" if mwh >= 1 else f"{joules / KWH:,.3g} kWh"
+
+
+def tonnes(kg: float | None) -> str:
+    if kg is None:
+        return "—"
+    t = kg / 1000
+    return f"{t:,.0f} t" if t >= 100 else f"{t:,.3g} t"
+
+
+def percent(fraction: float | None) -> str:
+    return "—" if fraction is None else f"{fraction:.1%}"
+
+
+def rate(flop_per_s: float) -> str:
+    return f"{flop_per_s / 1e12:,.1f} TFLOP/s"
+
+
+# --- JSON documents -----------------------------------------------------------------------------
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _scaled(value: float | None, unit: float) -> float | None:
+    return None if value is None else value / unit
+
+
+def assumptions_document(assumptions: Mapping[str, Assumption]) -> dict[str, Any]:
+    return {
+        name: {
+            "value": a.value,
+            "unit": a.unit,
+            "origin": a.origin,
+            "assumption": a.is_assumption,
+            "source": a.source,
+        }
+        for name, a in assumptions.items()
+    }
+
+
+def train_document(result: TrainResult) -> dict[str, Any]:
+    """The `train --json` document: schema llamacalc.train/1."""
+    s, b, r = result.scenario, result.budget, result.reported
+    return {
+        "schema": TRAIN_SCHEMA,
+        "model": s.model.name if s.model else None,
+        "gpu": s.hardware.name,
+        "precision": s.precision,
+        "params": s.params,
+        "active_params": s.active_params,
+        "tokens": s.tokens,
+        "flops": b.flops,
+        "peak_flops_per_gpu": s.peak,
+        "mfu": s.mfu,
+        "gpus": b.gpus,
+        "days": b.seconds / DAY,
+        "gpu_hours": b.gpu_seconds / HOUR,
+        "price_usd_per_gpu_hour": _scaled(s.price, 1 / HOUR),
+        "cost_usd": _finite(b.cost),
+        "power_w_per_gpu": s.power,
+        "pue": s.pue,
+        "carbon_kg_per_kwh": s.carbon * KWH,
+        "energy_mwh": _scaled(b.energy, MWH),
+        "co2_t": _scaled(b.co2, 1000),
+        "assumptions": assumptions_document(s.assumptions),
+        "reported": None
+        if r is None
+        else {
+            "gpu": r.gpu,
+            "gpus": r.gpus,
+            "gpu_hours": r.gpu_hours,
+            "co2_t": r.co2_t,
+            "implied_mfu": r.implied_mfu,
+            "source": r.source,
+        },
+    }
+
+
+def entry_document(entry: Entry) -> dict[str, Any]:
+    """A preset as data: its fields as written, each figure's source, and its file."""
+    fields = {k: v for k, v in entry.fields.items() if k not in ("source", "sources")}
+    return {
+        "schema": "llamacalc.preset/1",
+        "kind": entry.kind,
+        "name": entry.name,
+        "title": entry.title,
+        "file": str(entry.path),
+        "fields": fields,
+        "sources": {key: entry.source_of(key) for key in entry.figures},
+        "assumptions": [key for key in entry.figures if entry.is_assumption(key)],
+    }
+
+
+def presets_document(catalog: Catalog) -> dict[str, Any]:
+    return {
+        "schema": "llamacalc.presets/1",
+        **{kind: {name: e.title for name, e in catalog.entries[kind].items()} for kind in catalog.entries},
+    }
+
+
+# --- tables for people --------------------------------------------------------------------------
+
+
+def _table(title: str | None = None, *columns: str) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    return table
+
+
+def train_table(result: TrainResult) -> Table:
+    """Estimate beside the publisher's reported figures, in human units."""
+    s, b, r = result.scenario, result.budget, result.reported
+    title = f"{s.model.title} ({s.model.name})" if s.model else "Custom model"
+    reported = r is not None
+    table = _table(title, "", "estimate", *(["reported"] if reported else []))
+
+    def row(label: str, estimate: str, published: str = "") -> None:
+        table.add_row(label, estimate, *([published] if reported else []))
+
+    if s.params is not None:
+        active = f" ({count(s.active_params)} active)" if s.active_params != s.params else ""
+        row("parameters", count(s.params) + active)
+    if s.tokens is not None:
+        row("tokens", count(s.tokens))
+    row("training compute", flops(b.flops))
+    row("GPU", f"{s.hardware.name}, {s.precision} peak {rate(s.peak)}", r.gpu or "" if r else "")
+    row("MFU", percent(s.mfu), f"{percent(r.implied_mfu)} implied" if r and r.implied_mfu else "")
+    row("GPUs", count(b.gpus), count(r.gpus) if r and r.gpus else "")
+    row("wall-clock", duration(b.seconds))
+    row("GPU-hours", count(b.gpu_seconds / HOUR), count(r.gpu_hours) if r and r.gpu_hours else "")
+    row("cost", money(b.cost))
+    row("energy", energy(b.energy))
+    row("CO2 (location-based)", tonnes(b.co2), tonnes(r.co2_t * 1000) if r and r.co2_t else "")
+    if r is not None:
+        table.caption = f"reported: {r.source}"
+        table.caption_justify = "left"
+    return table
+
+
+def _shown(a: Assumption) -> str:
+    if a.unit == "FLOP/s":
+        return rate(a.value)
+    if isinstance(a.value, int | float) and not isinstance(a.value, bool):
+        text = count(a.value) if a.value >= 1e5 or isinstance(a.value, int) else f"{a.value:.4g}"
+        return f"{text} {a.unit}".strip()
+    return str(a.value)
+
+
+def assumptions_table(assumptions: Mapping[str, Assumption]) -> Table:
+    table = _table("Inputs", "input", "value", "from", "source")
+    table.columns[3].justify = "left"
+    for name, a in assumptions.items():
+        origin = "assumption" if a.is_assumption and a.origin != "user" else a.origin
+        table.add_row(name, _shown(a), origin, a.source)
+    return table
+
+
+def presets_table(catalog: Catalog) -> Table:
+    table = _table(None, "kind", "name", "title")
+    table.columns[1].justify = table.columns[2].justify = "left"
+    for kind, entries in catalog.entries.items():
+        for name, entry in entries.items():
+            table.add_row(kind, name, entry.title)
+    return table
+
+
+def entry_table(entry: Entry) -> Table:
+    table = _table(f"{entry.title} ({entry.kind}.{entry.name}, {entry.path.name})", "field", "value", "source")
+    table.columns[1].justify = table.columns[2].justify = "left"
+    for key, value in entry.fields.items():
+        if key in ("source", "sources", "title"):
+            continue
+        if isinstance(value, dict):
+            for sub, subvalue in value.items():
+                table.add_row(f"{key}.{sub}", str(subvalue), "" if sub == "source" else value.get("source", ""))
+        else:
+            source = entry.source_of(key) if key in entry.figures else ""
+            table.add_row(key, str(value), source)
+    return table

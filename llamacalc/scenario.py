@@ -1,0 +1,341 @@
+"""Scenarios: a request (the `train` options, as text or numbers) resolved against the presets.
+
+Each input is taken from the user, else the preset, else a labelled default; every one is recorded
+as an `Assumption` with its origin and source, so that output can state what it assumed.
+The same resolution serves `train`, `batch`, `check` and `compare`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llamacalc import units
+from llamacalc.budget import Budget, budget, implied_mfu
+from llamacalc.catalog import PRECISIONS, Catalog, Hardware, Model
+from llamacalc.errors import InputError
+from llamacalc.flops import model_flops, training_flops
+
+REQUEST_KEYS = (
+    "model", "params", "active_params", "tokens", "gpu", "gpus", "days", "cluster",
+    "mfu", "precision", "price", "power", "pue", "carbon",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Default:
+    value: Any
+    source: str
+
+
+# Defaults for inputs neither the user nor a preset gives; each is an assumption with a source.
+DEFAULTS: Mapping[str, Default] = {
+    "gpu": Default("h100-sxm", "assumption: the GPU of Llama 3, 3.1 and 4 training [S1, S4]"),
+    "gpus": Default(16384, "assumption: the Llama 3.1 405B pre-training cluster, 16,384 H100 [S7 Table 4]"),
+    "precision": Default("bf16", "assumption: BF16, the precision of Llama 3's reported MFU [S7 Table 4]"),
+    "mfu.bf16": Default(
+        0.40, "assumption: middle of Llama 3.1 405B's 38-43% BF16 MFU on 8K-16K H100 [S7 Table 4]"
+    ),
+    "mfu.fp8": Default(
+        0.197, "assumption: Llama 4 Behemoth's 390 TFLOP/s per GPU in FP8 = 19.7% of H100 dense FP8 peak [S8]"
+    ),
+    "pue": Default(1.09, "assumption: PUE of Meta data centres completed in 2021 [S26c] (fleet 2023: 1.08)"),
+    "carbon": Default(0.367, "assumption: US grid average 2023, 0.367 kg CO2/kWh (EIA) [S27a]"),
+}
+
+
+def option(key: str) -> str:
+    """The command-line spelling of a request key: 'active_params' -> '--active-params'."""
+    return "MODEL" if key == "model" else "--" + key.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One input of a scenario: its value (in the unit named), where it came from, and its source."""
+
+    value: Any
+    unit: str
+    origin: str  # "user", "preset" or "default"
+    source: str = ""
+
+    @property
+    def is_assumption(self) -> bool:
+        return self.origin == "default" or self.source.lower().startswith("assumption")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything `train` needs, resolved, in canonical units (FLOP, FLOP/s, s, USD/GPU-s, W, kg/J)."""
+
+    model: Model | None
+    params: float | None
+    active_params: float | None
+    tokens: float | None
+    flops: float
+    hardware: Hardware
+    precision: str
+    peak: float
+    mfu: float
+    gpus: int | None
+    seconds: float | None
+    price: float | None
+    power: float | None
+    pue: float
+    carbon: float
+    assumptions: Mapping[str, Assumption]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The publisher's reported figures beside the estimate."""
+
+    gpu: str | None
+    gpus: int | None
+    gpu_hours: float | None
+    co2_t: float | None
+    implied_mfu: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    scenario: Scenario
+    budget: Budget
+    reported: Comparison | None
+
+
+def resolve(catalog: Catalog, request: Mapping[str, Any]) -> Scenario:
+    """Resolve a request against the presets, or raise InputError naming the offending option."""
+    unknown = [key for key in request if key not in REQUEST_KEYS]
+    if unknown:
+        from llamacalc.errors import did_you_mean
+
+        raise InputError(f"unknown input '{unknown[0]}'{did_you_mean(unknown[0], REQUEST_KEYS)}")
+    given = {key: value for key, value in request.items() if value is not None}
+    _check_conflicts(given)
+    seen: dict[str, Assumption] = {}
+    model = catalog.model(_text(given, "model")) if "model" in given else None
+
+    params = _count_input(given, seen, model, "params", "a parameter count")
+    active = _count_input(given, seen, model, "active_params", "a parameter count")
+    if "active_params" not in given and "params" in given and not (model and model.is_moe):
+        active, seen["active_params"] = params, seen["params"]
+    tokens = _count_input(given, seen, model, "tokens", "a token count")
+    flops = _flops(model, given, params, active, tokens)
+
+    cluster = catalog.cluster(_text(given, "cluster")) if "cluster" in given else None
+    home = _home_cluster(catalog, model)
+    reported = model.reported if model else None
+    gpu_name, gpu_origin = _pick(
+        ("user", given.get("gpu"), "--gpu"),
+        ("user", cluster and cluster.gpu, f"cluster {cluster and cluster.name}"),
+        ("preset", reported and reported.gpu, reported and reported.source),
+        ("preset", home and home.gpu, home and home.entry.source_of("gpu")),
+        ("default", DEFAULTS["gpu"].value, DEFAULTS["gpu"].source),
+    )
+    hardware = catalog.hardware(str(gpu_name))
+    seen["gpu"] = Assumption(hardware.name, "", *gpu_origin)
+
+    precision, origin = _pick(
+        ("user", given.get("precision"), "--precision"),
+        ("preset", model and model.precision, model and model.entry.source_of("precision")),
+        ("default", DEFAULTS["precision"].value, DEFAULTS["precision"].source),
+    )
+    if precision not in PRECISIONS:
+        raise InputError(f"--precision: expected one of {', '.join(PRECISIONS)}, got '{precision}'")
+    seen["precision"] = Assumption(precision, "", *origin)
+    peak = hardware.peak(str(precision))
+    seen["peak"] = Assumption(peak, "FLOP/s", "preset", hardware.entry.source_of(f"peak_{precision}"))
+
+    mfu = _fraction(given, seen, "mfu", DEFAULTS[f"mfu.{precision}"])
+    gpus, seconds = _scale(given, seen, cluster, home, reported)
+    price = _hardware_input(given, seen, hardware, "price", units.PRICE, "USD/GPU-hour")
+    power = _hardware_input(given, seen, hardware, "power", units.POWER, "W")
+    pue = _number(given, seen, "pue", DEFAULTS["pue"], low=1.0)
+    carbon = _quantity_input(given, seen, "carbon", units.CARBON, DEFAULTS["carbon"], "kg/kWh")
+    return Scenario(
+        model, params, active, tokens, flops, hardware, str(precision), peak, mfu, gpus, seconds,
+        price, power, pue, carbon / units.KWH, seen,
+    )  # fmt: skip
+
+
+def train(catalog: Catalog, scenario: Scenario) -> TrainResult:
+    """The budget of a scenario, with the publisher's figures beside it when the preset has them."""
+    s = scenario
+    result = budget(
+        s.flops, s.peak, s.mfu, gpus=s.gpus, seconds=s.seconds,
+        price=s.price, power=s.power, pue=s.pue, carbon=s.carbon,
+    )  # fmt: skip
+    return TrainResult(s, result, _comparison(catalog, s))
+
+
+def _comparison(catalog: Catalog, s: Scenario) -> Comparison | None:
+    reported = s.model.reported if s.model else None
+    if reported is None:
+        return None
+    mfu = None
+    if reported.gpu_hours is not None and reported.gpu is not None:
+        peaks = catalog.hardware(reported.gpu).peaks
+        if s.precision in peaks:
+            mfu = implied_mfu(s.flops, reported.gpu_hours * units.HOUR, peaks[s.precision])
+    return Comparison(reported.gpu, reported.gpus, reported.gpu_hours, reported.co2_t, mfu, reported.source)
+
+
+# --- resolution helpers ---------------------------------------------------------------------------
+
+
+def _check_conflicts(given: Mapping[str, Any]) -> None:
+    if "gpus" in given and "days" in given:
+        raise InputError("--gpus and --days conflict: give the GPU count or the duration, not both")
+    for key in ("gpu", "gpus", "days"):
+        if "cluster" in given and key in given:
+            raise InputError(f"--cluster and {option(key)} conflict: a cluster sets the GPU type and count")
+    if "model" not in given and not ({"params", "active_params"} & given.keys() and "tokens" in given):
+        raise InputError("no model: give a MODEL preset, or --params and --tokens (e.g. --params 70B --tokens 15T)")
+
+
+def _text(given: Mapping[str, Any], key: str) -> str:
+    value = given[key]
+    if not isinstance(value, str):
+        raise InputError(f"{option(key)}: expected a name, got {value!r}")
+    return value
+
+
+def _pick(*candidates: tuple[str, Any, Any]) -> tuple[Any, tuple[str, str]]:
+    """The first candidate with a value, and its (origin, source)."""
+    for origin, value, source in candidates:
+        if value:
+            return value, (origin, "" if origin == "user" else str(source or ""))
+    raise AssertionError("the last candidate is a default")
+
+
+def _count_input(
+    given: Mapping[str, Any], seen: dict[str, Assumption], model: Model | None, key: str, what: str
+) -> float | None:
+    if key in given:
+        value = _parsed(key, units.parse_count, given[key], what)
+        seen[key] = Assumption(value, "", "user")
+        return value
+    value = getattr(model, key) if model else None
+    if value is not None and model is not None:
+        source_key = key if key in model.entry.fields else "params"
+        seen[key] = Assumption(value, "", "preset", model.entry.source_of(source_key))
+    return value
+
+
+def _flops(
+    model: Model | None, given: Mapping[str, Any], params: float | None, active: float | None, tokens: float | None
+) -> float:
+    overridden = {"params", "active_params", "tokens"} & given.keys()
+    if model is not None and model.baseline is not None and not overridden:
+        return model_flops(model)
+    if active is None or tokens is None:
+        missing = "--tokens" if tokens is None else "--params"
+        raise InputError(f"{missing}: needed to count FLOPs (C = 6·N·D) for this model")
+    flops = training_flops(active, tokens)
+    if not math.isfinite(flops):
+        raise InputError("--params/--tokens: the FLOP count overflows; check the magnitudes")
+    return flops
+
+
+def _home_cluster(catalog: Catalog, model: Model | None) -> Any:
+    return catalog.cluster(model.cluster, model.entry.where("cluster")) if model and model.cluster else None
+
+
+def _scale(
+    given: Mapping[str, Any], seen: dict[str, Assumption], cluster: Any, home: Any, reported: Any
+) -> tuple[int | None, float | None]:
+    """Either a GPU count or a wall-clock duration, from the options, the presets or the default."""
+    if "days" in given:
+        seconds = _parsed("days", units.parse_quantity, given["days"], units.DURATION)
+        if seconds <= 0:
+            raise InputError(f"--days: expected a positive duration, got '{given['days']}'")
+        seen["days"] = Assumption(seconds / units.DAY, "days", "user")
+        return None, seconds
+    gpus, origin = _pick(
+        ("user", "gpus" in given and _gpu_count(given["gpus"]), "--gpus"),
+        ("preset", cluster and cluster.gpus, cluster and cluster.entry.source_of("gpus")),
+        ("preset", reported and reported.gpus, reported and reported.source),
+        ("preset", home and home.gpus, home and home.entry.source_of("gpus")),
+        ("default", DEFAULTS["gpus"].value, DEFAULTS["gpus"].source),
+    )
+    if cluster is not None:
+        origin = ("user", f"--cluster {cluster.name}: {cluster.entry.source_of('gpus')}")
+    seen["gpus"] = Assumption(gpus, "", *origin)
+    return int(gpus), None
+
+
+def _gpu_count(value: Any) -> int:
+    count = _parsed("gpus", units.parse_count, value, "a GPU count")
+    if count != int(count) or count > 1e12:
+        raise InputError(f"--gpus: expected a whole number of GPUs (at most 1e12), got '{value}'")
+    return int(count)
+
+
+def _fraction(given: Mapping[str, Any], seen: dict[str, Assumption], key: str, default: Default) -> float:
+    if key not in given:
+        seen[key] = Assumption(default.value, "", "default", default.source)
+        return float(default.value)
+    value = _parsed(key, units.parse_quantity, given[key], units.FRACTION)
+    if not 0 < value <= 1:
+        raise InputError(f"{option(key)}: expected a fraction in (0, 1], e.g. 0.4, got '{given[key]}'")
+    seen[key] = Assumption(value, "", "user")
+    return value
+
+
+def _number(given: Mapping[str, Any], seen: dict[str, Assumption], key: str, default: Default, low: float) -> float:
+    if key not in given:
+        seen[key] = Assumption(default.value, "", "default", default.source)
+        return float(default.value)
+    value = given[key]
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and number >= low):
+        raise InputError(f"{option(key)}: expected a number ≥ {low:g}, e.g. {default.value}, got '{value}'")
+    seen[key] = Assumption(number, "", "user")
+    return number
+
+
+def _quantity_input(
+    given: Mapping[str, Any], seen: dict[str, Assumption], key: str, kind: units.Kind, default: Default, shown: str
+) -> float:
+    """A quantity option in the unit `shown` (e.g. kg/kWh), from the user or the default."""
+    if key in given:
+        value = _parsed(key, units.parse_quantity, given[key], kind) / _per(shown, kind)
+        seen[key] = Assumption(value, shown, "user")
+        return float(value)
+    seen[key] = Assumption(default.value, shown, "default", default.source)
+    return float(default.value)
+
+
+def _hardware_input(
+    given: Mapping[str, Any], seen: dict[str, Assumption], hardware: Hardware, key: str, kind: units.Kind, unit: str
+) -> float | None:
+    """Price or power per GPU: from the user, else the GPU preset, else unknown (None).
+
+    Returned in canonical units; recorded in `unit` for people.
+    """
+    if key in given:
+        value = float(_parsed(key, units.parse_quantity, given[key], kind))
+        seen[key] = Assumption(value / _per(unit, kind), unit, "user")
+        return value
+    value = getattr(hardware, key)
+    if value is not None:
+        seen[key] = Assumption(value / _per(unit, kind), unit, "preset", hardware.entry.source_of(key))
+    return value  # type: ignore[no-any-return]
+
+
+def _per(shown: str, kind: units.Kind) -> float:
+    return units.parse_quantity(f"1 {shown}", kind)
+
+
+def _parsed(key: str, parser: Any, value: Any, what: Any) -> Any:
+    """Run a parser, prefixing its error with the option name."""
+    try:
+        return parser(value, what)
+    except InputError as error:
+        raise InputError(f"{option(key)}: {error}") from None

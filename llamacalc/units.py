@@ -1,0 +1,207 @@
+"""Units: the one pint registry, ML shorthand, and parsing text into canonical floats.
+
+The core computes on plain floats in canonical units (FLOP, s, USD, J, kg, bytes; per-GPU rates
+per GPU), so pint is only paid for at the edges where text is parsed. pint is imported lazily and
+built from the small definitions below: pint's default registry reads "15.6T" as tesla, "70B" as
+bytes and drops "$" (see shared/notes/units-and-startup.md §5.3).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from llamacalc.errors import UnitError
+
+if TYPE_CHECKING:
+    import pint
+
+DEFINITIONS = """
+milli- = 1e-3 = m-
+kilo- = 1e3 = k-
+mega- = 1e6 = M-
+giga- = 1e9 = G-
+tera- = 1e12 = T-
+peta- = 1e15 = P-
+exa- = 1e18 = E-
+zetta- = 1e21 = Z-
+yotta- = 1e24 = Y-
+kibi- = 2**10 = Ki-
+mebi- = 2**20 = Mi-
+gibi- = 2**30 = Gi-
+tebi- = 2**40 = Ti-
+second = [time] = s = sec
+FLOP = [compute] = _ = flop
+token = [text] = tok
+parameter = [model_size] = param
+gpu = [hardware] = GPU = chip
+USD = [currency] = _ = dollar
+joule = [energy] = J
+gram = [mass] = g
+byte = [information] = B
+minute = 60 * second = min
+hour = 60 * minute = h = hr
+day = 24 * hour = d
+week = 7 * day = wk
+year = 365.25 * day = yr
+month = year / 12
+watt = joule / second = W
+watt_hour = watt * hour = Wh
+tonne = 1e6 * gram = t
+bit = byte / 8 = b
+FLOPS = FLOP / second
+gpu_hour = gpu * hour = GPUh
+percent = 0.01 = %
+""".strip().splitlines()
+
+# Canonical units of the floats the core computes with.
+HOUR = 3600.0  # s
+DAY = 86400.0  # s
+KWH = 3.6e6  # J
+MWH = 3.6e9  # J
+
+_COUNT_SUFFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
+_COUNT = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([kKMBGTP]?)\s*")
+_NUM_SUFFIX = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?|\.\d+)([kKMBGTPE])(?=$|[\s*/)])")
+_DOLLAR_NUM = re.compile(r"\$\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+)")
+_GPU_HOURS = re.compile(r"\bGPU[- ](hours?|h)\b", re.IGNORECASE)
+_CO2 = re.compile(r"(?<=[gt])\s*CO2(?:eq|e)?\b")
+_SUFFIX_EXPONENT = {"k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12, "P": 15, "E": 18}
+
+
+def parse_count(text: str | float, what: str = "count") -> float:
+    """A positive count such as '405B', '15.6T', '16K', '4.05e11' or 16384 (SI suffixes, K = 1e3)."""
+    if isinstance(text, bool):
+        raise UnitError(f"expected {what} such as '405B' or '15.6T', got {text!r}")
+    if isinstance(text, int | float):
+        value = float(text)
+    else:
+        match = _COUNT.fullmatch(text.replace("_", "").replace(",", ""))
+        if not match:
+            raise UnitError(f"expected {what} such as '405B' or '15.6T', got '{text}'")
+        value = float(match[1]) * _COUNT_SUFFIX[match[2]]
+    if not math.isfinite(value) or value <= 0:
+        raise UnitError(f"expected {what} such as '405B' or '15.6T', got '{text}' (not positive and finite)")
+    return value
+
+
+def ml_shorthand(text: str) -> str:
+    """Rewrite ML idioms for pint: '$2.5/h' -> '2.5 USD/h', '70B' -> '70e9', 'GPU-hours' -> 'GPU*hours'."""
+    text = _DOLLAR_NUM.sub(r"\1 USD", text).replace("$", "USD")
+    text = _CO2.sub("", _GPU_HOURS.sub(r"(GPU*\1)", text))
+    return _NUM_SUFFIX.sub(lambda m: f"{m[1]}e{_SUFFIX_EXPONENT[m[2]]}", text)
+
+
+@functools.cache
+def registry() -> pint.UnitRegistry:
+    """The program's one pint registry, built on first use from DEFINITIONS (about 8 ms)."""
+    import pint
+
+    ureg = pint.UnitRegistry(None, preprocessors=[ml_shorthand], autoconvert_offset_to_baseunit=True)
+    ureg.load_definitions(DEFINITIONS)
+    return ureg
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What an option holds: its name for messages, canonical unit, unit for bare numbers, example."""
+
+    name: str
+    unit: str
+    bare: str
+    example: str
+    per_gpu: bool = False  # '700 W' and '700 W/GPU' both mean per GPU
+
+    @functools.cached_property
+    def dimensionality(self) -> Any:
+        return registry().Quantity(1, self.unit).dimensionality
+
+
+COMPUTE = Kind("an amount of compute", "FLOP", "FLOP", "3.8e25 FLOP")
+RATE = Kind("a compute rate per GPU", "FLOP/s", "TFLOP/s", "989 TFLOP/s", per_gpu=True)
+DURATION = Kind("a duration", "s", "day", "54 days")
+MONEY = Kind("money", "USD", "USD", "5 MUSD")
+PRICE = Kind("money per GPU-hour", "USD/s", "USD/h", "2.5 USD/h", per_gpu=True)
+POWER = Kind("power per GPU", "W", "W", "700 W", per_gpu=True)
+ENERGY = Kind("an energy", "J", "MWh", "20 GWh")
+MASS = Kind("a mass of CO2", "kg", "t", "5000 t")
+CARBON = Kind("a carbon intensity", "kg/J", "kg/kWh", "0.38 kg/kWh")
+MEMORY = Kind("a memory size", "B", "GB", "80 GB")
+BANDWIDTH = Kind("a memory bandwidth", "B/s", "TB/s", "3.35 TB/s")
+FRACTION = Kind("a fraction", "", "", "0.4")
+GPU_TIME = Kind("GPU time", "GPU*s", "GPU*h", "3M GPU-hours")
+
+_DIMENSION_NAMES = {
+    "[compute]": "an amount of compute",
+    "[compute] / [time]": "a compute rate",
+    "[time]": "a duration",
+    "[currency]": "money",
+    "[currency] / [time]": "money per hour",
+    "[energy] / [time]": "a power",
+    "[energy]": "an energy",
+    "[mass]": "a mass",
+    "[mass] / [energy]": "a carbon intensity",
+    "[information]": "a memory size",
+    "[information] / [time]": "a bandwidth",
+    "[text]": "a token count",
+    "[model_size]": "a parameter count",
+    "[hardware]": "a GPU count",
+    "[hardware] * [time]": "GPU time",
+    "dimensionless": "a plain number",
+}
+
+
+def _describe(dimensionality: Any) -> str:
+    key = str(dimensionality)
+    return _DIMENSION_NAMES.get(key, f"a quantity of dimension {key}")
+
+
+def parse_quantity(text: str | float, kind: Kind) -> float:
+    """Parse text such as '2.5 USD/h' into a float in `kind`'s canonical unit, or raise UnitError.
+
+    A bare number takes the kind's bare unit: `--days 54` is 54 days, `--power 700` is 700 W.
+    """
+    if isinstance(text, bool):
+        raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got {text!r}")
+    if isinstance(text, int | float):
+        value = float(text) * _bare_factor(kind)
+    else:
+        value = _parse_text(text, kind)
+    if not math.isfinite(value):
+        raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}' (not finite)")
+    if value < 0:
+        raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}' (negative)")
+    return value
+
+
+@functools.cache
+def _bare_factor(kind: Kind) -> float:
+    return float(registry().Quantity(1, kind.bare).m_as(kind.unit))
+
+
+def _parse_text(text: str, kind: Kind) -> float:
+    import pint
+
+    ureg = registry()
+    try:
+        quantity = ureg.Quantity(text.strip())
+    except (pint.errors.PintError, AttributeError, SyntaxError, TypeError, ValueError, KeyError):
+        raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}'") from None
+    except OverflowError:
+        raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}' (too large)") from None
+    if not isinstance(quantity, ureg.Quantity):  # a bare number
+        return float(quantity) * _bare_factor(kind)
+    if quantity.dimensionless and quantity.units == ureg.dimensionless:
+        return float(quantity.magnitude) * _bare_factor(kind)
+    if kind.per_gpu and quantity.dimensionality.get("[hardware]") == -1:
+        quantity = quantity * ureg.gpu
+    if quantity.dimensionality != kind.dimensionality:
+        shown = f"{quantity.magnitude:g} {quantity.units:~}"
+        raise UnitError(
+            f"expected {kind.name} (e.g. '{kind.example}'), got '{shown}' "
+            f"({_describe(quantity.dimensionality)})"
+        )
+    return float(quantity.m_as(kind.unit))
