@@ -2,51 +2,49 @@
 
 C, R = training FLOPs, achieved FLOP/s per GPU (= dense peak × MFU; MFU as defined in PaLM,
 arXiv:2204.02311 §4.1). The leaf formulas are plain arithmetic, so they run on floats in canonical
-units (FLOP, s, USD, W, J, kg) in the hot path and on pint Quantities in the tests.
+units (FLOP, s, USD, W, J, kg) in the hot path and, duck-typed, on pint Quantities in the tests,
+which proves their dimensions.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TypeVar
-
-Q = TypeVar("Q")
 
 
-def gpu_time(flops: Q, peak: Q, mfu: Q | float) -> Q:
+def gpu_time(flops: float, peak: float, mfu: float) -> float:
     """GPU-seconds to execute C FLOPs at MFU × peak per GPU: C / (peak · MFU)."""
-    return flops / (peak * mfu)  # type: ignore[operator, no-any-return]
+    return flops / (peak * mfu)
 
 
-def wall_time(gpu_seconds: Q, gpus: Q | float) -> Q:
+def wall_time(gpu_seconds: float, gpus: float) -> float:
     """Wall-clock seconds when the GPU time is spread over `gpus` GPUs (perfect scaling)."""
-    return gpu_seconds / gpus  # type: ignore[operator, no-any-return]
+    return gpu_seconds / gpus
 
 
-def gpus_needed(gpu_seconds: Q, seconds: Q) -> Q:
+def gpus_needed(gpu_seconds: float, seconds: float) -> float:
     """GPUs (fractional) to fit the GPU time into a wall-clock duration."""
-    return gpu_seconds / seconds  # type: ignore[operator, no-any-return]
+    return gpu_seconds / seconds
 
 
-def cost(gpu_seconds: Q, price: Q) -> Q:
+def cost(gpu_seconds: float, price: float) -> float:
     """Money for the GPU time at a price per GPU-second."""
-    return gpu_seconds * price  # type: ignore[operator, no-any-return]
+    return gpu_seconds * price
 
 
-def energy(gpu_seconds: Q, power: Q, pue: Q | float) -> Q:
+def energy(gpu_seconds: float, power: float, pue: float) -> float:
     """Facility energy: GPU time × power per GPU × PUE (GPU power only; hosts and network excluded)."""
-    return gpu_seconds * power * pue  # type: ignore[operator, no-any-return]
+    return gpu_seconds * power * pue
 
 
-def emissions(energy_used: Q, carbon: Q) -> Q:
+def emissions(energy_used: float, carbon: float) -> float:
     """Location-based CO2: energy × grid carbon intensity (Patterson et al., arXiv:2204.05149)."""
-    return energy_used * carbon  # type: ignore[operator, no-any-return]
+    return energy_used * carbon
 
 
-def implied_mfu(flops: Q, gpu_seconds: Q, peak: Q) -> Q:
+def implied_mfu(flops: float, gpu_seconds: float, peak: float) -> float:
     """The MFU at which C FLOPs take exactly this GPU time: C / (GPU time · peak)."""
-    return flops / (gpu_seconds * peak)  # type: ignore[operator, no-any-return]
+    return flops / (gpu_seconds * peak)
 
 
 @dataclass(frozen=True)

@@ -276,8 +276,7 @@ class Catalog:
                 return entry
         singular = {"models": "model", "hardware": "GPU", "clusters": "cluster", "laws": "law"}[kind]
         raise PresetError(
-            f"{option}: unknown {singular} '{name}'{did_you_mean(name, presets)}; "
-            f"see 'llamacalc presets' for the list"
+            f"{option}: unknown {singular} '{name}'{did_you_mean(name, presets)}; see 'llamacalc presets' for the list"
         )
 
     def find(self, name: str) -> Entry:
@@ -332,8 +331,7 @@ def _read_file(path: Path) -> Iterable[Entry]:
     for kind, table in data.items():
         if kind not in KINDS:
             raise PresetError(
-                f"{path}: unknown table [{kind}]{did_you_mean(kind, KINDS)}; "
-                f"expected one of {', '.join(KINDS)}"
+                f"{path}: unknown table [{kind}]{did_you_mean(kind, KINDS)}; expected one of {', '.join(KINDS)}"
             )
         if not isinstance(table, dict):
             raise PresetError(f"{path}: [{kind}] must be a table of presets")
@@ -348,8 +346,7 @@ def _validated(entry: Entry) -> Entry:
     for key, value in entry.fields.items():
         if key not in schema:
             raise PresetError(
-                f"{entry.where(key)}: unknown field{did_you_mean(key, schema)}; "
-                f"expected one of {', '.join(schema)}"
+                f"{entry.where(key)}: unknown field{did_you_mean(key, schema)}; expected one of {', '.join(schema)}"
             )
         _check_type(entry, key, value, schema[key])
     for key in REQUIRED[entry.kind]:
@@ -368,7 +365,7 @@ def _check_type(entry: Entry, key: str, value: Any, types: tuple[type, ...]) -> 
     if not isinstance(value, types) or (is_bool and bool not in types):
         expected = " or ".join(_TYPE_NAMES[t] for t in types)
         raise PresetError(f"{entry.where(key)}: expected {expected}, got {type(value).__name__} {value!r:.40}")
-    if types == _INT and value <= 0:
+    if types == _INT and isinstance(value, int) and value <= 0:
         raise PresetError(f"{entry.where(key)}: expected a positive integer, got {value}")
 
 
@@ -379,7 +376,14 @@ def _check_nested(entry: Entry, key: str, schema: Mapping[str, tuple[type, ...]]
         _check_type(entry, f"{key}.{sub}", value, schema[sub])
 
 
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true/false", list: "a list", dict: "a table"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true/false",
+    list: "a list",
+    dict: "a table",
+}
 
 
 def _count(what: str) -> Callable[[Any], float]:

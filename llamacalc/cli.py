@@ -12,9 +12,10 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer._click import exceptions as _click_errors  # typer >= 0.26 vendors click
 from typer.core import TyperGroup
 
 from llamacalc import __version__
@@ -41,12 +42,12 @@ class _Group(TyperGroup):
             code = super().main(*args, **kwargs)
         except LlamacalcError as error:
             _fail(str(error), ExitCode.BAD_INPUT)
-        except typer._click.exceptions.UsageError as error:
+        except _click_errors.UsageError as error:
             hint = f"; see '{error.ctx.command_path} --help'" if error.ctx else ""
             _fail(error.format_message() + hint, ExitCode.BAD_INPUT)
-        except typer._click.exceptions.ClickException as error:
+        except _click_errors.ClickException as error:
             _fail(error.format_message(), ExitCode.BAD_INPUT)
-        except typer._click.exceptions.Abort:
+        except typer.Abort:
             _fail("aborted", ExitCode.BAD_INPUT)
         except BrokenPipeError:
             # The reader went away (`| head -1`): not an error. Silence the final flush.
@@ -92,13 +93,28 @@ def _root(
     """
 
 
+def _opt(help: str, *names: str) -> Any:
+    return typer.Option(*names, help=help, show_default=False)
+
+
+# The `train` inputs, shared by every command that plans a run (names match scenario.REQUEST_KEYS).
+ModelArg = Annotated[str | None, typer.Argument(help="Model preset, e.g. llama-3.1-405b.", show_default=False)]
+ParamsOpt = Annotated[str | None, _opt("Total parameters, e.g. 405B.")]
+ActiveOpt = Annotated[str | None, _opt("Active parameters per token (MoE), e.g. 17B.")]
+TokensOpt = Annotated[str | None, _opt("Training tokens, e.g. 15.6T.")]
+GpuOpt = Annotated[str | None, _opt("Accelerator preset [default: the model's, else h100-sxm].")]
+GpusOpt = Annotated[str | None, _opt("GPU count, e.g. 16384 or 16K: gives the days.")]
+DaysOpt = Annotated[str | None, _opt("Wall-clock target, e.g. 54 or '3 weeks': gives the GPUs.")]
+ClusterOpt = Annotated[str | None, _opt("Cluster preset: sets GPU type and count.")]
+MfuOpt = Annotated[str | None, _opt("Model FLOPs utilisation, e.g. 0.4 or 40% [default: 0.40 bf16, 0.197 fp8].")]
+PrecisionOpt = Annotated[str | None, _opt("bf16 or fp8: the dense peak MFU refers to [default: bf16].")]
+PriceOpt = Annotated[str | None, _opt("Price per GPU-hour, e.g. '2.5 USD/h' [default: the GPU preset's].")]
+PowerOpt = Annotated[str | None, _opt("Power per GPU, e.g. 700W [default: the GPU's TDP].")]
+PueOpt = Annotated[str | None, _opt("Data-centre PUE, >= 1 [default: 1.09].")]
+CarbonOpt = Annotated[str | None, _opt("Grid carbon intensity, e.g. '0.38 kg/kWh' [default: 0.367].")]
 PresetsOpt = Annotated[
-    Optional[list[Path]],  # noqa: UP045 - typer needs Optional here
-    typer.Option(
-        "--presets",
-        help="Extra directory of *.toml presets (repeatable; also $LLAMACALC_PRESETS, a path list).",
-        show_default=False,
-    ),
+    list[Path] | None,
+    _opt("Extra directory of *.toml presets (repeatable; also $LLAMACALC_PRESETS, a path list).", "--presets"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
@@ -125,20 +141,20 @@ def print_tables(*tables: Any) -> None:
 
 @app.command()
 def train(
-    model: Annotated[Optional[str], typer.Argument(help="Model preset, e.g. llama-3.1-405b.", show_default=False)] = None,  # noqa: UP045
-    params: Annotated[Optional[str], typer.Option(help="Total parameters, e.g. 405B.", show_default=False)] = None,  # noqa: UP045
-    active_params: Annotated[Optional[str], typer.Option(help="Active parameters per token (MoE), e.g. 17B.", show_default=False)] = None,  # noqa: UP045
-    tokens: Annotated[Optional[str], typer.Option(help="Training tokens, e.g. 15.6T.", show_default=False)] = None,  # noqa: UP045
-    gpu: Annotated[Optional[str], typer.Option(help="Accelerator preset [default: the model's, else h100-sxm].", show_default=False)] = None,  # noqa: UP045
-    gpus: Annotated[Optional[str], typer.Option(help="GPU count, e.g. 16384 or 16K: gives the days.", show_default=False)] = None,  # noqa: UP045
-    days: Annotated[Optional[str], typer.Option(help="Wall-clock target, e.g. 54 or '3 weeks': gives the GPUs.", show_default=False)] = None,  # noqa: UP045
-    cluster: Annotated[Optional[str], typer.Option(help="Cluster preset: sets GPU type and count.", show_default=False)] = None,  # noqa: UP045
-    mfu: Annotated[Optional[str], typer.Option(help="Model FLOPs utilisation, e.g. 0.4 or 40% [default: 0.40 bf16, 0.197 fp8].", show_default=False)] = None,  # noqa: UP045
-    precision: Annotated[Optional[str], typer.Option(help="bf16 or fp8: which dense peak MFU refers to [default: bf16].", show_default=False)] = None,  # noqa: UP045
-    price: Annotated[Optional[str], typer.Option(help="Price per GPU-hour, e.g. '2.5 USD/h' [default: the GPU preset's].", show_default=False)] = None,  # noqa: UP045
-    power: Annotated[Optional[str], typer.Option(help="Power per GPU, e.g. 700W [default: the GPU's TDP].", show_default=False)] = None,  # noqa: UP045
-    pue: Annotated[Optional[str], typer.Option(help="Data-centre PUE, ≥ 1 [default: 1.09].", show_default=False)] = None,  # noqa: UP045
-    carbon: Annotated[Optional[str], typer.Option(help="Grid intensity, e.g. '0.38 kg/kWh' [default: 0.367].", show_default=False)] = None,  # noqa: UP045
+    model: ModelArg = None,
+    params: ParamsOpt = None,
+    active_params: ActiveOpt = None,
+    tokens: TokensOpt = None,
+    gpu: GpuOpt = None,
+    gpus: GpusOpt = None,
+    days: DaysOpt = None,
+    cluster: ClusterOpt = None,
+    mfu: MfuOpt = None,
+    precision: PrecisionOpt = None,
+    price: PriceOpt = None,
+    power: PowerOpt = None,
+    pue: PueOpt = None,
+    carbon: CarbonOpt = None,
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

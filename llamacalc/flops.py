@@ -7,19 +7,17 @@ arXiv:2203.15556, App. F). For a mixture of experts N is the *active* count per 
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from llamacalc.catalog import Architecture, Model
-
-# Works on floats and on pint Quantities alike; the tests run it on both.
-Q = TypeVar("Q")
 
 TRAIN_FLOP_PER_PARAM_TOKEN = 6  # 2 forward + 4 backward [Kaplan 2020 §2.1]
 
 
-def training_flops(params: Q, tokens: Q, per_param_token: Q | int = TRAIN_FLOP_PER_PARAM_TOKEN) -> Q:
-    """C = 6·N·D: training FLOPs for N (active) parameters seen on D tokens."""
-    return per_param_token * params * tokens  # type: ignore[operator, no-any-return]
+def training_flops(params: float, tokens: float, per_param_token: float = TRAIN_FLOP_PER_PARAM_TOKEN) -> float:
+    """C = 6·N·D: training FLOPs for N (active) parameters seen on D tokens.
+
+    Plain arithmetic, so it also runs on pint Quantities (the tests check it lands in FLOP).
+    """
+    return per_param_token * params * tokens
 
 
 def model_flops(model: Model) -> float:

@@ -35,9 +35,7 @@ DEFAULTS: Mapping[str, Default] = {
     "gpu": Default("h100-sxm", "assumption: the GPU of Llama 3, 3.1 and 4 training [S1, S4]"),
     "gpus": Default(16384, "assumption: the Llama 3.1 405B pre-training cluster, 16,384 H100 [S7 Table 4]"),
     "precision": Default("bf16", "assumption: BF16, the precision of Llama 3's reported MFU [S7 Table 4]"),
-    "mfu.bf16": Default(
-        0.40, "assumption: middle of Llama 3.1 405B's 38-43% BF16 MFU on 8K-16K H100 [S7 Table 4]"
-    ),
+    "mfu.bf16": Default(0.40, "assumption: middle of Llama 3.1 405B's 38-43% BF16 MFU on 8K-16K H100 [S7 Table 4]"),
     "mfu.fp8": Default(
         0.197, "assumption: Llama 4 Behemoth's 390 TFLOP/s per GPU in FP8 = 19.7% of H100 dense FP8 peak [S8]"
     ),

@@ -1,0 +1,134 @@
+"""Presets: every shipped file loads, every figure has a source, bad presets fail with one clear line."""
+
+from pathlib import Path
+
+import pytest
+
+from llamacalc.catalog import load_catalog, shipped_presets_dir
+from llamacalc.errors import InputError, PresetError
+from llamacalc.flops import parameter_count
+
+ISSUE_MODELS = [
+    "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b", "llama-3.1-8b",
+    "llama-3.1-70b", "llama-3.1-405b", "llama-4-scout", "llama-4-maverick", "llama-4-behemoth",
+    "llama-4-projected",
+]  # fmt: skip
+ISSUE_HARDWARE = [
+    "a100-sxm-80gb", "h100-sxm", "h100-pcie", "h200-sxm", "b200", "gb200", "mi300x", "mi325x",
+    "tpu-v5p", "tpu-v6e", "gaudi3",
+]  # fmt: skip
+
+
+def test_every_shipped_preset_builds(catalog):
+    assert set(ISSUE_MODELS) <= set(catalog.names("models"))
+    assert set(ISSUE_HARDWARE) <= set(catalog.names("hardware"))
+    for name in catalog.names("models"):
+        catalog.model(name)
+    for name in catalog.names("hardware"):
+        catalog.hardware(name)
+    for name in catalog.names("clusters"):
+        catalog.cluster(name)
+
+
+def test_every_figure_has_a_source(catalog):
+    for entries in catalog.entries.values():
+        for entry in entries.values():
+            for key in entry.figures:
+                assert entry.source_of(key).strip(), f"{entry.where(key)} has no source"
+            reported = entry.fields.get("reported")
+            if reported:
+                assert reported.get("source"), f"{entry.where('reported')} has no source"
+
+
+def test_unsourced_headline_figures_are_labelled_assumptions(catalog):
+    """The ~160K-GPU Llama 4 estimate has no primary source (reference-data C10)."""
+    assert catalog.entry("clusters", "llama-4-projected-160k", "").is_assumption("gpus")
+    assert catalog.entry("models", "llama-4-projected", "").is_assumption("cluster")
+    assert catalog.entry("hardware", "h100-sxm", "").is_assumption("price")
+
+
+@pytest.mark.parametrize(
+    ("name", "published"),
+    [("llama-3.1-8b", 8.03e9), ("llama-3.1-70b", 70.55e9), ("llama-3.1-405b", 405.85e9),
+     ("llama-2-7b", 6.74e9), ("llama-2-13b", 13.02e9), ("llama-2-70b", 68.98e9)],
+)  # fmt: skip
+def test_parameter_counts_from_architecture_match_published(catalog, name, published):
+    arch = catalog.model(name).arch
+    assert parameter_count(arch) == pytest.approx(published, rel=0.01)
+
+
+def test_moe_counts_match_llama4_text_only_totals(catalog):
+    """Reference-data §2: text-only Scout 107.8B / 17.17B active; Maverick 400.7B / 17.18B."""
+    scout, maverick = catalog.model("llama-4-scout").arch, catalog.model("llama-4-maverick").arch
+    assert parameter_count(scout) == pytest.approx(107.8e9, rel=0.001)
+    assert parameter_count(scout, active=True) == pytest.approx(17.17e9, rel=0.001)
+    assert parameter_count(maverick) == pytest.approx(400.7e9, rel=0.001)
+    assert parameter_count(maverick, active=True) == pytest.approx(17.18e9, rel=0.001)
+
+
+def test_dense_peaks_are_not_sparse(catalog):
+    """NVIDIA headlines 2:4-sparse figures; presets hold dense ones (reference-data §6)."""
+    assert catalog.hardware("h100-sxm").peak("bf16") == 989.4e12
+    assert catalog.hardware("a100-sxm-80gb").peak("bf16") == 312e12
+
+
+def test_unknown_peak_is_an_error_not_a_guess(catalog):
+    with pytest.raises(InputError, match="no published fp8 peak"):
+        catalog.hardware("a100-sxm-80gb").peak("fp8")
+
+
+def test_aliases_and_did_you_mean(catalog):
+    assert catalog.hardware("h100").name == "h100-sxm"
+    with pytest.raises(PresetError, match="did you mean 'llama-3.1-405b'"):
+        catalog.model("llama-3.1-450b")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "user.toml").write_text(text)
+    return tmp_path
+
+
+def load_user(tmp_path: Path, text: str):
+    return load_catalog([shipped_presets_dir(), write(tmp_path, text)])
+
+
+def test_user_preset_overrides_shipped_one(tmp_path):
+    catalog = load_user(tmp_path, '[models."llama-3.1-405b"]\nparams = "1B"\ntokens = "1T"\nsource = "mine"\n')
+    assert catalog.model("llama-3.1-405b").params == 1e9
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[models.x\n", "user.toml: not valid TOML"),
+        ('[models.x]\nparms = "1B"\ntokens = "1T"\n', "models.x.parms: unknown field (did you mean 'params'?)"),
+        ('[models.x]\nparams = "1B"\ntokens = true\n', "models.x.tokens: expected an integer or a number or a string"),
+        ('[models.x]\nparams = "1B"\n', "models.x.tokens: missing required field"),
+        ('[hardware.x]\npeak_bf16 = "5 W"\n', "hardware.x.peak_bf16: expected a compute rate per GPU"),
+        ("[modles.x]\nparams = 1\n", "unknown table [modles] (did you mean 'models'?)"),
+        ('[models.x]\nparams = "1B"\ntokens = "1T"\nlayers = -3\n', "models.x.layers: expected a positive integer"),
+        ('[clusters.x]\ngpu = "h1000"\ngpus = 8\n', "unknown GPU 'h1000' (did you mean 'h100-sxm'?)"),
+        (
+            '[models.x]\nparams = "1B"\ntokens = "1T"\n[models.x.reported]\ngpu_hour = 5\n',
+            "reported.gpu_hour: unknown field",
+        ),
+    ],
+)
+def test_malformed_presets_name_file_preset_and_field(tmp_path, text, message):
+    with pytest.raises(PresetError) as error:
+        catalog = load_user(tmp_path, text)
+        for kind in ("models", "hardware", "clusters"):
+            for name in catalog.names(kind):
+                getattr(catalog, {"models": "model", "hardware": "hardware", "clusters": "cluster"}[kind])(name)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_presets_directory(tmp_path):
+    with pytest.raises(PresetError, match="not a readable directory"):
+        load_catalog([tmp_path / "nope"])
+
+
+def test_oversized_preset_file_is_refused(tmp_path):
+    with pytest.raises(PresetError, match="larger than"):
+        load_user(tmp_path, "# " + "x" * 1_100_000)
