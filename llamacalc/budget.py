@@ -17,6 +17,11 @@ def gpu_time(flops: float, peak: float, mfu: float) -> float:
     return flops / (peak * mfu)
 
 
+def compute_in(gpu_seconds: float, peak: float, mfu: float) -> float:
+    """FLOPs that GPU time delivers at MFU × peak: the inverse of gpu_time."""
+    return gpu_seconds * peak * mfu
+
+
 def wall_time(gpu_seconds: float, gpus: float) -> float:
     """Wall-clock seconds when the GPU time is spread over `gpus` GPUs (perfect scaling)."""
     return gpu_seconds / gpus

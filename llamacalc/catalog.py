@@ -245,6 +245,25 @@ class Hardware:
         return self.peaks[precision]
 
 
+LAW_FORMS: Mapping[str, tuple[str, ...]] = {
+    "parametric": ("E", "A", "B", "alpha", "beta"),
+    "ratio": ("ratio",),
+    "tokens-power": ("A", "alpha"),
+}
+
+
+@dataclass(frozen=True)
+class Law:
+    """A scaling law's constants as published; the formulas live in scaling.py."""
+
+    name: str
+    title: str
+    form: str
+    constants: Mapping[str, float]
+    fit_range: tuple[float, float] | None  # FLOPs over which the law was fitted
+    entry: Entry = field(repr=False)
+
+
 @dataclass(frozen=True)
 class Cluster:
     name: str
@@ -292,6 +311,19 @@ class Catalog:
 
     def hardware(self, name: str, option: str = "--gpu") -> Hardware:
         return _build_hardware(self.entry("hardware", name, option))
+
+    def law(self, name: str, option: str = "--law") -> Law:
+        entry = self.entry("laws", name, option)
+        form = entry.fields["form"]
+        if form not in LAW_FORMS:
+            raise PresetError(f"{entry.where('form')}: expected one of {', '.join(LAW_FORMS)}, got '{form}'")
+        for key in LAW_FORMS[form]:
+            if key not in entry.fields:
+                raise PresetError(f"{entry.where(key)}: missing; a {form} law needs {', '.join(LAW_FORMS[form])}")
+        constants = {key: float(entry.fields[key]) for key in LAW_FORMS[form]}
+        fit = entry.fields.get("fit_min_flops"), entry.fields.get("fit_max_flops")
+        fit_range = (float(fit[0]), float(fit[1])) if fit[0] and fit[1] else None
+        return Law(entry.name, entry.title, form, MappingProxyType(constants), fit_range, entry)
 
     def cluster(self, name: str, option: str = "--cluster") -> Cluster:
         entry = self.entry("clusters", name, option)

@@ -7,10 +7,12 @@ never pay for it. JSON keys name their unit (`cost_usd`, `energy_mwh`); numbers 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llamacalc.catalog import Catalog, Entry
+from llamacalc.plan import LossReport, OptimalPlan, Overtraining
+from llamacalc.scaling import Split
 from llamacalc.scenario import Assumption, TrainResult
 from llamacalc.units import DAY, HOUR, KWH, MWH
 
@@ -31,6 +33,8 @@ def count(value: float | None) -> str:
         return "—"
     if value < 1e5:
         return f"{value:,.0f}" if value == int(value) else f"{value:,.3g}"
+    if value >= 1e15:
+        return f"{value:.3g}"
     for scale, suffix in _SCALES:
         if value >= scale:
             return f"{value / scale:,.4g}{suffix}"
@@ -212,6 +216,8 @@ def train_table(result: TrainResult) -> Table:
 def _shown(a: Assumption) -> str:
     if a.unit == "FLOP/s":
         return rate(a.value)
+    if a.unit == "FLOP":
+        return flops(a.value)
     if isinstance(a.value, int | float) and not isinstance(a.value, bool):
         text = count(a.value) if a.value >= 1e5 or isinstance(a.value, int) else f"{a.value:.4g}"
         return f"{text} {a.unit}".strip()
@@ -248,4 +254,129 @@ def entry_table(entry: Entry) -> Table:
         else:
             source = entry.source_of(key) if key in entry.figures else ""
             table.add_row(key, str(value), source)
+    return table
+
+
+# --- scaling-law planning -----------------------------------------------------------------------
+
+
+def _split_document(split: Split) -> dict[str, Any]:
+    return {
+        "params": split.params,
+        "tokens": split.tokens,
+        "tokens_per_param": split.tokens_per_param,
+        "loss": split.loss,
+        "flops": split.flops,
+    }
+
+
+def optimal_document(plan: OptimalPlan) -> dict[str, Any]:
+    """The `optimal --json` document: schema llamacalc.optimal/1."""
+    return {
+        "schema": "llamacalc.optimal/1",
+        "flops": plan.flops,
+        "basis": plan.basis,
+        "assumptions": assumptions_document(plan.assumptions),
+        "laws": [
+            {
+                "law": o.law.name,
+                "source": o.law.entry.source_of("form"),
+                **_split_document(o.split),
+                "warnings": list(o.split.warnings),
+                "train": train_document(o.train),
+            }
+            for o in plan.optima
+        ],
+    }
+
+
+def optimal_table(plan: OptimalPlan) -> Table:
+    table = _table(
+        f"Compute-optimal models for {flops(plan.flops)} ({plan.basis})", "", *(o.law.name for o in plan.optima)
+    )
+    rows: list[tuple[str, Any]] = [
+        ("parameters", lambda o: count(o.split.params)),
+        ("tokens", lambda o: count(o.split.tokens)),
+        ("tokens / parameter", lambda o: f"{o.split.tokens_per_param:.1f}"),
+        ("predicted loss", lambda o: "no loss law" if o.split.loss is None else f"{o.split.loss:.4f}"),
+        ("GPUs", lambda o: f"{count(o.train.budget.gpus)} {o.train.scenario.hardware.name}"),
+        ("wall-clock", lambda o: duration(o.train.budget.seconds)),
+        ("GPU-hours", lambda o: count(o.train.budget.gpu_seconds / HOUR)),
+        ("cost", lambda o: money(o.train.budget.cost)),
+        ("energy", lambda o: energy(o.train.budget.energy)),
+        ("CO2", lambda o: tonnes(o.train.budget.co2)),
+    ]
+    for label, cell in rows:
+        table.add_row(label, *(cell(o) for o in plan.optima))
+    return table
+
+
+def loss_document(model: str | None, reports: Sequence[LossReport]) -> dict[str, Any]:
+    """The `loss --json` document: schema llamacalc.loss/1."""
+    first = reports[0]
+    return {
+        "schema": "llamacalc.loss/1",
+        "model": model,
+        "params": first.params,
+        "tokens": first.tokens,
+        "tokens_per_param": first.tokens / first.params,
+        "flops": first.flops,
+        "laws": [
+            {"law": r.law.name, "loss": r.loss, "optimal": _split_document(r.optimal), "loss_gap": r.gap}
+            for r in reports
+        ],
+    }
+
+
+def loss_table(title: str, reports: Sequence[LossReport]) -> Table:
+    first = reports[0]
+    table = _table(
+        f"{title}: {count(first.params)} parameters on {count(first.tokens)} tokens "
+        f"({first.tokens / first.params:.1f} tokens/parameter), {flops(first.flops)}",
+        "",
+        *(r.law.name for r in reports),
+    )
+
+    def loss_text(value: float | None) -> str:
+        return "no loss law" if value is None else f"{value:.4f}"
+
+    table.add_row("predicted loss", *(loss_text(r.loss) for r in reports))
+    table.add_row("optimal parameters at this compute", *(count(r.optimal.params) for r in reports))
+    table.add_row("optimal tokens", *(count(r.optimal.tokens) for r in reports))
+    table.add_row("optimal tokens / parameter", *(f"{r.optimal.tokens_per_param:.1f}" for r in reports))
+    table.add_row("optimal loss", *(loss_text(r.optimal.loss) for r in reports))
+    table.add_row("loss above optimal", *("—" if r.gap is None else f"{r.gap:+.4f}" for r in reports))
+    return table
+
+
+def overtraining_document(found: Sequence[Overtraining]) -> dict[str, Any]:
+    """The `optimal --params N --loss L --json` document: schema llamacalc.overtrain/1."""
+    return {
+        "schema": "llamacalc.overtrain/1",
+        "params": found[0].params,
+        "target_loss": found[0].target,
+        "laws": [
+            {
+                "law": o.law.name,
+                "tokens": o.tokens,
+                "tokens_per_param": o.tokens / o.params,
+                "flops": o.flops,
+                "optimal": _split_document(o.optimal),
+                "extra_compute": o.extra_compute,
+            }
+            for o in found
+        ],
+    }
+
+
+def overtraining_table(found: Sequence[Overtraining]) -> Table:
+    first = found[0]
+    table = _table(f"{count(first.params)} parameters to loss {first.target:g}", "", *(o.law.name for o in found))
+    table.add_row("tokens needed", *(count(o.tokens) for o in found))
+    table.add_row("tokens / parameter", *(f"{o.tokens / o.params:,.0f}" for o in found))
+    table.add_row("training compute", *(flops(o.flops) for o in found))
+    table.add_row("compute-optimal model for this loss", *(count(o.optimal.params) for o in found))
+    table.add_row("its tokens", *(count(o.optimal.tokens) for o in found))
+    table.add_row("its compute", *(flops(o.optimal.flops) for o in found))
+    table.add_row("extra compute for the smaller model", *(f"{o.extra_compute:+.0%}" for o in found))
     return table

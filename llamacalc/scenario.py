@@ -15,7 +15,7 @@ from typing import Any
 from llamacalc import units
 from llamacalc.budget import Budget, budget, implied_mfu
 from llamacalc.catalog import PRECISIONS, Catalog, Hardware, Model
-from llamacalc.errors import InputError
+from llamacalc.errors import InputError, did_you_mean
 from llamacalc.flops import model_flops, training_flops
 
 REQUEST_KEYS = (
@@ -106,13 +106,9 @@ class TrainResult:
 
 def resolve(catalog: Catalog, request: Mapping[str, Any]) -> Scenario:
     """Resolve a request against the presets, or raise InputError naming the offending option."""
-    unknown = [key for key in request if key not in REQUEST_KEYS]
-    if unknown:
-        from llamacalc.errors import did_you_mean
-
-        raise InputError(f"unknown input '{unknown[0]}'{did_you_mean(unknown[0], REQUEST_KEYS)}")
-    given = {key: value for key, value in request.items() if value is not None}
-    _check_conflicts(given)
+    given = _given(request)
+    if "model" not in given and not ({"params", "active_params"} & given.keys() and "tokens" in given):
+        raise InputError("no model: give a MODEL preset, or --params and --tokens (e.g. --params 70B --tokens 15T)")
     seen: dict[str, Assumption] = {}
     model = catalog.model(_text(given, "model")) if "model" in given else None
 
@@ -122,7 +118,42 @@ def resolve(catalog: Catalog, request: Mapping[str, Any]) -> Scenario:
         active, seen["active_params"] = params, seen["params"]
     tokens = _count_input(given, seen, model, "tokens", "a token count")
     flops = _flops(model, given, params, active, tokens)
+    setup = _setup(catalog, given, model, seen)
+    return Scenario(model, params, active, tokens, flops, **vars(setup), assumptions=seen)
 
+
+def resolve_setup(catalog: Catalog, request: Mapping[str, Any]) -> tuple[Setup, Mapping[str, Assumption]]:
+    """The hardware side of a request alone (no model): for planning from a GPU or money budget."""
+    seen: dict[str, Assumption] = {}
+    return _setup(catalog, _given(request), None, seen), seen
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The hardware side of a scenario, in canonical units."""
+
+    hardware: Hardware
+    precision: str
+    peak: float
+    mfu: float
+    gpus: int | None
+    seconds: float | None
+    price: float | None
+    power: float | None
+    pue: float
+    carbon: float
+
+
+def _given(request: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = [key for key in request if key not in REQUEST_KEYS]
+    if unknown:
+        raise InputError(f"unknown input '{unknown[0]}'{did_you_mean(unknown[0], REQUEST_KEYS)}")
+    given = {key: value for key, value in request.items() if value is not None}
+    _check_conflicts(given)
+    return given
+
+
+def _setup(catalog: Catalog, given: Mapping[str, Any], model: Model | None, seen: dict[str, Assumption]) -> Setup:
     cluster = catalog.cluster(_text(given, "cluster")) if "cluster" in given else None
     home = _home_cluster(catalog, model)
     reported = model.reported if model else None
@@ -153,10 +184,7 @@ def resolve(catalog: Catalog, request: Mapping[str, Any]) -> Scenario:
     power = _hardware_input(given, seen, hardware, "power", units.POWER, "W")
     pue = _number(given, seen, "pue", DEFAULTS["pue"], low=1.0)
     carbon = _quantity_input(given, seen, "carbon", units.CARBON, DEFAULTS["carbon"], "kg/kWh")
-    return Scenario(
-        model, params, active, tokens, flops, hardware, str(precision), peak, mfu, gpus, seconds,
-        price, power, pue, carbon / units.KWH, seen,
-    )  # fmt: skip
+    return Setup(hardware, str(precision), peak, mfu, gpus, seconds, price, power, pue, carbon / units.KWH)
 
 
 def train(catalog: Catalog, scenario: Scenario) -> TrainResult:
@@ -190,8 +218,6 @@ def _check_conflicts(given: Mapping[str, Any]) -> None:
     for key in ("gpu", "gpus", "days"):
         if "cluster" in given and key in given:
             raise InputError(f"--cluster and {option(key)} conflict: a cluster sets the GPU type and count")
-    if "model" not in given and not ({"params", "active_params"} & given.keys() and "tokens" in given):
-        raise InputError("no model: give a MODEL preset, or --params and --tokens (e.g. --params 70B --tokens 15T)")
 
 
 def _text(given: Mapping[str, Any], key: str) -> str:

@@ -1,0 +1,152 @@
+"""Planning from a budget: compute-optimal models, their predicted loss, and over-training.
+
+A budget (FLOPs, GPUs × days, or money) becomes C; each scaling law splits C into N and D
+(scaling.py); the proposed model is then budgeted by the very path `train` uses (scenario.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llamacalc import units
+from llamacalc.budget import compute_in
+from llamacalc.catalog import Catalog, Law
+from llamacalc.errors import InputError
+from llamacalc.flops import training_flops
+from llamacalc.scaling import Split, compute_for_loss, has_loss, loss, optimal, tokens_for_loss
+from llamacalc.scenario import Assumption, TrainResult, resolve, resolve_setup, train
+
+RUN_KEYS = ("gpu", "gpus", "cluster", "mfu", "precision", "price", "power", "pue", "carbon")
+
+
+@dataclass(frozen=True)
+class Optimum:
+    split: Split
+    law: Law
+    train: TrainResult
+
+
+@dataclass(frozen=True)
+class OptimalPlan:
+    """The compute C a budget buys, how it was derived, and each law's optimal model for it."""
+
+    flops: float
+    basis: str  # "compute", "gpus x days" or "money"
+    assumptions: Mapping[str, Assumption]
+    optima: Sequence[Optimum]
+
+
+@dataclass(frozen=True)
+class LossReport:
+    """A model's predicted loss beside the compute-optimal split of the same compute."""
+
+    law: Law
+    params: float
+    tokens: float
+    flops: float
+    loss: float | None
+    optimal: Split
+
+    @property
+    def gap(self) -> float | None:
+        return None if self.loss is None or self.optimal.loss is None else self.loss - self.optimal.loss
+
+
+@dataclass(frozen=True)
+class Overtraining:
+    """Tokens and compute for N parameters to reach a loss, against the compute-optimal model."""
+
+    law: Law
+    params: float
+    target: float
+    tokens: float
+    flops: float
+    optimal: Split
+
+    @property
+    def extra_compute(self) -> float:
+        """Compute beyond the compute-optimal model of the same loss, as a fraction (0.5 = +50%)."""
+        return self.flops / self.optimal.flops - 1
+
+
+def laws(catalog: Catalog, name: str) -> list[Law]:
+    """One law by name, or every law for 'all'."""
+    names = catalog.names("laws") if name == "all" else [name]
+    return [catalog.law(n) for n in names]
+
+
+def budget_flops(
+    catalog: Catalog, run: Mapping[str, Any], *, compute: Any = None, days: Any = None, money: Any = None
+) -> tuple[float, str, Mapping[str, Assumption]]:
+    """C from exactly one budget: FLOPs, GPUs × days at MFU × peak, or money at a price."""
+    given = [name for name, value in (("--compute", compute), ("--days", days), ("--budget", money)) if value]
+    if len(given) != 1:
+        raise InputError(
+            "give exactly one budget: --compute (e.g. 3.8e25FLOP), --gpus/--cluster with --days, or --budget"
+            + (f" (got {' and '.join(given)})" if given else "")
+        )
+    setup, seen = resolve_setup(catalog, run)
+    if compute:
+        flops = _parsed("--compute", compute, units.COMPUTE)
+        return flops, "compute", {"compute": Assumption(flops, "FLOP", "user"), **seen}
+    assert setup.gpus is not None  # resolve_setup without days always settles a GPU count
+    if days:
+        seconds = _parsed("--days", days, units.DURATION)
+        seen = {**seen, "days": Assumption(seconds / units.DAY, "days", "user")}
+        return compute_in(setup.gpus * seconds, setup.peak, setup.mfu), "gpus x days", seen
+    usd = _parsed("--budget", money, units.MONEY)
+    if setup.price is None:
+        raise InputError(f"--budget: {setup.hardware.name} has no default price; pass --price (e.g. '2.5 USD/h')")
+    seen = {**seen, "budget": Assumption(usd, "USD", "user")}
+    return compute_in(usd / setup.price, setup.peak, setup.mfu), "money", seen
+
+
+def optimal_plan(
+    catalog: Catalog, law_name: str, run: Mapping[str, Any], *, compute: Any = None, days: Any = None, money: Any = None
+) -> OptimalPlan:
+    """Each law's compute-optimal model for the budget, budgeted through `train`'s own path."""
+    flops, basis, seen = budget_flops(catalog, run, compute=compute, days=days, money=money)
+    setup, _ = resolve_setup(catalog, run)
+    optima = []
+    for law in laws(catalog, law_name):
+        split = optimal(law, flops)
+        request = {**run, "gpu": setup.hardware.name, "gpus": setup.gpus, "cluster": None}
+        scenario = resolve(catalog, {**request, "params": split.params, "tokens": split.tokens})
+        optima.append(Optimum(split, law, train(catalog, scenario)))
+    return OptimalPlan(flops, basis, seen, optima)
+
+
+def loss_reports(catalog: Catalog, law_name: str, params: float, tokens: float) -> list[LossReport]:
+    flops = training_flops(params, tokens)
+    return [
+        LossReport(
+            law, params, tokens, flops, loss(law, params, tokens) if has_loss(law) else None, optimal(law, flops)
+        )
+        for law in laws(catalog, law_name)
+    ]
+
+
+def overtraining(catalog: Catalog, law_name: str, params: float, target: float) -> list[Overtraining]:
+    found = []
+    for law in laws(catalog, law_name):
+        if law_name == "all" and not has_loss(law):
+            continue
+        tokens = tokens_for_loss(law, params, target)
+        found.append(
+            Overtraining(
+                law, params, target, tokens, training_flops(params, tokens), optimal(law, compute_for_loss(law, target))
+            )
+        )
+    return found
+
+
+def _parsed(option: str, value: Any, kind: units.Kind) -> float:
+    try:
+        parsed = units.parse_quantity(value, kind)
+    except InputError as error:
+        raise InputError(f"{option}: {error}") from None
+    if parsed <= 0:
+        raise InputError(f"{option}: expected a positive amount, got '{value}'")
+    return parsed

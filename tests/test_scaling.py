@@ -1,0 +1,136 @@
+"""Scaling laws: published frontiers reproduced, invariants, and the CLI's optimal and loss."""
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from llamacalc import scaling
+from llamacalc.errors import InputError
+
+CHINCHILLA_BUDGET = 5.76e23  # Gopher = Chinchilla compute [Hoffmann 2022 Table 3 / §4]
+
+
+@pytest.mark.parametrize(
+    ("law", "params", "tokens", "ratio"),
+    [
+        # reference-data §4b, derived frontier at 5.76e23 with C = 6ND
+        ("epoch", 72e9, 1.33e12, 18.4),
+        ("chinchilla", 32e9, 2.98e12, 93),
+        # D = 20 N and 6 N D = C  =>  N = sqrt(5.76e23 / 120) = 69.3B, D = 1.386T
+        ("tokens-per-param", 69.3e9, 1.386e12, 20),
+    ],
+)
+def test_frontier_at_the_chinchilla_budget(catalog, law, params, tokens, ratio):
+    split = scaling.optimal(catalog.law(law), CHINCHILLA_BUDGET)
+    assert split.params == pytest.approx(params, rel=0.01)
+    assert split.tokens == pytest.approx(tokens, rel=0.01)
+    assert split.tokens_per_param == pytest.approx(ratio, rel=0.01)
+
+
+def test_llama3_law_gives_16_3t_tokens_at_3_8e25(catalog):
+    """reference-data C2: (0.537, 0.299) gives 16.3T tokens at 3.8e25 (the paper: 16.55T)."""
+    split = scaling.optimal(catalog.law("llama3"), 3.8e25)
+    assert split.tokens == pytest.approx(1.629e13, rel=0.001)
+    assert split.warnings  # 3.8e25 is far outside the 6e18-1e22 fit
+
+
+def test_epoch_optimum_for_405b_compute_is_16_tokens_per_param(catalog):
+    """reference-data §4b: Epoch at 3.8e25 → 619B / 10.2T / 16.5; Llama 3.1 405B trains ~38."""
+    split = scaling.optimal(catalog.law("epoch"), 3.8e25)
+    assert split.tokens_per_param == pytest.approx(16.5, abs=0.1)
+
+
+def test_laws_round_trip_from_their_preset_files(catalog):
+    epoch = catalog.law("epoch").constants
+    assert dict(epoch) == {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
+    assert dict(catalog.law("chinchilla").constants) == {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+    assert catalog.law("llama3").fit_range == (6e18, 1e22)
+
+
+def test_overtraining_and_targets_below_the_floor(catalog):
+    epoch = catalog.law("epoch")
+    tokens = scaling.tokens_for_loss(epoch, 8e9, 2.0)
+    assert scaling.loss(epoch, 8e9, tokens) == pytest.approx(2.0, abs=1e-9)
+    assert scaling.optimal_loss(epoch, scaling.compute_for_loss(epoch, 2.0)) == pytest.approx(2.0, abs=1e-9)
+    with pytest.raises(InputError, match="irreducible loss E = 1.8172"):
+        scaling.tokens_for_loss(epoch, 8e9, 1.8)
+    with pytest.raises(InputError, match="out of reach"):
+        scaling.tokens_for_loss(epoch, 1e6, 2.0)
+    with pytest.raises(InputError, match="no loss formula"):
+        scaling.loss(catalog.law("tokens-per-param"), 1e9, 1e10)
+
+
+budgets = st.floats(min_value=1e18, max_value=1e28)
+
+
+@given(c=budgets, factor=st.floats(min_value=1.01, max_value=1e3))
+def test_frontier_invariants(catalog, c, factor):
+    for name in catalog.names("laws"):
+        law = catalog.law(name)
+        small, large = scaling.optimal(law, c), scaling.optimal(law, c * factor)
+        assert math.isclose(6 * small.params * small.tokens, c, rel_tol=1e-9)
+        assert large.params > small.params and large.tokens > small.tokens
+        if scaling.has_loss(law):
+            assert large.loss < small.loss
+
+
+def test_cli_optimal_at_the_chinchilla_budget(cli):
+    doc = cli("optimal", "--compute", "5.76e23FLOP", "--law", "epoch", "--json").json()
+    assert doc["schema"] == "llamacalc.optimal/1"
+    (epoch,) = doc["laws"]
+    assert epoch["params"] == pytest.approx(72e9, rel=0.01)
+    assert epoch["tokens"] == pytest.approx(1.33e12, rel=0.01)
+
+
+@pytest.mark.parametrize("budget", [["--gpus", "16384", "--days", "54"], ["--budget", "50 MUSD"]])
+def test_optimal_agrees_with_train_on_the_proposed_model(cli, budget):
+    common = ["--gpu", "h100-sxm", "--mfu", "0.4"]
+    doc = cli("optimal", *budget, *common, "--law", "all", "--json").json()
+    for law in doc["laws"]:
+        trained = cli("train", "--params", repr(law["params"]), "--tokens", repr(law["tokens"]), *common,
+                      "--gpus", str(law["train"]["gpus"]), "--json").json()  # fmt: skip
+        assert trained["flops"] == pytest.approx(doc["flops"], rel=1e-9)
+        assert trained["days"] == pytest.approx(law["train"]["days"], rel=1e-9)
+    if "--days" in budget:
+        assert doc["laws"][0]["train"]["days"] == pytest.approx(54, rel=1e-6)
+    else:
+        assert doc["laws"][0]["train"]["cost_usd"] == pytest.approx(50e6, rel=1e-6)
+
+
+def test_cli_loss_shows_the_gap_to_optimal(cli):
+    doc = cli("loss", "llama-3.1-405b", "--json").json()
+    assert doc["tokens_per_param"] == pytest.approx(38.4, abs=0.1)
+    (epoch,) = doc["laws"]
+    assert epoch["optimal"]["tokens_per_param"] == pytest.approx(16.5, abs=0.1)
+    assert epoch["loss_gap"] > 0
+
+
+def test_cli_overtraining(cli):
+    doc = cli("optimal", "--params", "8B", "--loss", "2.0", "--json").json()
+    assert doc["laws"][0]["extra_compute"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--compute", "1e25FLOP", "--budget", "5 MUSD"], "give exactly one budget"),
+        ([], "give exactly one budget"),
+        (["--params", "8B", "--loss", "1.5"], "below the epoch law's irreducible loss"),
+        (["--params", "8B", "--loss", "2", "--law", "tokens-per-param"], "no loss formula"),
+        (["--compute", "5 W"], "--compute: expected an amount of compute"),
+        (["--compute", "1e25FLOP", "--law", "chinchila"], "did you mean 'chinchilla'"),
+        (["--budget", "5 MUSD", "--gpu", "mi300x"], "mi300x has no default price; pass --price"),
+    ],
+)
+def test_optimal_errors(cli, args, message):
+    run = cli("optimal", *args)
+    assert run.code == 2 and run.stdout == ""
+    assert message in run.stderr
+
+
+def test_extrapolation_warns_on_stderr(cli):
+    run = cli("optimal", "--compute", "3.8e25FLOP", "--law", "llama3", "--json")
+    assert run.code == 0 and "outside the fitted range" in run.stderr
+    assert run.json()["laws"][0]["warnings"]
