@@ -42,6 +42,9 @@ class _Group(TyperGroup):
             code = super().main(*args, **kwargs)
         except LlamacalcError as error:
             _fail(str(error), ExitCode.BAD_INPUT)
+        except _click_errors.NoArgsIsHelpError as error:  # a bare `llamacalc` asks for help
+            sys.stdout.write(error.format_message() + "\n")
+            code = ExitCode.OK
         except _click_errors.UsageError as error:
             hint = f"; see '{error.ctx.command_path} --help'" if error.ctx else ""
             _fail(error.format_message() + hint, ExitCode.BAD_INPUT)

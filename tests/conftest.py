@@ -34,6 +34,6 @@ def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = No
     return Run(result.exit_code, result.stdout, result.stderr)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cli():
     return invoke

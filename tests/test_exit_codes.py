@@ -1,0 +1,74 @@
+"""The exit-code contract, end to end: real processes for pipes, a forced bug for exit 3."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from llamacalc import scenario
+from llamacalc.errors import ExitCode
+
+
+def test_exit_code_values_are_the_documented_contract():
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3]
+
+
+def test_a_closed_pipe_is_not_an_error():
+    """`llamacalc ... | head -1`: the reader leaves early; no traceback, exit 0."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llamacalc", "presets", "show", "llama-3.1-405b"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    proc.stdout.read(20)
+    proc.stdout.close()
+    assert proc.wait(timeout=30) == ExitCode.OK
+    assert proc.stderr.read() == b""
+
+
+def test_a_bug_is_exit_3_with_one_line_and_no_traceback(cli, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(scenario, "train", broken)
+    run = cli("train", "llama-3-8b")
+    assert run.code == ExitCode.INTERNAL
+    assert run.stderr.startswith("llamacalc: error: internal error") and run.stderr.count("\n") == 1
+    assert "Traceback" not in run.stderr
+
+
+def test_debug_env_shows_the_traceback(cli, monkeypatch):
+    monkeypatch.setattr(scenario, "train", lambda *a, **k: 1 / 0)
+    run = cli("train", "llama-3-8b", env={"LLAMACALC_DEBUG": "1"})
+    assert run.code == ExitCode.INTERNAL and "Traceback" in run.stderr
+
+
+def test_real_process_bad_input_is_exit_2_on_stderr_only():
+    run = subprocess.run(
+        [sys.executable, "-m", "llamacalc", "train", "llama-3.1-405b", "--price", "5W", "--json"],
+        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert (run.returncode, run.stdout) == (ExitCode.BAD_INPUT, "")
+    assert run.stderr == (
+        "llamacalc: error: --price: expected money per GPU-hour (e.g. '2.5 USD/h'), got '5 W' (a power)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[models.x]\nparams = 1e400\ntokens = "1T"\nsource = "s"\n', "models.x.params: expected a parameter count"),
+        (
+            '[models.x]\nparams = "1B"\ntokens = "1T"\nlayers = {a = {b = {c = 1}}}\n',
+            "models.x.layers: expected an integer",
+        ),
+        ('[models.x]\nparams = "1B"\ntokens = "1T"\nlayers = "32"\n', "models.x.layers: expected an integer, got str"),
+        ('[models.x]\nparams = "__import__(\'os\')"\ntokens = "1T"\n', "models.x.params: expected a parameter count"),
+        ("[models]\nx = 5\n", "models.x: expected a table of fields"),
+    ],
+)
+def test_hostile_presets_are_refused_cleanly(cli, tmp_path, text, message):
+    (tmp_path / "hostile.toml").write_text(text)
+    run = cli("train", "x", "--presets", str(tmp_path))
+    assert run.code == ExitCode.BAD_INPUT and run.stdout == ""
+    assert message in run.stderr and run.stderr.count("\n") == 1

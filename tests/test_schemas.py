@@ -1,0 +1,66 @@
+"""Every --json output validates against the JSON Schema shipped in llamacalc/schemas/."""
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+jsonschema = pytest.importorskip("jsonschema")
+referencing = pytest.importorskip("referencing")
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "llamacalc" / "schemas"
+
+
+def validator(name: str):
+    docs = {p.stem: json.loads(p.read_text()) for p in SCHEMAS.glob("*.json")}
+    registry = referencing.Registry().with_resources(
+        (doc["$id"], referencing.Resource.from_contents(doc)) for doc in docs.values()
+    )
+    return jsonschema.Draft202012Validator(docs[name], registry=registry)
+
+
+@pytest.mark.parametrize(
+    ("schema", "args"),
+    [
+        ("train", ["train", "llama-3.1-405b"]),
+        ("train", ["train", "llama-4-projected"]),
+        ("train", ["train", "llama-4-behemoth"]),
+        ("train", ["train", "--params", "7B", "--tokens", "2T", "--gpu", "tpu-v5p", "--days", "30"]),
+        ("optimal", ["optimal", "--compute", "1e24FLOP", "--law", "all"]),
+        ("optimal", ["optimal", "--budget", "5 MUSD"]),
+        ("loss", ["loss", "llama-3-70b", "--law", "all"]),
+        ("overtrain", ["optimal", "--params", "8B", "--loss", "2.1", "--law", "all"]),
+        ("presets", ["presets"]),
+        ("preset", ["presets", "show", "llama-4-maverick"]),
+        ("preset", ["presets", "show", "epoch"]),
+    ],
+)
+def test_json_outputs_validate(cli, schema, args):
+    run = cli(*args, "--json")
+    assert run.code == 0, run.stderr
+    validator(schema).validate(run.json())
+
+
+def test_schema_rejects_a_wrong_document(cli):
+    doc = cli("train", "llama-3-8b", "--json").json()
+    doc["flops"] = "3.8e25"
+    assert not validator("train").is_valid(doc)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    model=st.sampled_from(["llama-2-7b", "llama-3.1-405b", "llama-4-scout", None]),
+    gpu=st.sampled_from(["h100-sxm", "a100", "b200", "mi300x", "tpu-v6e", "gaudi3"]),
+    gpus=st.integers(min_value=1, max_value=10**6),
+    mfu=st.floats(min_value=0.01, max_value=1),
+    tokens=st.floats(min_value=1e9, max_value=1e15),
+)
+def test_every_valid_train_document_validates(cli, model, gpu, gpus, mfu, tokens):
+    args = ["train", *([model] if model else ["--params", "7B"]), "--tokens", repr(tokens)]
+    run = cli(*args, "--gpu", gpu, "--gpus", str(gpus), "--mfu", repr(mfu), "--json")
+    assert run.code == 0, run.stderr
+    doc = run.json()
+    validator("train").validate(doc)
+    assert doc["gpu_hours"] == pytest.approx(doc["gpus"] * doc["days"] * 24)
