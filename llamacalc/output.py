@@ -51,7 +51,7 @@ def money(usd: float | None) -> str:
         return "—"
     for scale, suffix in _SCALES:
         if usd >= scale:
-            return f"${usd / scale:,.4g}{suffix}".replace("$1e+03T", "$1,000T")
+            return f"${usd / scale:,.4g}{suffix}"
     return f"${usd:,.2f}"
 
 
