@@ -47,7 +47,7 @@ class _Group(TyperGroup):
             code = ExitCode.OK
         except _click_errors.UsageError as error:
             hint = f"; see '{error.ctx.command_path} --help'" if error.ctx else ""
-            _fail(error.format_message() + hint, ExitCode.BAD_INPUT)
+            _fail(error.format_message().rstrip(".") + hint, ExitCode.BAD_INPUT)
         except _click_errors.ClickException as error:
             _fail(error.format_message(), ExitCode.BAD_INPUT)
         except typer.Abort:
