@@ -64,14 +64,9 @@ class Assumption:
 
 
 @dataclass(frozen=True)
-class Scenario:
-    """Everything `train` needs, resolved, in canonical units (FLOP, FLOP/s, s, USD/GPU-s, W, kg/J)."""
+class Setup:
+    """The hardware side of a scenario, in canonical units."""
 
-    model: Model | None
-    params: float | None
-    active_params: float | None
-    tokens: float | None
-    flops: float
     hardware: Hardware
     precision: str
     peak: float
@@ -82,6 +77,17 @@ class Scenario:
     power: float | None
     pue: float
     carbon: float
+
+
+@dataclass(frozen=True)
+class Scenario(Setup):
+    """Everything `train` needs, resolved: the model side, the hardware side, and their origins."""
+
+    model: Model | None
+    params: float | None
+    active_params: float | None
+    tokens: float | None
+    flops: float
     assumptions: Mapping[str, Assumption]
 
 
@@ -119,29 +125,15 @@ def resolve(catalog: Catalog, request: Mapping[str, Any]) -> Scenario:
     tokens = _count_input(given, seen, model, "tokens", "a token count")
     flops = _flops(model, given, params, active, tokens)
     setup = _setup(catalog, given, model, seen)
-    return Scenario(model, params, active, tokens, flops, **vars(setup), assumptions=seen)
+    return Scenario(
+        **vars(setup), model=model, params=params, active_params=active, tokens=tokens, flops=flops, assumptions=seen
+    )
 
 
 def resolve_setup(catalog: Catalog, request: Mapping[str, Any]) -> tuple[Setup, Mapping[str, Assumption]]:
     """The hardware side of a request alone (no model): for planning from a GPU or money budget."""
     seen: dict[str, Assumption] = {}
     return _setup(catalog, _given(request), None, seen), seen
-
-
-@dataclass(frozen=True)
-class Setup:
-    """The hardware side of a scenario, in canonical units."""
-
-    hardware: Hardware
-    precision: str
-    peak: float
-    mfu: float
-    gpus: int | None
-    seconds: float | None
-    price: float | None
-    power: float | None
-    pue: float
-    carbon: float
 
 
 def _given(request: Mapping[str, Any]) -> dict[str, Any]:
