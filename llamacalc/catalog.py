@@ -281,6 +281,7 @@ class Catalog:
     """Every preset by kind and name; user presets override shipped ones of the same name."""
 
     entries: Mapping[str, Mapping[str, Entry]]
+    cache: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def names(self, kind: str) -> list[str]:
         return list(self.entries[kind])
@@ -307,29 +308,27 @@ class Catalog:
         raise PresetError(f"unknown preset '{name}'{did_you_mean(name, every)}; see 'llamacalc presets'")
 
     def model(self, name: str, option: str = "MODEL") -> Model:
-        return _build_model(self, self.entry("models", name, option))
+        entry = self.entry("models", name, option)
+        return self._built("models", entry, lambda: _build_model(self, entry))  # type: ignore[no-any-return]
 
     def hardware(self, name: str, option: str = "--gpu") -> Hardware:
-        return _build_hardware(self.entry("hardware", name, option))
+        entry = self.entry("hardware", name, option)
+        return self._built("hardware", entry, lambda: _build_hardware(entry))  # type: ignore[no-any-return]
 
     def law(self, name: str, option: str = "--law") -> Law:
         entry = self.entry("laws", name, option)
-        form = entry.fields["form"]
-        if form not in LAW_FORMS:
-            raise PresetError(f"{entry.where('form')}: expected one of {', '.join(LAW_FORMS)}, got '{form}'")
-        for key in LAW_FORMS[form]:
-            if key not in entry.fields:
-                raise PresetError(f"{entry.where(key)}: missing; a {form} law needs {', '.join(LAW_FORMS[form])}")
-        constants = {key: float(entry.fields[key]) for key in LAW_FORMS[form]}
-        fit = entry.fields.get("fit_min_flops"), entry.fields.get("fit_max_flops")
-        fit_range = (float(fit[0]), float(fit[1])) if fit[0] and fit[1] else None
-        return Law(entry.name, entry.title, form, MappingProxyType(constants), fit_range, entry)
+        return self._built("laws", entry, lambda: _build_law(entry))  # type: ignore[no-any-return]
 
     def cluster(self, name: str, option: str = "--cluster") -> Cluster:
         entry = self.entry("clusters", name, option)
-        gpu = self.entry("hardware", entry.fields["gpu"], f"{entry.where('gpu')}").name
-        gpus = entry.parse("gpus", lambda v: int(units.parse_count(v, "a GPU count")))
-        return Cluster(entry.name, entry.title, gpu, gpus, entry)
+        return self._built("clusters", entry, lambda: _build_cluster(self, entry))  # type: ignore[no-any-return]
+
+    def _built(self, kind: str, entry: Entry, build: Callable[[], Any]) -> Any:
+        """Build each typed preset once per catalog: a batch resolves the same names many times."""
+        key = (kind, entry.name)
+        if key not in self.cache:
+            self.cache[key] = build()
+        return self.cache[key]
 
 
 def load_catalog(dirs: Sequence[Path]) -> Catalog:
@@ -509,3 +508,22 @@ def _build_reported(catalog: Catalog, entry: Entry) -> Reported | None:
         except UnitError as error:
             raise PresetError(f"{entry.where('reported.gpu_hours')}: {error}") from None
     return Reported(gpu, gpu_hours, table.get("gpus"), table.get("co2_t"), str(table.get("source", "")))
+
+
+def _build_law(entry: Entry) -> Law:
+    form = entry.fields["form"]
+    if form not in LAW_FORMS:
+        raise PresetError(f"{entry.where('form')}: expected one of {', '.join(LAW_FORMS)}, got '{form}'")
+    for key in LAW_FORMS[form]:
+        if key not in entry.fields:
+            raise PresetError(f"{entry.where(key)}: missing; a {form} law needs {', '.join(LAW_FORMS[form])}")
+    constants = {key: float(entry.fields[key]) for key in LAW_FORMS[form]}
+    fit = entry.fields.get("fit_min_flops"), entry.fields.get("fit_max_flops")
+    fit_range = (float(fit[0]), float(fit[1])) if fit[0] and fit[1] else None
+    return Law(entry.name, entry.title, form, MappingProxyType(constants), fit_range, entry)
+
+
+def _build_cluster(catalog: Catalog, entry: Entry) -> Cluster:
+    gpu = catalog.entry("hardware", entry.fields["gpu"], entry.where("gpu")).name
+    gpus = entry.parse("gpus", lambda v: int(units.parse_count(v, "a GPU count")))
+    return Cluster(entry.name, entry.title, gpu, gpus, entry)

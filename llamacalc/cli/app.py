@@ -1,0 +1,166 @@
+"""The typer app: error handling, the shared option types, and writing output.
+
+The CLI (this package) is the only code that imports typer: it parses, calls the core, renders.
+Exit codes are `errors.ExitCode`: 0 ok, 1 a budget check or batch line failed, 2 bad input,
+3 internal error. Machine output goes to stdout through `json`; messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from typer._click import exceptions as _click_errors  # typer >= 0.26 vendors click
+from typer.core import TyperGroup
+
+from llamacalc import __version__
+from llamacalc.errors import ExitCode, LlamacalcError
+
+if TYPE_CHECKING:
+    from llamacalc.catalog import Catalog
+
+PROG = "llamacalc"
+
+
+def _fail(message: str, code: ExitCode) -> NoReturn:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+    sys.exit(code)
+
+
+class _Group(TyperGroup):
+    """Runs the app, mapping every failure to one stderr line and an `ExitCode`."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        kwargs.setdefault("prog_name", PROG)
+        try:
+            code = super().main(*args, **kwargs)
+        except LlamacalcError as error:
+            _fail(str(error), ExitCode.BAD_INPUT)
+        except _click_errors.NoArgsIsHelpError as error:  # a bare `llamacalc` asks for help
+            sys.stdout.write(error.format_message() + "\n")
+            code = ExitCode.OK
+        except _click_errors.UsageError as error:
+            hint = f"; see '{error.ctx.command_path} --help'" if error.ctx else ""
+            _fail(error.format_message().rstrip(".") + hint, ExitCode.BAD_INPUT)
+        except _click_errors.ClickException as error:
+            _fail(error.format_message(), ExitCode.BAD_INPUT)
+        except typer.Abort:
+            _fail("aborted", ExitCode.BAD_INPUT)
+        except Exception:
+            if os.environ.get("LLAMACALC_DEBUG"):
+                traceback.print_exc()
+            _fail(
+                "internal error — this is a bug; please report it with the command line "
+                "(set LLAMACALC_DEBUG=1 for a traceback)",
+                ExitCode.INTERNAL,
+            )
+        sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader went away (`| head -1`): not an error. Silence the final flush too.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(ExitCode.OK) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name=PROG,
+    help="Training-compute calculator: FLOPs, GPUs, days, GPU-hours, cost, energy and CO2 of LLM runs.",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"{PROG} {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Training-compute calculator for large language models.
+
+    Exit codes: 0 ok, 1 a budget check or batch line failed, 2 bad input, 3 internal error.
+    """
+
+
+def opt(help: str, *names: str) -> Any:
+    return typer.Option(*names, help=help, show_default=False)
+
+
+# The `train` inputs, shared by every command that plans a run (names match scenario.REQUEST_KEYS).
+ModelArg = Annotated[str | None, typer.Argument(help="Model preset, e.g. llama-3.1-405b.", show_default=False)]
+ParamsOpt = Annotated[str | None, opt("Total parameters, e.g. 405B.")]
+ActiveOpt = Annotated[str | None, opt("Active parameters per token (MoE), e.g. 17B.")]
+TokensOpt = Annotated[str | None, opt("Training tokens, e.g. 15.6T.")]
+GpuOpt = Annotated[str | None, opt("Accelerator preset [default: the model's, else h100-sxm].")]
+GpusOpt = Annotated[str | None, opt("GPU count, e.g. 16384 or 16K: gives the days.")]
+DaysOpt = Annotated[str | None, opt("Wall-clock target, e.g. 54 or '3 weeks': gives the GPUs.")]
+ClusterOpt = Annotated[str | None, opt("Cluster preset: sets GPU type and count.")]
+MfuOpt = Annotated[str | None, opt("Model FLOPs utilisation, e.g. 0.4 or 40% [default: 0.40 bf16, 0.197 fp8].")]
+PrecisionOpt = Annotated[str | None, opt("bf16 or fp8: the dense peak MFU refers to [default: bf16].")]
+PriceOpt = Annotated[str | None, opt("Price per GPU-hour, e.g. '2.5 USD/h' [default: the GPU preset's].")]
+PowerOpt = Annotated[str | None, opt("Power per GPU, e.g. 700W [default: the GPU's TDP].")]
+PueOpt = Annotated[str | None, opt("Data-centre PUE, >= 1 [default: 1.09].")]
+CarbonOpt = Annotated[str | None, opt("Grid carbon intensity, e.g. '0.38 kg/kWh' [default: 0.367].")]
+PresetsOpt = Annotated[
+    list[Path] | None,
+    opt("Extra directory of *.toml presets (repeatable; also $LLAMACALC_PRESETS, a path list).", "--presets"),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def catalog_from(dirs: Sequence[Path] | None) -> Catalog:
+    """The shipped presets, then $LLAMACALC_PRESETS, then --presets: later ones override."""
+    from llamacalc.catalog import load_catalog, shipped_presets_dir
+
+    env = [Path(p) for p in os.environ.get("LLAMACALC_PRESETS", "").split(os.pathsep) if p]
+    return load_catalog([shipped_presets_dir(), *env, *(dirs or ())])
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
+
+
+def print_tables(*tables: Any) -> None:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    with console.capture() as captured:  # write ourselves: rich exits 1 on a closed pipe
+        for table in tables:
+            console.print(table)
+    sys.stdout.write(captured.get())
+
+
+def warn(messages: Sequence[str]) -> None:
+    for message in messages:
+        sys.stderr.write(f"{PROG}: warning: {message}\n")
+
+
+def request_of(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The `train` inputs among a command's options (its `locals()`), as a scenario request."""
+    from llamacalc.scenario import REQUEST_KEYS
+
+    return {key: value for key, value in options.items() if key in REQUEST_KEYS}
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

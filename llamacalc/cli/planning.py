@@ -1,0 +1,127 @@
+"""`llamacalc optimal` and `llamacalc loss`: compute-optimal planning with scaling laws."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from llamacalc.cli.app import (
+    CarbonOpt,
+    ClusterOpt,
+    GpuOpt,
+    GpusOpt,
+    JsonOpt,
+    MfuOpt,
+    ModelArg,
+    ParamsOpt,
+    PowerOpt,
+    PrecisionOpt,
+    PresetsOpt,
+    PriceOpt,
+    PueOpt,
+    TokensOpt,
+    app,
+    catalog_from,
+    opt,
+    print_json,
+    print_tables,
+    warn,
+)
+from llamacalc.errors import LlamacalcError
+
+LawOpt = Annotated[str, opt("Scaling law preset, or 'all' for every law side by side.")]
+
+
+@app.command()
+def optimal(
+    compute: Annotated[str | None, opt("Budget as compute, e.g. 3.8e25FLOP.")] = None,
+    days: Annotated[str | None, opt("Budget as wall-clock on --gpus/--cluster, e.g. 54.")] = None,
+    budget: Annotated[str | None, opt("Budget as money, e.g. '50 MUSD' (at --price).")] = None,
+    params: Annotated[str | None, opt("With --loss: fixed parameter count to over-train, e.g. 8B.")] = None,
+    loss: Annotated[str | None, opt("With --params: target loss (nats/token), e.g. 2.0.")] = None,
+    law: LawOpt = "epoch",
+    gpu: GpuOpt = None,
+    gpus: GpusOpt = None,
+    cluster: ClusterOpt = None,
+    mfu: MfuOpt = None,
+    precision: PrecisionOpt = None,
+    price: PriceOpt = None,
+    power: PowerOpt = None,
+    pue: PueOpt = None,
+    carbon: CarbonOpt = None,
+    presets: PresetsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The compute-optimal model for a budget, or the tokens to over-train a fixed size to a loss.
+
+    Example: llamacalc optimal --gpus 16384 --days 54 --gpu h100-sxm --mfu 0.4 --law all
+    """
+    from llamacalc import output, plan
+    from llamacalc.units import parse_count
+
+    catalog = catalog_from(presets)
+    if params is not None or loss is not None:
+        if params is None or loss is None or compute or days or budget:
+            raise LlamacalcError("--params and --loss go together, without a budget (over-training mode)")
+        found = plan.overtraining(catalog, law, _count("--params", params, parse_count), _float("--loss", loss))
+        if as_json:
+            print_json(output.overtraining_document(found))
+        else:
+            print_tables(output.overtraining_table(found))
+        return
+    run = {"gpu": gpu, "gpus": gpus, "cluster": cluster, "mfu": mfu, "precision": precision,
+           "price": price, "power": power, "pue": pue, "carbon": carbon}  # fmt: skip
+    result = plan.optimal_plan(catalog, law, run, compute=compute, days=days, money=budget)
+    warn([w for o in result.optima for w in o.split.warnings])
+    if as_json:
+        print_json(output.optimal_document(result))
+    else:
+        print_tables(output.optimal_table(result), output.assumptions_table(result.assumptions))
+
+
+@app.command("loss")
+def loss_command(
+    model: ModelArg = None,
+    params: ParamsOpt = None,
+    tokens: TokensOpt = None,
+    law: LawOpt = "epoch",
+    presets: PresetsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Predicted loss of N parameters on D tokens, beside the compute-optimal split of the same compute.
+
+    Example: llamacalc loss llama-3.1-405b --law all
+    """
+    from llamacalc import output, plan
+    from llamacalc.units import parse_count
+
+    catalog = catalog_from(presets)
+    found = catalog.model(model) if model else None
+    n = _count("--params", params, parse_count) if params else found and (found.active_params or found.params)
+    d = _count("--tokens", tokens, parse_count) if tokens else found and found.tokens
+    if not n or not d:
+        raise LlamacalcError("loss needs parameters and tokens: a MODEL preset with both, or --params and --tokens")
+    if found and found.is_moe and not params:
+        warn([f"{found.name} is a mixture of experts; the laws were fitted on dense models, using active parameters"])
+    reports = plan.loss_reports(catalog, law, n, d)
+    if as_json:
+        print_json(output.loss_document(model, reports))
+    else:
+        print_tables(output.loss_table(found.title if found else "Custom model", reports))
+
+
+def _count(option: str, value: str, parse: Any) -> float:
+    try:
+        return float(parse(value))
+    except LlamacalcError as error:
+        raise LlamacalcError(f"{option}: {error}") from None
+
+
+def _float(option: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise LlamacalcError(f"{option}: expected a positive number, e.g. 2.0, got '{value}'")
+    return number
