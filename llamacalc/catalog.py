@@ -332,22 +332,25 @@ class Catalog:
 
 
 def load_catalog(dirs: Sequence[Path]) -> Catalog:
-    """Load every `*.toml` under each directory, in order; later presets override earlier ones."""
+    """Load every `*.toml` under each directory (or each file), in order; later presets override earlier ones."""
     entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
-    for directory in dirs:
-        for path in _toml_files(directory):
+    for place in dirs:
+        for path in _toml_files(place):
             for entry in _read_file(path):
                 entries[entry.kind][entry.name] = entry
     return Catalog({kind: MappingProxyType(found) for kind, found in entries.items()})
 
 
-def _toml_files(directory: Path) -> Iterable[Path]:
-    if not directory.is_dir():
-        raise PresetError(f"--presets: '{directory}' is not a readable directory of *.toml presets")
+def _toml_files(path: Path) -> Iterable[Path]:
+    """A preset file itself, or every *.toml under a directory."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise PresetError(f"--presets: '{path}' is not a readable directory (or file) of *.toml presets")
     try:
-        return sorted(directory.rglob("*.toml"))
+        return sorted(path.rglob("*.toml"))
     except OSError as error:
-        raise PresetError(f"--presets: cannot read '{directory}': {error.strerror}") from None
+        raise PresetError(f"--presets: cannot read '{path}': {error.strerror}") from None
 
 
 def _read_file(path: Path) -> Iterable[Entry]:

@@ -11,9 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llamacalc.catalog import Catalog, Entry
+from llamacalc.checks import Check
 from llamacalc.plan import LossReport, OptimalPlan, Overtraining
 from llamacalc.scaling import Split
 from llamacalc.scenario import Assumption, TrainResult
+from llamacalc.sweep import Series
 from llamacalc.units import DAY, HOUR, KWH, MWH
 
 if TYPE_CHECKING:
@@ -380,3 +382,169 @@ def overtraining_table(found: Sequence[Overtraining]) -> Table:
     table.add_row("its compute", *(flops(o.optimal.flops) for o in found))
     table.add_row("extra compute for the smaller model", *(f"{o.extra_compute:+.0%}" for o in found))
     return table
+
+
+# --- budget checks, comparisons, sweeps, CSV ----------------------------------------------------
+
+
+def check_document(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]]]) -> dict[str, Any]:
+    """The `check --json` document: schema llamacalc.check/1."""
+    documents = [
+        {
+            "name": name,
+            "passed": all(c.passed for c in checks),
+            "checks": [
+                {
+                    "limit": c.limit.key,
+                    "unit": c.limit.unit,
+                    "maximum": c.maximum,
+                    "value": c.value,
+                    "margin": c.margin,
+                    "passed": c.passed,
+                }
+                for c in checks
+            ],
+            "result": train_document(result),
+        }
+        for name, result, checks in runs
+    ]
+    return {"schema": "llamacalc.check/1", "passed": all(d["passed"] for d in documents), "runs": documents}
+
+
+_LIMIT_FORMAT = {
+    "max_cost": money,
+    "max_days": lambda days: duration(days * DAY),
+    "max_gpus": count,
+    "max_gpu_hours": count,
+    "max_energy": lambda mwh: energy(mwh * MWH),
+    "max_co2": lambda t: tonnes(t * 1000),
+    "max_flops": flops,
+}
+
+
+def check_table(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]]]) -> Table:
+    table = _table("Budget check", "run", "limit", "value", "maximum", "margin", "")
+    for name, result, checks in runs:
+        label = name or (result.scenario.model.name if result.scenario.model else "custom")
+        for c in checks:
+            shown = _LIMIT_FORMAT[c.limit.key]
+            status = "pass" if c.passed else "FAIL"
+            margin = f"{c.margin:+.1%}" if c.margin >= -1 else f"{c.value / c.maximum:,.3g}× the limit"
+            table.add_row(label, c.limit.label, shown(c.value), shown(c.maximum), margin, status)
+            label = ""
+    return table
+
+
+RATIO_KEYS = ("params", "active_params", "tokens", "flops", "gpu_hours", "days", "cost_usd", "energy_mwh", "co2_t")
+
+
+def _ratio(value: float | None, base: float | None) -> float | None:
+    return None if value is None or not base else value / base
+
+
+def compare_document(results: Sequence[TrainResult]) -> dict[str, Any]:
+    """The `compare --json` document: schema llamacalc.compare/1; ratios are to the first model."""
+    documents = [train_document(r) for r in results]
+    first = documents[0]
+    return {
+        "schema": "llamacalc.compare/1",
+        "models": documents,
+        "ratios": [{"model": d["model"], **{key: _ratio(d[key], first[key]) for key in RATIO_KEYS}} for d in documents],
+    }
+
+
+def compare_table(results: Sequence[TrainResult]) -> Table:
+    doc = compare_document(results)
+    names = [d["model"] or "custom" for d in doc["models"]]
+    table = _table("Comparison (ratios to the first column)", "", *names)
+    rows: list[tuple[str, str, Any]] = [
+        ("parameters", "params", count),
+        ("active parameters", "active_params", count),
+        ("tokens", "tokens", count),
+        ("training compute", "flops", flops),
+        ("GPUs", "gpus", count),
+        ("GPU-hours", "gpu_hours", count),
+        ("wall-clock", "days", lambda d: duration(d * DAY)),
+        ("cost", "cost_usd", money),
+        ("energy", "energy_mwh", lambda mwh: energy(mwh * MWH)),
+        ("CO2", "co2_t", lambda t: tonnes(t * 1000)),
+    ]
+    for label, key, shown in rows:
+        cells = []
+        for d, r in zip(doc["models"], doc["ratios"], strict=True):
+            value = d[key]
+            text = "—" if value is None else shown(value)
+            ratio = r.get(key)
+            cells.append(text if ratio is None or d is doc["models"][0] else f"{text} (×{ratio:,.3g})")
+        table.add_row(label, *cells)
+    return table
+
+
+def sweep_document(series: Series, results: Sequence[TrainResult]) -> dict[str, Any]:
+    """The `sweep --json` document: schema llamacalc.sweep/1."""
+    return {
+        "schema": "llamacalc.sweep/1",
+        "swept": series.key,
+        "unit": series.axis.unit,
+        "points": [
+            {"value": series.display(v), "result": train_document(r)}
+            for v, r in zip(series.values, results, strict=True)
+        ],
+    }
+
+
+_BLOCKS = " ▏▎▍▌▋▊▉█"
+
+
+def bar(value: float | None, largest: float, width: int = 14) -> str:
+    """A horizontal bar of `width` characters at full scale, in eighths of a character."""
+    if value is None or largest <= 0:
+        return ""
+    eighths = max(1, round(8 * width * value / largest))
+    return "█" * (eighths // 8) + (_BLOCKS[eighths % 8] if eighths % 8 else "")
+
+
+def _axis_value(series: Series, value: float) -> str:
+    shown = series.display(value)
+    if series.key == "mfu":
+        return percent(shown)
+    text = count(shown) if series.axis.unit in ("", "days") and shown >= 1 else f"{shown:.4g}"
+    return f"{text} {series.axis.unit}".strip()
+
+
+def sweep_table(series: Series, results: Sequence[TrainResult]) -> Table:
+    """The sweep as rows, with bars plotting days and cost against the swept input."""
+    longest = max(r.budget.seconds for r in results)
+    costs = [r.budget.cost for r in results]
+    dearest = max((c for c in costs if c is not None), default=0.0)
+    table = _table(f"Sweep over --{series.key.replace('_', '-')}", series.key, "GPUs", "days", "", "cost", "")
+    table.columns[3].justify = table.columns[5].justify = "left"
+    for value, result in zip(series.values, results, strict=True):
+        b = result.budget
+        table.add_row(
+            _axis_value(series, value),
+            count(b.gpus),
+            f"{b.seconds / DAY:,.1f}",
+            bar(b.seconds, longest),
+            money(b.cost),
+            bar(b.cost, dearest),
+        )
+    return table
+
+
+CSV_FIELDS = (
+    "line", "error", "model", "gpu", "precision", "params", "active_params", "tokens", "flops",
+    "peak_flops_per_gpu", "mfu", "gpus", "days", "gpu_hours", "price_usd_per_gpu_hour", "cost_usd",
+    "power_w_per_gpu", "pue", "carbon_kg_per_kwh", "energy_mwh", "co2_t",
+    "reported_gpu_hours", "reported_implied_mfu", "reported_co2_t",
+)  # fmt: skip
+
+
+def csv_row(document: Mapping[str, Any], line: int | None = None) -> dict[str, Any]:
+    """A train document (or an error object) flattened to CSV_FIELDS; assumptions are left out."""
+    row = {key: document.get(key) for key in CSV_FIELDS}
+    row["line"] = document.get("line", line)
+    reported = document.get("reported") or {}
+    for key in ("gpu_hours", "implied_mfu", "co2_t"):
+        row[f"reported_{key}"] = reported.get(key)
+    return row

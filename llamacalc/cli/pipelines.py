@@ -1,0 +1,252 @@
+"""Commands for CI and pipelines: `check` (budget gate), `batch` (JSON Lines), `compare`, `sweep`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+
+from llamacalc.cli.app import (
+    ActiveOpt,
+    CarbonOpt,
+    ClusterOpt,
+    DaysOpt,
+    GpuOpt,
+    GpusOpt,
+    JsonOpt,
+    MfuOpt,
+    ModelArg,
+    ParamsOpt,
+    PowerOpt,
+    PrecisionOpt,
+    PresetsOpt,
+    PriceOpt,
+    PueOpt,
+    TokensOpt,
+    app,
+    catalog_from,
+    opt,
+    print_json,
+    print_tables,
+    request_of,
+)
+from llamacalc.errors import ExitCode, InputError
+
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV with a header row instead of JSON.")]
+
+
+def _limit(example: str) -> Any:
+    return opt(f"Fail (exit 1) above this, e.g. {example}.")
+
+
+@app.command()
+def check(
+    model: ModelArg = None,
+    params: ParamsOpt = None,
+    active_params: ActiveOpt = None,
+    tokens: TokensOpt = None,
+    gpu: GpuOpt = None,
+    gpus: GpusOpt = None,
+    days: DaysOpt = None,
+    cluster: ClusterOpt = None,
+    mfu: MfuOpt = None,
+    precision: PrecisionOpt = None,
+    price: PriceOpt = None,
+    power: PowerOpt = None,
+    pue: PueOpt = None,
+    carbon: CarbonOpt = None,
+    max_cost: Annotated[str | None, _limit("'5 MUSD'")] = None,
+    max_days: Annotated[str | None, _limit("90")] = None,
+    max_gpus: Annotated[str | None, _limit("20000")] = None,
+    max_gpu_hours: Annotated[str | None, _limit("3M")] = None,
+    max_energy: Annotated[str | None, _limit("'20 GWh'")] = None,
+    max_co2: Annotated[str | None, _limit("'5000 t'")] = None,
+    max_flops: Annotated[str | None, _limit("1e25")] = None,
+    plan: Annotated[Path | None, opt("TOML plan file of named runs with their inputs and max_* limits.")] = None,
+    presets: PresetsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a run (or a plan of runs) against budget limits: exit 0 if all pass, 1 if any fails.
+
+    Example: llamacalc check llama-3.1-405b --max-cost "100 MUSD" --max-days 90
+    """
+    from llamacalc import output
+    from llamacalc.checks import LIMITS, evaluate, parse_limits, read_plan
+    from llamacalc.scenario import resolve, train
+
+    options = locals()
+    request = {key: value for key, value in request_of(options).items() if value is not None}
+    limits = {key: options[key] for key in LIMITS if options[key] is not None}
+    catalog = catalog_from(presets)
+    if plan is not None:
+        if request or limits:
+            raise InputError("--plan holds the runs' inputs and limits; give it alone (with --presets, --json)")
+        try:
+            text = plan.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise InputError(f"--plan: cannot read '{plan}': {error}") from None
+        runs: list[tuple[str | None, Mapping[str, Any], Mapping[str, float]]] = [
+            (run.name, run.request, run.maxima) for run in read_plan(text, str(plan))
+        ]
+    else:
+        if not limits:
+            raise InputError("no limits: give at least one of " + ", ".join(limit.option for limit in LIMITS.values()))
+        runs = [(None, request, parse_limits(limits))]
+    checked = []
+    for name, run_request, maxima in runs:
+        try:
+            result = train(catalog, resolve(catalog, run_request))
+            checked.append((name, result, evaluate(result, maxima)))
+        except InputError as error:
+            raise InputError(f"run {name}: {error}" if name else str(error)) from None
+    if as_json:
+        print_json(output.check_document(checked))
+    else:
+        print_tables(output.check_table(checked))
+    if not all(c.passed for _, _, checks in checked for c in checks):
+        raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+def _input_lines() -> Iterator[list[bytes]]:
+    """Stdin's complete lines, a chunk at a time: whatever has arrived, without waiting for more."""
+    stream = cast(io.BufferedReader, sys.stdin.buffer)
+    pending = b""
+    while chunk := stream.read1(1 << 16):
+        *complete, pending = (pending + chunk).split(b"\n")
+        yield complete
+    if pending.strip():
+        yield [pending]
+
+
+@app.command()
+def batch(presets: PresetsOpt = None, as_csv: CsvOpt = False) -> None:
+    """Run JSON Lines scenarios from stdin (train option names as keys), one JSON result per line.
+
+    Example: echo '{"model": "llama-3-70b", "gpus": 4096, "mfu": 0.4}' | llamacalc batch
+    """
+    from llamacalc import output
+    from llamacalc.batch import run_line
+
+    if sys.stdin.isatty():
+        raise InputError("batch reads JSON Lines on stdin; pipe a file in (llamacalc batch < scenarios.jsonl)")
+    catalog = catalog_from(presets)
+    writer = csv.DictWriter(sys.stdout, output.CSV_FIELDS, lineterminator="\n") if as_csv else None
+    if writer:
+        writer.writeheader()
+    number, failed = 0, False
+    for lines in _input_lines():
+        for line in lines:
+            number += 1
+            if not line.strip():
+                continue
+            document, ok = run_line(catalog, number, line)
+            failed |= not ok
+            if writer:
+                writer.writerow(output.csv_row(document, number))
+            else:
+                sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
+        sys.stdout.flush()
+    if failed:
+        raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+@app.command()
+def compare(
+    models: Annotated[list[str], typer.Argument(help="Model presets, or preset files whose models to include.")],
+    gpu: GpuOpt = None,
+    gpus: GpusOpt = None,
+    days: DaysOpt = None,
+    cluster: ClusterOpt = None,
+    mfu: MfuOpt = None,
+    precision: PrecisionOpt = None,
+    price: PriceOpt = None,
+    power: PowerOpt = None,
+    pue: PueOpt = None,
+    carbon: CarbonOpt = None,
+    presets: PresetsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Models side by side, each column with its ratio to the first.
+
+    Example: llamacalc compare llama-3.1-405b llama-4-projected --cluster meta-24k
+    """
+    from llamacalc import output
+    from llamacalc.scenario import resolve, train
+
+    files = [Path(m) for m in models if m.endswith(".toml")]
+    catalog = catalog_from([*(presets or ()), *files])
+    names: list[str] = []
+    for name in models:
+        if name.endswith(".toml"):
+            path = Path(name).resolve()
+            found = [e.name for e in catalog.entries["models"].values() if e.path.resolve() == path]
+            if not found:
+                raise InputError(f"MODELS: '{name}' holds no [models.*] presets")
+            names.extend(found)
+        else:
+            names.append(name)
+    run = request_of(locals())
+    results = [train(catalog, resolve(catalog, {**run, "model": name})) for name in names]
+    if as_json:
+        print_json(output.compare_document(results))
+    else:
+        print_tables(output.compare_table(results))
+
+
+@app.command()
+def sweep(
+    model: ModelArg = None,
+    params: ParamsOpt = None,
+    active_params: ActiveOpt = None,
+    tokens: TokensOpt = None,
+    gpu: GpuOpt = None,
+    gpus: GpusOpt = None,
+    days: DaysOpt = None,
+    cluster: ClusterOpt = None,
+    mfu: MfuOpt = None,
+    precision: PrecisionOpt = None,
+    price: PriceOpt = None,
+    power: PowerOpt = None,
+    pue: PueOpt = None,
+    carbon: CarbonOpt = None,
+    presets: PresetsOpt = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Vary one input over start:stop:step (xF multiplies) and plot days and cost against it.
+
+    Example: llamacalc sweep llama-3.1-405b --gpus 1024:65536:x2
+    """
+    from llamacalc import output
+    from llamacalc.scenario import resolve, train
+    from llamacalc.sweep import is_range, parse_range
+
+    request = request_of(locals())
+    swept = [key for key, value in request.items() if is_range(value)]
+    if len(swept) != 1:
+        raise InputError(
+            "give exactly one option as a range start:stop:step, e.g. --gpus 1024:65536:x2"
+            + (f" (got {len(swept)})" if swept else "")
+        )
+    series = parse_range(swept[0], request[swept[0]])
+    catalog = catalog_from(presets)
+    results = [
+        train(catalog, resolve(catalog, {**request, swept[0]: series.axis.to_request(v)})) for v in series.values
+    ]
+    if as_csv:
+        column = f"sweep_{swept[0]}"
+        writer = csv.DictWriter(sys.stdout, [column, *output.CSV_FIELDS[2:]], lineterminator="\n")
+        writer.writeheader()
+        for value, result in zip(series.values, results, strict=True):
+            row = output.csv_row(output.train_document(result))
+            writer.writerow({column: series.display(value), **{k: row[k] for k in output.CSV_FIELDS[2:]}})
+    elif as_json:
+        print_json(output.sweep_document(series, results))
+    else:
+        print_tables(output.sweep_table(series, results))

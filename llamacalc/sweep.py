@@ -1,0 +1,94 @@
+"""Sweeps: one `train` input varied over a range, `start:stop:step` (`xF` steps multiply).
+
+Examples: `--gpus 1024:65536:x2`, `--mfu 0.2:0.6:0.05`, `--tokens 1T:30T:x2`, `--price 1:5:0.5`.
+Values are parsed like the option they sweep, then handed back to the scenario as text in
+canonical units, so a swept run is resolved exactly like a single `train`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from llamacalc import units
+from llamacalc.errors import InputError
+
+MAX_POINTS = 10_000
+
+
+@dataclass(frozen=True)
+class Axis:
+    """How to read one sweepable option and write its values back: canonical float <-> request text."""
+
+    parse: Callable[[Any], float]
+    to_request: Callable[[float], Any]
+    unit: str  # display unit
+    scale: float  # canonical units per display unit
+
+
+def _count(what: str) -> Axis:
+    return Axis(lambda t: units.parse_count(t, what), float, "", 1.0)
+
+
+def _quantity(kind: units.Kind, unit: str, scale: float) -> Axis:
+    return Axis(lambda t: units.parse_quantity(t, kind), lambda v: f"{v!r} {kind.unit}", unit, scale)
+
+
+AXES: dict[str, Axis] = {
+    "gpus": _count("a GPU count"),
+    "tokens": _count("a token count"),
+    "params": _count("a parameter count"),
+    "active_params": _count("a parameter count"),
+    "mfu": Axis(lambda t: units.parse_quantity(t, units.FRACTION), float, "", 1.0),
+    "days": _quantity(units.DURATION, "days", units.DAY),
+    "price": _quantity(units.PRICE, "USD/GPU-hour", 1 / units.HOUR),
+    "power": _quantity(units.POWER, "W", 1.0),
+    "pue": _count("a PUE"),
+    "carbon": _quantity(units.CARBON, "kg/kWh", 1 / units.KWH),
+}
+
+
+def is_range(value: Any) -> bool:
+    return isinstance(value, str) and value.count(":") == 2
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    axis: Axis
+    values: list[float]  # canonical
+
+    def display(self, value: float) -> float:
+        """The value in the option's display unit, rid of float noise from repeated steps."""
+        return float(f"{value / self.axis.scale:.12g}")
+
+
+def parse_range(key: str, text: str) -> Series:
+    """The values of `start:stop:step` for option `key`, stop included, at most MAX_POINTS."""
+    option = "--" + key.replace("_", "-")
+    if key not in AXES:
+        raise InputError(
+            f"{option}: cannot be swept; sweep one of {', '.join('--' + k.replace('_', '-') for k in AXES)}"
+        )
+    axis = AXES[key]
+    start_text, stop_text, step_text = (part.strip() for part in text.split(":"))
+    try:
+        start, stop = axis.parse(start_text), axis.parse(stop_text)
+        multiply = step_text.lower().startswith("x")
+        step = float(step_text[1:]) if multiply else axis.parse(step_text)
+    except (InputError, ValueError):
+        raise InputError(
+            f"{option}: expected a range start:stop:step such as 1024:65536:x2 or 0.2:0.6:0.05, got '{text}'"
+        ) from None
+    if stop < start:
+        raise InputError(f"{option}: the range must rise (start ≤ stop), got '{text}'")
+    if (multiply and not step > 1) or (not multiply and not step > 0) or (multiply and start <= 0):
+        raise InputError(f"{option}: the step must move toward stop (x-factor > 1 or a positive step), got '{text}'")
+    values, value = [], start
+    while value <= stop * (1 + 1e-9):
+        values.append(value)
+        if len(values) > MAX_POINTS:
+            raise InputError(f"{option}: '{text}' gives more than {MAX_POINTS:,} points")
+        value = value * step if multiply else start + len(values) * step
+    return Series(key, axis, values)

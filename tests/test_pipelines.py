@@ -1,0 +1,222 @@
+"""check, batch, compare and sweep: budget gates, JSON Lines streams, side-by-side, ranges."""
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llamacalc.errors import ExitCode
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+# --- check ------------------------------------------------------------------------------------
+
+
+def test_check_fails_over_budget_and_passes_under(cli):
+    assert cli("check", "llama-3.1-405b", "--max-cost", "1 USD").code == ExitCode.CHECK_FAILED
+    assert cli("check", "llama-3.1-405b", "--max-cost", "1e12 USD").code == ExitCode.OK
+
+
+def test_check_json_reports_every_limit(cli):
+    run = cli("check", "llama-3.1-405b", "--max-days", "60", "--max-gpu-hours", "30M", "--max-co2", "9000 t", "--json")
+    assert run.code == ExitCode.CHECK_FAILED  # 67.8 days > 60
+    doc = run.json()
+    assert doc["schema"] == "llamacalc.check/1" and doc["passed"] is False
+    checks = {c["limit"]: c for c in doc["runs"][0]["checks"]}
+    assert checks["max_days"]["passed"] is False and checks["max_days"]["value"] == pytest.approx(67.8, abs=0.1)
+    assert checks["max_gpu_hours"] == {
+        "limit": "max_gpu_hours", "unit": "GPU-hours", "maximum": 30e6, "value": pytest.approx(26.66e6, rel=1e-3),
+        "margin": pytest.approx(1 - 26.66 / 30, abs=1e-3), "passed": True,
+    }  # fmt: skip
+    assert checks["max_co2"]["maximum"] == 9000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "no limits: give at least one of --max-cost"),
+        (["--max-cost", "5 W"], "--max-cost: expected money"),
+        (["--max-days", "5 GWh"], "--max-days: expected a duration"),
+        (["--gpu", "tpu-v5p", "--max-energy", "1 GWh"], "the run's energy is unknown for tpu-v5p"),
+        (["--max-flops", "1e25", "--plan", "x.toml"], "--plan holds the runs' inputs"),
+    ],
+)
+def test_check_bad_input_is_exit_2(cli, args, message):
+    run = cli("check", "llama-3.1-405b", *args)
+    assert run.code == ExitCode.BAD_INPUT and run.stdout == ""
+    assert message in run.stderr
+
+
+PASSING_PLAN = """
+[defaults]
+max_cost = "200 MUSD"
+[runs.flagship]
+model = "llama-3.1-405b"
+max_days = 90
+[runs.small]
+model = "llama-3-8b"
+gpus = 1024
+max_gpu_hours = "2M"
+"""
+
+
+def readme_ci_command() -> str:
+    return re.search(r"^\s+run: (llamacalc check --plan \S+)$", README, re.M)[1]
+
+
+@pytest.mark.parametrize(("plan", "code"), [(PASSING_PLAN, 0), (PASSING_PLAN.replace("200 MUSD", "50 MUSD"), 1)])
+def test_readme_github_actions_step_verbatim(cli, tmp_path, monkeypatch, plan, code):
+    command = readme_ci_command().split()
+    path = tmp_path / command[-1]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(plan)
+    monkeypatch.chdir(tmp_path)
+    run = cli(*command[1:])
+    assert run.code == code, run.stderr
+    assert ("FAIL" in run.stdout) == bool(code)
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ("[runs.a]\nmodel = 'llama-3-8b'\nmax_cots = 5\n", "runs.a.max_cots: unknown field (did you mean 'max_cost'?)"),
+        ("[defaults]\nmax_cost = 5\n", "no runs"),
+        ("[runz.a]\n", "unknown table [runz] (did you mean 'runs'?)"),
+        ("[runs.a]\nmodel = 'llama-3-8b'\nmax_cost = '5 W'\n", "runs.a: --max-cost: expected money"),
+        ("[runs.a\n", "not valid TOML"),
+        ("[runs.a]\nmodel = 'llama-3-8x'\nmax_cost = 5\n", "run a: MODEL: unknown model 'llama-3-8x'"),
+    ],
+)
+def test_bad_plans_are_exit_2(cli, tmp_path, plan, message):
+    (tmp_path / "plan.toml").write_text(plan)
+    run = cli("check", "--plan", str(tmp_path / "plan.toml"))
+    assert run.code == ExitCode.BAD_INPUT and message in run.stderr, run.stderr
+
+
+# --- batch ------------------------------------------------------------------------------------
+
+
+def test_batch_with_a_bad_line_in_the_middle(cli):
+    lines = [
+        {"model": "llama-3-70b", "gpus": 4096, "gpu": "h100-sxm", "mfu": 0.4},
+        {"model": "llama-3-70b", "gpus": "4K", "mfu": "45%", "price": "2 USD/h"},
+        {"model": "llama-3-70b", "gpu": "h100-sxn"},
+        {"params": "7B", "tokens": "2T", "days": 30},
+    ]
+    text = "\n".join(json.dumps(line) for line in lines[:2]) + "\nnot json\n" + "\n".join(map(json.dumps, lines[2:]))
+    run = cli("batch", input=text + "\n")
+    assert run.code == ExitCode.CHECK_FAILED
+    out = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(out) == 5
+    single = cli("train", "llama-3-70b", "--gpus", "4096", "--gpu", "h100-sxm", "--mfu", "0.4", "--json").json()
+    assert out[0] == single  # exactly the keys and values of train --json
+    assert out[1]["gpus"] == 4000 and out[1]["mfu"] == 0.45 and out[1]["cost_usd"] > 0
+    assert out[2] == {"line": 3, "error": "not JSON: Expecting value: line 1 column 1 (char 0)"}
+    assert out[3]["line"] == 4 and "did you mean 'h100-sxm'" in out[3]["error"]
+    assert out[4]["days"] <= 30 and out[4]["model"] is None
+
+
+def test_batch_empty_input_is_no_output_and_exit_0(cli):
+    run = cli("batch", input="")
+    assert (run.code, run.stdout) == (0, "")
+
+
+@pytest.mark.parametrize("text", ["[1, 2]\n", "42\n", '"x"\n', "\x00\xff\n", '{"modle": "x"}\n'])
+def test_batch_non_objects_are_line_errors(cli, text):
+    run = cli("batch", input=text)
+    assert run.code == ExitCode.CHECK_FAILED
+    (out,) = [json.loads(line) for line in run.stdout.splitlines()]
+    assert out["line"] == 1 and out["error"]
+
+
+def test_batch_csv(cli):
+    run = cli("batch", "--csv", input='{"model": "llama-3.1-405b"}\n{"model": "x"}\n')
+    rows = list(csv.DictReader(io.StringIO(run.stdout)))
+    assert rows[0]["model"] == "llama-3.1-405b" and float(rows[0]["reported_gpu_hours"]) == 30.84e6
+    assert rows[1]["line"] == "2" and "unknown model" in rows[1]["error"]
+
+
+def test_batch_streams_output_as_input_arrives(tmp_path):
+    """The first result is readable before stdin is closed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llamacalc", "batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    proc.stdin.write('{"model": "llama-3-8b"}\n')
+    proc.stdin.flush()
+    first = json.loads(proc.stdout.readline())
+    assert first["model"] == "llama-3-8b"
+    proc.stdin.close()
+    assert proc.wait(timeout=30) == 0
+
+
+# --- compare ----------------------------------------------------------------------------------
+
+
+def test_compare_reads_the_ten_x_claim(cli):
+    doc = cli("compare", "llama-3.1-405b", "llama-4-projected", "--json").json()
+    assert doc["schema"] == "llamacalc.compare/1"
+    assert round(doc["ratios"][1]["flops"], 1) == 10.0
+    assert doc["ratios"][0]["flops"] == 1.0
+    assert doc["ratios"][1]["params"] is None  # the projection has no parameter count
+
+
+def test_compare_on_one_cluster_and_from_a_preset_file(cli, tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('[models.mine]\nparams = "70B"\ntokens = "15T"\nsource = "mine"\n')
+    doc = cli("compare", "llama-3-70b", str(path), "--cluster", "meta-24k", "--json").json()
+    assert [m["model"] for m in doc["models"]] == ["llama-3-70b", "mine"]
+    assert all(m["gpus"] == 24576 for m in doc["models"])
+    assert "×" in cli("compare", "llama-3-8b", "llama-3-70b").stdout
+
+
+# --- sweep ------------------------------------------------------------------------------------
+
+
+def test_sweep_series(cli):
+    doc = cli("sweep", "llama-3.1-405b", "--gpus", "1024:65536:x2", "--json").json()
+    values = [p["value"] for p in doc["points"]]
+    assert values == [1024, 2048, 4096, 8192, 16384, 32768, 65536]
+    days = [p["result"]["days"] for p in doc["points"]]
+    assert days == sorted(days, reverse=True)
+    prices = cli("sweep", "llama-3-8b", "--price", "1:5:0.5", "--json").json()["points"]
+    assert [p["value"] for p in prices] == [1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5]
+    assert prices[2]["result"]["price_usd_per_gpu_hour"] == pytest.approx(2)
+
+
+def test_sweep_plot_renders_at_a_fixed_width(cli):
+    run = cli("sweep", "llama-3.1-405b", "--mfu", "0.2:0.6:0.05", env={"COLUMNS": "80"})
+    assert run.code == 0
+    lines = run.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "20.0%" in run.stdout and "60.0%" in run.stdout
+    assert "██████████████" in lines[4]  # the slowest run has the full bar
+    assert sum("█" in line for line in lines) == 9
+
+
+def test_sweep_csv(cli):
+    rows = list(csv.DictReader(io.StringIO(cli("sweep", "llama-3-8b", "--tokens", "1T:30T:x2", "--csv").stdout)))
+    assert [float(r["sweep_tokens"]) for r in rows] == [1e12, 2e12, 4e12, 8e12, 16e12]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--gpus", "8"], "give exactly one option as a range"),
+        (["--gpus", "1:8:x2", "--mfu", "0.1:0.5:0.1"], "give exactly one option as a range"),
+        (["--gpus", "a:b:c"], "--gpus: expected a range start:stop:step"),
+        (["--gpus", "64:8:x2"], "the range must rise"),
+        (["--gpus", "8:64:x1"], "the step must move toward stop"),
+        (["--mfu", "0.1:0.5:-0.1"], "--mfu: expected a range"),
+        (["--gpus", "1:1e9:1"], "more than 10,000 points"),
+        (["--gpu", "h100:b200:x2"], "--gpu: cannot be swept"),
+    ],
+)
+def test_sweep_errors(cli, args, message):
+    run = cli("sweep", "llama-3-8b", *args)
+    assert run.code == ExitCode.BAD_INPUT and message in run.stderr, run.stderr
