@@ -281,7 +281,7 @@ class Catalog:
     """Every preset by kind and name; user presets override shipped ones of the same name."""
 
     entries: Mapping[str, Mapping[str, Entry]]
-    cache: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
+    cache: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def names(self, kind: str) -> list[str]:
         return list(self.entries[kind])
@@ -309,23 +309,22 @@ class Catalog:
 
     def model(self, name: str, option: str = "MODEL") -> Model:
         entry = self.entry("models", name, option)
-        return self._built("models", entry, lambda: _build_model(self, entry))  # type: ignore[no-any-return]
+        return self.memo(("models", entry.name), lambda: _build_model(self, entry))  # type: ignore[no-any-return]
 
     def hardware(self, name: str, option: str = "--gpu") -> Hardware:
         entry = self.entry("hardware", name, option)
-        return self._built("hardware", entry, lambda: _build_hardware(entry))  # type: ignore[no-any-return]
+        return self.memo(("hardware", entry.name), lambda: _build_hardware(entry))  # type: ignore[no-any-return]
 
     def law(self, name: str, option: str = "--law") -> Law:
         entry = self.entry("laws", name, option)
-        return self._built("laws", entry, lambda: _build_law(entry))  # type: ignore[no-any-return]
+        return self.memo(("laws", entry.name), lambda: _build_law(entry))  # type: ignore[no-any-return]
 
     def cluster(self, name: str, option: str = "--cluster") -> Cluster:
         entry = self.entry("clusters", name, option)
-        return self._built("clusters", entry, lambda: _build_cluster(self, entry))  # type: ignore[no-any-return]
+        return self.memo(("clusters", entry.name), lambda: _build_cluster(self, entry))  # type: ignore[no-any-return]
 
-    def _built(self, kind: str, entry: Entry, build: Callable[[], Any]) -> Any:
-        """Build each typed preset once per catalog: a batch resolves the same names many times."""
-        key = (kind, entry.name)
+    def memo(self, key: tuple[str, ...], build: Callable[[], Any]) -> Any:
+        """`build()` once per key for this catalog: a batch resolves the same presets many times."""
         if key not in self.cache:
             self.cache[key] = build()
         return self.cache[key]

@@ -179,6 +179,7 @@ def _bare_factor(kind: Kind) -> float:
     return float(registry().Quantity(1, kind.bare).m_as(kind.unit))
 
 
+@functools.lru_cache(maxsize=4096)  # batches repeat the same few strings; pint costs ~100 µs a parse
 def _parse_text(text: str, kind: Kind) -> float:
     ureg = registry()
     try:

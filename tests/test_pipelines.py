@@ -220,3 +220,12 @@ def test_sweep_csv(cli):
 def test_sweep_errors(cli, args, message):
     run = cli("sweep", "llama-3-8b", *args)
     assert run.code == ExitCode.BAD_INPUT and message in run.stderr, run.stderr
+
+
+def test_fast_json_is_the_train_document(catalog):
+    """train_json (batch, train --json) and train_document (everything else) never drift apart."""
+    from llamacalc import output, scenario
+
+    for request in ({"model": "llama-3.1-405b"}, {"params": "7B", "tokens": "1T", "price": "$2/h", "days": 9}):
+        result = scenario.train(catalog, scenario.resolve(catalog, request))
+        assert output.train_json(result) == json.dumps(output.train_document(result), allow_nan=False)

@@ -5,8 +5,6 @@ Exit codes are `errors.ExitCode`: 0 ok, 1 a budget check or batch line failed, 2
 3 internal error. Machine output goes to stdout through `json`; messages go to stderr.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import sys
@@ -127,7 +125,7 @@ PresetsOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
-def catalog_from(dirs: Sequence[Path] | None) -> Catalog:
+def catalog_from(dirs: Sequence[Path] | None) -> "Catalog":
     """The shipped presets, then $LLAMACALC_PRESETS, then --presets: later ones override."""
     from llamacalc.catalog import load_catalog, shipped_presets_dir
 

@@ -1,7 +1,5 @@
 """Commands for CI and pipelines: `check` (budget gate), `batch` (JSON Lines), `compare`, `sweep`."""
 
-from __future__ import annotations
-
 import csv
 import io
 import json
@@ -145,12 +143,17 @@ def batch(presets: PresetsOpt = None, as_csv: CsvOpt = False) -> None:
             number += 1
             if not line.strip():
                 continue
-            document, ok = run_line(catalog, number, line)
-            failed |= not ok
-            if writer:
-                writer.writerow(output.csv_row(document, number))
+            result = run_line(catalog, number, line)
+            if isinstance(result, dict):  # the line's error object
+                failed = True
+                if writer:
+                    writer.writerow(output.csv_row(result, number))
+                else:
+                    sys.stdout.write(json.dumps(result) + "\n")
+            elif writer:
+                writer.writerow(output.csv_row(output.train_document(result), number))
             else:
-                sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
+                sys.stdout.write(output.train_json(result) + "\n")
         sys.stdout.flush()
     if failed:
         raise typer.Exit(ExitCode.CHECK_FAILED)

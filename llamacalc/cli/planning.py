@@ -1,7 +1,5 @@
 """`llamacalc optimal` and `llamacalc loss`: compute-optimal planning with scaling laws."""
 
-from __future__ import annotations
-
 import math
 from typing import Annotated, Any
 

@@ -1,7 +1,6 @@
 """`llamacalc train` and `llamacalc presets`: one run's budget, and the presets behind it."""
 
-from __future__ import annotations
-
+import sys
 from typing import Annotated
 
 import typer
@@ -63,7 +62,7 @@ def train(
     catalog = catalog_from(presets)
     result = run(catalog, resolve(catalog, request))
     if as_json:
-        print_json(output.train_document(result))
+        sys.stdout.write(output.train_json(result) + "\n")
     else:
         print_tables(output.train_table(result), output.assumptions_table(result.scenario.assumptions))
 

@@ -1,0 +1,159 @@
+"""Startup and throughput benchmarks, measured as ratios in one run on this machine.
+
+    python benchmarks/run.py [--runs 20] [--lines 100000] [--json]
+
+Times whole processes of the venv's own `llamacalc` entry point, interleaved (one run of each
+command per round, so load drifts hit all alike), and reports medians and ratios to `python -c pass`.
+Batch throughput compares `llamacalc batch` with a stdlib baseline that only parses and re-serialises
+the same JSON lines. Stdlib only, plus the installed project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+LLAMACALC = str(BIN / "llamacalc")
+PY = sys.executable
+
+STARTUP = {
+    "a: python -c pass": [PY, "-c", "pass"],
+    "b: import typer, pint": [PY, "-c", "import typer, pint"],
+    "h: import typer": [PY, "-c", "import typer"],
+    "c: train --json": [LLAMACALC, "train", "llama-3.1-405b", "--json"],
+    "d: train (table)": [LLAMACALC, "train", "llama-3.1-405b"],
+    "e: --help": [LLAMACALC, "--help"],
+    "f: presets": [LLAMACALC, "presets"],
+}
+BASELINE = "import json, sys\nfor line in sys.stdin:\n    sys.stdout.write(json.dumps(json.loads(line)) + '\\n')\n"
+
+
+def scenarios(count: int, seed: int = 0) -> str:
+    """`count` JSON lines of varied, valid scenarios (and a few with unit strings)."""
+    rng = random.Random(seed)
+    models = ["llama-2-7b", "llama-3-8b", "llama-3-70b", "llama-3.1-405b", "llama-4-scout", "llama-4-maverick"]
+    gpus = ["h100-sxm", "h200-sxm", "b200", "a100-sxm-80gb", "mi300x"]
+    lines = []
+    for _ in range(count):
+        scenario: dict[str, object] = {"model": rng.choice(models), "gpu": rng.choice(gpus)}
+        scenario["gpus"] = rng.choice([1024, 2048, 4096, 8192, 16384])
+        scenario["mfu"] = round(rng.uniform(0.2, 0.5), 2)
+        if rng.random() < 0.2:
+            scenario["price"] = rng.choice(["2 USD/h", "$2.5/h", "3.1 USD/GPU/hour"])
+        lines.append(json.dumps(scenario))
+    return "\n".join(lines) + "\n"
+
+
+def wall(command: list[str], stdin: bytes | None = None) -> tuple[float, int]:
+    """Seconds of one whole process, and its peak resident memory in KiB."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if stdin is not None:
+        proc.stdin.write(stdin)  # type: ignore[union-attr]
+    proc.stdin.close()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{command} exited {proc.returncode}")
+    return elapsed, usage.ru_maxrss
+
+
+def imports(command: list[str]) -> set[str]:
+    """Top-level modules a command imports (python -X importtime)."""
+    run = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+    return {line.split("|")[-1].strip().split(".")[0] for line in run.stderr.splitlines() if "|" in line}
+
+
+def compile_package() -> None:
+    """Byte-compile llamacalc as a wheel install does, so no run pays for compiling its sources
+    (an editable install under PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every run)."""
+    import compileall
+
+    import llamacalc
+
+    compileall.compile_dir(str(Path(llamacalc.__file__).parent), quiet=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+    compile_package()
+
+    times: dict[str, list[float]] = {name: [] for name in STARTUP}
+    for name, command in STARTUP.items():  # warm-up
+        wall(command)
+    for _ in range(args.runs):
+        for name, command in STARTUP.items():
+            times[name].append(wall(command)[0])
+    median = {name: statistics.median(values) * 1000 for name, values in times.items()}
+
+    batch: dict[int, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for count in (10_000, args.lines):
+            data = scenarios(count).encode()
+            Path(folder, "in.jsonl").write_bytes(data)
+            ours, base, memory = [], [], []
+            for _ in range(3):
+                seconds, rss = wall([LLAMACALC, "batch"], data)
+                ours.append(seconds)
+                memory.append(rss)
+                base.append(wall([PY, "-c", BASELINE], data)[0])
+            batch[count] = {
+                "seconds": statistics.median(ours),
+                "baseline_seconds": statistics.median(base),
+                "scenarios_per_s": count / statistics.median(ours),
+                "baseline_per_s": count / statistics.median(base),
+                "peak_rss_mib": max(memory) / 1024,
+            }
+
+    big, small = batch[args.lines], batch[10_000]
+    targets = {
+        "c <= 1.25 x b": median["c: train --json"] <= 1.25 * median["b: import typer, pint"],
+        "d <= c + 60 ms": median["d: train (table)"] <= median["c: train --json"] + 60,
+        "e <= 1.2 x import typer": median["e: --help"] <= 1.2 * median["h: import typer"],
+        "e, f import no pint": not ({"pint"} & (imports(STARTUP["e: --help"]) | imports(STARTUP["f: presets"]))),
+        "g >= 50,000 scenarios/s": big["scenarios_per_s"] >= 50_000,
+        "g <= 3 x stdlib baseline": big["seconds"] <= 3 * big["baseline_seconds"],
+        "g memory flat 10k -> 100k (within 20%)": big["peak_rss_mib"] <= 1.2 * small["peak_rss_mib"],
+    }
+    result = {
+        "python": sys.version.split()[0],
+        "runs": args.runs,
+        "startup_ms": median,
+        "ratio_to_python": {name: ms / median["a: python -c pass"] for name, ms in median.items()},
+        "batch": batch,
+        "targets": targets,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"Startup, median of {args.runs} interleaved runs (ms; ratio to `python -c pass`):")
+    for name, ms in median.items():
+        print(f"  {name:24} {ms:8.1f}  {result['ratio_to_python'][name]:5.2f}x")
+    print("Batch throughput (median of 3):")
+    for count, b in batch.items():
+        print(
+            f"  {count:>7,} lines: {b['scenarios_per_s']:>9,.0f} scenarios/s (stdlib baseline "
+            f"{b['baseline_per_s']:>9,.0f}/s, ratio {b['seconds'] / b['baseline_seconds']:.2f}x), "
+            f"peak RSS {b['peak_rss_mib']:.1f} MiB"
+        )
+    print("Targets:")
+    for name, met in targets.items():
+        print(f"  [{'met' if met else 'MISSED'}] {name}")
+
+
+if __name__ == "__main__":
+    main()
