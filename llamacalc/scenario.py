@@ -7,7 +7,6 @@ The same resolution serves `train`, `batch`, `check` and `compare`.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -163,10 +162,10 @@ def _setup(catalog: Catalog, given: Mapping[str, Any], model: Model | None, seen
 
     mfu = _fraction(given, seen, "mfu", DEFAULTS[f"mfu.{precision}"])
     gpus, seconds = _scale(given, seen, cluster, home, reported)
-    price = _hardware_input(catalog, given, seen, hardware, "price", units.PRICE, "USD/GPU-hour")
-    power = _hardware_input(catalog, given, seen, hardware, "power", units.POWER, "W")
+    price = _hardware_input(catalog, given, seen, hardware, "price", units.PRICE, "USD/GPU-hour", 1 / units.HOUR)
+    power = _hardware_input(catalog, given, seen, hardware, "power", units.POWER, "W", 1.0)
     pue = _number(given, seen, "pue", DEFAULTS["pue"], low=1.0)
-    carbon = _quantity_input(given, seen, "carbon", units.CARBON, DEFAULTS["carbon"], "kg/kWh")
+    carbon = _quantity_input(given, seen, "carbon", units.CARBON, DEFAULTS["carbon"], 1 / units.KWH)
     return Setup(hardware, str(precision), peak, mfu, gpus, seconds, price, power, pue, carbon / units.KWH)
 
 
@@ -333,12 +332,12 @@ def _number(given: Mapping[str, Any], seen: dict[str, Assumption], key: str, def
 
 
 def _quantity_input(
-    given: Mapping[str, Any], seen: dict[str, Assumption], key: str, kind: units.Kind, default: Assumption, shown: str
+    given: Mapping[str, Any], seen: dict[str, Assumption], key: str, kind: units.Kind, default: Assumption, scale: float
 ) -> float:
-    """A quantity option in the unit `shown` (e.g. kg/kWh), from the user or the default."""
+    """A quantity option in the default's unit (canonical units per it: `scale`), from the user or the default."""
     if key in given:
-        value = _parsed(key, units.parse_quantity, given[key], kind) / _per(shown, kind)
-        seen[key] = Assumption(value, shown, "user")
+        value = _parsed(key, units.parse_quantity, given[key], kind) / scale
+        seen[key] = Assumption(value, default.unit, "user")
         return float(value)
     seen[key] = default
     return float(default.value)
@@ -352,24 +351,20 @@ def _hardware_input(
     key: str,
     kind: units.Kind,
     unit: str,
+    scale: float,
 ) -> float | None:
     """Price or power per GPU: from the user, else the GPU preset, else unknown (None).
 
-    Returned in canonical units; recorded in `unit` for people.
+    Returned in canonical units; recorded in `unit` (canonical units per it: `scale`) for people.
     """
     if key in given:
         value = float(_parsed(key, units.parse_quantity, given[key], kind))
-        seen[key] = Assumption(value / _per(unit, kind), unit, "user")
+        seen[key] = Assumption(value / scale, unit, "user")
         return value
     value = getattr(hardware, key)
     if value is not None:
-        seen[key] = _preset(catalog, hardware.entry, key, value / _per(unit, kind), unit)
+        seen[key] = _preset(catalog, hardware.entry, key, value / scale, unit)
     return value  # type: ignore[no-any-return]
-
-
-@functools.cache
-def _per(shown: str, kind: units.Kind) -> float:
-    return units.parse_quantity(f"1 {shown}", kind)
 
 
 def _parsed(key: str, parser: Any, value: Any, what: Any) -> Any:

@@ -1,9 +1,10 @@
 """Units: the one pint registry, ML shorthand, and parsing text into canonical floats.
 
 The core computes on plain floats in canonical units (FLOP, s, USD, J, kg, bytes; per-GPU rates
-per GPU), so pint is only paid for at the edges where text is parsed. pint is imported lazily and
-built from the small definitions below: pint's default registry reads "15.6T" as tesla, "70B" as
-bytes and drops "$" (see shared/notes/units-and-startup.md §5.3).
+per GPU), so pint is only paid for at the edges where text is parsed — and only for text beyond a
+plain "<number> <unit>" (SIMPLE_UNITS). pint is imported lazily and built from the small
+definitions below: pint's default registry reads "15.6T" as tesla, "70B" as bytes and drops "$"
+(see shared/notes/units-and-startup.md §5.3).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,12 @@ from llamacalc.errors import UnitError
 
 if TYPE_CHECKING:
     import pint
+
+# Canonical units of the floats the core computes with.
+HOUR = 3600.0  # s
+DAY = 86400.0  # s
+KWH = 3.6e6  # J
+MWH = 3.6e9  # J
 
 DEFINITIONS = """
 milli- = 1e-3 = m-
@@ -57,11 +65,6 @@ gpu_hour = gpu * hour = GPUh
 percent = 0.01 = %
 """.strip().splitlines()
 
-# Canonical units of the floats the core computes with.
-HOUR = 3600.0  # s
-DAY = 86400.0  # s
-KWH = 3.6e6  # J
-MWH = 3.6e9  # J
 
 _COUNT_SUFFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
 _COUNT = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([kKMBGTP]?)\s*")
@@ -174,13 +177,40 @@ def parse_quantity(text: str | float, kind: Kind) -> float:
     return value
 
 
-@functools.cache
+# Plain "<number> <unit>" spellings that need no unit algebra, by canonical unit, with their factor.
+# They skip pint: the shipped presets and most options use only these, so a one-liner never pays
+# pint's ~70 ms import and registry build. Everything else goes to pint; a test checks every entry
+# against pint's own conversion.
+SIMPLE_UNITS: Mapping[str, Mapping[str, float]] = {
+    "FLOP": {"FLOP": 1.0, "FLOPs": 1.0, "TFLOP": 1e12, "PFLOP": 1e15, "EFLOP": 1e18, "ZFLOP": 1e21, "YFLOP": 1e24},
+    "FLOP/s": {"FLOP/s": 1.0, "TFLOP/s": 1e12, "PFLOP/s": 1e15, "TFLOPS": 1e12, "PFLOPS": 1e15},
+    "s": {"s": 1.0, "h": HOUR, "hour": HOUR, "hours": HOUR, "day": DAY, "days": DAY, "d": DAY,
+          "week": 7 * DAY, "weeks": 7 * DAY},
+    "USD": {"USD": 1.0, "kUSD": 1e3, "MUSD": 1e6},
+    "USD/s": {"USD/h": 1 / HOUR, "USD/hour": 1 / HOUR},
+    "W": {"W": 1.0, "kW": 1e3},
+    "J": {"kWh": KWH, "MWh": MWH, "GWh": 1e3 * MWH, "TWh": 1e6 * MWH},
+    "kg": {"kg": 1.0, "t": 1e3},
+    "kg/J": {"kg/kWh": 1 / KWH},
+    "B": {"GB": 1e9, "TB": 1e12, "GiB": 2.0**30},
+    "B/s": {"GB/s": 1e9, "TB/s": 1e12},
+    "GPU*s": {"GPU*h": HOUR},
+    "": {"": 1.0, "%": 0.01},
+}  # fmt: skip
+_SIMPLE = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(\S*)\s*")
+
+
 def _bare_factor(kind: Kind) -> float:
-    return float(registry().Quantity(1, kind.bare).m_as(kind.unit))
+    return SIMPLE_UNITS[kind.unit][kind.bare]
 
 
 @functools.lru_cache(maxsize=4096)  # batches repeat the same few strings; pint costs ~100 µs a parse
 def _parse_text(text: str, kind: Kind) -> float:
+    simple = _SIMPLE.fullmatch(text)
+    if simple and simple[2] in SIMPLE_UNITS[kind.unit]:
+        return float(simple[1]) * SIMPLE_UNITS[kind.unit][simple[2]]
+    if simple and not simple[2]:
+        return float(simple[1]) * _bare_factor(kind)
     ureg = registry()
     try:
         quantity = ureg.Quantity(text.strip())

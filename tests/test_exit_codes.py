@@ -72,3 +72,23 @@ def test_hostile_presets_are_refused_cleanly(cli, tmp_path, text, message):
     run = cli("train", "x", "--presets", str(tmp_path))
     assert run.code == ExitCode.BAD_INPUT and run.stdout == ""
     assert message in run.stderr and run.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "absent"),
+    [
+        (["train", "llama-3.1-405b", "--json"], {"pint", "rich", "numpy", "pydantic"}),
+        (["--help"], {"pint", "rich", "numpy", "pydantic"}),
+        (["presets", "--json"], {"pint", "rich"}),
+        (["presets"], {"pint"}),
+    ],
+)
+def test_startup_stays_lean(args, absent):
+    """Startup guard, instead of timed tests: these paths never import the heavy libraries."""
+    code = (
+        "import sys\nfrom llamacalc.cli import app\n"
+        f"try:\n    app({args!r}, prog_name='llamacalc')\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {sorted(absent)!r} if m in sys.modules), file=sys.stderr)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stderr.strip().splitlines()[-1] == "[]", run.stderr

@@ -99,3 +99,35 @@ def test_unit_invariance(tflops):
         units.parse_quantity(f"{tflops / 1000!r} PFLOP/s", units.RATE),
         rel_tol=1e-12,
     )
+
+
+def test_every_simple_spelling_agrees_with_pint():
+    """The pint-free fast path (units.SIMPLE_UNITS) is a table; pint is its reference."""
+    ureg = units.registry()
+    for canonical, spellings in units.SIMPLE_UNITS.items():
+        for spelling, factor in spellings.items():
+            quantity = ureg.Quantity(1, spelling) if spelling else ureg.Quantity(1)
+            assert quantity.dimensionality == ureg.Quantity(1, canonical).dimensionality, spelling
+            assert quantity.m_as(canonical) == pytest.approx(factor, rel=1e-12), spelling
+
+
+SIMPLE_CASES = [
+    (kind, spelling)
+    for kind in (units.COMPUTE, units.RATE, units.DURATION, units.MONEY, units.PRICE, units.POWER, units.ENERGY,
+                 units.MASS, units.CARBON, units.MEMORY, units.BANDWIDTH, units.GPU_TIME, units.FRACTION)
+    for spelling in units.SIMPLE_UNITS[kind.unit]
+]  # fmt: skip
+
+
+@given(st.sampled_from(SIMPLE_CASES), st.floats(min_value=0, max_value=1e30), st.sampled_from(["", " "]))
+def test_fast_path_equals_pint(case, number, space):
+    kind, spelling = case
+    text = f"{number!r}{space}{spelling}"
+    fast = units.parse_quantity(text, kind)
+    quantity = units.registry().Quantity(f"{number!r} {spelling}".strip())
+    slow = float(getattr(quantity, "magnitude", quantity)) * (
+        units.registry().Quantity(1, spelling or "").m_as(kind.unit)
+        if spelling
+        else units.SIMPLE_UNITS[kind.unit][kind.bare]
+    )
+    assert fast == pytest.approx(slow, rel=1e-12)
