@@ -5,7 +5,6 @@ Exit codes are `errors.ExitCode`: 0 ok, 1 a budget check or batch line failed, 2
 3 internal error. Machine output goes to stdout through `json`; messages go to stderr.
 """
 
-import json
 import os
 import sys
 import traceback
@@ -134,6 +133,8 @@ def catalog_from(dirs: Sequence[Path] | None) -> "Catalog":
 
 
 def print_json(document: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
 
 

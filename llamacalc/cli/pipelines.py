@@ -1,12 +1,9 @@
 """Commands for CI and pipelines: `check` (budget gate), `batch` (JSON Lines), `compare`, `sweep`."""
 
-import csv
-import io
-import json
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -35,6 +32,9 @@ from llamacalc.cli.app import (
     request_of,
 )
 from llamacalc.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    import io
 
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV with a header row instead of JSON.")]
 
@@ -113,7 +113,7 @@ def check(
 
 def _input_lines() -> Iterator[list[bytes]]:
     """Stdin's complete lines, a chunk at a time: whatever has arrived, without waiting for more."""
-    stream = cast(io.BufferedReader, sys.stdin.buffer)
+    stream = cast("io.BufferedReader", sys.stdin.buffer)
     pending = b""
     while chunk := stream.read1(1 << 16):
         *complete, pending = (pending + chunk).split(b"\n")
@@ -128,6 +128,9 @@ def batch(presets: PresetsOpt = None, as_csv: CsvOpt = False) -> None:
 
     Example: echo '{"model": "llama-3-70b", "gpus": 4096, "mfu": 0.4}' | llamacalc batch
     """
+    import csv
+    import json
+
     from llamacalc import output
     from llamacalc.batch import run_line
 
@@ -226,6 +229,8 @@ def sweep(
 
     Example: llamacalc sweep llama-3.1-405b --gpus 1024:65536:x2
     """
+    import csv
+
     from llamacalc import output
     from llamacalc.scenario import resolve, train
     from llamacalc.sweep import is_range, parse_range
