@@ -323,6 +323,12 @@ class Catalog:
         entry = self.entry("clusters", name, option)
         return self.memo(("clusters", entry.name), lambda: _build_cluster(self, entry))  # type: ignore[no-any-return]
 
+    def including(self, entry: Entry) -> Catalog:
+        """This catalog plus one more preset (validated like a file's), e.g. read from a config.json."""
+        entries = {kind: dict(found) for kind, found in self.entries.items()}
+        entries[entry.kind][entry.name] = _validated(entry)
+        return Catalog({kind: MappingProxyType(found) for kind, found in entries.items()})
+
     def memo(self, key: tuple[str, ...], build: Callable[[], Any]) -> Any:
         """`build()` once per key for this catalog: a batch resolves the same presets many times."""
         if key not in self.cache:

@@ -62,3 +62,50 @@ def parameter_count(arch: Architecture, active: bool = False) -> int:
         + d  # final norm
         + embeddings
     )
+
+
+# --- detailed FLOPs per token, by convention -----------------------------------------------------
+# N_matmul counts the weights a token multiplies through: attention Q, K, V, O (GQA), the FFN or the
+# experts it is routed to (plus router and shared experts), and the output layer; not the input
+# embedding lookup, not norms. L, d_attn, T = layers, heads × head_dim, sequence length.
+#   6nd       6 · N_active                               (Kaplan 2020 §2.1)
+#   palm      6 · N_matmul + 12 · L · d_attn · T          (PaLM App. B: full attention square)
+#   megatron  6 · N_matmul +  6 · L · d_attn · T          (causal mask halves the square)
+#   hardware  executed with activation recomputation: causal scores, plus one more forward of the
+#             recomputed part: selective recomputes the attention scores (+2·L·d_attn·T), full the
+#             whole layer (+2·N_matmul + 2·L·d_attn·T, i.e. 8·N instead of 6·N)
+
+CONVENTIONS = ("6nd", "palm", "megatron", "hardware")
+RECOMPUTE = ("none", "selective", "full")
+
+
+def matmul_params(arch: Architecture) -> dict[str, float]:
+    """Weights one token multiplies through in a forward pass, by component."""
+    d = arch.d_model
+    n_moe = moe_layers(arch)
+    moe_layer = _swiglu(d, arch.moe_ffn) * (arch.experts_per_token + arch.shared_experts) + d * arch.experts
+    return {
+        "attention/qkvo": arch.layers * _attention(arch),
+        "mlp": (arch.layers - n_moe) * _swiglu(d, arch.ffn) + n_moe * moe_layer,
+        "unembedding": arch.vocab * d,
+    }
+
+
+def flops_per_token(arch: Architecture, convention: str, seq_len: int, recompute: str = "none") -> dict[str, float]:
+    """Training FLOPs per token by component (attention/qkvo, attention/scores, mlp, unembedding)."""
+    params = matmul_params(arch)
+    scores = arch.layers * arch.heads * arch.head_dim * seq_len  # L · d_attn · T
+    if convention == "6nd":
+        return {"all parameters": TRAIN_FLOP_PER_PARAM_TOKEN * parameter_count(arch, active=True)}
+    weights = 8 if convention == "hardware" and recompute == "full" else TRAIN_FLOP_PER_PARAM_TOKEN
+    per_score = {
+        "palm": 12,
+        "megatron": 6,
+        "hardware": {"none": 6, "selective": 8, "full": 8}[recompute],
+    }[convention]
+    return {
+        "attention/qkvo": weights * params["attention/qkvo"],
+        "attention/scores": per_score * scores,
+        "mlp": weights * params["mlp"],
+        "unembedding": weights * params["unembedding"],
+    }

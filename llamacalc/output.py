@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from llamacalc.flops import matmul_params
 from llamacalc.units import DAY, HOUR, KWH, MWH
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.checks import Check
     from llamacalc.plan import LossReport, OptimalPlan, Overtraining
     from llamacalc.scaling import Split
-    from llamacalc.scenario import Assumption, TrainResult
+    from llamacalc.scenario import Assumption, Scenario, TrainResult
     from llamacalc.sweep import Series
 
 TRAIN_SCHEMA = "llamacalc.train/1"
@@ -118,6 +119,8 @@ def train_document(result: TrainResult, assumptions: bool = True) -> dict[str, A
         "active_params": s.active_params,
         "tokens": s.tokens,
         "flops": b.flops,
+        "flops_convention": s.convention,
+        "flops_per_token": None if s.per_token is None else sum(s.per_token.values()),
         "peak_flops_per_gpu": s.peak,
         "mfu": s.mfu,
         "gpus": b.gpus,
@@ -216,7 +219,7 @@ def train_table(result: TrainResult) -> Table:
         row("parameters", count(s.params) + active)
     if s.tokens is not None:
         row("tokens", count(s.tokens))
-    row("training compute", flops(b.flops))
+    row("training compute", f"{flops(b.flops)} ({s.convention})")
     row("GPU", f"{s.hardware.name}, {s.precision} peak {rate(s.peak)}", r.gpu or "" if r else "")
     row("MFU", percent(s.mfu), f"{percent(r.implied_mfu)} implied" if r and r.implied_mfu else "")
     row("GPUs", count(b.gpus), count(r.gpus) if r and r.gpus else "")
@@ -228,6 +231,74 @@ def train_table(result: TrainResult) -> Table:
     if r is not None:
         table.caption = f"reported: {r.source}"
         table.caption_justify = "left"
+    return table
+
+
+def formula(s: Scenario) -> str:
+    """The scenario's FLOP count as its formula, with the numbers substituted."""
+    if s.per_token is None or s.tokens is None:
+        return f"C = {flops(s.flops)} (compute_scale × the baseline's C)"
+    per_token = sum(s.per_token.values())
+    total = f"{per_token:.4g} FLOP/token × D {count(s.tokens)} = {flops(s.flops)}"
+    if s.convention == "6nd":
+        return f"C = 6 × N {count(s.active_params)} × D {count(s.tokens)} = {flops(s.flops)}"
+    arch = s.model.arch if s.model else None
+    assert arch is not None  # only counted from an architecture
+    seq = s.assumptions["seq_len"].value
+    weights = s.per_token["attention/qkvo"] + s.per_token["mlp"] + s.per_token["unembedding"]
+    factor = round(weights / sum(matmul_params(arch).values()))
+    score = round(s.per_token["attention/scores"] / (arch.layers * arch.heads * arch.head_dim * seq))
+    return (
+        f"C = ({factor} × N_matmul {count(sum(matmul_params(arch).values()))} + {score} × L {arch.layers} × "
+        f"d_attn {arch.heads * arch.head_dim:,} × T {count(seq)}) = {total}"
+    )
+
+
+def breakdown_table(s: Scenario) -> Table:
+    """Training FLOPs by component, with the formula as the title."""
+    table = _table(formula(s), "component", "FLOP/token", "FLOP", "share")
+    table.min_width = len(table.title or "")  # keep the formula on one line where the terminal allows
+    per_token = s.per_token or {}
+    total = sum(per_token.values()) or 1.0
+    for component, value in per_token.items():
+        table.add_row(component, f"{value:.4g}", flops(value * (s.tokens or 0)), percent(value / total))
+    return table
+
+
+def conventions_document(results: Sequence[TrainResult]) -> dict[str, Any]:
+    """`train --flops all --json`: schema llamacalc.flops/1, each convention's count and its budget."""
+    base = results[0].budget.flops
+    return {
+        "schema": "llamacalc.flops/1",
+        "model": results[0].scenario.model.name if results[0].scenario.model else None,
+        "conventions": [
+            {
+                "convention": r.scenario.convention,
+                "recompute": r.scenario.assumptions["recompute"].value
+                if "recompute" in r.scenario.assumptions
+                else None,
+                "flops_per_token": None if r.scenario.per_token is None else sum(r.scenario.per_token.values()),
+                "per_token": dict(r.scenario.per_token or {}),
+                "flops": r.budget.flops,
+                "ratio_to_6nd": r.budget.flops / base,
+                "days": r.budget.seconds / DAY,
+                "gpu_hours": r.budget.gpu_seconds / HOUR,
+                "formula": formula(r.scenario),
+            }
+            for r in results
+        ],
+    }
+
+
+def conventions_table(results: Sequence[TrainResult]) -> Table:
+    doc = conventions_document(results)
+    table = _table("FLOP conventions, side by side", "convention", "FLOP/token", "FLOP", "vs 6nd", "days", "GPU-hours")
+    for c in doc["conventions"]:
+        name = c["convention"] + (f" ({c['recompute']} recompute)" if c["recompute"] else "")
+        per_token = "—" if c["flops_per_token"] is None else f"{c['flops_per_token']:.4g}"
+        table.add_row(
+            name, per_token, flops(c["flops"]), f"×{c['ratio_to_6nd']:.3f}", f"{c['days']:,.1f}", count(c["gpu_hours"])
+        )
     return table
 
 

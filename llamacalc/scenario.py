@@ -16,11 +16,18 @@ from llamacalc import units
 from llamacalc.budget import Budget, budget, implied_mfu
 from llamacalc.catalog import PRECISIONS, Catalog, Cluster, Entry, Hardware, Model, Reported
 from llamacalc.errors import InputError, did_you_mean
-from llamacalc.flops import model_flops, training_flops
+from llamacalc.flops import (
+    CONVENTIONS,
+    RECOMPUTE,
+    TRAIN_FLOP_PER_PARAM_TOKEN,
+    flops_per_token,
+    model_flops,
+    training_flops,
+)
 
 REQUEST_KEYS = (
     "model", "params", "active_params", "tokens", "gpu", "gpus", "days", "cluster",
-    "mfu", "precision", "price", "power", "pue", "carbon",
+    "mfu", "precision", "price", "power", "pue", "carbon", "flops", "recompute", "seq_len",
 )  # fmt: skip
 
 
@@ -56,6 +63,9 @@ DEFAULTS: Mapping[str, Assumption] = {
 }
 
 
+SIX_ND_SOURCE = "C = 6·N·D: 2 FLOP forward + 4 backward per parameter per token (Kaplan et al. 2020 §2.1)"
+
+
 def option(key: str) -> str:
     """The command-line spelling of a request key: 'active_params' -> '--active-params'."""
     return "MODEL" if key == "model" else "--" + key.replace("_", "-")
@@ -86,6 +96,8 @@ class Scenario(Setup):
     active_params: float | None
     tokens: float | None
     flops: float
+    convention: str  # how `flops` was counted: flops.CONVENTIONS
+    per_token: Mapping[str, float] | None  # training FLOPs per token by component, where counted
     assumptions: Mapping[str, Assumption]
 
 
@@ -121,11 +133,13 @@ def resolve(catalog: Catalog, request: Mapping[str, Any]) -> Scenario:
     if "active_params" not in given and "params" in given and not (model and model.is_moe):
         active, seen["active_params"] = params, seen["params"]
     tokens = _count_input(catalog, given, seen, model, "tokens", "a token count")
-    flops = _flops(model, given, params, active, tokens)
+    convention, per_token = _per_token(given, seen, model, active)
+    flops = _flops(model, given, active, tokens, per_token)
     setup = _setup(catalog, given, model, seen)
     return Scenario(
-        **vars(setup), model=model, params=params, active_params=active, tokens=tokens, flops=flops, assumptions=seen
-    )
+        **vars(setup), model=model, params=params, active_params=active, tokens=tokens, flops=flops,
+        convention=convention, per_token=per_token, assumptions=seen,
+    )  # fmt: skip
 
 
 def resolve_setup(catalog: Catalog, request: Mapping[str, Any]) -> tuple[Setup, Mapping[str, Assumption]]:
@@ -254,8 +268,48 @@ def _count_input(
     return value
 
 
+def _per_token(
+    given: Mapping[str, Any], seen: dict[str, Assumption], model: Model | None, active: float | None
+) -> tuple[str, dict[str, float] | None]:
+    """The FLOP convention, and training FLOPs per token by component where they can be counted."""
+    convention = given.get("flops", "6nd")
+    if convention not in CONVENTIONS:
+        raise InputError(f"--flops: expected one of {', '.join(CONVENTIONS)}, got '{convention}'")
+    recompute = given.get("recompute", "none")
+    if recompute not in RECOMPUTE:
+        raise InputError(f"--recompute: expected one of {', '.join(RECOMPUTE)}, got '{recompute}'")
+    if recompute != "none" and convention != "hardware":
+        raise InputError("--recompute counts executed FLOPs: use it with --flops hardware")
+    seen["flops"] = (
+        Assumption(convention, "", "user") if "flops" in given else Assumption(convention, "", "default", SIX_ND_SOURCE)
+    )
+    if convention == "6nd":
+        if model is not None and model.baseline is not None and not {"params", "active_params"} & given.keys():
+            return convention, None
+        return convention, None if active is None else {"all parameters": TRAIN_FLOP_PER_PARAM_TOKEN * active}
+    arch = model.arch if model else None
+    if arch is None or {"params", "active_params"} & given.keys():
+        what = f"{model.name} has none" if model and arch is None else "--params replaces it"
+        raise InputError(f"--flops {convention}: needs the model's architecture (layers, d_model, ...); {what}")
+    if "seq_len" in given:
+        seq_len = _parsed("seq_len", units.parse_count, given["seq_len"], "a sequence length")
+        seen["seq_len"] = Assumption(seq_len, "tokens", "user")
+    elif arch.seq_len is not None:
+        seq_len = arch.seq_len
+        seen["seq_len"] = Assumption(seq_len, "tokens", "preset", model.entry.source_of("seq_len") if model else "")
+    else:
+        raise InputError(f"--flops {convention}: needs --seq-len (the preset gives no training sequence length)")
+    if convention == "hardware":
+        seen["recompute"] = Assumption(recompute, "", "user" if "recompute" in given else "default")
+    return convention, flops_per_token(arch, convention, int(seq_len), recompute)
+
+
 def _flops(
-    model: Model | None, given: Mapping[str, Any], params: float | None, active: float | None, tokens: float | None
+    model: Model | None,
+    given: Mapping[str, Any],
+    active: float | None,
+    tokens: float | None,
+    per_token: Mapping[str, float] | None,
 ) -> float:
     overridden = {"params", "active_params", "tokens"} & given.keys()
     if model is not None and model.baseline is not None and not overridden:
@@ -263,7 +317,7 @@ def _flops(
     if active is None or tokens is None:
         missing = "--tokens" if tokens is None else "--params"
         raise InputError(f"{missing}: needed to count FLOPs (C = 6·N·D) for this model")
-    flops = training_flops(active, tokens)
+    flops = training_flops(active, tokens) if per_token is None else sum(per_token.values()) * tokens
     if not math.isfinite(flops):
         raise InputError("--params/--tokens: the FLOP count overflows; check the magnitudes")
     return flops

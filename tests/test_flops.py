@@ -30,3 +30,83 @@ def test_formula_is_dimensionally_flop():
     Q = registry().Quantity
     c = training_flops(Q(405e9, "parameter"), Q(15.6e12, "token"), Q(6, "FLOP/parameter/token"))
     assert c.to("FLOP").magnitude == pytest.approx(3.79e25, rel=1e-3)
+
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+
+
+def test_conventions_for_405b_hand_counted(catalog):
+    """N_matmul = 405,853,388,800 − V·d (input embedding) − norms = 403,747,897,344;
+    palm adds 12·L·d·T = 12 × 126 × 16,384 × 8,192 = 2.029e11 per token."""
+    from llamacalc.flops import flops_per_token, matmul_params
+
+    arch = catalog.model("llama-3.1-405b").arch
+    assert sum(matmul_params(arch).values()) == 403_747_897_344
+    palm = flops_per_token(arch, "palm", 8192)
+    assert palm["attention/scores"] == 12 * 126 * 16384 * 8192
+    assert sum(palm.values()) == 6 * 403_747_897_344 + 12 * 126 * 16384 * 8192
+    megatron = flops_per_token(arch, "megatron", 8192)
+    assert megatron["attention/scores"] == palm["attention/scores"] / 2
+    full = flops_per_token(arch, "hardware", 8192, "full")
+    assert full["mlp"] == 8 / 6 * palm["mlp"]  # one more forward: 8·N instead of 6·N
+    assert flops_per_token(arch, "6nd", 8192) == {"all parameters": 6 * 405_853_388_800}
+
+
+def test_train_flops_all_and_explain(cli):
+    doc = cli("train", "llama-3.1-405b", "--flops", "all", "--json").json()
+    ratios = {c["convention"]: c["ratio_to_6nd"] for c in doc["conventions"]}
+    assert ratios["6nd"] == 1 and ratios["palm"] == pytest.approx(1.078, abs=0.001)
+    assert ratios["megatron"] == pytest.approx(1.036, abs=0.001)
+    explained = cli("train", "llama-3.1-405b", "--flops", "palm", "--explain", env={"COLUMNS": "120"}).stdout
+    assert "12 × L 126 × d_attn 16,384 × T 8,192" in explained
+    for component in ("attention/qkvo", "attention/scores", "mlp", "unembedding"):
+        assert component in explained
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["llama-4-behemoth", "--flops", "palm"], "needs the model's architecture"),
+        (["llama-4-scout", "--flops", "palm"], "needs --seq-len"),
+        (["llama-3-8b", "--flops", "pallm"], "--flops: expected one of 6nd, palm, megatron, hardware"),
+        (["llama-3-8b", "--recompute", "full"], "use it with --flops hardware"),
+        (["llama-3-8b", "--params", "9B", "--flops", "palm"], "--params replaces it"),
+    ],
+)
+def test_convention_errors(cli, args, message):
+    run = cli("train", *args)
+    assert run.code == 2 and message in run.stderr, run.stderr
+
+
+def test_hf_configs_give_the_published_shapes(cli):
+    scout = cli("train", "--config", str(FIXTURES / "llama4-scout-config.json"), "--tokens", "40T", "--json").json()
+    assert scout["params"] == pytest.approx(107.77e9, rel=1e-3) and scout["active_params"] == pytest.approx(
+        17.17e9, rel=1e-3
+    )
+    dense = cli("train", "--config", str(FIXTURES / "llama-3.1-8b-config.json"), "--tokens", "15T", "--json").json()
+    assert dense["params"] == 8_030_261_248
+    mixtral = cli("train", "--config", str(FIXTURES / "mixtral-8x7b-config.json"), "--tokens", "1T", "--json").json()
+    # Mixtral 8x7B: 46.7B total, 12.9B active (Mistral's announcement; counted here from the config)
+    assert mixtral["params"] == pytest.approx(46.7e9, rel=0.01) and mixtral["active_params"] == pytest.approx(
+        12.9e9, rel=0.01
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('{"architectures": ["GPT2LMHeadModel"]}', "unsupported architectures ['GPT2LMHeadModel']"),
+        ('{"architectures": ["LlamaForCausalLM"], "hidden_size": 64}', "missing 'num_attention_heads'"),
+        ("[1, 2]", "must hold a JSON object"),
+        ("{nope", "is not JSON"),
+    ],
+)
+def test_bad_configs(cli, tmp_path, config, message):
+    (tmp_path / "config.json").write_text(config)
+    run = cli("train", "--config", str(tmp_path / "config.json"), "--tokens", "1T")
+    assert run.code == 2 and message in run.stderr, run.stderr
+
+
+def test_config_needs_tokens(cli):
+    run = cli("train", "--config", str(FIXTURES / "llama-3.1-8b-config.json"))
+    assert run.code == 2 and "--config needs --tokens" in run.stderr

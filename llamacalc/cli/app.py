@@ -117,6 +117,10 @@ PriceOpt = Annotated[str | None, opt("Price per GPU-hour, e.g. '2.5 USD/h' [defa
 PowerOpt = Annotated[str | None, opt("Power per GPU, e.g. 700W [default: the GPU's TDP].")]
 PueOpt = Annotated[str | None, opt("Data-centre PUE, >= 1 [default: 1.09].")]
 CarbonOpt = Annotated[str | None, opt("Grid carbon intensity, e.g. '0.38 kg/kWh' [default: 0.367].")]
+FlopsOpt = Annotated[str | None, opt("FLOP convention: 6nd, palm, megatron, hardware, or all [default: 6nd].")]
+RecomputeOpt = Annotated[str | None, opt("With --flops hardware: activation recomputation none, selective or full.")]
+SeqLenOpt = Annotated[str | None, opt("Training sequence length for attention FLOPs [default: the preset's].")]
+ConfigOpt = Annotated[Path | None, opt("A Hugging Face config.json (Llama, Mixtral, Llama 4) as the model.")]
 PresetsOpt = Annotated[
     list[Path] | None,
     opt("Extra directory of *.toml presets (repeatable; also $LLAMACALC_PRESETS, a path list).", "--presets"),
@@ -130,6 +134,37 @@ def catalog_from(dirs: Sequence[Path] | None) -> "Catalog":
 
     env = [Path(p) for p in os.environ.get("LLAMACALC_PRESETS", "").split(os.pathsep) if p]
     return load_catalog([shipped_presets_dir(), *env, *(dirs or ())])
+
+
+def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str | None) -> tuple["Catalog", str]:
+    """The catalog plus a model read from a Hugging Face config.json, and that model's name."""
+    import json
+
+    from llamacalc.catalog import Entry
+    from llamacalc.flops import parameter_count
+    from llamacalc.hf_config import preset_fields
+
+    if model is not None:
+        raise LlamacalcError("--config and MODEL conflict: the config.json is the model")
+    if tokens is None:
+        raise LlamacalcError("--config needs --tokens: a config.json gives the architecture, not the training data")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise LlamacalcError(f"--config: cannot read '{path}': {error}") from None
+    except ValueError as error:
+        raise LlamacalcError(f"--config: '{path}' is not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise LlamacalcError(f"--config: '{path}' must hold a JSON object")
+    fields = preset_fields(data, f"--config {path}")
+    name = f"config:{path.parent.name or path.stem}"
+    source = f"computed from the architecture in {path}"
+    entry = Entry("models", name, path, {**fields, "params": 1, "tokens": tokens, "source": source})
+    arch_only = catalog.including(entry).model(name).arch
+    assert arch_only is not None  # preset_fields always gives the architecture
+    counted = {"params": parameter_count(arch_only), "active_params": parameter_count(arch_only, active=True)}
+    entry = Entry("models", name, path, {**fields, **counted, "tokens": tokens, "source": source})
+    return catalog.including(entry), name
 
 
 def print_json(document: Any) -> None:

@@ -10,7 +10,9 @@ from llamacalc.cli.app import (
     ActiveOpt,
     CarbonOpt,
     ClusterOpt,
+    ConfigOpt,
     DaysOpt,
+    FlopsOpt,
     GpuOpt,
     GpusOpt,
     JsonOpt,
@@ -22,12 +24,15 @@ from llamacalc.cli.app import (
     PresetsOpt,
     PriceOpt,
     PueOpt,
+    RecomputeOpt,
+    SeqLenOpt,
     TokensOpt,
     app,
     catalog_from,
     print_json,
     print_tables,
     request_of,
+    with_config,
 )
 
 
@@ -47,6 +52,11 @@ def train(
     power: PowerOpt = None,
     pue: PueOpt = None,
     carbon: CarbonOpt = None,
+    flops: FlopsOpt = None,
+    recompute: RecomputeOpt = None,
+    seq_len: SeqLenOpt = None,
+    config: ConfigOpt = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show the FLOP formula and its breakdown.")] = False,
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -55,16 +65,35 @@ def train(
     Example: llamacalc train llama-3.1-405b --gpus 16384 --mfu 0.4
     """
     from llamacalc import output
+    from llamacalc.flops import CONVENTIONS
     from llamacalc.scenario import resolve
     from llamacalc.scenario import train as run
 
     request = request_of(locals())
     catalog = catalog_from(presets)
+    if config is not None:
+        catalog, request["model"] = with_config(catalog, config, model, tokens)
+    if flops == "all":
+        results = [
+            run(
+                catalog,
+                resolve(catalog, {**request, "flops": name, "recompute": recompute if name == "hardware" else None}),
+            )
+            for name in CONVENTIONS
+        ]
+        if as_json:
+            print_json(output.conventions_document(results))
+        else:
+            print_tables(output.conventions_table(results), *(output.breakdown_table(r.scenario) for r in results))
+        return
     result = run(catalog, resolve(catalog, request))
     if as_json:
         sys.stdout.write(output.train_json(result) + "\n")
-    else:
-        print_tables(output.train_table(result), output.assumptions_table(result.scenario.assumptions))
+        return
+    tables = [output.train_table(result)]
+    if explain:
+        tables.append(output.breakdown_table(result.scenario))
+    print_tables(*tables, output.assumptions_table(result.scenario.assumptions))
 
 
 presets_app = typer.Typer(cls=TyperGroup, rich_markup_mode=None, no_args_is_help=False)
