@@ -549,6 +549,7 @@ def compare_table(results: Sequence[TrainResult]) -> Table:
         ("active parameters", "active_params", count),
         ("tokens", "tokens", count),
         ("training compute", "flops", flops),
+        ("MFU", "mfu", percent),
         ("GPUs", "gpus", count),
         ("GPU-hours", "gpu_hours", count),
         ("wall-clock", "days", lambda d: duration(d * DAY)),

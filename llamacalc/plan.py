@@ -112,7 +112,8 @@ def optimal_plan(
     optima = []
     for law in laws(catalog, law_name):
         split = optimal(law, flops)
-        request = {**run, "gpu": setup.hardware.name, "gpus": setup.gpus, "cluster": None}
+        # The setup's MFU, not the proposed size's default: the budget's C was computed at it.
+        request = {**run, "gpu": setup.hardware.name, "gpus": setup.gpus, "cluster": None, "mfu": setup.mfu}
         scenario = resolve(catalog, {**request, "params": split.params, "tokens": split.tokens})
         optima.append(Optimum(split, law, train(catalog, scenario)))
     return OptimalPlan(flops, basis, seen, optima)

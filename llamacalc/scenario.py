@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from llamacalc import units
+from llamacalc import efficiency, units
 from llamacalc.budget import Budget, budget, implied_mfu
 from llamacalc.catalog import PRECISIONS, Catalog, Cluster, Entry, Hardware, Model, Reported
 from llamacalc.errors import InputError, did_you_mean
@@ -135,7 +135,9 @@ def resolve(catalog: Catalog, request: Mapping[str, Any]) -> Scenario:
     tokens = _count_input(catalog, given, seen, model, "tokens", "a token count")
     convention, per_token = _per_token(given, seen, model, active)
     flops = _flops(model, given, active, tokens, per_token)
-    setup = _setup(catalog, given, model, seen)
+    # A compute-defined scenario has no size of its own: it runs at its baseline's efficiency.
+    size = active if active is not None or model is None or model.baseline is None else model.baseline.active_params
+    setup = _setup(catalog, given, model, seen, size)
     return Scenario(
         **vars(setup), model=model, params=params, active_params=active, tokens=tokens, flops=flops,
         convention=convention, per_token=per_token, assumptions=seen,
@@ -157,7 +159,13 @@ def _given(request: Mapping[str, Any]) -> dict[str, Any]:
     return given
 
 
-def _setup(catalog: Catalog, given: Mapping[str, Any], model: Model | None, seen: dict[str, Assumption]) -> Setup:
+def _setup(
+    catalog: Catalog,
+    given: Mapping[str, Any],
+    model: Model | None,
+    seen: dict[str, Assumption],
+    active: float | None = None,
+) -> Setup:
     cluster = catalog.cluster(_text(given, "cluster")) if "cluster" in given else None
     home = _home_cluster(catalog, model)
     reported = model.reported if model else None
@@ -174,7 +182,10 @@ def _setup(catalog: Catalog, given: Mapping[str, Any], model: Model | None, seen
     peak = hardware.peak(str(precision))
     seen["peak"] = _preset(catalog, hardware.entry, f"peak_{precision}", peak, "FLOP/s")
 
-    mfu = _fraction(given, seen, "mfu", DEFAULTS[f"mfu.{precision}"])
+    default_mfu = DEFAULTS[f"mfu.{precision}"]
+    if active is not None and efficiency.applies(hardware.name, precision):
+        default_mfu = Assumption(efficiency.size_mfu(active), "", "default", efficiency.SOURCE)
+    mfu = _fraction(given, seen, "mfu", default_mfu)
     gpus, seconds = _scale(given, seen, cluster, home, reported)
     price = _hardware_input(catalog, given, seen, hardware, "price", units.PRICE, "USD/GPU-hour", 1 / units.HOUR)
     power = _hardware_input(catalog, given, seen, hardware, "power", units.POWER, "W", 1.0)

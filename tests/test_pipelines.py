@@ -24,7 +24,8 @@ def test_check_fails_over_budget_and_passes_under(cli):
 
 
 def test_check_json_reports_every_limit(cli):
-    run = cli("check", "llama-3.1-405b", "--max-days", "60", "--max-gpu-hours", "30M", "--max-co2", "9000 t", "--json")
+    limits = ["--max-days", "60", "--max-gpu-hours", "30M", "--max-co2", "9000 t"]
+    run = cli("check", "llama-3.1-405b", "--mfu", "0.4", *limits, "--json")
     assert run.code == ExitCode.CHECK_FAILED  # 67.8 days > 60
     doc = run.json()
     assert doc["schema"] == "llamacalc.check/1" and doc["passed"] is False
