@@ -30,9 +30,7 @@ def fit(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
     xs = [math.log10(n) for n, _ in points]
     ys = [mfu for _, mfu in points]
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum(
-        (x - mean_x) ** 2 for x in xs
-    )
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
     return slope, mean_y - slope * mean_x
 
 

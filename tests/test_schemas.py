@@ -39,6 +39,7 @@ def validator(name: str):
         ("compare", ["compare", "llama-3.1-405b", "llama-4-projected", "llama-4-scout"]),
         ("sweep", ["sweep", "llama-3-8b", "--gpus", "8:64:x2"]),
         ("flops", ["train", "llama-3.1-405b", "--flops", "all", "--recompute", "full"]),
+        ("backtest", ["backtest"]),
         ("train", ["train", "llama-3.1-70b", "--flops", "hardware", "--recompute", "selective"]),
     ],
 )
