@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.backtest import Row as BacktestRow
     from llamacalc.catalog import Catalog, Entry
     from llamacalc.checks import Check
+    from llamacalc.goodput import Goodput
+    from llamacalc.memory import Layout, Memory
     from llamacalc.plan import LossReport, OptimalPlan, Overtraining
     from llamacalc.scaling import Split
     from llamacalc.scenario import Assumption, Scenario, TrainResult
@@ -716,3 +718,93 @@ def backtest_table(rows: Sequence[BacktestRow]) -> Table:
 
 def _abs(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
+
+
+# --- goodput and memory ---------------------------------------------------------------------------
+
+
+def goodput_document(g: Goodput, lost_per_interruption: float, result: TrainResult) -> dict[str, Any]:
+    finite = not math.isinf(g.effective_hours)
+    return {
+        "interruptions": g.interruptions if finite else None,
+        "lost_per_interruption_minutes": lost_per_interruption * 60,
+        "lost_days": g.lost_hours / 24 if finite else None,
+        "effective_days": g.effective_hours / 24 if finite else None,
+        "effective_gpu_hours": g.effective_hours * result.budget.gpus if finite else None,
+        "goodput": g.fraction,
+    }
+
+
+def goodput_table(g: Goodput, lost_per_interruption: float, result: TrainResult, source: str) -> Table:
+    doc = goodput_document(g, lost_per_interruption, result)
+    table = _table("Goodput: interruptions at the Llama 3 405B run's failure rate", "", "value")
+    if doc["effective_days"] is None:
+        table.add_row("effective wall-clock", "never finishes")
+    else:
+        table.add_row("expected interruptions", f"{doc['interruptions']:,.0f}")
+        table.add_row("wall-clock lost", f"{doc['lost_days']:,.1f} days")
+        table.add_row("effective wall-clock", f"{doc['effective_days']:,.1f} days")
+        table.add_row("effective GPU-hours", count(doc["effective_gpu_hours"]))
+    table.add_row("goodput", percent(doc["goodput"]))
+    table.add_row("lost per interruption", f"{doc['lost_per_interruption_minutes']:.1f} min")
+    table.caption = source
+    table.caption_justify = "left"
+    return table
+
+
+_GIB = 2.0**30
+
+
+def memory_document(
+    model: str | None,
+    layout: Layout,
+    used: Memory,
+    hbm: float,
+    gpu: str,
+    min_dp: int | None,
+    fewest: tuple[int, Layout] | None,
+) -> dict[str, Any]:
+    """`memory --json`: schema llamacalc.memory/1; bytes per GPU."""
+    return {
+        "schema": "llamacalc.memory/1",
+        "model": model,
+        "gpu": gpu,
+        "layout": dict(vars(layout)),
+        "bytes_per_gpu": {
+            "weights": used.weights,
+            "gradients": used.gradients,
+            "optimizer": used.optimizer,
+            "activations": used.activations,
+            "total": used.total,
+        },
+        "gpu_memory_bytes": hbm,
+        "fits": used.total <= hbm,
+        "min_dp": min_dp,
+        "min_gpus": None if min_dp is None else min_dp * layout.tp * layout.pp,
+        "fewest_gpus": None if fewest is None else fewest[0],
+        "fewest_layout": None if fewest is None else dict(vars(fewest[1])),
+    }
+
+
+def memory_table(doc: Mapping[str, Any]) -> Table:
+    layout = doc["layout"]
+    title = (
+        f"Training memory per GPU: TP {layout['tp']} × PP {layout['pp']} × DP {layout['dp']}"
+        f"{' × EP ' + str(layout['ep']) if layout['ep'] > 1 else ''}, ZeRO-{layout['zero']}, "
+        f"micro-batch {layout['micro_batch']}, recompute {layout['recompute']}"
+    )
+    table = _table(title, "", "GiB")
+    for key, value in doc["bytes_per_gpu"].items():
+        table.add_row(key, "—" if value is None else f"{value / _GIB:,.1f}")
+    table.add_row(f"{doc['gpu']} memory", f"{doc['gpu_memory_bytes'] / _GIB:,.1f}")
+    table.add_row("fits", "yes" if doc["fits"] else "NO")
+    at_layout = "none: what ZeRO cannot shard exceeds the GPU" if doc["min_gpus"] is None else count(doc["min_gpus"])
+    table.add_row("fewest GPUs at this TP, PP, ZeRO", at_layout)
+    fewest = doc["fewest_layout"]
+    table.add_row(
+        "fewest GPUs at all (ZeRO-3, full recompute, TP ≤ 8)",
+        "none"
+        if fewest is None
+        else f"{count(doc['fewest_gpus'])} (TP {fewest['tp']} × PP {fewest['pp']} × DP {fewest['dp']})",
+    )
+    return table

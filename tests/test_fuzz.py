@@ -11,13 +11,15 @@ from llamacalc.errors import ExitCode
 
 COMMANDS = [
     ["train"], ["optimal"], ["loss"], ["presets"], ["presets", "show"], [], ["check"], ["batch"], ["compare"],
-    ["sweep"],
+    ["sweep"], ["backtest"], ["memory"],
 ]  # fmt: skip
 OPTIONS = [
     "--params", "--active-params", "--tokens", "--gpu", "--gpus", "--days", "--cluster", "--mfu",
     "--precision", "--price", "--power", "--pue", "--carbon", "--compute", "--budget", "--loss", "--law",
     "--json", "--presets", "--help", "--version", "--gpuz", "-x", "--", "--max-cost", "--max-days", "--max-gpus",
-    "--max-gpu-hours", "--max-energy", "--max-co2", "--max-flops", "--plan", "--csv",
+    "--max-gpu-hours", "--max-energy", "--max-co2", "--max-flops", "--plan", "--csv", "--flops", "--recompute",
+    "--seq-len", "--explain", "--goodput", "--checkpoint-every", "--restart", "--config", "--tp", "--pp", "--ep",
+    "--dp", "--zero", "--micro-batch",
 ]  # fmt: skip
 VALUES = [
     "405B", "15.6T", "16K", "0", "-1", "1e400", "nan", "inf", "-inf", "0.4", "40%", "1.5", "3 weeks",
@@ -26,7 +28,8 @@ VALUES = [
     "llama-4-behemoth", "llama-4-scout", "meta-24k", "epoch", "all", "llama3", "", " ", "(", ")", "**",
     "1/0", "é", "😀", "\x00", "1e-300", "99999999999999999999999", "GPU-hours", "[S1]", "/nonexistent",
     "2.0", "1.8", "1e30", "0.0000001", "1 FLOP + 1 s", "%", "$", "B", "TB/s", "1024:65536:x2", "0.2:0.6:0.05",
-    "1:2:x0", "5:1:1", "a:b:c", "::", "1e9 USD", "1 USD", "20 GWh", "9000 t", "3M",
+    "1:2:x0", "5:1:1", "a:b:c", "::", "1e9 USD", "1 USD", "20 GWh", "9000 t", "3M", "palm", "megatron",
+    "hardware", "6nd", "full", "selective", "none", "8192", "3", "8", "tests/fixtures/llama-3.1-8b-config.json",
 ]  # fmt: skip
 STDIN = [
     "", "\n", "{}\n", '{"model": "llama-3-8b"}\n', "[1]\n", "not json\n", '{"gpus": "x"}\n', "\xff\xfe\n",

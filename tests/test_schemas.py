@@ -40,6 +40,12 @@ def validator(name: str):
         ("sweep", ["sweep", "llama-3-8b", "--gpus", "8:64:x2"]),
         ("flops", ["train", "llama-3.1-405b", "--flops", "all", "--recompute", "full"]),
         ("backtest", ["backtest"]),
+        (
+            "memory",
+            ["memory", "llama-4-maverick", "--tp", "8", "--ep", "8", "--dp", "16", "--zero", "3", "--seq-len", "8192"],
+        ),
+        ("train", ["train", "llama-4-projected", "--goodput"]),
+        ("train", ["train", "--config", "tests/fixtures/mixtral-8x7b-config.json", "--tokens", "1T"]),
         ("train", ["train", "llama-3.1-70b", "--flops", "hardware", "--recompute", "selective"]),
     ],
 )

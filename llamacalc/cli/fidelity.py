@@ -1,8 +1,24 @@
 """`llamacalc backtest` and `llamacalc memory`: how far to trust the estimates, and whether a run fits."""
 
+from typing import Annotated
+
 import typer
 
-from llamacalc.cli.app import JsonOpt, PresetsOpt, app, catalog_from, print_json, print_tables
+from llamacalc.cli.app import (
+    GpuOpt,
+    JsonOpt,
+    ModelArg,
+    ParamsOpt,
+    PresetsOpt,
+    SeqLenOpt,
+    app,
+    catalog_from,
+    opt,
+    print_json,
+    print_tables,
+    warn,
+)
+from llamacalc.errors import InputError
 
 
 @app.command()
@@ -21,3 +37,81 @@ def backtest(presets: PresetsOpt = None, as_json: JsonOpt = False) -> None:
         print_json(output.backtest_document(found))
     else:
         print_tables(output.backtest_table(found))
+
+
+def _degree(option: str, value: str | None, default: int) -> int:
+    from llamacalc.units import parse_count
+
+    if value is None:
+        return default
+    try:
+        number = parse_count(value, "a parallel degree")
+    except InputError as error:
+        raise InputError(f"{option}: {error}") from None
+    if number != int(number):
+        raise InputError(f"{option}: expected a whole number, got '{value}'")
+    return int(number)
+
+
+@app.command()
+def memory(
+    model: ModelArg = None,
+    params: ParamsOpt = None,
+    gpu: GpuOpt = None,
+    tp: Annotated[str | None, opt("Tensor-parallel degree [default: 1].")] = None,
+    pp: Annotated[str | None, opt("Pipeline-parallel degree [default: 1].")] = None,
+    ep: Annotated[str | None, opt("Expert-parallel degree (MoE) [default: 1].")] = None,
+    dp: Annotated[str | None, opt("Data-parallel degree, over which ZeRO shards [default: 1].")] = None,
+    zero: Annotated[str | None, opt("ZeRO stage 0-3: shard optimizer / +gradients / +weights [default: 1].")] = None,
+    micro_batch: Annotated[str | None, opt("Sequences per micro-batch [default: 1].")] = None,
+    seq_len: SeqLenOpt = None,
+    recompute: Annotated[
+        str | None,
+        opt("none (attention matrices kept), selective (FlashAttention-like: not kept) or full [default: selective]."),
+    ] = None,
+    presets: PresetsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Training memory per GPU (16 B/param of state, plus activations) and the fewest GPUs that fit.
+
+    Example: llamacalc memory llama-3.1-405b --gpu h100-sxm --tp 8 --pp 16 --dp 128
+    """
+    from llamacalc import output
+    from llamacalc.memory import ZERO_STAGES, Layout, fewest_gpus, memory_per_gpu, min_data_parallel
+    from llamacalc.units import parse_count
+
+    catalog = catalog_from(presets)
+    found = catalog.model(model) if model else None
+    n = parse_count(params, "a parameter count") if params else found and found.params
+    if not n:
+        raise InputError("memory needs a MODEL preset with params, or --params")
+    if zero is not None and zero.strip() not in {str(stage) for stage in ZERO_STAGES}:
+        raise InputError(f"--zero: expected a ZeRO stage 0-3, got '{zero}'")
+    stage = 1 if zero is None else int(zero)
+    mode = recompute or "selective"
+    if mode not in ("none", "selective", "full"):
+        raise InputError(f"--recompute: expected none, selective or full, got '{recompute}'")
+    layout = Layout(
+        tp=_degree("--tp", tp, 1), pp=_degree("--pp", pp, 1), ep=_degree("--ep", ep, 1), dp=_degree("--dp", dp, 1),
+        zero=stage, micro_batch=_degree("--micro-batch", micro_batch, 1), recompute=mode,
+    )  # fmt: skip
+    arch = found.arch if found and not params else None
+    seq = _degree("--seq-len", seq_len, 0) or (arch.seq_len if arch else None)
+    hardware = catalog.hardware(
+        gpu or (found.reported.gpu if found and found.reported and found.reported.gpu else "h100-sxm")
+    )
+    if hardware.memory is None:
+        raise InputError(f"--gpu: {hardware.name} has no memory figure")
+    if arch is not None and seq is None:
+        raise InputError("memory: the preset gives no training sequence length; pass --seq-len")
+    used = memory_per_gpu(n, arch, seq, layout)
+    min_dp = min_data_parallel(n, arch, seq, layout, hardware.memory)
+    fewest = fewest_gpus(n, arch, seq, hardware.memory, layout.micro_batch)
+    name = found.name if found else None
+    doc = output.memory_document(name, layout, used, hardware.memory, hardware.name, min_dp, fewest)
+    if as_json:
+        print_json(doc)
+    else:
+        if arch is None:
+            warn(["activations need the model's architecture (layers, d_model, ...): states only"])
+        print_tables(output.memory_table(doc))

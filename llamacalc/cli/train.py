@@ -1,7 +1,8 @@
 """`llamacalc train` and `llamacalc presets`: one run's budget, and the presets behind it."""
 
+import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -29,11 +30,18 @@ from llamacalc.cli.app import (
     TokensOpt,
     app,
     catalog_from,
+    opt,
     print_json,
     print_tables,
     request_of,
+    warn,
     with_config,
 )
+from llamacalc.errors import InputError
+
+if TYPE_CHECKING:
+    from llamacalc.goodput import Goodput
+    from llamacalc.scenario import TrainResult
 
 
 @app.command()
@@ -57,6 +65,11 @@ def train(
     seq_len: SeqLenOpt = None,
     config: ConfigOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show the FLOP formula and its breakdown.")] = False,
+    goodput: Annotated[
+        bool, typer.Option("--goodput", help="Add interruptions at the Llama 3 405B run's failure rate.")
+    ] = False,
+    checkpoint_every: Annotated[str | None, opt("With --goodput: checkpoint interval, e.g. '30 min'.")] = None,
+    restart: Annotated[str | None, opt("With --goodput: time to restart after a failure, e.g. '10 min'.")] = None,
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -87,13 +100,70 @@ def train(
             print_tables(output.conventions_table(results), *(output.breakdown_table(r.scenario) for r in results))
         return
     result = run(catalog, resolve(catalog, request))
+    _warn_if_unfit(result)
+    lost = _lost_per_interruption(checkpoint_every, restart) if goodput else None
     if as_json:
-        sys.stdout.write(output.train_json(result) + "\n")
+        text = output.train_json(result)
+        if lost is not None:
+            text = (
+                text[:-1]
+                + ', "goodput": '
+                + json.dumps(output.goodput_document(_goodput(result, lost), lost, result))
+                + "}"
+            )
+        sys.stdout.write(text + "\n")
         return
     tables = [output.train_table(result)]
     if explain:
         tables.append(output.breakdown_table(result.scenario))
+    if lost is not None:
+        tables.append(output.goodput_table(_goodput(result, lost), lost, result, _goodput_source(checkpoint_every)))
     print_tables(*tables, output.assumptions_table(result.scenario.assumptions))
+
+
+def _warn_if_unfit(result: "TrainResult") -> None:
+    """Warn when the training state cannot fit on the plan's GPUs under any sharding."""
+    from llamacalc.memory import can_fit, state_bytes
+
+    s = result.scenario
+    hbm, params = s.hardware.memory, s.params
+    if hbm and params and not can_fit(params, result.budget.gpus, hbm):
+        warn([
+            f"{params / 1e9:,.0f}B parameters need {state_bytes(params) / 1e12:,.2f} TB of training state "
+            f"(16 B/param); {result.budget.gpus:,} × {hbm / 1e9:,.0f} GB cannot hold it even fully sharded"
+        ])  # fmt: skip
+
+
+def _lost_per_interruption(checkpoint_every: str | None, restart: str | None) -> float:
+    """Hours lost per interruption: from --checkpoint-every and --restart, else the Llama 3 calibration."""
+    from llamacalc.goodput import LOST_HOURS_PER_INTERRUPTION, lost_per_interruption
+    from llamacalc.units import DURATION, HOUR, parse_quantity
+
+    if checkpoint_every is None and restart is None:
+        return LOST_HOURS_PER_INTERRUPTION
+    if checkpoint_every is None or restart is None:
+        raise InputError("--checkpoint-every and --restart go together")
+    hours = []
+    for name, text in (("--checkpoint-every", checkpoint_every), ("--restart", restart)):
+        try:
+            hours.append(parse_quantity(text, DURATION) / HOUR)
+        except InputError as error:
+            raise InputError(f"{name}: {error}") from None
+    return lost_per_interruption(*hours)
+
+
+def _goodput(result: "TrainResult", lost: float) -> "Goodput":
+    from llamacalc.goodput import goodput
+    from llamacalc.units import HOUR
+
+    return goodput(result.budget.gpus, result.budget.seconds / HOUR, lost)
+
+
+def _goodput_source(checkpoint_every: str | None) -> str:
+    from llamacalc.goodput import SOURCE
+
+    rate = "failure rate: 419 interruptions / (54 days × 16,384 H100) [S7]"
+    return rate if checkpoint_every else f"{rate}; lost per interruption {SOURCE}"
 
 
 presets_app = typer.Typer(cls=TyperGroup, rich_markup_mode=None, no_args_is_help=False)

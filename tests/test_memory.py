@@ -1,0 +1,89 @@
+"""Training memory and goodput against hand-computed values."""
+
+import pytest
+
+from llamacalc import goodput, memory
+from llamacalc.catalog import Architecture
+
+GIB = 2**30
+
+
+def test_sixteen_bytes_per_parameter_unsharded():
+    """bf16 weights 2 B + bf16 grads 2 B + fp32 master 4 B + Adam m 4 B + v 4 B = 16 B/param (ZeRO §3)."""
+    weights, grads, optimizer = memory.model_states(405.85e9, 0, memory.Layout(zero=0))
+    assert (weights, grads, optimizer) == (2 * 405.85e9, 2 * 405.85e9, 12 * 405.85e9)
+    assert memory.state_bytes(405.85e9) == 16 * 405.85e9
+
+
+def test_sharding_divides_the_right_states():
+    n = 8e9
+    z1 = memory.model_states(n, 0, memory.Layout(dp=64, zero=1))
+    assert z1 == (2 * n, 2 * n, 12 * n / 64)
+    z3 = memory.model_states(n, 0, memory.Layout(dp=64, zero=3, tp=2, pp=4))
+    assert z3 == pytest.approx((2 * n / 512, 2 * n / 512, 12 * n / 512))
+    # expert parallelism splits only the routed experts
+    experts = 6e9
+    ep = memory.model_states(n, experts, memory.Layout(ep=8, zero=0))
+    assert ep[0] == pytest.approx(2 * (n - experts + experts / 8))
+
+
+def test_activations_per_layer_korthikanti():
+    """s·b·h·(34 + 5·a·s/h)/t, 34·s·b·h/t selective, 2·s·b·h full (Korthikanti 2022 §4)."""
+    arch = Architecture(layers=1, d_model=4096, heads=32, kv_heads=8, ffn=14336, vocab=128256)
+    s, h = 8192, 4096
+    assert memory.activations_per_layer(arch, s, memory.Layout(tp=8)) == s * h * (34 + 5 * 32 * s / h) / 8
+    assert memory.activations_per_layer(arch, s, memory.Layout(tp=8, recompute="selective")) == s * h * 34 / 8
+    assert memory.activations_per_layer(arch, s, memory.Layout(recompute="full")) == 2 * s * h
+
+
+def test_min_data_parallel_is_the_fewest_that_fit():
+    layout = memory.Layout(zero=3, recompute="full")
+    dp = memory.min_data_parallel(405.85e9, None, None, layout, 80e9)
+    assert dp == 82  # ceil(16 × 405.85e9 / 80e9) = ceil(81.17)
+    assert memory.min_data_parallel(405.85e9, None, None, memory.Layout(zero=0), 80e9) is None
+
+
+def test_memory_cli(cli):
+    doc = cli("memory", "llama-3.1-405b", "--gpu", "h100-sxm", "--zero", "0", "--json").json()
+    assert doc["bytes_per_gpu"]["weights"] + doc["bytes_per_gpu"]["gradients"] + doc["bytes_per_gpu"][
+        "optimizer"
+    ] == pytest.approx(16 * 405_853_388_800)
+    assert doc["fits"] is False and doc["fewest_gpus"] > 100
+    small = cli("memory", "llama-3-8b", "--gpu", "b200", "--tp", "1", "--dp", "8", "--json").json()
+    assert small["fits"] is True
+    run = cli("memory", "llama-3-8b", "--zero", "4")
+    assert run.code == 2 and "--zero: expected a ZeRO stage 0-3" in run.stderr
+
+
+def test_train_warns_when_the_state_cannot_fit(cli):
+    run = cli("train", "llama-3.1-405b", "--gpus", "8")
+    assert run.code == 0 and "cannot hold it even fully sharded" in run.stderr
+    assert "warning" not in cli("train", "llama-3.1-405b").stderr
+
+
+def test_goodput_reproduces_its_calibration():
+    """At the Llama 3 405B run's scale, one interruption per ~3.1 h and 90% goodput [S7 §3.3.4]."""
+    assert pytest.approx(3.09, abs=0.01) == 1 / (goodput.FAILURES_PER_GPU_HOUR * 16384)
+    run = goodput.goodput(16384, 54 * 24 * 0.9)
+    assert run.fraction == pytest.approx(0.9)
+    assert run.interruptions == pytest.approx(419)
+    assert run.effective_hours == pytest.approx(54 * 24)
+
+
+def test_goodput_collapses_at_scale_and_recovers_with_fast_restarts():
+    at_160k = goodput.goodput(160_000, 1000)
+    assert at_160k.fraction < 0.05
+    fast = goodput.goodput(160_000, 1000, goodput.lost_per_interruption(checkpoint_hours=0.1, restart_hours=0.05))
+    assert fast.fraction > 0.6
+    assert goodput.goodput(1_000_000, 10).fraction == 0.0  # interruptions outpace progress: never finishes
+
+
+def test_train_goodput_cli(cli):
+    doc = cli("train", "llama-3.1-405b", "--goodput", "--json").json()
+    assert doc["goodput"]["goodput"] == pytest.approx(0.9)
+    custom = cli(
+        "train", "llama-3.1-405b", "--goodput", "--checkpoint-every", "30 min", "--restart", "10 min", "--json"
+    )
+    assert custom.json()["goodput"]["lost_per_interruption_minutes"] == pytest.approx(25)
+    run = cli("train", "llama-3.1-405b", "--goodput", "--restart", "10 min")
+    assert run.code == 2 and "go together" in run.stderr
