@@ -297,7 +297,8 @@ def conventions_table(results: Sequence[TrainResult]) -> Table:
     doc = conventions_document(results)
     table = _table("FLOP conventions, side by side", "convention", "FLOP/token", "FLOP", "vs 6nd", "days", "GPU-hours")
     for c in doc["conventions"]:
-        name = c["convention"] + (f" ({c['recompute']} recompute)" if c["recompute"] else "")
+        recompute = {None: "", "none": " (no recompute)"}.get(c["recompute"], f" ({c['recompute']} recompute)")
+        name = c["convention"] + recompute
         per_token = "—" if c["flops_per_token"] is None else f"{c['flops_per_token']:.4g}"
         table.add_row(
             name, per_token, flops(c["flops"]), f"×{c['ratio_to_6nd']:.3f}", f"{c['days']:,.1f}", count(c["gpu_hours"])
@@ -747,6 +748,7 @@ def goodput_table(g: Goodput, lost_per_interruption: float, result: TrainResult,
         table.add_row("effective GPU-hours", count(doc["effective_gpu_hours"]))
     table.add_row("goodput", percent(doc["goodput"]))
     table.add_row("lost per interruption", f"{doc['lost_per_interruption_minutes']:.1f} min")
+    table.min_width = 72
     table.caption = source
     table.caption_justify = "left"
     return table

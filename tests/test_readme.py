@@ -48,7 +48,7 @@ def first(doc, key):
 @pytest.mark.parametrize(("command", "shown"), examples(), ids=lambda v: v if isinstance(v, str) else "")
 def test_readme_examples_print_what_they_show(cli, command, shown):
     args = shlex.split(command.split(" | ")[0])[1:]
-    run = cli(*args, env={"COLUMNS": "80"})
+    run = cli(*args, env={"COLUMNS": "100"})
     printed = " ".join((run.stdout + run.stderr).split())
     if "|" in command:  # piped through jq: compare the numbers instead of the layout
         doc = run.json()
