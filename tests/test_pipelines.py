@@ -230,3 +230,26 @@ def test_fast_json_is_the_train_document(catalog):
     for request in ({"model": "llama-3.1-405b"}, {"params": "7B", "tokens": "1T", "price": "$2/h", "days": 9}):
         result = scenario.train(catalog, scenario.resolve(catalog, request))
         assert output.train_json(result) == json.dumps(output.train_document(result), allow_nan=False)
+
+
+def test_batch_in_worker_processes_matches_one_process(tmp_path):
+    """Past the first 64 KiB chunk, batch fans out to workers; output and order must not change."""
+    lines = [
+        json.dumps({"model": model, "gpus": 1024 * (1 + i % 7), "mfu": 0.2 + (i % 5) / 20})
+        for i, model in enumerate(["llama-3-8b", "llama-3.1-405b", "llama-4-scout", "nope"] * 600)
+    ]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+
+    def run(*args):
+        with path.open("rb") as stdin:
+            return subprocess.run([sys.executable, "-m", "llamacalc", "batch", *args], stdin=stdin, capture_output=True)
+
+    serial, parallel = run("--jobs", "1"), run("--jobs", "2")
+    assert serial.returncode == parallel.returncode == ExitCode.CHECK_FAILED  # the "nope" lines
+    assert serial.stdout == parallel.stdout
+    out = serial.stdout.decode().splitlines()
+    assert len(out) == len(lines) > 2000
+    assert json.loads(out[3]) == {"line": 4, "error": json.loads(out[3])["error"]}
+    assert json.loads(out[-1])["line"] == len(lines)
+    assert run("--jobs", "2", "--csv").stdout.decode().count("\n") == len(lines) + 1

@@ -1,9 +1,9 @@
 """Commands for CI and pipelines: `check` (budget gate), `batch` (JSON Lines), `compare`, `sweep`."""
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,7 +34,7 @@ from llamacalc.cli.app import (
 from llamacalc.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
-    import io
+    pass
 
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV with a header row instead of JSON.")]
 
@@ -111,52 +111,30 @@ def check(
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
-def _input_lines() -> Iterator[list[bytes]]:
-    """Stdin's complete lines, a chunk at a time: whatever has arrived, without waiting for more."""
-    stream = cast("io.BufferedReader", sys.stdin.buffer)
-    pending = b""
-    while chunk := stream.read1(1 << 16):
-        *complete, pending = (pending + chunk).split(b"\n")
-        yield complete
-    if pending.strip():
-        yield [pending]
-
-
 @app.command()
-def batch(presets: PresetsOpt = None, as_csv: CsvOpt = False) -> None:
+def batch(
+    presets: PresetsOpt = None,
+    as_csv: CsvOpt = False,
+    jobs: Annotated[
+        int | None, typer.Option(help="Worker processes for large inputs [default: CPU count, ≤ 8].", min=1)
+    ] = None,
+) -> None:
     """Run JSON Lines scenarios from stdin (train option names as keys), one JSON result per line.
 
     Example: echo '{"model": "llama-3-70b", "gpus": 4096, "mfu": 0.4}' | llamacalc batch
     """
-    import csv
-    import json
-
     from llamacalc import output
-    from llamacalc.batch import run_line
+    from llamacalc.cli import stream
 
     if sys.stdin.isatty():
         raise InputError("batch reads JSON Lines on stdin; pipe a file in (llamacalc batch < scenarios.jsonl)")
     catalog = catalog_from(presets)
-    writer = csv.DictWriter(sys.stdout, output.CSV_FIELDS, lineterminator="\n") if as_csv else None
-    if writer:
-        writer.writeheader()
-    number, failed = 0, False
-    for lines in _input_lines():
-        for line in lines:
-            number += 1
-            if not line.strip():
-                continue
-            result = run_line(catalog, number, line)
-            if isinstance(result, dict):  # the line's error object
-                failed = True
-                if writer:
-                    writer.writerow(output.csv_row(result, number))
-                else:
-                    sys.stdout.write(json.dumps(result) + "\n")
-            elif writer:
-                writer.writerow(output.csv_row(output.train_document(result), number))
-            else:
-                sys.stdout.write(output.train_json(result) + "\n")
+    if as_csv:
+        sys.stdout.write(",".join(output.CSV_FIELDS) + "\n")
+    failed = False
+    for text, chunk_failed in stream.results(catalog, as_csv, jobs or stream.default_jobs()):
+        failed |= chunk_failed
+        sys.stdout.write(text)
         sys.stdout.flush()
     if failed:
         raise typer.Exit(ExitCode.CHECK_FAILED)

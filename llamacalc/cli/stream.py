@@ -1,0 +1,110 @@
+"""Streaming `batch`: stdin read a chunk at a time, results written in input order as they are ready.
+
+The first chunk is always rendered in this process, so small inputs never start workers. Larger
+inputs fan out to forked worker processes, one chunk per task: a reader thread submits chunks
+while this thread writes finished ones in order, so output keeps pace with input, and the queue
+between them is bounded, so memory stays flat whatever the input size.
+"""
+
+import io
+import multiprocessing
+import os
+import queue
+import sys
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from llamacalc.catalog import Catalog
+
+CHUNK_BYTES = 1 << 16
+Chunk = tuple[int, list[bytes]]  # the first line's number, and the lines
+
+
+def default_jobs() -> int:
+    return min(os.cpu_count() or 1, 8)
+
+
+def chunks() -> Iterator[Chunk]:
+    """Stdin's complete lines, numbered, a chunk at a time: whatever has arrived, without waiting."""
+    stream = cast("io.BufferedReader", sys.stdin.buffer)
+    pending, number = b"", 1
+    while data := stream.read1(CHUNK_BYTES):
+        *complete, pending = (pending + data).split(b"\n")
+        yield number, complete
+        number += len(complete)
+    if pending.strip():
+        yield number, [pending]
+
+
+def render(catalog: "Catalog", chunk: Chunk, as_csv: bool) -> tuple[str, bool]:
+    """A chunk's output text (JSON Lines or CSV rows), and whether any of its lines failed."""
+    import csv
+    import json
+
+    from llamacalc import output
+    from llamacalc.batch import run_line
+
+    first, lines = chunk
+    text = io.StringIO()
+    writer = csv.DictWriter(text, output.CSV_FIELDS, lineterminator="\n") if as_csv else None
+    failed = False
+    for number, line in enumerate(lines, first):
+        if not line.strip():
+            continue
+        result = run_line(catalog, number, line)
+        if isinstance(result, dict):  # the line's error object
+            failed = True
+            if writer:
+                writer.writerow(output.csv_row(result, number))
+            else:
+                text.write(json.dumps(result) + "\n")
+        elif writer:
+            writer.writerow(output.csv_row(output.train_document(result), number))
+        else:
+            text.write(output.train_json(result) + "\n")
+    return text.getvalue(), failed
+
+
+def results(catalog: "Catalog", as_csv: bool, jobs: int) -> Iterator[tuple[str, bool]]:
+    """Rendered chunks of stdin in input order, in worker processes past the first chunk."""
+    incoming = chunks()
+    first = next(incoming, None)
+    if first is None:
+        return
+    yield render(catalog, first, as_csv)
+    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from (render(catalog, chunk, as_csv) for chunk in incoming)
+        return
+    yield from _in_workers(catalog, as_csv, incoming, jobs)
+
+
+_worker_job: tuple["Catalog", bool] | None = None  # what forked workers render with
+
+
+def _render_in_worker(chunk: Chunk) -> tuple[str, bool]:
+    assert _worker_job is not None
+    return render(_worker_job[0], chunk, _worker_job[1])
+
+
+def _in_workers(catalog: "Catalog", as_csv: bool, incoming: Iterator[Chunk], jobs: int) -> Iterator[tuple[str, bool]]:
+    global _worker_job
+    _worker_job = (catalog, as_csv)
+    pending: queue.Queue[Any] = queue.Queue(maxsize=2 * jobs)  # bounded: flat memory, backpressure
+    done = object()
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+
+        def feed() -> None:
+            try:
+                for chunk in incoming:
+                    pending.put(pool.apply_async(_render_in_worker, (chunk,)))
+            except BaseException as error:  # handed to the writer, which raises it
+                pending.put(error)
+            pending.put(done)
+
+        threading.Thread(target=feed, daemon=True).start()
+        while (item := pending.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item.get()
