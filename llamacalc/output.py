@@ -152,13 +152,12 @@ def train_document(result: TrainResult, assumptions: bool = True) -> dict[str, A
     return document
 
 
-def train_json(result: TrainResult) -> str:
-    """`train_document(result)` as JSON text, the same bytes as json.dumps gives, built faster.
-
-    The assumptions are most of each document and repeat across a batch, so each one's JSON is
-    encoded once and reused.
+def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> str:
+    """`train_document(result)` (plus `extra` keys before the assumptions) as JSON text, the same
+    bytes as json.dumps gives, built faster: the assumptions are most of each document and repeat
+    across a batch, so each one's JSON is encoded once and reused.
     """
-    head = json.dumps(train_document(result, assumptions=False), allow_nan=False)
+    head = json.dumps({**train_document(result, assumptions=False), **(extra or {})}, allow_nan=False)
     body = ", ".join(f'"{name}": {_assumption_json(a)}' for name, a in result.scenario.assumptions.items())
     return f'{head[:-1]}, "assumptions": {{{body}}}}}'
 

@@ -1,6 +1,5 @@
 """`llamacalc train` and `llamacalc presets`: one run's budget, and the presets behind it."""
 
-import json
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -103,15 +102,8 @@ def train(
     _warn_if_unfit(result)
     lost = _lost_per_interruption(checkpoint_every, restart) if goodput else None
     if as_json:
-        text = output.train_json(result)
-        if lost is not None:
-            text = (
-                text[:-1]
-                + ', "goodput": '
-                + json.dumps(output.goodput_document(_goodput(result, lost), lost, result))
-                + "}"
-            )
-        sys.stdout.write(text + "\n")
+        extra = None if lost is None else {"goodput": output.goodput_document(_goodput(result, lost), lost, result)}
+        sys.stdout.write(output.train_json(result, extra) + "\n")
         return
     tables = [output.train_table(result)]
     if explain:
