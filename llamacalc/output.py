@@ -157,14 +157,20 @@ def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> s
     bytes as json.dumps gives, built faster: the assumptions are most of each document and repeat
     across a batch, so each one's JSON is encoded once and reused.
     """
-    head = json.dumps({**train_document(result, assumptions=False), **(extra or {})}, allow_nan=False)
-    body = ", ".join(f'"{name}": {_assumption_json(a)}' for name, a in result.scenario.assumptions.items())
+    head = _encode({**train_document(result, assumptions=False), **(extra or {})})
+    body = ", ".join(
+        f'"{name}": {_encode(_assumption_dict(a)) if a.origin == "user" else _cited_json(a)}'
+        for name, a in result.scenario.assumptions.items()
+    )
     return f'{head[:-1]}, "assumptions": {{{body}}}}}'
 
 
-@functools.lru_cache(maxsize=8192)
-def _assumption_json(a: Assumption) -> str:
-    return json.dumps(_assumption_dict(a), allow_nan=False)
+_encode = json.JSONEncoder(allow_nan=False).encode  # json.dumps(allow_nan=False) builds an encoder per call
+
+
+@functools.lru_cache(maxsize=1024)  # preset and default figures: few, repeated, with long sources
+def _cited_json(a: Assumption) -> str:
+    return _encode(_assumption_dict(a))
 
 
 def _assumption_dict(a: Assumption) -> dict[str, Any]:
