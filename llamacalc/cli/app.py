@@ -5,12 +5,14 @@ Exit codes are `errors.ExitCode`: 0 ok, 1 a budget check or batch line failed, 2
 3 internal error. Machine output goes to stdout through `json`; messages go to stderr.
 """
 
+import functools
+import inspect
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 from typer._click import exceptions as _click_errors  # typer >= 0.26 vendors click
@@ -111,7 +113,9 @@ GpuOpt = Annotated[str | None, opt("Accelerator preset [default: the model's, el
 GpusOpt = Annotated[str | None, opt("GPU count, e.g. 16384 or 16K: gives the days.")]
 DaysOpt = Annotated[str | None, opt("Wall-clock target, e.g. 54 or '3 weeks': gives the GPUs.")]
 ClusterOpt = Annotated[str | None, opt("Cluster preset: sets GPU type and count.")]
-MfuOpt = Annotated[str | None, opt("Model FLOPs utilisation, e.g. 0.4 or 40% [default: 0.40 bf16, 0.197 fp8].")]
+MfuOpt = Annotated[
+    str | None, opt("Model FLOPs utilisation, e.g. 0.4 or 40% [default: on H100 a fit to model size, else 0.40].")
+]
 PrecisionOpt = Annotated[str | None, opt("bf16 or fp8: the dense peak MFU refers to [default: bf16].")]
 PriceOpt = Annotated[str | None, opt("Price per GPU-hour, e.g. '2.5 USD/h' [default: the GPU preset's].")]
 PowerOpt = Annotated[str | None, opt("Power per GPU, e.g. 700W [default: the GPU's TDP].")]
@@ -188,11 +192,41 @@ def warn(messages: Sequence[str]) -> None:
         sys.stderr.write(f"{PROG}: warning: {message}\n")
 
 
-def request_of(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The `train` inputs among a command's options (its `locals()`), as a scenario request."""
-    from llamacalc.scenario import REQUEST_KEYS
+# Every `train` input as an option, in help order; keys are scenario.REQUEST_KEYS.
+RUN_OPTIONS: Mapping[str, Any] = {
+    "model": ModelArg, "params": ParamsOpt, "active_params": ActiveOpt, "tokens": TokensOpt,
+    "gpu": GpuOpt, "gpus": GpusOpt, "days": DaysOpt, "cluster": ClusterOpt, "mfu": MfuOpt,
+    "precision": PrecisionOpt, "price": PriceOpt, "power": PowerOpt, "pue": PueOpt, "carbon": CarbonOpt,
+    "flops": FlopsOpt, "recompute": RecomputeOpt, "seq_len": SeqLenOpt,
+}  # fmt: skip
+HARDWARE_INPUTS = ("gpu", "gpus", "days", "cluster", "mfu", "precision", "price", "power", "pue", "carbon")
 
-    return {key: value for key, value in options.items() if key in REQUEST_KEYS}
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def run_inputs(*names: str) -> Callable[[Command], Command]:
+    """Give a command the named `train` inputs as options (all by default); it gets them as `request`.
+
+    One declaration of each input for every command that plans a run: typer reads the options from
+    the wrapper's signature, and the command receives `request`, a dict of the given ones.
+    """
+    chosen = names or tuple(RUN_OPTIONS)
+
+    def decorate(command: Command) -> Command:
+        own = [p for name, p in inspect.signature(command).parameters.items() if name != "request"]
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        injected = [inspect.Parameter(n, keyword, default=None, annotation=RUN_OPTIONS[n]) for n in chosen]
+
+        @functools.wraps(command)
+        def wrapper(**options: Any) -> Any:
+            request = {name: options.pop(name) for name in chosen}
+            return command(request={k: v for k, v in request.items() if v is not None}, **options)
+
+        wrapper.__signature__ = inspect.Signature([*injected, *(p.replace(kind=keyword) for p in own)])  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {**{n: RUN_OPTIONS[n] for n in chosen}, **command.__annotations__}
+        return cast(Command, wrapper)
+
+    return decorate
 
 
 def main() -> None:

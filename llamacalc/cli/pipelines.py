@@ -8,28 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from llamacalc.cli.app import (
-    ActiveOpt,
-    CarbonOpt,
-    ClusterOpt,
-    DaysOpt,
-    GpuOpt,
-    GpusOpt,
+    HARDWARE_INPUTS,
     JsonOpt,
-    MfuOpt,
-    ModelArg,
-    ParamsOpt,
-    PowerOpt,
-    PrecisionOpt,
     PresetsOpt,
-    PriceOpt,
-    PueOpt,
-    TokensOpt,
     app,
     catalog_from,
     opt,
     print_json,
     print_tables,
-    request_of,
+    run_inputs,
 )
 from llamacalc.errors import ExitCode, InputError
 
@@ -44,21 +31,9 @@ def _limit(example: str) -> Any:
 
 
 @app.command()
+@run_inputs()
 def check(
-    model: ModelArg = None,
-    params: ParamsOpt = None,
-    active_params: ActiveOpt = None,
-    tokens: TokensOpt = None,
-    gpu: GpuOpt = None,
-    gpus: GpusOpt = None,
-    days: DaysOpt = None,
-    cluster: ClusterOpt = None,
-    mfu: MfuOpt = None,
-    precision: PrecisionOpt = None,
-    price: PriceOpt = None,
-    power: PowerOpt = None,
-    pue: PueOpt = None,
-    carbon: CarbonOpt = None,
+    request: dict[str, Any],
     max_cost: Annotated[str | None, _limit("'5 MUSD'")] = None,
     max_days: Annotated[str | None, _limit("90")] = None,
     max_gpus: Annotated[str | None, _limit("20000")] = None,
@@ -79,7 +54,6 @@ def check(
     from llamacalc.scenario import resolve, train
 
     options = locals()
-    request = {key: value for key, value in request_of(options).items() if value is not None}
     limits = {key: options[key] for key in LIMITS if options[key] is not None}
     catalog = catalog_from(presets)
     if plan is not None:
@@ -141,18 +115,10 @@ def batch(
 
 
 @app.command()
+@run_inputs(*HARDWARE_INPUTS)
 def compare(
+    request: dict[str, Any],
     models: Annotated[list[str], typer.Argument(help="Model presets, or preset files whose models to include.")],
-    gpu: GpuOpt = None,
-    gpus: GpusOpt = None,
-    days: DaysOpt = None,
-    cluster: ClusterOpt = None,
-    mfu: MfuOpt = None,
-    precision: PrecisionOpt = None,
-    price: PriceOpt = None,
-    power: PowerOpt = None,
-    pue: PueOpt = None,
-    carbon: CarbonOpt = None,
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -175,8 +141,7 @@ def compare(
             names.extend(found)
         else:
             names.append(name)
-    run = request_of(locals())
-    results = [train(catalog, resolve(catalog, {**run, "model": name})) for name in names]
+    results = [train(catalog, resolve(catalog, {**request, "model": name})) for name in names]
     if as_json:
         print_json(output.compare_document(results))
     else:
@@ -184,21 +149,9 @@ def compare(
 
 
 @app.command()
+@run_inputs()
 def sweep(
-    model: ModelArg = None,
-    params: ParamsOpt = None,
-    active_params: ActiveOpt = None,
-    tokens: TokensOpt = None,
-    gpu: GpuOpt = None,
-    gpus: GpusOpt = None,
-    days: DaysOpt = None,
-    cluster: ClusterOpt = None,
-    mfu: MfuOpt = None,
-    precision: PrecisionOpt = None,
-    price: PriceOpt = None,
-    power: PowerOpt = None,
-    pue: PueOpt = None,
-    carbon: CarbonOpt = None,
+    request: dict[str, Any],
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
@@ -213,7 +166,6 @@ def sweep(
     from llamacalc.scenario import resolve, train
     from llamacalc.sweep import is_range, parse_range
 
-    request = request_of(locals())
     swept = [key for key, value in request.items() if is_range(value)]
     if len(swept) != 1:
         raise InputError(

@@ -4,25 +4,18 @@ import math
 from typing import Annotated, Any
 
 from llamacalc.cli.app import (
-    CarbonOpt,
-    ClusterOpt,
-    GpuOpt,
-    GpusOpt,
+    HARDWARE_INPUTS,
     JsonOpt,
-    MfuOpt,
     ModelArg,
     ParamsOpt,
-    PowerOpt,
-    PrecisionOpt,
     PresetsOpt,
-    PriceOpt,
-    PueOpt,
     TokensOpt,
     app,
     catalog_from,
     opt,
     print_json,
     print_tables,
+    run_inputs,
     warn,
 )
 from llamacalc.errors import LlamacalcError
@@ -31,22 +24,15 @@ LawOpt = Annotated[str, opt("Scaling law preset, or 'all' for every law side by 
 
 
 @app.command()
+@run_inputs(*(key for key in HARDWARE_INPUTS if key != "days"))
 def optimal(
+    request: dict[str, Any],
     compute: Annotated[str | None, opt("Budget as compute, e.g. 3.8e25FLOP.")] = None,
     days: Annotated[str | None, opt("Budget as wall-clock on --gpus/--cluster, e.g. 54.")] = None,
     budget: Annotated[str | None, opt("Budget as money, e.g. '50 MUSD' (at --price).")] = None,
     params: Annotated[str | None, opt("With --loss: fixed parameter count to over-train, e.g. 8B.")] = None,
     loss: Annotated[str | None, opt("With --params: target loss (nats/token), e.g. 2.0.")] = None,
     law: LawOpt = "epoch",
-    gpu: GpuOpt = None,
-    gpus: GpusOpt = None,
-    cluster: ClusterOpt = None,
-    mfu: MfuOpt = None,
-    precision: PrecisionOpt = None,
-    price: PriceOpt = None,
-    power: PowerOpt = None,
-    pue: PueOpt = None,
-    carbon: CarbonOpt = None,
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -67,9 +53,8 @@ def optimal(
         else:
             print_tables(output.overtraining_table(found))
         return
-    run = {"gpu": gpu, "gpus": gpus, "cluster": cluster, "mfu": mfu, "precision": precision,
-           "price": price, "power": power, "pue": pue, "carbon": carbon}  # fmt: skip
-    result = plan.optimal_plan(catalog, law, run, compute=compute, days=days, money=budget)
+
+    result = plan.optimal_plan(catalog, law, request, compute=compute, days=days, money=budget)
     warn([w for o in result.optima for w in o.split.warnings])
     if as_json:
         print_json(output.optimal_document(result))

@@ -1,38 +1,21 @@
 """`llamacalc train` and `llamacalc presets`: one run's budget, and the presets behind it."""
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from llamacalc.cli.app import (
-    ActiveOpt,
-    CarbonOpt,
-    ClusterOpt,
     ConfigOpt,
-    DaysOpt,
-    FlopsOpt,
-    GpuOpt,
-    GpusOpt,
     JsonOpt,
-    MfuOpt,
-    ModelArg,
-    ParamsOpt,
-    PowerOpt,
-    PrecisionOpt,
     PresetsOpt,
-    PriceOpt,
-    PueOpt,
-    RecomputeOpt,
-    SeqLenOpt,
-    TokensOpt,
     app,
     catalog_from,
     opt,
     print_json,
     print_tables,
-    request_of,
+    run_inputs,
     warn,
     with_config,
 )
@@ -44,24 +27,9 @@ if TYPE_CHECKING:
 
 
 @app.command()
+@run_inputs()
 def train(
-    model: ModelArg = None,
-    params: ParamsOpt = None,
-    active_params: ActiveOpt = None,
-    tokens: TokensOpt = None,
-    gpu: GpuOpt = None,
-    gpus: GpusOpt = None,
-    days: DaysOpt = None,
-    cluster: ClusterOpt = None,
-    mfu: MfuOpt = None,
-    precision: PrecisionOpt = None,
-    price: PriceOpt = None,
-    power: PowerOpt = None,
-    pue: PueOpt = None,
-    carbon: CarbonOpt = None,
-    flops: FlopsOpt = None,
-    recompute: RecomputeOpt = None,
-    seq_len: SeqLenOpt = None,
+    request: dict[str, Any],
     config: ConfigOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show the FLOP formula and its breakdown.")] = False,
     goodput: Annotated[
@@ -81,15 +49,17 @@ def train(
     from llamacalc.scenario import resolve
     from llamacalc.scenario import train as run
 
-    request = request_of(locals())
     catalog = catalog_from(presets)
     if config is not None:
-        catalog, request["model"] = with_config(catalog, config, model, tokens)
-    if flops == "all":
+        catalog, request["model"] = with_config(catalog, config, request.get("model"), request.get("tokens"))
+    if request.get("flops") == "all":
         results = [
             run(
                 catalog,
-                resolve(catalog, {**request, "flops": name, "recompute": recompute if name == "hardware" else None}),
+                resolve(
+                    catalog,
+                    {**request, "flops": name, "recompute": request.get("recompute") if name == "hardware" else None},
+                ),
             )
             for name in CONVENTIONS
         ]
