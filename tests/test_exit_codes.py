@@ -92,3 +92,24 @@ def test_startup_stays_lean(args, absent):
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.stderr.strip().splitlines()[-1] == "[]", run.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "styled"), [({"FORCE_COLOR": "1"}, True), ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False), ({}, False)]
+)
+def test_tables_honour_no_color_and_pipes(env, styled):
+    clean = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "TERM")}
+    run = subprocess.run(
+        [sys.executable, "-m", "llamacalc", "train", "llama-3-8b"], capture_output=True, text=True, env={**clean, **env}
+    )
+    assert run.returncode == 0 and "GPU-hours" in run.stdout
+    assert ("\x1b[" in run.stdout) == styled
+
+
+def test_json_never_carries_ansi_even_when_forced():
+    env = {**os.environ, "FORCE_COLOR": "1", "GITHUB_ACTIONS": "true"}
+    run = subprocess.run(
+        [sys.executable, "-m", "llamacalc", "train", "llama-3-8b", "--json"], capture_output=True, text=True, env=env
+    )
+    assert "\x1b[" not in run.stdout
+    assert __import__("json").loads(run.stdout)["model"] == "llama-3-8b"

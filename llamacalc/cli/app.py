@@ -180,7 +180,9 @@ def print_json(document: Any) -> None:
 def print_tables(*tables: Any) -> None:
     from rich.console import Console
 
-    console = Console(highlight=False)
+    # NO_COLOR drops every style, bold included (rich alone keeps bold); a pipe gets none anyway.
+    plain = bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
+    console = Console(highlight=False, color_system=None if plain else "auto")
     with console.capture() as captured:  # write ourselves: rich exits 1 on a closed pipe
         for table in tables:
             console.print(table)
