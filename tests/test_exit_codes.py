@@ -113,3 +113,35 @@ def test_json_never_carries_ansi_even_when_forced():
     )
     assert "\x1b[" not in run.stdout
     assert __import__("json").loads(run.stdout)["model"] == "llama-3-8b"
+
+
+def test_output_file_is_written_whole(cli, tmp_path):
+    target = tmp_path / "plan.json"
+    run = cli("train", "llama-3-8b", "--json", "-o", str(target))
+    assert (run.code, run.stdout) == (0, "")
+    assert __import__("json").loads(target.read_text())["model"] == "llama-3-8b"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]  # no temporary file left behind
+
+
+def test_a_failed_check_still_writes_its_complete_report(cli, tmp_path):
+    target = tmp_path / "check.json"
+    run = cli("check", "llama-3-8b", "--max-cost", "1 USD", "--json", "--output", str(target))
+    assert run.code == 1
+    assert __import__("json").loads(target.read_text())["passed"] is False
+
+
+def test_an_error_leaves_no_file(cli, tmp_path):
+    target = tmp_path / "out.json"
+    target.write_text("previous")
+    run = cli("train", "llama-3-8x", "--json", "-o", str(target))
+    assert run.code == 2
+    assert target.read_text() == "previous"  # untouched: complete or absent, never half-written
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_output_in_a_missing_folder_is_exit_2(cli, tmp_path):
+    run = cli("backtest", "-o", str(tmp_path / "missing" / "x.txt"))
+    assert run.code == 2
+    assert (
+        run.stderr == f"llamacalc: error: --output: folder '{tmp_path / 'missing'}' does not exist; create it first\n"
+    )

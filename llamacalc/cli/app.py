@@ -5,12 +5,13 @@ Exit codes are `errors.ExitCode`: 0 ok, 1 a budget check or batch line failed, 2
 3 internal error. Machine output goes to stdout through `json`; messages go to stderr.
 """
 
+import contextlib
 import functools
 import inspect
 import os
 import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
@@ -229,6 +230,61 @@ def run_inputs(*names: str) -> Callable[[Command], Command]:
         return cast(Command, wrapper)
 
     return decorate
+
+
+OutputOpt = Annotated[
+    Path | None, opt("Write the output to this file (complete or not at all) instead of stdout.", "-o", "--output")
+]
+
+
+def writes_output(command: Command) -> Command:
+    """Give a command `-o/--output FILE`: its stdout goes to a temporary file renamed into place on
+    success (a finished document, even when a check fails), so a reader never sees half a file."""
+    own = list(inspect.signature(command).parameters.values())
+    keyword = inspect.Parameter.KEYWORD_ONLY
+
+    @functools.wraps(command)
+    def wrapper(**options: Any) -> Any:
+        path = options.pop("output")
+        if path is None:
+            return command(**options)
+        with _atomic_stdout(path):
+            return command(**options)
+
+    output = inspect.Parameter("output", keyword, default=None, annotation=OutputOpt)
+    wrapper.__signature__ = inspect.Signature([*(p.replace(kind=keyword) for p in own), output])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**command.__annotations__, "output": OutputOpt}
+    return cast(Command, wrapper)
+
+
+@contextlib.contextmanager
+def _atomic_stdout(path: Path) -> Iterator[None]:
+    import tempfile
+
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise LlamacalcError(f"--output: folder '{folder}' does not exist; create it first")
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - it outlives this block, across the yield
+            "w", dir=folder, prefix=f".{path.name}.", delete=False, encoding="utf-8"
+        )
+    except OSError as error:
+        raise LlamacalcError(f"--output: cannot write in '{folder}': {error.strerror}") from None
+    saved, sys.stdout = sys.stdout, handle
+    finished = False
+    try:
+        yield
+        finished = True
+    except typer.Exit as done:
+        finished = done.exit_code in (ExitCode.OK, ExitCode.CHECK_FAILED)  # a complete document either way
+        raise
+    finally:
+        sys.stdout = saved
+        handle.close()
+        if finished:
+            os.replace(handle.name, path)
+        else:
+            os.unlink(handle.name)
 
 
 def main() -> None:

@@ -17,11 +17,13 @@ from llamacalc.cli.app import (
     print_json,
     print_tables,
     warn,
+    writes_output,
 )
 from llamacalc.errors import InputError
 
 
 @app.command()
+@writes_output
 def backtest(presets: PresetsOpt = None, as_json: JsonOpt = False) -> None:
     """Every preset with published GPU-hours: the estimate at default assumptions against it.
 
@@ -54,6 +56,7 @@ def _degree(option: str, value: str | None, default: int) -> int:
 
 
 @app.command()
+@writes_output
 def memory(
     model: ModelArg = None,
     params: ParamsOpt = None,

@@ -17,6 +17,7 @@ from llamacalc.cli.app import (
     print_json,
     print_tables,
     run_inputs,
+    writes_output,
 )
 from llamacalc.errors import ExitCode, InputError
 
@@ -31,6 +32,7 @@ def _limit(example: str) -> Any:
 
 
 @app.command()
+@writes_output
 @run_inputs()
 def check(
     request: dict[str, Any],
@@ -86,6 +88,7 @@ def check(
 
 
 @app.command()
+@writes_output
 def batch(
     presets: PresetsOpt = None,
     as_csv: CsvOpt = False,
@@ -115,6 +118,7 @@ def batch(
 
 
 @app.command()
+@writes_output
 @run_inputs(*HARDWARE_INPUTS)
 def compare(
     request: dict[str, Any],
@@ -149,6 +153,7 @@ def compare(
 
 
 @app.command()
+@writes_output
 @run_inputs()
 def sweep(
     request: dict[str, Any],

@@ -17,6 +17,7 @@ from llamacalc.cli.app import (
     print_tables,
     run_inputs,
     warn,
+    writes_output,
 )
 from llamacalc.errors import LlamacalcError
 
@@ -24,6 +25,7 @@ LawOpt = Annotated[str, opt("Scaling law preset, or 'all' for every law side by 
 
 
 @app.command()
+@writes_output
 @run_inputs(*(key for key in HARDWARE_INPUTS if key != "days"))
 def optimal(
     request: dict[str, Any],
@@ -63,6 +65,7 @@ def optimal(
 
 
 @app.command("loss")
+@writes_output
 def loss_command(
     model: ModelArg = None,
     params: ParamsOpt = None,

@@ -18,6 +18,7 @@ from llamacalc.cli.app import (
     run_inputs,
     warn,
     with_config,
+    writes_output,
 )
 from llamacalc.errors import InputError
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 
 @app.command()
+@writes_output
 @run_inputs()
 def train(
     request: dict[str, Any],
@@ -133,6 +135,7 @@ app.add_typer(presets_app, name="presets")
 
 
 @presets_app.callback(invoke_without_command=True)
+@writes_output
 def presets_list(ctx: typer.Context, presets: PresetsOpt = None, as_json: JsonOpt = False) -> None:
     """List the model, hardware, cluster and scaling-law presets.
 
@@ -150,6 +153,7 @@ def presets_list(ctx: typer.Context, presets: PresetsOpt = None, as_json: JsonOp
 
 
 @presets_app.command("show")
+@writes_output
 def presets_show(
     name: Annotated[str, typer.Argument(help="Preset name, e.g. llama-3.1-405b or h100-sxm.")],
     presets: PresetsOpt = None,
