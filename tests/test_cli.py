@@ -135,3 +135,16 @@ def test_bad_user_preset_is_exit_2_naming_the_file(cli, tmp_path):
 
 def test_version(cli):
     assert cli("--version").stdout.strip() == f"llamacalc {__version__}"
+
+
+def test_command_typos_suggest_the_command(cli):
+    run = cli("tran", "llama-3-8b")
+    assert run.code == 2
+    assert run.stderr == "llamacalc: error: No such command 'tran' (did you mean 'train'?); see 'llamacalc --help'\n"
+
+
+def test_root_help_lists_every_command_in_order(cli):
+    help_text = cli("--help").stdout
+    names = ["train", "optimal", "loss", "check", "batch", "compare", "sweep", "backtest", "memory", "presets"]
+    positions = [help_text.index(f"\n  {name} ") for name in names]
+    assert positions == sorted(positions)

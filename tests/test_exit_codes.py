@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -145,3 +146,18 @@ def test_output_in_a_missing_folder_is_exit_2(cli, tmp_path):
     assert (
         run.stderr == f"llamacalc: error: --output: folder '{tmp_path / 'missing'}' does not exist; create it first\n"
     )
+
+
+def test_shell_completion_through_the_installed_command():
+    """Typer's completion protocol, through the console script (it needs the installed name)."""
+    script = Path(sys.executable).parent / "llamacalc"
+    if not script.exists():
+        pytest.skip("llamacalc is not installed as a console script in this environment")
+    env = {
+        **os.environ,
+        "_LLAMACALC_COMPLETE": "complete_bash",
+        "COMP_WORDS": "llamacalc train --gp",
+        "COMP_CWORD": "2",
+    }
+    run = subprocess.run([str(script)], capture_output=True, text=True, env=env)
+    assert run.stdout.split() == ["--gpu", "--gpus"]

@@ -20,7 +20,7 @@ from typer._click import exceptions as _click_errors  # typer >= 0.26 vendors cl
 from typer.core import TyperGroup
 
 from llamacalc import __version__
-from llamacalc.errors import ExitCode, LlamacalcError
+from llamacalc.errors import ExitCode, LlamacalcError, did_you_mean
 
 if TYPE_CHECKING:
     from llamacalc.catalog import Catalog
@@ -63,6 +63,45 @@ class _Group(TyperGroup):
             )
         sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
+    # Commands are built from their functions only when invoked: typer turns every parameter of
+    # every command into a click option up front, and that was a fifth of `--help`'s time.
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = {*super().list_commands(ctx), *_lazy_commands()}
+        rank = {name: i for i, name in enumerate(HELP_ORDER)}
+        return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except _click_errors.UsageError:
+            names = self.list_commands(ctx)
+            if args and args[0] not in names:
+                suggestion = did_you_mean(args[0], names)
+                raise _click_errors.UsageError(f"No such command '{args[0]}'{suggestion}", ctx) from None
+            raise
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        info = _lazy_commands().get(name)
+        if name not in self.commands and info is not None:
+            self.commands[name] = typer.main.get_command_from_info(
+                info, pretty_exceptions_short=True, rich_markup_mode=None
+            )
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list of `--help`, from each function's docstring, without building it."""
+        rows = []
+        for name in self.list_commands(ctx):
+            info = _lazy_commands().get(name)
+            built = super().get_command(ctx, name) if info is None else None
+            if built is not None:
+                rows.append((name, built.get_short_help_str(formatter.width)))
+            elif info is not None:
+                doc = inspect.getdoc(info.callback) or ""
+                rows.append((name, doc.split("\n\n")[0].replace("\n", " ")))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -81,6 +120,21 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+commands = typer.Typer()  # the command modules register here; _Group builds them on demand
+
+
+HELP_ORDER = ("train", "optimal", "loss", "check", "batch", "compare", "sweep", "backtest", "memory", "presets")
+
+
+def _lazy_commands() -> dict[str, Any]:
+    """The registered commands by name, not yet built."""
+    return {
+        info.name or typer.main.get_command_name(info.callback.__name__): info
+        for info in commands.registered_commands
+        if info.callback is not None
+    }
 
 
 def _version(value: bool) -> None:

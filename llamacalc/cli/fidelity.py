@@ -11,8 +11,8 @@ from llamacalc.cli.app import (
     ParamsOpt,
     PresetsOpt,
     SeqLenOpt,
-    app,
     catalog_from,
+    commands,
     opt,
     print_json,
     print_tables,
@@ -22,7 +22,7 @@ from llamacalc.cli.app import (
 from llamacalc.errors import InputError
 
 
-@app.command()
+@commands.command()
 @writes_output
 def backtest(presets: PresetsOpt = None, as_json: JsonOpt = False) -> None:
     """Every preset with published GPU-hours: the estimate at default assumptions against it.
@@ -55,7 +55,7 @@ def _degree(option: str, value: str | None, default: int) -> int:
     return int(number)
 
 
-@app.command()
+@commands.command()
 @writes_output
 def memory(
     model: ModelArg = None,

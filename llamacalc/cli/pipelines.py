@@ -11,8 +11,8 @@ from llamacalc.cli.app import (
     HARDWARE_INPUTS,
     JsonOpt,
     PresetsOpt,
-    app,
     catalog_from,
+    commands,
     opt,
     print_json,
     print_tables,
@@ -31,7 +31,7 @@ def _limit(example: str) -> Any:
     return opt(f"Fail (exit 1) above this, e.g. {example}.")
 
 
-@app.command()
+@commands.command()
 @writes_output
 @run_inputs()
 def check(
@@ -87,7 +87,7 @@ def check(
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
-@app.command()
+@commands.command()
 @writes_output
 def batch(
     presets: PresetsOpt = None,
@@ -117,7 +117,7 @@ def batch(
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
-@app.command()
+@commands.command()
 @writes_output
 @run_inputs(*HARDWARE_INPUTS)
 def compare(
@@ -152,7 +152,7 @@ def compare(
         print_tables(output.compare_table(results))
 
 
-@app.command()
+@commands.command()
 @writes_output
 @run_inputs()
 def sweep(

@@ -10,8 +10,8 @@ from llamacalc.cli.app import (
     ParamsOpt,
     PresetsOpt,
     TokensOpt,
-    app,
     catalog_from,
+    commands,
     opt,
     print_json,
     print_tables,
@@ -24,7 +24,7 @@ from llamacalc.errors import LlamacalcError
 LawOpt = Annotated[str, opt("Scaling law preset, or 'all' for every law side by side.")]
 
 
-@app.command()
+@commands.command()
 @writes_output
 @run_inputs(*(key for key in HARDWARE_INPUTS if key != "days"))
 def optimal(
@@ -64,7 +64,7 @@ def optimal(
         print_tables(output.optimal_table(result), output.assumptions_table(result.assumptions))
 
 
-@app.command("loss")
+@commands.command("loss")
 @writes_output
 def loss_command(
     model: ModelArg = None,

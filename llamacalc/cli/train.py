@@ -12,6 +12,7 @@ from llamacalc.cli.app import (
     PresetsOpt,
     app,
     catalog_from,
+    commands,
     opt,
     print_json,
     print_tables,
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from llamacalc.scenario import TrainResult
 
 
-@app.command()
+@commands.command()
 @writes_output
 @run_inputs()
 def train(
