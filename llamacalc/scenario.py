@@ -2,7 +2,7 @@
 
 Each input is taken from the user, else the preset, else a labelled default; every one is recorded
 as an `Assumption` with its origin and source, so that output can state what it assumed.
-The same resolution serves `train`, `batch`, `check` and `compare`.
+The same resolution serves `train`, `batch`, `check`, `compare`, `sweep` and `optimal`.
 """
 
 from __future__ import annotations
@@ -164,8 +164,9 @@ def _setup(
     given: Mapping[str, Any],
     model: Model | None,
     seen: dict[str, Assumption],
-    active: float | None = None,
+    size: float | None = None,
 ) -> Setup:
+    """The hardware side; `size` (active parameters) picks the default MFU where it depends on size."""
     cluster = catalog.cluster(_text(given, "cluster")) if "cluster" in given else None
     home = _home_cluster(catalog, model)
     reported = model.reported if model else None
@@ -183,8 +184,8 @@ def _setup(
     seen["peak"] = _preset(catalog, hardware.entry, f"peak_{precision}", peak, "FLOP/s")
 
     default_mfu = DEFAULTS[f"mfu.{precision}"]
-    if active is not None and efficiency.applies(hardware.name, precision):
-        default_mfu = Assumption(efficiency.size_mfu(active), "", "default", efficiency.SOURCE)
+    if size is not None and efficiency.applies(hardware.name, precision):
+        default_mfu = Assumption(efficiency.size_mfu(size), "", "default", efficiency.SOURCE)
     mfu = _fraction(given, seen, "mfu", default_mfu)
     gpus, seconds = _scale(given, seen, cluster, home, reported)
     price = _hardware_input(catalog, given, seen, hardware, "price", units.PRICE, "USD/GPU-hour", 1 / units.HOUR)
