@@ -148,3 +148,15 @@ def test_root_help_lists_every_command_in_order(cli):
     names = ["train", "optimal", "loss", "check", "batch", "compare", "sweep", "backtest", "memory", "presets"]
     positions = [help_text.index(f"\n  {name} ") for name in names]
     assert positions == sorted(positions)
+
+
+def test_quiet_silences_warnings_not_errors(cli):
+    assert "warning" in cli("train", "llama-3.1-405b", "--gpus", "8").stderr
+    assert cli("-q", "train", "llama-3.1-405b", "--gpus", "8").stderr == ""
+    assert cli("--quiet", "train", "nope").stderr.startswith("llamacalc: error:")
+
+
+def test_root_help_states_the_exit_codes(cli):
+    assert "Exit codes: 0 ok, 1 a budget check or batch line failed, 2 bad input, 3 internal error" in " ".join(
+        cli("--help").stdout.split()
+    )

@@ -114,7 +114,6 @@ class _Group(TyperGroup):
 app = typer.Typer(
     cls=_Group,
     name=PROG,
-    help="Training-compute calculator: FLOPs, GPUs, days, GPU-hours, cost, energy and CO2 of LLM runs.",
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
@@ -143,16 +142,24 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+_settings = {"quiet": False}
+
+
 @app.callback()
 def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="Print no warnings (errors still go to stderr).")
+    ] = False,
 ) -> None:
-    """Training-compute calculator for large language models.
+    """Training compute, GPUs, days, GPU-hours, cost, energy and CO2 of LLM runs.
 
     Exit codes: 0 ok, 1 a budget check or batch line failed, 2 bad input, 3 internal error.
+    Tables for people; --json for machines (batch always writes JSON Lines); -o FILE writes a file.
     """
+    _settings["quiet"] = quiet
 
 
 def opt(help: str, *names: str) -> Any:
@@ -245,6 +252,8 @@ def print_tables(*tables: Any) -> None:
 
 
 def warn(messages: Sequence[str]) -> None:
+    if _settings["quiet"]:
+        return
     for message in messages:
         sys.stderr.write(f"{PROG}: warning: {message}\n")
 
