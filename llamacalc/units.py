@@ -75,19 +75,24 @@ _CO2 = re.compile(r"(?<=[gt])\s*CO2(?:eq|e)?\b")
 _SUFFIX_EXPONENT = {"k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12, "P": 15, "E": 18}
 
 
+_COUNT_EXAMPLES = {"a GPU count": "'16384' or '16K'", "a sequence length": "'8192'", "a parallel degree": "'8'"}
+
+
 def parse_count(text: str | float, what: str = "count") -> float:
     """A positive count such as '405B', '15.6T', '16K', '4.05e11' or 16384 (SI suffixes, K = 1e3)."""
+    example = _COUNT_EXAMPLES.get(what, "'405B' or '15.6T'")
+    expected = f"expected {what} such as {example}"
     if isinstance(text, bool):
-        raise UnitError(f"expected {what} such as '405B' or '15.6T', got {text!r}")
+        raise UnitError(f"{expected}, got {text!r}")
     if isinstance(text, int | float):
         value = float(text)
     else:
         match = _COUNT.fullmatch(text.replace("_", "").replace(",", ""))
         if not match:
-            raise UnitError(f"expected {what} such as '405B' or '15.6T', got '{text}'")
+            raise UnitError(f"{expected}, got '{text}'")
         value = float(match[1]) * _COUNT_SUFFIX[match[2]]
     if not math.isfinite(value) or value <= 0:
-        raise UnitError(f"expected {what} such as '405B' or '15.6T', got '{text}' (not positive and finite)")
+        raise UnitError(f"{expected}, got '{text}' (not positive and finite)")
     return value
 
 
