@@ -9,7 +9,8 @@ parallelism (EP) divides the expert weights; ZeRO stage 1/2/3 shards optimizer /
 Activations per layer follow Korthikanti et al. 2022 (arXiv:2205.05198) §4 for a GPT layer with
 tensor and sequence parallelism: s·b·h·(34 + 5·a·s/h)/t bytes when the attention matrices are kept,
 s·b·h·34/t with selective recomputation — also the footprint of FlashAttention, which never stores
-them — and 2·s·b·h with full recomputation (only each layer's input is kept).
+them — and 2·s·b·h/t with full recomputation (only each layer's input is kept, split by sequence
+parallelism).
 That formula is recalled from the paper, not from the vetted reference data, and is written for a
 4h MLP with multi-head attention, so it approximates Llama's SwiGLU and GQA layers. With 1F1B
 pipelining the first stage holds activations of all L layers' worth of micro-batches, so PP does
@@ -74,7 +75,7 @@ def activations_per_layer(arch: Architecture, seq_len: int, layout: Layout) -> f
     """Bytes one layer keeps for the backward pass, per micro-batch (Korthikanti 2022 §4)."""
     s, b, h, a, t = seq_len, layout.micro_batch, arch.d_model, arch.heads, layout.tp
     if layout.recompute == "full":
-        return 2 * s * b * h
+        return 2 * s * b * h / t
     if layout.recompute == "selective":
         return s * b * h * 34 / t
     return s * b * h * (34 + 5 * a * s / h) / t
