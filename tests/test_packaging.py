@@ -24,6 +24,7 @@ def test_wheel_contains_presets(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "llamacalc/presets/models/llama-3.toml" in names
     assert "llamacalc/presets/hardware/nvidia.toml" in names
+    assert "llamacalc/schemas/train.json" in names
 
 
 def test_unpacked_wheel_runs_from_another_folder(wheel, tmp_path):
