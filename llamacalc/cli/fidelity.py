@@ -29,16 +29,16 @@ def backtest(presets: PresetsOpt = None, as_json: JsonOpt = False) -> None:
 
     Example: llamacalc backtest
     """
-    from llamacalc import output
     from llamacalc.backtest import rows
+    from llamacalc.output import documents, tables
 
     found = rows(catalog_from(presets))
     if not found:
         raise typer.BadParameter("no model preset has reported GPU-hours")
     if as_json:
-        print_json(output.backtest_document(found))
+        print_json(documents.backtest_document(found))
     else:
-        print_tables(output.backtest_table(found))
+        print_tables(tables.backtest_table(found))
 
 
 def _degree(option: str, value: str | None, default: int) -> int:
@@ -79,8 +79,8 @@ def memory(
 
     Example: llamacalc memory llama-3.1-405b --gpu h100-sxm --tp 8 --pp 16 --dp 128
     """
-    from llamacalc import output
     from llamacalc.memory import ZERO_STAGES, Layout, fewest_gpus, memory_per_gpu, min_data_parallel
+    from llamacalc.output import documents, tables
     from llamacalc.units import parse_count
 
     catalog = catalog_from(presets)
@@ -111,10 +111,10 @@ def memory(
     min_dp = min_data_parallel(n, arch, seq, layout, hardware.memory)
     fewest = fewest_gpus(n, arch, seq, hardware.memory, layout.micro_batch)
     name = found.name if found else None
-    doc = output.memory_document(name, layout, used, hardware.memory, hardware.name, min_dp, fewest)
+    doc = documents.memory_document(name, layout, used, hardware.memory, hardware.name, min_dp, fewest)
     if as_json:
         print_json(doc)
     else:
         if arch is None:
             warn(["activations need the model's architecture (layers, d_model, ...): states only"])
-        print_tables(output.memory_table(doc))
+        print_tables(tables.memory_table(doc))

@@ -51,8 +51,8 @@ def check(
 
     Example: llamacalc check llama-3.1-405b --max-cost "100 MUSD" --max-days 90
     """
-    from llamacalc import output
     from llamacalc.checks import LIMITS, evaluate, parse_limits, read_plan
+    from llamacalc.output import documents, tables
     from llamacalc.scenario import resolve, train
 
     options = locals()
@@ -80,9 +80,9 @@ def check(
         except InputError as error:
             raise InputError(f"run {name}: {error}" if name else str(error)) from None
     if as_json:
-        print_json(output.check_document(checked))
+        print_json(documents.check_document(checked))
     else:
-        print_tables(output.check_table(checked))
+        print_tables(tables.check_table(checked))
     if not all(c.passed for _, _, checks in checked for c in checks):
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
@@ -100,14 +100,14 @@ def batch(
 
     Example: echo '{"model": "llama-3-70b", "gpus": 4096, "mfu": 0.4}' | llamacalc batch
     """
-    from llamacalc import output
     from llamacalc.cli import stream
+    from llamacalc.output import documents
 
     if sys.stdin.isatty():
         raise InputError("batch reads JSON Lines on stdin; pipe a file in (llamacalc batch < scenarios.jsonl)")
     catalog = catalog_from(presets)
     if as_csv:
-        sys.stdout.write(",".join(output.CSV_FIELDS) + "\n")
+        sys.stdout.write(",".join(documents.CSV_FIELDS) + "\n")
     failed = False
     for text, chunk_failed in stream.results(catalog, as_csv, jobs or stream.default_jobs()):
         failed |= chunk_failed
@@ -130,7 +130,7 @@ def compare(
 
     Example: llamacalc compare llama-3.1-405b llama-4-projected --cluster meta-24k
     """
-    from llamacalc import output
+    from llamacalc.output import documents, tables
     from llamacalc.scenario import resolve, train
 
     files = [Path(m) for m in models if m.endswith(".toml")]
@@ -147,9 +147,9 @@ def compare(
             names.append(name)
     results = [train(catalog, resolve(catalog, {**request, "model": name})) for name in names]
     if as_json:
-        print_json(output.compare_document(results))
+        print_json(documents.compare_document(results))
     else:
-        print_tables(output.compare_table(results))
+        print_tables(tables.compare_table(results))
 
 
 @commands.command()
@@ -167,7 +167,7 @@ def sweep(
     """
     import csv
 
-    from llamacalc import output
+    from llamacalc.output import documents, tables
     from llamacalc.scenario import resolve, train
     from llamacalc.sweep import is_range, parse_range
 
@@ -184,12 +184,12 @@ def sweep(
     ]
     if as_csv:
         column = f"sweep_{swept[0]}"
-        writer = csv.DictWriter(sys.stdout, [column, *output.CSV_FIELDS[2:]], lineterminator="\n")
+        writer = csv.DictWriter(sys.stdout, [column, *documents.CSV_FIELDS[2:]], lineterminator="\n")
         writer.writeheader()
         for value, result in zip(series.values, results, strict=True):
-            row = output.csv_row(output.train_document(result))
-            writer.writerow({column: series.display(value), **{k: row[k] for k in output.CSV_FIELDS[2:]}})
+            row = documents.csv_row(documents.train_document(result))
+            writer.writerow({column: series.display(value), **{k: row[k] for k in documents.CSV_FIELDS[2:]}})
     elif as_json:
-        print_json(output.sweep_document(series, results))
+        print_json(documents.sweep_document(series, results))
     else:
-        print_tables(output.sweep_table(series, results))
+        print_tables(tables.sweep_table(series, results))

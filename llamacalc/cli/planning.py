@@ -42,7 +42,8 @@ def optimal(
 
     Example: llamacalc optimal --gpus 16384 --days 54 --gpu h100-sxm --mfu 0.4 --law all
     """
-    from llamacalc import output, plan
+    from llamacalc import plan
+    from llamacalc.output import documents, tables
     from llamacalc.units import parse_count
 
     catalog = catalog_from(presets)
@@ -51,17 +52,17 @@ def optimal(
             raise LlamacalcError("--params and --loss go together, without a budget (over-training mode)")
         found = plan.overtraining(catalog, law, _count("--params", params, parse_count), _float("--loss", loss))
         if as_json:
-            print_json(output.overtraining_document(found))
+            print_json(documents.overtraining_document(found))
         else:
-            print_tables(output.overtraining_table(found))
+            print_tables(tables.overtraining_table(found))
         return
 
     result = plan.optimal_plan(catalog, law, request, compute=compute, days=days, money=budget)
     warn([w for o in result.optima for w in o.split.warnings])
     if as_json:
-        print_json(output.optimal_document(result))
+        print_json(documents.optimal_document(result))
     else:
-        print_tables(output.optimal_table(result), output.assumptions_table(result.assumptions))
+        print_tables(tables.optimal_table(result), tables.assumptions_table(result.assumptions))
 
 
 @commands.command("loss")
@@ -78,7 +79,8 @@ def loss_command(
 
     Example: llamacalc loss llama-3.1-405b --law all
     """
-    from llamacalc import output, plan
+    from llamacalc import plan
+    from llamacalc.output import documents, tables
     from llamacalc.units import parse_count
 
     catalog = catalog_from(presets)
@@ -91,9 +93,9 @@ def loss_command(
         warn([f"{found.name} is a mixture of experts; the laws were fitted on dense models, using active parameters"])
     reports = plan.loss_reports(catalog, law, n, d)
     if as_json:
-        print_json(output.loss_document(model, reports))
+        print_json(documents.loss_document(model, reports))
     else:
-        print_tables(output.loss_table(found.title if found else "Custom model", reports))
+        print_tables(tables.loss_table(found.title if found else "Custom model", reports))
 
 
 def _count(option: str, value: str, parse: Any) -> float:

@@ -43,12 +43,12 @@ def render(catalog: "Catalog", chunk: Chunk, as_csv: bool) -> tuple[str, bool]:
     import csv
     import json
 
-    from llamacalc import output
     from llamacalc.batch import run_line
+    from llamacalc.output import documents
 
     first, lines = chunk
     text = io.StringIO()
-    writer = csv.DictWriter(text, output.CSV_FIELDS, lineterminator="\n") if as_csv else None
+    writer = csv.DictWriter(text, documents.CSV_FIELDS, lineterminator="\n") if as_csv else None
     failed = False
     for number, line in enumerate(lines, first):
         if not line.strip():
@@ -57,13 +57,13 @@ def render(catalog: "Catalog", chunk: Chunk, as_csv: bool) -> tuple[str, bool]:
         if isinstance(result, dict):  # the line's error object
             failed = True
             if writer:
-                writer.writerow(output.csv_row(result, number))
+                writer.writerow(documents.csv_row(result, number))
             else:
                 text.write(json.dumps(result) + "\n")
         elif writer:
-            writer.writerow(output.csv_row(output.train_document(result), number))
+            writer.writerow(documents.csv_row(documents.train_document(result), number))
         else:
-            text.write(output.train_json(result) + "\n")
+            text.write(documents.train_json(result) + "\n")
     return text.getvalue(), failed
 
 

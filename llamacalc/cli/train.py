@@ -47,8 +47,8 @@ def train(
 
     Example: llamacalc train llama-3.1-405b --gpus 16384 --mfu 0.4
     """
-    from llamacalc import output
     from llamacalc.flops import CONVENTIONS
+    from llamacalc.output import documents, tables
     from llamacalc.scenario import resolve
     from llamacalc.scenario import train as run
 
@@ -67,23 +67,23 @@ def train(
             for name in CONVENTIONS
         ]
         if as_json:
-            print_json(output.conventions_document(results))
+            print_json(documents.conventions_document(results))
         else:
-            print_tables(output.conventions_table(results), *(output.breakdown_table(r.scenario) for r in results))
+            print_tables(tables.conventions_table(results), *(tables.breakdown_table(r.scenario) for r in results))
         return
     result = run(catalog, resolve(catalog, request))
     _warn_if_unfit(result)
     lost = _lost_per_interruption(checkpoint_every, restart) if goodput else None
     if as_json:
-        extra = None if lost is None else {"goodput": output.goodput_document(_goodput(result, lost), lost, result)}
-        sys.stdout.write(output.train_json(result, extra) + "\n")
+        extra = None if lost is None else {"goodput": documents.goodput_document(_goodput(result, lost), lost, result)}
+        sys.stdout.write(documents.train_json(result, extra) + "\n")
         return
-    tables = [output.train_table(result)]
+    shown = [tables.train_table(result)]
     if explain:
-        tables.append(output.breakdown_table(result.scenario))
+        shown.append(tables.breakdown_table(result.scenario))
     if lost is not None:
-        tables.append(output.goodput_table(_goodput(result, lost), lost, result, _goodput_source(checkpoint_every)))
-    print_tables(*tables, output.assumptions_table(result.scenario.assumptions))
+        shown.append(tables.goodput_table(_goodput(result, lost), lost, result, _goodput_source(checkpoint_every)))
+    print_tables(*shown, tables.assumptions_table(result.scenario.assumptions))
 
 
 def _warn_if_unfit(result: "TrainResult") -> None:
@@ -144,13 +144,13 @@ def presets_list(ctx: typer.Context, presets: PresetsOpt = None, as_json: JsonOp
     """
     if ctx.invoked_subcommand is not None:
         return
-    from llamacalc import output
+    from llamacalc.output import documents, tables
 
     catalog = catalog_from(presets)
     if as_json:
-        print_json(output.presets_document(catalog))
+        print_json(documents.presets_document(catalog))
     else:
-        print_tables(output.presets_table(catalog))
+        print_tables(tables.presets_table(catalog))
 
 
 @presets_app.command("show")
@@ -164,7 +164,7 @@ def presets_show(
 
     Example: llamacalc presets show llama-3.1-405b
     """
-    from llamacalc import output
+    from llamacalc.output import documents, tables
 
     catalog = catalog_from(presets)
     entry = catalog.find(name)
@@ -172,6 +172,6 @@ def presets_show(
     if entry.kind in kind_builders:
         kind_builders[entry.kind](entry.name)  # validate every figure, not only the structure
     if as_json:
-        print_json(output.entry_document(entry))
+        print_json(documents.entry_document(entry))
     else:
-        print_tables(output.entry_table(entry))
+        print_tables(tables.entry_table(entry))

@@ -1,0 +1,401 @@
+"""JSON documents: dicts for `json.dumps`, one schema each (llamacalc/schemas/), and CSV rows.
+
+Keys name their unit (`cost_usd`, `energy_mwh`); numbers stay numbers; `null` where a value cannot
+be known. No rich here: `--json` and `batch` never import it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from llamacalc.flops import matmul_params
+from llamacalc.output.numbers import count, flops
+from llamacalc.units import DAY, HOUR, KWH, MWH
+
+if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
+    from llamacalc.backtest import Row as BacktestRow
+    from llamacalc.catalog import Catalog, Entry
+    from llamacalc.checks import Check
+    from llamacalc.goodput import Goodput
+    from llamacalc.memory import Layout, Memory
+    from llamacalc.plan import LossReport, OptimalPlan, Overtraining
+    from llamacalc.scaling import Split
+    from llamacalc.scenario import Assumption, Scenario, TrainResult
+    from llamacalc.sweep import Series
+
+
+TRAIN_SCHEMA = "llamacalc.train/1"
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _scaled(value: float | None, unit: float) -> float | None:
+    return None if value is None else value / unit
+
+
+def assumptions_document(assumptions: Mapping[str, Assumption]) -> dict[str, Any]:
+    return {name: _assumption_dict(a) for name, a in assumptions.items()}
+
+
+def train_document(result: TrainResult, assumptions: bool = True) -> dict[str, Any]:
+    """The `train --json` document: schema llamacalc.train/1 (`assumptions` last)."""
+    s, b, r = result.scenario, result.budget, result.reported
+    document = {
+        "schema": TRAIN_SCHEMA,
+        "model": s.model.name if s.model else None,
+        "gpu": s.hardware.name,
+        "precision": s.precision,
+        "params": s.params,
+        "active_params": s.active_params,
+        "tokens": s.tokens,
+        "flops": b.flops,
+        "flops_convention": s.convention,
+        "flops_per_token": None if s.per_token is None else sum(s.per_token.values()),
+        "peak_flops_per_gpu": s.peak,
+        "mfu": s.mfu,
+        "gpus": b.gpus,
+        "days": b.seconds / DAY,
+        "gpu_hours": b.gpu_seconds / HOUR,
+        "price_usd_per_gpu_hour": _scaled(s.price, 1 / HOUR),
+        "cost_usd": _finite(b.cost),
+        "power_w_per_gpu": s.power,
+        "pue": s.pue,
+        "carbon_kg_per_kwh": s.carbon * KWH,
+        "energy_mwh": _scaled(b.energy, MWH),
+        "co2_t": _scaled(b.co2, 1000),
+        "reported": None
+        if r is None
+        else {
+            "gpu": r.gpu,
+            "gpus": r.gpus,
+            "gpu_hours": r.gpu_hours,
+            "co2_t": r.co2_t,
+            "implied_mfu": r.implied_mfu,
+            "source": r.source,
+        },
+    }
+    if assumptions:
+        document["assumptions"] = assumptions_document(s.assumptions)
+    return document
+
+
+def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> str:
+    """`train_document(result)` (plus `extra` keys before the assumptions) as JSON text, the same
+    bytes as json.dumps gives, built faster: the assumptions are most of each document and repeat
+    across a batch, so each one's JSON is encoded once and reused.
+    """
+    head = _encode({**train_document(result, assumptions=False), **(extra or {})})
+    body = ", ".join(
+        f'"{name}": {_encode(_assumption_dict(a)) if a.origin == "user" else _cited_json(a)}'
+        for name, a in result.scenario.assumptions.items()
+    )
+    return f'{head[:-1]}, "assumptions": {{{body}}}}}'
+
+
+_encode = json.JSONEncoder(allow_nan=False).encode  # json.dumps(allow_nan=False) builds an encoder per call
+
+
+@functools.lru_cache(maxsize=1024)  # preset and default figures: few, repeated, with long sources
+def _cited_json(a: Assumption) -> str:
+    return _encode(_assumption_dict(a))
+
+
+def _assumption_dict(a: Assumption) -> dict[str, Any]:
+    return {"value": a.value, "unit": a.unit, "origin": a.origin, "assumption": a.is_assumption, "source": a.source}
+
+
+def entry_document(entry: Entry) -> dict[str, Any]:
+    """A preset as data: its fields as written, each figure's source, and its file."""
+    fields = {k: v for k, v in entry.fields.items() if k not in ("source", "sources")}
+    return {
+        "schema": "llamacalc.preset/1",
+        "kind": entry.kind,
+        "name": entry.name,
+        "title": entry.title,
+        "file": str(entry.path),
+        "fields": fields,
+        "sources": {key: entry.source_of(key) for key in entry.figures},
+        "assumptions": [key for key in entry.figures if entry.is_assumption(key)],
+    }
+
+
+def presets_document(catalog: Catalog) -> dict[str, Any]:
+    return {
+        "schema": "llamacalc.presets/1",
+        **{kind: {name: e.title for name, e in catalog.entries[kind].items()} for kind in catalog.entries},
+    }
+
+
+def formula(s: Scenario) -> str:
+    """The scenario's FLOP count as its formula, with the numbers substituted."""
+    if s.per_token is None or s.tokens is None:
+        return f"C = {flops(s.flops)} (compute_scale × the baseline's C)"
+    per_token = sum(s.per_token.values())
+    total = f"{per_token:.4g} FLOP/token × D {count(s.tokens)} = {flops(s.flops)}"
+    if s.convention == "6nd":
+        return f"C = 6 × N {count(s.active_params)} × D {count(s.tokens)} = {flops(s.flops)}"
+    arch = s.model.arch if s.model else None
+    assert arch is not None  # only counted from an architecture
+    seq = s.assumptions["seq_len"].value
+    weights = s.per_token["attention/qkvo"] + s.per_token["mlp"] + s.per_token["unembedding"]
+    factor = round(weights / sum(matmul_params(arch).values()))
+    score = round(s.per_token["attention/scores"] / (arch.layers * arch.heads * arch.head_dim * seq))
+    return (
+        f"C = ({factor} × N_matmul {count(sum(matmul_params(arch).values()))} + {score} × L {arch.layers} × "
+        f"d_attn {arch.heads * arch.head_dim:,} × T {count(seq)}) = {total}"
+    )
+
+
+def conventions_document(results: Sequence[TrainResult]) -> dict[str, Any]:
+    """`train --flops all --json`: schema llamacalc.flops/1, each convention's count and its budget."""
+    base = results[0].budget.flops
+    return {
+        "schema": "llamacalc.flops/1",
+        "model": results[0].scenario.model.name if results[0].scenario.model else None,
+        "conventions": [
+            {
+                "convention": r.scenario.convention,
+                "recompute": r.scenario.assumptions["recompute"].value
+                if "recompute" in r.scenario.assumptions
+                else None,
+                "flops_per_token": None if r.scenario.per_token is None else sum(r.scenario.per_token.values()),
+                "per_token": dict(r.scenario.per_token or {}),
+                "flops": r.budget.flops,
+                "ratio_to_6nd": r.budget.flops / base,
+                "days": r.budget.seconds / DAY,
+                "gpu_hours": r.budget.gpu_seconds / HOUR,
+                "formula": formula(r.scenario),
+            }
+            for r in results
+        ],
+    }
+
+
+def _split_document(split: Split) -> dict[str, Any]:
+    return {
+        "params": split.params,
+        "tokens": split.tokens,
+        "tokens_per_param": split.tokens_per_param,
+        "loss": split.loss,
+        "flops": split.flops,
+    }
+
+
+def optimal_document(plan: OptimalPlan) -> dict[str, Any]:
+    """The `optimal --json` document: schema llamacalc.optimal/1."""
+    return {
+        "schema": "llamacalc.optimal/1",
+        "flops": plan.flops,
+        "basis": plan.basis,
+        "assumptions": assumptions_document(plan.assumptions),
+        "laws": [
+            {
+                "law": o.law.name,
+                "source": o.law.entry.source_of("form"),
+                **_split_document(o.split),
+                "warnings": list(o.split.warnings),
+                "train": train_document(o.train),
+            }
+            for o in plan.optima
+        ],
+    }
+
+
+def loss_document(model: str | None, reports: Sequence[LossReport]) -> dict[str, Any]:
+    """The `loss --json` document: schema llamacalc.loss/1."""
+    first = reports[0]
+    return {
+        "schema": "llamacalc.loss/1",
+        "model": model,
+        "params": first.params,
+        "tokens": first.tokens,
+        "tokens_per_param": first.tokens / first.params,
+        "flops": first.flops,
+        "laws": [
+            {"law": r.law.name, "loss": r.loss, "optimal": _split_document(r.optimal), "loss_gap": r.gap}
+            for r in reports
+        ],
+    }
+
+
+def overtraining_document(found: Sequence[Overtraining]) -> dict[str, Any]:
+    """The `optimal --params N --loss L --json` document: schema llamacalc.overtrain/1."""
+    return {
+        "schema": "llamacalc.overtrain/1",
+        "params": found[0].params,
+        "target_loss": found[0].target,
+        "laws": [
+            {
+                "law": o.law.name,
+                "tokens": o.tokens,
+                "tokens_per_param": o.tokens / o.params,
+                "flops": o.flops,
+                "optimal": _split_document(o.optimal),
+                "extra_compute": o.extra_compute,
+            }
+            for o in found
+        ],
+    }
+
+
+def check_document(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]]]) -> dict[str, Any]:
+    """The `check --json` document: schema llamacalc.check/1."""
+    documents = [
+        {
+            "name": name,
+            "passed": all(c.passed for c in checks),
+            "checks": [
+                {
+                    "limit": c.limit.key,
+                    "unit": c.limit.unit,
+                    "maximum": c.maximum,
+                    "value": c.value,
+                    "margin": c.margin,
+                    "passed": c.passed,
+                }
+                for c in checks
+            ],
+            "result": train_document(result),
+        }
+        for name, result, checks in runs
+    ]
+    return {"schema": "llamacalc.check/1", "passed": all(d["passed"] for d in documents), "runs": documents}
+
+
+RATIO_KEYS = ("params", "active_params", "tokens", "flops", "gpu_hours", "days", "cost_usd", "energy_mwh", "co2_t")
+
+
+def _ratio(value: float | None, base: float | None) -> float | None:
+    return None if value is None or not base else value / base
+
+
+def compare_document(results: Sequence[TrainResult]) -> dict[str, Any]:
+    """The `compare --json` document: schema llamacalc.compare/1; ratios are to the first model."""
+    documents = [train_document(r) for r in results]
+    first = documents[0]
+    return {
+        "schema": "llamacalc.compare/1",
+        "models": documents,
+        "ratios": [{"model": d["model"], **{key: _ratio(d[key], first[key]) for key in RATIO_KEYS}} for d in documents],
+    }
+
+
+def sweep_document(series: Series, results: Sequence[TrainResult]) -> dict[str, Any]:
+    """The `sweep --json` document: schema llamacalc.sweep/1."""
+    return {
+        "schema": "llamacalc.sweep/1",
+        "swept": series.key,
+        "unit": series.axis.unit,
+        "points": [
+            {"value": series.display(v), "result": train_document(r)}
+            for v, r in zip(series.values, results, strict=True)
+        ],
+    }
+
+
+CSV_FIELDS = (
+    "line", "error", "model", "gpu", "precision", "params", "active_params", "tokens", "flops",
+    "peak_flops_per_gpu", "mfu", "gpus", "days", "gpu_hours", "price_usd_per_gpu_hour", "cost_usd",
+    "power_w_per_gpu", "pue", "carbon_kg_per_kwh", "energy_mwh", "co2_t",
+    "reported_gpu_hours", "reported_implied_mfu", "reported_co2_t",
+)  # fmt: skip
+
+
+def csv_row(document: Mapping[str, Any], line: int | None = None) -> dict[str, Any]:
+    """A train document (or an error object) flattened to CSV_FIELDS; assumptions are left out."""
+    row = {key: document.get(key) for key in CSV_FIELDS}
+    row["line"] = document.get("line", line)
+    reported = document.get("reported") or {}
+    for key in ("gpu_hours", "implied_mfu", "co2_t"):
+        row[f"reported_{key}"] = reported.get(key)
+    return row
+
+
+def _error(estimate: float | None, reported: float | None) -> float | None:
+    return None if estimate is None or not reported else estimate / reported - 1
+
+
+def backtest_document(rows: Sequence[BacktestRow]) -> dict[str, Any]:
+    """`backtest --json`: schema llamacalc.backtest/1."""
+    from llamacalc.backtest import mean_abs_error
+
+    def summary(attribute: str) -> float | None:
+        return mean_abs_error([(getattr(r, attribute), r.reported_gpu_hours) for r in rows])
+
+    return {
+        "schema": "llamacalc.backtest/1",
+        "runs": [
+            {
+                "model": r.model.name,
+                "gpu": r.gpu,
+                "reported_gpu_hours": r.reported_gpu_hours,
+                "implied_mfu": r.implied_mfu,
+                "flat_gpu_hours": r.flat_gpu_hours,
+                "flat_error": _error(r.flat_gpu_hours, r.reported_gpu_hours),
+                "default_mfu": r.default_mfu,
+                "default_gpu_hours": r.default_gpu_hours,
+                "default_error": _error(r.default_gpu_hours, r.reported_gpu_hours),
+                "leave_one_out_error": _error(r.leave_one_out_gpu_hours, r.reported_gpu_hours),
+                "reported_co2_t": r.reported_co2_t,
+                "co2_t_at_reported_gpu_hours": r.co2_t_at_reported_gpu_hours,
+                "co2_error": _error(r.co2_t_at_reported_gpu_hours, r.reported_co2_t),
+                "source": r.model.reported.source if r.model.reported else "",
+            }
+            for r in rows
+        ],
+        "mean_abs_error": {
+            "flat": summary("flat_gpu_hours"),
+            "default": summary("default_gpu_hours"),
+            "leave_one_out": summary("leave_one_out_gpu_hours"),
+            "co2": mean_abs_error([(r.co2_t_at_reported_gpu_hours, r.reported_co2_t or 0) for r in rows]),
+        },
+    }
+
+
+def goodput_document(g: Goodput, lost_per_interruption: float, result: TrainResult) -> dict[str, Any]:
+    finite = not math.isinf(g.effective_hours)
+    return {
+        "interruptions": g.interruptions if finite else None,
+        "lost_per_interruption_minutes": lost_per_interruption * 60,
+        "lost_days": g.lost_hours / 24 if finite else None,
+        "effective_days": g.effective_hours / 24 if finite else None,
+        "effective_gpu_hours": g.effective_hours * result.budget.gpus if finite else None,
+        "goodput": g.fraction,
+    }
+
+
+def memory_document(
+    model: str | None,
+    layout: Layout,
+    used: Memory,
+    hbm: float,
+    gpu: str,
+    min_dp: int | None,
+    fewest: tuple[int, Layout] | None,
+) -> dict[str, Any]:
+    """`memory --json`: schema llamacalc.memory/1; bytes per GPU."""
+    return {
+        "schema": "llamacalc.memory/1",
+        "model": model,
+        "gpu": gpu,
+        "layout": dict(vars(layout)),
+        "bytes_per_gpu": {
+            "weights": used.weights,
+            "gradients": used.gradients,
+            "optimizer": used.optimizer,
+            "activations": used.activations,
+            "total": used.total,
+        },
+        "gpu_memory_bytes": hbm,
+        "fits": used.total <= hbm,
+        "min_dp": min_dp,
+        "min_gpus": None if min_dp is None else min_dp * layout.tp * layout.pp,
+        "fewest_gpus": None if fewest is None else fewest[0],
+        "fewest_layout": None if fewest is None else dict(vars(fewest[1])),
+    }

@@ -1,0 +1,77 @@
+"""Numbers for people: 405.9B, 3.80e25 FLOP, $91.05M, 77.2 days, 23.2 GWh, and bars for plots."""
+
+from __future__ import annotations
+
+from llamacalc.units import DAY, HOUR, KWH, MWH
+
+_SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def count(value: float | None) -> str:
+    """405.85e9 -> '405.9B', 15.6e12 -> '15.6T', 16384 -> '16,384'."""
+    if value is None:
+        return "—"
+    if value < 1e5:
+        return f"{value:,.0f}" if value == int(value) else f"{value:,.3g}"
+    if value >= 1e15:
+        return f"{value:.3g}"
+    for scale, suffix in _SCALES:
+        if value >= scale:
+            return f"{value / scale:,.4g}{suffix}"
+    return f"{value:,.0f}"
+
+
+def flops(value: float) -> str:
+    return f"{value:.2e} FLOP".replace("e+", "e")
+
+
+def money(usd: float | None) -> str:
+    """'$80.0M', '$1.23B', '$950'."""
+    if usd is None:
+        return "—"
+    for scale, suffix in _SCALES:
+        if usd >= scale:
+            return f"${usd / scale:,.4g}{suffix}"
+    return f"${usd:,.2f}"
+
+
+def duration(seconds: float) -> str:
+    days = seconds / DAY
+    if days >= 1:
+        return f"{days:,.1f} days"
+    return f"{seconds / HOUR:,.1f} hours"
+
+
+def energy(joules: float | None) -> str:
+    if joules is None:
+        return "—"
+    mwh = joules / MWH
+    if mwh >= 1000:
+        return f"{mwh / 1000:,.3g} GWh"
+    return f"{mwh:,.3g} MWh" if mwh >= 1 else f"{joules / KWH:,.3g} kWh"
+
+
+def tonnes(kg: float | None) -> str:
+    if kg is None:
+        return "—"
+    t = kg / 1000
+    return f"{t:,.0f} t" if t >= 100 else f"{t:,.3g} t"
+
+
+def percent(fraction: float | None) -> str:
+    return "—" if fraction is None else f"{fraction:.1%}"
+
+
+def rate(flop_per_s: float) -> str:
+    return f"{flop_per_s / 1e12:,.1f} TFLOP/s"
+
+
+_BLOCKS = " ▏▎▍▌▋▊▉█"
+
+
+def bar(value: float | None, largest: float, width: int = 14) -> str:
+    """A horizontal bar of `width` characters at full scale, in eighths of a character."""
+    if value is None or largest <= 0:
+        return ""
+    eighths = max(1, round(8 * width * value / largest))
+    return "█" * (eighths // 8) + (_BLOCKS[eighths % 8] if eighths % 8 else "")
