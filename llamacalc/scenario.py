@@ -125,9 +125,40 @@ def resolve(catalog: Catalog, request: Mapping[str, Any]) -> Scenario:
     given = _given(request)
     if "model" not in given and not ({"params", "active_params"} & given.keys() and "tokens" in given):
         raise InputError("no model: give a MODEL preset, or --params and --tokens (e.g. --params 70B --tokens 15T)")
-    seen: dict[str, Assumption] = {}
     model = catalog.model(_text(given, "model")) if "model" in given else None
+    if model is not None and not MODEL_INPUTS & given.keys():  # a preset as it stands: count it once
+        side = catalog.memo(("model side", model.name), lambda: _model_side(catalog, given, model))
+    else:
+        side = _model_side(catalog, given, model)
+    seen = dict(side.assumptions)
+    size = side.active
+    if size is None and model is not None and model.baseline is not None:
+        size = model.baseline.active_params  # a compute-defined scenario runs at its baseline's efficiency
+    setup = _setup(catalog, given, model, seen, size)
+    return Scenario(
+        **vars(setup), model=model, params=side.params, active_params=side.active, tokens=side.tokens,
+        flops=side.flops, convention=side.convention, per_token=side.per_token, assumptions=seen,
+    )  # fmt: skip
 
+
+MODEL_INPUTS = {"params", "active_params", "tokens", "flops", "recompute", "seq_len"}
+
+
+@dataclass(frozen=True)
+class ModelSide:
+    """What a request says about the model: sizes, tokens and its FLOP count, with their origins."""
+
+    params: float | None
+    active: float | None
+    tokens: float | None
+    convention: str
+    per_token: Mapping[str, float] | None
+    flops: float
+    assumptions: Mapping[str, Assumption]
+
+
+def _model_side(catalog: Catalog, given: Mapping[str, Any], model: Model | None) -> ModelSide:
+    seen: dict[str, Assumption] = {}
     params = _count_input(catalog, given, seen, model, "params", "a parameter count")
     active = _count_input(catalog, given, seen, model, "active_params", "a parameter count")
     if "active_params" not in given and "params" in given and not (model and model.is_moe):
@@ -135,13 +166,7 @@ def resolve(catalog: Catalog, request: Mapping[str, Any]) -> Scenario:
     tokens = _count_input(catalog, given, seen, model, "tokens", "a token count")
     convention, per_token = _per_token(given, seen, model, active)
     flops = _flops(model, given, active, tokens, per_token)
-    # A compute-defined scenario has no size of its own: it runs at its baseline's efficiency.
-    size = active if active is not None or model is None or model.baseline is None else model.baseline.active_params
-    setup = _setup(catalog, given, model, seen, size)
-    return Scenario(
-        **vars(setup), model=model, params=params, active_params=active, tokens=tokens, flops=flops,
-        convention=convention, per_token=per_token, assumptions=seen,
-    )  # fmt: skip
+    return ModelSide(params, active, tokens, convention, per_token, flops, seen)
 
 
 def resolve_setup(catalog: Catalog, request: Mapping[str, Any]) -> tuple[Setup, Mapping[str, Assumption]]:
