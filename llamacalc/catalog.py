@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from llamacalc import units
-from llamacalc.errors import InputError, PresetError, UnitError, did_you_mean
+from llamacalc.errors import InputError, PresetError, did_you_mean, prefixed
 
 KINDS = ("models", "hardware", "clusters", "laws")
 MAX_PRESET_BYTES = 1_000_000
@@ -149,10 +149,8 @@ class Entry:
         """The parsed value of `key` (None if absent), with errors naming file, preset and field."""
         if key not in self.fields:
             return None
-        try:
+        with prefixed(self.where(key), PresetError):
             return parser(self.fields[key])
-        except InputError as error:
-            raise PresetError(f"{self.where(key)}: {error}") from None
 
 
 # --- typed presets ----------------------------------------------------------------------------
@@ -511,10 +509,8 @@ def _build_reported(catalog: Catalog, entry: Entry) -> Reported | None:
         gpu = catalog.entry("hardware", gpu, entry.where("reported.gpu")).name
     gpu_hours = table.get("gpu_hours")
     if gpu_hours is not None:
-        try:
+        with prefixed(entry.where("reported.gpu_hours"), PresetError):
             gpu_hours = units.parse_count(gpu_hours, "a GPU-hour count")
-        except UnitError as error:
-            raise PresetError(f"{entry.where('reported.gpu_hours')}: {error}") from None
     return Reported(gpu, gpu_hours, table.get("gpus"), table.get("co2_t"), str(table.get("source", "")))
 
 

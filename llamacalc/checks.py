@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llamacalc import units
-from llamacalc.errors import InputError, UnitError, did_you_mean
+from llamacalc.errors import InputError, UnitError, did_you_mean, prefixed
 from llamacalc.scenario import REQUEST_KEYS, TrainResult
 
 
@@ -91,10 +91,8 @@ def parse_limits(raw: Mapping[str, Any]) -> dict[str, float]:
         if text is None:
             continue
         limit = LIMITS[key]
-        try:
+        with prefixed(limit.option):
             maxima[key] = limit.parse(text)
-        except InputError as error:
-            raise InputError(f"{limit.option}: {error}") from None
     return maxima
 
 
@@ -142,10 +140,8 @@ def read_plan(text: str, where: str) -> list[PlannedRun]:
                 known = [*REQUEST_KEYS, *LIMITS]
                 raise InputError(f"{where}: runs.{name}.{key}: unknown field{did_you_mean(key, known)}")
         request = {key: value for key, value in merged.items() if key in REQUEST_KEYS}
-        try:
+        with prefixed(f"{where}: runs.{name}"):
             maxima = parse_limits({key: value for key, value in merged.items() if key in LIMITS})
-        except InputError as error:
-            raise InputError(f"{where}: runs.{name}: {error}") from None
         planned.append(PlannedRun(name, request, maxima))
     return planned
 

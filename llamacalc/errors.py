@@ -5,8 +5,9 @@ Every expected failure is a `LlamacalcError`; anything else reaching the CLI is 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from enum import IntEnum
 
 
@@ -33,6 +34,16 @@ class UnitError(InputError):
 
 class PresetError(InputError):
     """A preset that is unknown, malformed, or fails validation."""
+
+
+@contextlib.contextmanager
+def prefixed(prefix: str, error: type[InputError] = InputError) -> Iterator[None]:
+    """Re-raise an InputError from inside as `error("<prefix>: <message>")`: the option, preset field
+    or plan run it concerns goes in front of what was wrong with it."""
+    try:
+        yield
+    except InputError as cause:
+        raise error(f"{prefix}: {cause}") from None
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

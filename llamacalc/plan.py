@@ -13,7 +13,7 @@ from typing import Any
 from llamacalc import units
 from llamacalc.budget import compute_in
 from llamacalc.catalog import Catalog, Law
-from llamacalc.errors import InputError
+from llamacalc.errors import InputError, prefixed
 from llamacalc.flops import training_flops
 from llamacalc.scaling import Split, compute_for_loss, has_loss, loss, optimal, tokens_for_loss
 from llamacalc.scenario import Assumption, TrainResult, resolve, resolve_setup, train
@@ -144,10 +144,8 @@ def overtraining(catalog: Catalog, law_name: str, params: float, target: float) 
 
 
 def _parsed(option: str, value: Any, kind: units.Kind) -> float:
-    try:
+    with prefixed(option):
         parsed = units.parse_quantity(value, kind)
-    except InputError as error:
-        raise InputError(f"{option}: {error}") from None
     if parsed <= 0:
         raise InputError(f"{option}: expected a positive amount, got '{value}'")
     return parsed

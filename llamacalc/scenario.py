@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from llamacalc import efficiency, units
 from llamacalc.budget import Budget, budget, implied_mfu
 from llamacalc.catalog import PRECISIONS, Catalog, Cluster, Entry, Hardware, Model, Reported
-from llamacalc.errors import InputError, did_you_mean
+from llamacalc.errors import InputError, did_you_mean, prefixed
 from llamacalc.flops import (
     CONVENTIONS,
     RECOMPUTE,
@@ -460,7 +460,5 @@ def _hardware_input(
 
 def _parsed(key: str, parser: Any, value: Any, what: Any) -> Any:
     """Run a parser, prefixing its error with the option name."""
-    try:
+    with prefixed(option(key)):
         return parser(value, what)
-    except InputError as error:
-        raise InputError(f"{option(key)}: {error}") from None

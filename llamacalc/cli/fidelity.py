@@ -19,7 +19,7 @@ from llamacalc.cli.app import (
     warn,
     writes_output,
 )
-from llamacalc.errors import InputError
+from llamacalc.errors import InputError, prefixed
 
 
 @commands.command()
@@ -46,10 +46,8 @@ def _degree(option: str, value: str | None, default: int) -> int:
 
     if value is None:
         return default
-    try:
+    with prefixed(option):
         number = parse_count(value, "a parallel degree")
-    except InputError as error:
-        raise InputError(f"{option}: {error}") from None
     if number != int(number):
         raise InputError(f"{option}: expected a whole number, got '{value}'")
     return int(number)

@@ -1,5 +1,6 @@
 """Commands for CI and pipelines: `check` (budget gate), `batch` (JSON Lines), `compare`, `sweep`."""
 
+import contextlib
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,7 +20,7 @@ from llamacalc.cli.app import (
     run_inputs,
     writes_output,
 )
-from llamacalc.errors import ExitCode, InputError
+from llamacalc.errors import ExitCode, InputError, prefixed
 
 if TYPE_CHECKING:
     pass
@@ -74,11 +75,9 @@ def check(
         runs = [(None, request, parse_limits(limits))]
     checked = []
     for name, run_request, maxima in runs:
-        try:
+        with prefixed(f"run {name}") if name else contextlib.nullcontext():
             result = train(catalog, resolve(catalog, run_request))
             checked.append((name, result, evaluate(result, maxima)))
-        except InputError as error:
-            raise InputError(f"run {name}: {error}" if name else str(error)) from None
     if as_json:
         print_json(documents.check_document(checked))
     else:

@@ -19,7 +19,7 @@ from llamacalc.cli.app import (
     warn,
     writes_output,
 )
-from llamacalc.errors import LlamacalcError
+from llamacalc.errors import LlamacalcError, prefixed
 
 LawOpt = Annotated[str, opt("Scaling law preset, or 'all' for every law side by side.")]
 
@@ -50,7 +50,9 @@ def optimal(
     if params is not None or loss is not None:
         if params is None or loss is None or compute or days or budget:
             raise LlamacalcError("--params and --loss go together, without a budget (over-training mode)")
-        found = plan.overtraining(catalog, law, _count("--params", params, parse_count), _float("--loss", loss))
+        with prefixed("--params"):
+            n = parse_count(params, "a parameter count")
+        found = plan.overtraining(catalog, law, n, _float("--loss", loss))
         if as_json:
             print_json(documents.overtraining_document(found))
         else:
@@ -85,8 +87,10 @@ def loss_command(
 
     catalog = catalog_from(presets)
     found = catalog.model(model) if model else None
-    n = _count("--params", params, parse_count) if params else found and (found.active_params or found.params)
-    d = _count("--tokens", tokens, parse_count) if tokens else found and found.tokens
+    with prefixed("--params"):
+        n = parse_count(params, "a parameter count") if params else found and (found.active_params or found.params)
+    with prefixed("--tokens"):
+        d = parse_count(tokens, "a token count") if tokens else found and found.tokens
     if not n or not d:
         raise LlamacalcError("loss needs parameters and tokens: a MODEL preset with both, or --params and --tokens")
     if found and found.is_moe and not params:
@@ -96,13 +100,6 @@ def loss_command(
         print_json(documents.loss_document(model, reports))
     else:
         print_tables(tables.loss_table(found.title if found else "Custom model", reports))
-
-
-def _count(option: str, value: str, parse: Any) -> float:
-    try:
-        return float(parse(value))
-    except LlamacalcError as error:
-        raise LlamacalcError(f"{option}: {error}") from None
 
 
 def _float(option: str, value: str) -> float:

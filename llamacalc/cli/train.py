@@ -21,7 +21,7 @@ from llamacalc.cli.app import (
     with_config,
     writes_output,
 )
-from llamacalc.errors import InputError
+from llamacalc.errors import InputError, prefixed
 
 if TYPE_CHECKING:
     from llamacalc.goodput import Goodput
@@ -108,13 +108,11 @@ def _lost_per_interruption(checkpoint_every: str | None, restart: str | None) ->
         return LOST_HOURS_PER_INTERRUPTION
     if checkpoint_every is None or restart is None:
         raise InputError("--checkpoint-every and --restart go together")
-    hours = []
-    for name, text in (("--checkpoint-every", checkpoint_every), ("--restart", restart)):
-        try:
-            hours.append(parse_quantity(text, DURATION) / HOUR)
-        except InputError as error:
-            raise InputError(f"{name}: {error}") from None
-    return lost_per_interruption(*hours)
+    with prefixed("--checkpoint-every"):
+        checkpoint = parse_quantity(checkpoint_every, DURATION) / HOUR
+    with prefixed("--restart"):
+        restart_hours = parse_quantity(restart, DURATION) / HOUR
+    return lost_per_interruption(checkpoint, restart_hours)
 
 
 def _goodput(result: "TrainResult", lost: float) -> "Goodput":
