@@ -474,7 +474,7 @@ def _build_model(catalog: Catalog, entry: Entry) -> Model:
         tokens=entry.parse("tokens", _count("a token count")),
         baseline=baseline,
         compute_scale=fields.get("compute_scale"),
-        arch=_build_arch(entry),
+        arch=architecture(entry),
         precision=precision,
         cluster=fields.get("cluster"),
         reported=_build_reported(catalog, entry),
@@ -482,7 +482,8 @@ def _build_model(catalog: Catalog, entry: Entry) -> Model:
     )
 
 
-def _build_arch(entry: Entry) -> Architecture | None:
+def architecture(entry: Entry) -> Architecture | None:
+    """A model preset's architecture fields, checked for completeness and shape; None if it has none."""
     fields = entry.fields
     present = [key for key in ARCH_FIELDS if key in fields]
     if not present:

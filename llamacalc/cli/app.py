@@ -206,7 +206,7 @@ def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str |
     """The catalog plus a model read from a Hugging Face config.json, and that model's name."""
     import json
 
-    from llamacalc.catalog import Entry
+    from llamacalc.catalog import Entry, architecture
     from llamacalc.flops import parameter_count
     from llamacalc.hf_config import preset_fields
 
@@ -225,10 +225,9 @@ def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str |
     fields = preset_fields(data, f"--config {path}")
     name = f"config:{path.parent.name or path.stem}"
     source = f"computed from the architecture in {path}"
-    entry = Entry("models", name, path, {**fields, "params": 1, "tokens": tokens, "source": source})
-    arch_only = catalog.including(entry).model(name).arch
-    assert arch_only is not None  # preset_fields always gives the architecture
-    counted = {"params": parameter_count(arch_only), "active_params": parameter_count(arch_only, active=True)}
+    arch = architecture(Entry("models", name, path, fields))
+    assert arch is not None  # preset_fields always gives the architecture
+    counted = {"params": parameter_count(arch), "active_params": parameter_count(arch, active=True)}
     entry = Entry("models", name, path, {**fields, **counted, "tokens": tokens, "source": source})
     return catalog.including(entry), name
 
