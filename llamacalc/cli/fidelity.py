@@ -41,13 +41,13 @@ def backtest(presets: PresetsOpt = None, as_json: JsonOpt = False) -> None:
         print_tables(tables.backtest_table(found))
 
 
-def _degree(option: str, value: str | None, default: int) -> int:
+def _degree(option: str, value: str | None, default: int, what: str = "a parallel degree") -> int:
     from llamacalc.units import parse_count
 
     if value is None:
         return default
     with prefixed(option):
-        number = parse_count(value, "a parallel degree")
+        number = parse_count(value, what)
     if number != int(number):
         raise InputError(f"{option}: expected a whole number, got '{value}'")
     return int(number)
@@ -97,7 +97,7 @@ def memory(
         zero=stage, micro_batch=_degree("--micro-batch", micro_batch, 1), recompute=mode,
     )  # fmt: skip
     arch = found.arch if found and not params else None
-    seq = _degree("--seq-len", seq_len, 0) or (arch.seq_len if arch else None)
+    seq = _degree("--seq-len", seq_len, 0, "a sequence length") if seq_len else (arch.seq_len if arch else None)
     hardware = catalog.hardware(
         gpu or (found.reported.gpu if found and found.reported and found.reported.gpu else "h100-sxm")
     )
