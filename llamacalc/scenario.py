@@ -100,6 +100,10 @@ class Scenario(Setup):
     per_token: Mapping[str, float] | None  # training FLOPs per token by component, where counted
     assumptions: Mapping[str, Assumption]
 
+    @property
+    def flops_per_token(self) -> float | None:
+        return None if self.per_token is None else sum(self.per_token.values())
+
 
 @dataclass(frozen=True)
 class Comparison:

@@ -56,7 +56,7 @@ def train_document(result: TrainResult, assumptions: bool = True) -> dict[str, A
         "tokens": s.tokens,
         "flops": b.flops,
         "flops_convention": s.convention,
-        "flops_per_token": None if s.per_token is None else sum(s.per_token.values()),
+        "flops_per_token": s.flops_per_token,
         "peak_flops_per_gpu": s.peak,
         "mfu": s.mfu,
         "gpus": b.gpus,
@@ -136,19 +136,18 @@ def formula(s: Scenario) -> str:
     """The scenario's FLOP count as its formula, with the numbers substituted."""
     if s.per_token is None or s.tokens is None:
         return f"C = {flops(s.flops)} (compute_scale × the baseline's C)"
-    per_token = sum(s.per_token.values())
-    total = f"{per_token:.4g} FLOP/token × D {count(s.tokens)} = {flops(s.flops)}"
     if s.convention == "6nd":
         return f"C = 6 × N {count(s.active_params)} × D {count(s.tokens)} = {flops(s.flops)}"
     arch = s.model.arch if s.model else None
     assert arch is not None  # only counted from an architecture
     seq = s.assumptions["seq_len"].value
+    n_matmul = sum(matmul_params(arch).values())
     weights = s.per_token["attention/qkvo"] + s.per_token["mlp"] + s.per_token["unembedding"]
-    factor = round(weights / sum(matmul_params(arch).values()))
     score = round(s.per_token["attention/scores"] / (arch.layers * arch.heads * arch.head_dim * seq))
     return (
-        f"C = ({factor} × N_matmul {count(sum(matmul_params(arch).values()))} + {score} × L {arch.layers} × "
-        f"d_attn {arch.heads * arch.head_dim:,} × T {count(seq)}) = {total}"
+        f"C = ({round(weights / n_matmul)} × N_matmul {count(n_matmul)} + {score} × L {arch.layers} × "
+        f"d_attn {arch.heads * arch.head_dim:,} × T {count(seq)}) = {s.flops_per_token:.4g} FLOP/token × "
+        f"D {count(s.tokens)} = {flops(s.flops)}"
     )
 
 
@@ -164,7 +163,7 @@ def conventions_document(results: Sequence[TrainResult]) -> dict[str, Any]:
                 "recompute": r.scenario.assumptions["recompute"].value
                 if "recompute" in r.scenario.assumptions
                 else None,
-                "flops_per_token": None if r.scenario.per_token is None else sum(r.scenario.per_token.values()),
+                "flops_per_token": r.scenario.flops_per_token,
                 "per_token": dict(r.scenario.per_token or {}),
                 "flops": r.budget.flops,
                 "ratio_to_6nd": r.budget.flops / base,

@@ -75,7 +75,7 @@ def breakdown_table(s: Scenario) -> Table:
     table = _table(formula(s), "component", "FLOP/token", "FLOP", "share")
     table.min_width = len(table.title or "")  # keep the formula on one line where the terminal allows
     per_token = s.per_token or {}
-    total = sum(per_token.values()) or 1.0
+    total = s.flops_per_token or 1.0
     for component, value in per_token.items():
         table.add_row(component, f"{value:.4g}", flops(value * (s.tokens or 0)), percent(value / total))
     return table
