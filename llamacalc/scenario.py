@@ -280,14 +280,6 @@ def _gpu(
     return catalog.hardware(DEFAULTS["gpu"].value), DEFAULTS["gpu"]
 
 
-def _pick(*candidates: tuple[str, Any, Any]) -> tuple[Any, tuple[str, str]]:
-    """The first candidate with a value, and its (origin, source)."""
-    for origin, value, source in candidates:
-        if value:
-            return value, (origin, "" if origin == "user" else str(source or ""))
-    raise AssertionError("the last candidate is a default")
-
-
 def _preset(catalog: Catalog, entry: Entry, key: str, value: Any, unit: str) -> Assumption:
     """A preset's figure as an Assumption, built once per catalog."""
     return catalog.memo(  # type: ignore[no-any-return]
@@ -364,31 +356,38 @@ def _flops(
     return flops
 
 
-def _home_cluster(catalog: Catalog, model: Model | None) -> Any:
+def _home_cluster(catalog: Catalog, model: Model | None) -> Cluster | None:
     return catalog.cluster(model.cluster, model.entry.where("cluster")) if model and model.cluster else None
 
 
 def _scale(
-    given: Mapping[str, Any], seen: dict[str, Assumption], cluster: Any, home: Any, reported: Any
+    given: Mapping[str, Any],
+    seen: dict[str, Assumption],
+    cluster: Cluster | None,
+    home: Cluster | None,
+    reported: Reported | None,
 ) -> tuple[int | None, float | None]:
-    """Either a GPU count or a wall-clock duration, from the options, the presets or the default."""
+    """Either a GPU count or a wall-clock duration: --days, --gpus, the cluster's, the reported run's,
+    the model's home cluster's, else the default."""
     if "days" in given:
         seconds = _parsed("days", units.parse_quantity, given["days"], units.DURATION)
         if seconds <= 0:
             raise InputError(f"--days: expected a positive duration, got '{given['days']}'")
         seen["days"] = Assumption(seconds / units.DAY, "days", "user")
         return None, seconds
-    gpus, origin = _pick(
-        ("user", "gpus" in given and _gpu_count(given["gpus"]), "--gpus"),
-        ("preset", cluster and cluster.gpus, cluster and cluster.entry.source_of("gpus")),
-        ("preset", reported and reported.gpus, reported and reported.source),
-        ("preset", home and home.gpus, home and home.entry.source_of("gpus")),
-        ("default", DEFAULTS["gpus"].value, DEFAULTS["gpus"].source),
-    )
-    if cluster is not None:
-        origin = ("user", f"--cluster {cluster.name}: {cluster.entry.source_of('gpus')}")
-    seen["gpus"] = Assumption(gpus, "", *origin)
-    return int(gpus), None
+    if "gpus" in given:
+        seen["gpus"] = Assumption(_gpu_count(given["gpus"]), "", "user")
+    elif cluster is not None:
+        seen["gpus"] = Assumption(
+            cluster.gpus, "", "user", f"--cluster {cluster.name}: {cluster.entry.source_of('gpus')}"
+        )
+    elif reported is not None and reported.gpus:
+        seen["gpus"] = Assumption(reported.gpus, "", "preset", reported.source)
+    elif home is not None:
+        seen["gpus"] = Assumption(home.gpus, "", "preset", home.entry.source_of("gpus"))
+    else:
+        seen["gpus"] = DEFAULTS["gpus"]
+    return int(seen["gpus"].value), None
 
 
 def _gpu_count(value: Any) -> int:
