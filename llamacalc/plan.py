@@ -16,7 +16,7 @@ from llamacalc.catalog import Catalog, Law
 from llamacalc.errors import InputError, prefixed
 from llamacalc.flops import training_flops
 from llamacalc.scaling import Split, compute_for_loss, has_loss, loss, optimal, tokens_for_loss
-from llamacalc.scenario import Assumption, TrainResult, resolve, resolve_setup, train
+from llamacalc.scenario import Assumption, Setup, TrainResult, resolve, resolve_setup, train
 
 RUN_KEYS = ("gpu", "gpus", "cluster", "mfu", "precision", "price", "power", "pue", "carbon")
 
@@ -77,17 +77,19 @@ def laws(catalog: Catalog, name: str) -> list[Law]:
     return [catalog.law(n) for n in names]
 
 
-def budget_flops(
-    catalog: Catalog, run: Mapping[str, Any], *, compute: Any = None, days: Any = None, money: Any = None
-) -> tuple[float, str, Mapping[str, Assumption]]:
-    """C from exactly one budget: FLOPs, GPUs × days at MFU × peak, or money at a price."""
+def _one_budget(compute: Any, days: Any, money: Any) -> None:
     given = [name for name, value in (("--compute", compute), ("--days", days), ("--budget", money)) if value]
     if len(given) != 1:
         raise InputError(
             "give exactly one budget: --compute (e.g. 3.8e25FLOP), --gpus/--cluster with --days, or --budget"
             + (f" (got {' and '.join(given)})" if given else "")
         )
-    setup, seen = resolve_setup(catalog, run)
+
+
+def budget_flops(
+    setup: Setup, seen: Mapping[str, Assumption], *, compute: Any = None, days: Any = None, money: Any = None
+) -> tuple[float, str, Mapping[str, Assumption]]:
+    """C from the one budget given, on `setup`: FLOPs, GPUs × days at MFU × peak, or money at a price."""
     if compute:
         flops = _parsed("--compute", compute, units.COMPUTE)
         return flops, "compute", {"compute": Assumption(flops, "FLOP", "user"), **seen}
@@ -107,8 +109,9 @@ def optimal_plan(
     catalog: Catalog, law_name: str, run: Mapping[str, Any], *, compute: Any = None, days: Any = None, money: Any = None
 ) -> OptimalPlan:
     """Each law's compute-optimal model for the budget, budgeted through `train`'s own path."""
-    flops, basis, seen = budget_flops(catalog, run, compute=compute, days=days, money=money)
-    setup, _ = resolve_setup(catalog, run)
+    _one_budget(compute, days, money)
+    setup, setup_seen = resolve_setup(catalog, run)
+    flops, basis, seen = budget_flops(setup, setup_seen, compute=compute, days=days, money=money)
     optima = []
     for law in laws(catalog, law_name):
         split = optimal(law, flops)
