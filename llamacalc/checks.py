@@ -21,7 +21,7 @@ from typing import Any
 
 from llamacalc import units
 from llamacalc.errors import InputError, UnitError, did_you_mean, prefixed
-from llamacalc.scenario import REQUEST_KEYS, TrainResult
+from llamacalc.scenario import REQUEST_KEYS, TrainResult, option
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Limit:
 
     @property
     def option(self) -> str:
-        return "--" + self.key.replace("_", "-")
+        return option(self.key)
 
 
 def _quantity(kind: units.Kind) -> Callable[[Any], float]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from llamacalc import units
 from llamacalc.errors import InputError
+from llamacalc.scenario import option
 
 MAX_POINTS = 10_000
 
@@ -66,11 +67,9 @@ class Series:
 
 def parse_range(key: str, text: str) -> Series:
     """The values of `start:stop:step` for option `key`, stop included, at most MAX_POINTS."""
-    option = "--" + key.replace("_", "-")
+    flag = option(key)
     if key not in AXES:
-        raise InputError(
-            f"{option}: cannot be swept; sweep one of {', '.join('--' + k.replace('_', '-') for k in AXES)}"
-        )
+        raise InputError(f"{flag}: cannot be swept; sweep one of {', '.join(map(option, AXES))}")
     axis = AXES[key]
     start_text, stop_text, step_text = (part.strip() for part in text.split(":"))
     try:
@@ -79,16 +78,16 @@ def parse_range(key: str, text: str) -> Series:
         step = float(step_text[1:]) if multiply else axis.parse(step_text)
     except (InputError, ValueError):
         raise InputError(
-            f"{option}: expected a range start:stop:step such as 1024:65536:x2 or 0.2:0.6:0.05, got '{text}'"
+            f"{flag}: expected a range start:stop:step such as 1024:65536:x2 or 0.2:0.6:0.05, got '{text}'"
         ) from None
     if stop < start:
-        raise InputError(f"{option}: the range must rise (start ≤ stop), got '{text}'")
+        raise InputError(f"{flag}: the range must rise (start ≤ stop), got '{text}'")
     if (multiply and not step > 1) or (not multiply and not step > 0) or (multiply and start <= 0):
-        raise InputError(f"{option}: the step must move toward stop (x-factor > 1 or a positive step), got '{text}'")
+        raise InputError(f"{flag}: the step must move toward stop (x-factor > 1 or a positive step), got '{text}'")
     values, value = [], start
     while value <= stop * (1 + 1e-9):
         values.append(value)
         if len(values) > MAX_POINTS:
-            raise InputError(f"{option}: '{text}' gives more than {MAX_POINTS:,} points")
+            raise InputError(f"{flag}: '{text}' gives more than {MAX_POINTS:,} points")
         value = value * step if multiply else start + len(values) * step
     return Series(key, axis, values)

@@ -16,6 +16,7 @@ from llamacalc.output.documents import (
     goodput_document,
 )
 from llamacalc.output.numbers import bar, count, duration, energy, flops, money, percent, rate, tonnes
+from llamacalc.scenario import option
 from llamacalc.units import DAY, HOUR, MWH
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
@@ -258,7 +259,7 @@ def sweep_table(series: Series, results: Sequence[TrainResult]) -> Table:
     longest = max(r.budget.seconds for r in results)
     costs = [r.budget.cost for r in results]
     dearest = max((c for c in costs if c is not None), default=0.0)
-    table = _table(f"Sweep over --{series.key.replace('_', '-')}", series.key, "GPUs", "days", "", "cost", "")
+    table = _table(f"Sweep over {option(series.key)}", series.key, "GPUs", "days", "", "cost", "")
     table.columns[3].justify = table.columns[5].justify = "left"
     for value, result in zip(series.values, results, strict=True):
         b = result.budget
