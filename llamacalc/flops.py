@@ -44,24 +44,28 @@ def moe_layers(arch: Architecture) -> int:
     return arch.layers // arch.moe_every if arch.is_moe else 0
 
 
+def _ffn(arch: Architecture, routed: int) -> int:
+    """FFN weights of all layers: SwiGLU on dense layers; router, shared and `routed` experts on MoE ones."""
+    d, n_moe = arch.d_model, moe_layers(arch)
+    moe_layer = _swiglu(d, arch.moe_ffn) * (routed + arch.shared_experts) + d * arch.experts  # + router
+    return (arch.layers - n_moe) * _swiglu(d, arch.ffn) + n_moe * moe_layer
+
+
+def expert_params(arch: Architecture) -> int:
+    """Weights in routed experts: what expert parallelism splits."""
+    return moe_layers(arch) * arch.experts * _swiglu(arch.d_model, arch.moe_ffn)
+
+
 def parameter_count(arch: Architecture, active: bool = False) -> int:
     """Parameters of a Llama-style decoder: attention, FFN or experts, RMSNorms, embeddings.
 
     With `active`, counts only what one token uses: its routed and shared experts, not all experts.
     """
     d = arch.d_model
-    n_moe = moe_layers(arch)
-    routed = arch.experts_per_token if active else arch.experts
-    moe_layer = _swiglu(d, arch.moe_ffn) * (routed + arch.shared_experts) + d * arch.experts  # + router
     per_layer = _attention(arch) + 2 * d  # two RMSNorms
     embeddings = arch.vocab * d * (1 if arch.tied_embeddings else 2)
-    return (
-        arch.layers * per_layer
-        + (arch.layers - n_moe) * _swiglu(d, arch.ffn)
-        + n_moe * moe_layer
-        + d  # final norm
-        + embeddings
-    )
+    ffn = _ffn(arch, arch.experts_per_token if active else arch.experts)
+    return arch.layers * per_layer + ffn + d + embeddings  # + d: the final norm
 
 
 # --- detailed FLOPs per token, by convention -----------------------------------------------------
@@ -81,13 +85,10 @@ RECOMPUTE = ("none", "selective", "full")
 
 def matmul_params(arch: Architecture) -> dict[str, float]:
     """Weights one token multiplies through in a forward pass, by component."""
-    d = arch.d_model
-    n_moe = moe_layers(arch)
-    moe_layer = _swiglu(d, arch.moe_ffn) * (arch.experts_per_token + arch.shared_experts) + d * arch.experts
     return {
         "attention/qkvo": arch.layers * _attention(arch),
-        "mlp": (arch.layers - n_moe) * _swiglu(d, arch.ffn) + n_moe * moe_layer,
-        "unembedding": arch.vocab * d,
+        "mlp": _ffn(arch, arch.experts_per_token),
+        "unembedding": arch.vocab * arch.d_model,
     }
 
 

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 from llamacalc.catalog import Architecture
+from llamacalc.flops import expert_params
 
 WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2, 2, 12  # bf16 weights and grads; fp32 master + Adam m, v
 ZERO_STAGES = (0, 1, 2, 3)
@@ -53,11 +54,6 @@ class Memory:
     @property
     def total(self) -> float:
         return self.weights + self.gradients + self.optimizer + (self.activations or 0.0)
-
-
-def expert_params(arch: Architecture) -> float:
-    """Parameters in routed experts (split by expert parallelism)."""
-    return (arch.layers // arch.moe_every) * arch.experts * 3 * arch.d_model * arch.moe_ffn if arch.is_moe else 0
 
 
 def model_states(params: float, experts: float, layout: Layout) -> tuple[float, float, float]:
