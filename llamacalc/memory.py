@@ -19,6 +19,7 @@ not lower the peak.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -59,12 +60,17 @@ class Memory:
 def model_states(params: float, experts: float, layout: Layout) -> tuple[float, float, float]:
     """(weights, gradients, optimizer) bytes per GPU."""
     local = (params - experts) / (layout.tp * layout.pp) + experts / (layout.tp * layout.pp * layout.ep)
-    shard = [layout.dp if layout.zero >= stage else 1 for stage in (3, 2, 1)]
+    shard = [layout.dp if sharded else 1 for sharded in _sharded(layout)]
     return (
         local * WEIGHT_BYTES / shard[0],
         local * GRAD_BYTES / shard[1],
         local * OPTIMIZER_BYTES / shard[2],
     )
+
+
+def _sharded(layout: Layout) -> tuple[bool, bool, bool]:
+    """Whether ZeRO shards the (weights, gradients, optimizer state): from stage 3, 2 and 1."""
+    return layout.zero >= 3, layout.zero >= 2, layout.zero >= 1
 
 
 def activations_per_layer(arch: Architecture, seq_len: int, layout: Layout) -> float:
@@ -93,11 +99,9 @@ def min_data_parallel(
 
     Only ZeRO-sharded states shrink with DP; replicated states and activations do not.
     """
-    at_one = memory_per_gpu(params, arch, seq_len, Layout(**{**vars(layout), "dp": 1}))
-    sharded = sum(
-        part for part, stage in zip((at_one.weights, at_one.gradients, at_one.optimizer), (3, 2, 1), strict=True)
-        if layout.zero >= stage
-    )  # fmt: skip
+    at_one = memory_per_gpu(params, arch, seq_len, dataclasses.replace(layout, dp=1))
+    states = (at_one.weights, at_one.gradients, at_one.optimizer)
+    sharded = sum(part for part, is_sharded in zip(states, _sharded(layout), strict=True) if is_sharded)
     fixed = at_one.total - sharded
     if fixed >= hbm:
         return None
@@ -125,5 +129,5 @@ def fewest_gpus(
             layout = Layout(tp=tp, pp=pp, zero=3, micro_batch=micro_batch, recompute="full")
             dp = min_data_parallel(params, arch, seq_len, layout, hbm)
             if dp is not None and (best is None or tp * pp * dp < best[0]):
-                best = (tp * pp * dp, Layout(**{**vars(layout), "dp": dp}))
+                best = (tp * pp * dp, dataclasses.replace(layout, dp=dp))
     return best
