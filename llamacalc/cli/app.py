@@ -278,20 +278,28 @@ def run_inputs(*names: str) -> Callable[[Command], Command]:
     chosen = names or tuple(RUN_OPTIONS)
 
     def decorate(command: Command) -> Command:
-        own = [p for name, p in inspect.signature(command).parameters.items() if name != "request"]
-        keyword = inspect.Parameter.KEYWORD_ONLY
-        injected = [inspect.Parameter(n, keyword, default=None, annotation=RUN_OPTIONS[n]) for n in chosen]
-
         @functools.wraps(command)
         def wrapper(**options: Any) -> Any:
             request = {name: options.pop(name) for name in chosen}
             return command(request={k: v for k, v in request.items() if v is not None}, **options)
 
-        wrapper.__signature__ = inspect.Signature([*injected, *(p.replace(kind=keyword) for p in own)])  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {**{n: RUN_OPTIONS[n] for n in chosen}, **command.__annotations__}
-        return cast(Command, wrapper)
+        added = {name: RUN_OPTIONS[name] for name in chosen}
+        return _with_options(wrapper, command, added, first=True, replacing="request")
 
     return decorate
+
+
+def _with_options(
+    wrapper: Callable[..., Any], command: Command, added: Mapping[str, Any], *, first: bool, replacing: str = ""
+) -> Command:
+    """`wrapper` with the signature typer reads options from: `added` (name -> annotated type, default
+    None) before or after the command's own parameters, less the one the wrapper supplies."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    own = [p.replace(kind=keyword) for name, p in inspect.signature(command).parameters.items() if name != replacing]
+    new = [inspect.Parameter(name, keyword, default=None, annotation=kind) for name, kind in added.items()]
+    wrapper.__signature__ = inspect.Signature([*new, *own] if first else [*own, *new])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**added, **command.__annotations__}
+    return cast(Command, wrapper)
 
 
 OutputOpt = Annotated[
@@ -302,8 +310,6 @@ OutputOpt = Annotated[
 def writes_output(command: Command) -> Command:
     """Give a command `-o/--output FILE`: its stdout goes to a temporary file renamed into place on
     success (a finished document, even when a check fails), so a reader never sees half a file."""
-    own = list(inspect.signature(command).parameters.values())
-    keyword = inspect.Parameter.KEYWORD_ONLY
 
     @functools.wraps(command)
     def wrapper(**options: Any) -> Any:
@@ -313,10 +319,7 @@ def writes_output(command: Command) -> Command:
         with _atomic_stdout(path):
             return command(**options)
 
-    output = inspect.Parameter("output", keyword, default=None, annotation=OutputOpt)
-    wrapper.__signature__ = inspect.Signature([*(p.replace(kind=keyword) for p in own), output])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {**command.__annotations__, "output": OutputOpt}
-    return cast(Command, wrapper)
+    return _with_options(wrapper, command, {"output": OutputOpt}, first=False)
 
 
 @contextlib.contextmanager
