@@ -18,11 +18,23 @@ from types import MappingProxyType
 from typing import Any
 
 from llamacalc import units
-from llamacalc.errors import InputError, PresetError, did_you_mean, prefixed
+from llamacalc.errors import PresetError, did_you_mean, prefixed
+from llamacalc.specs import (
+    ARCH_FIELDS,
+    LAW_FORMS,
+    MOE_FIELDS,
+    PRECISIONS,
+    Architecture,
+    Cluster,
+    Entry,
+    Hardware,
+    Law,
+    Model,
+    Reported,
+)
 
 KINDS = ("models", "hardware", "clusters", "laws")
 MAX_PRESET_BYTES = 1_000_000
-PRECISIONS = ("bf16", "fp8")
 
 
 def shipped_presets_dir() -> Path:
@@ -112,165 +124,6 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
     "laws": ("form",),
 }
 
-_NOT_FIGURES = {"title", "aliases", "source", "sources", "reported", "based_on", "cluster", "form"}
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One preset as written in its file: validated keys and types, values not yet parsed."""
-
-    kind: str
-    name: str
-    path: Path
-    fields: Mapping[str, Any]
-
-    @property
-    def title(self) -> str:
-        return str(self.fields.get("title", self.name))
-
-    @property
-    def figures(self) -> list[str]:
-        """The fields that are figures, and so need a source."""
-        return [key for key in self.fields if key not in _NOT_FIGURES]
-
-    def source_of(self, key: str) -> str:
-        """Where a figure comes from: its own source, else the preset's, else ''."""
-        return str(self.fields.get("sources", {}).get(key) or self.fields.get("source", ""))
-
-    def is_assumption(self, key: str) -> bool:
-        return self.source_of(key).lower().startswith("assumption")
-
-    def where(self, key: str | None = None) -> str:
-        """'file: preset' or 'file: preset.key', for error messages."""
-        suffix = f".{key}" if key else ""
-        return f"{self.path}: {self.kind}.{self.name}{suffix}"
-
-    def parse(self, key: str, parser: Callable[[Any], Any]) -> Any:
-        """The parsed value of `key` (None if absent), with errors naming file, preset and field."""
-        if key not in self.fields:
-            return None
-        with prefixed(self.where(key), PresetError):
-            return parser(self.fields[key])
-
-
-# --- typed presets ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Architecture:
-    """Transformer shape (Llama family: GQA attention, SwiGLU FFN; optional MoE layers)."""
-
-    layers: int
-    d_model: int
-    heads: int
-    kv_heads: int
-    ffn: int
-    vocab: int
-    seq_len: int | None = None
-    tied_embeddings: bool = False
-    experts: int = 0
-    experts_per_token: int = 0
-    shared_experts: int = 0
-    moe_ffn: int = 0
-    moe_every: int = 1
-
-    @property
-    def head_dim(self) -> int:
-        return self.d_model // self.heads
-
-    @property
-    def is_moe(self) -> bool:
-        return self.experts > 0
-
-
-ARCH_FIELDS = ("layers", "d_model", "heads", "kv_heads", "ffn", "vocab")
-MOE_FIELDS = ("experts", "experts_per_token", "moe_ffn")
-
-
-@dataclass(frozen=True)
-class Reported:
-    """What the model's publishers reported about its training run."""
-
-    gpu: str | None
-    gpu_hours: float | None
-    gpus: int | None
-    co2_t: float | None
-    source: str
-
-
-@dataclass(frozen=True)
-class Model:
-    """A model to train: total and active parameters, tokens, or a compute figure from a baseline."""
-
-    name: str
-    title: str
-    params: float | None
-    active_params: float | None
-    tokens: float | None
-    baseline: Model | None  # a scenario defined as compute_scale x the baseline's compute
-    compute_scale: float | None
-    arch: Architecture | None
-    precision: str | None
-    cluster: str | None
-    reported: Reported | None
-    entry: Entry = field(repr=False)
-
-    @property
-    def is_moe(self) -> bool:
-        return self.active_params is not None and self.active_params != self.params
-
-
-@dataclass(frozen=True)
-class Hardware:
-    """An accelerator, per chip: dense peaks by precision (FLOP/s), memory (B), power (W), price."""
-
-    name: str
-    title: str
-    peaks: Mapping[str, float]
-    memory: float | None
-    bandwidth: float | None
-    power: float | None
-    price: float | None  # USD per GPU-second
-    entry: Entry = field(repr=False)
-
-    def peak(self, precision: str) -> float:
-        if precision not in self.peaks:
-            known = ", ".join(sorted(self.peaks))
-            raise InputError(
-                f"--precision: {self.name} has no published {precision} peak "
-                f"(known: {known}); use --precision {min(self.peaks)}"
-            )
-        return self.peaks[precision]
-
-
-LAW_FORMS: Mapping[str, tuple[str, ...]] = {
-    "parametric": ("E", "A", "B", "alpha", "beta"),
-    "ratio": ("ratio",),
-    "tokens-power": ("A", "alpha"),
-}
-
-
-@dataclass(frozen=True)
-class Law:
-    """A scaling law's constants as published; the formulas live in scaling.py."""
-
-    name: str
-    title: str
-    form: str
-    constants: Mapping[str, float]
-    fit_range: tuple[float, float] | None  # FLOPs over which the law was fitted
-    entry: Entry = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Cluster:
-    name: str
-    title: str
-    gpu: str
-    gpus: int
-    entry: Entry = field(repr=False)
-
-
 # --- loading ------------------------------------------------------------------------------------
 
 
@@ -279,7 +132,7 @@ class Catalog:
     """Every preset by kind and name; user presets override shipped ones of the same name."""
 
     entries: Mapping[str, Mapping[str, Entry]]
-    cache: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+    _built: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def names(self, kind: str) -> list[str]:
         return list(self.entries[kind])
@@ -307,19 +160,19 @@ class Catalog:
 
     def model(self, name: str, option: str = "MODEL") -> Model:
         entry = self.entry("models", name, option)
-        return self.memo(("models", entry.name), lambda: _build_model(self, entry))  # type: ignore[no-any-return]
+        return self._spec(("models", entry.name), lambda: _build_model(self, entry))  # type: ignore[no-any-return]
 
     def hardware(self, name: str, option: str = "--gpu") -> Hardware:
         entry = self.entry("hardware", name, option)
-        return self.memo(("hardware", entry.name), lambda: _build_hardware(entry))  # type: ignore[no-any-return]
+        return self._spec(("hardware", entry.name), lambda: _build_hardware(entry))  # type: ignore[no-any-return]
 
     def law(self, name: str, option: str = "--law") -> Law:
         entry = self.entry("laws", name, option)
-        return self.memo(("laws", entry.name), lambda: _build_law(entry))  # type: ignore[no-any-return]
+        return self._spec(("laws", entry.name), lambda: _build_law(entry))  # type: ignore[no-any-return]
 
     def cluster(self, name: str, option: str = "--cluster") -> Cluster:
         entry = self.entry("clusters", name, option)
-        return self.memo(("clusters", entry.name), lambda: _build_cluster(self, entry))  # type: ignore[no-any-return]
+        return self._spec(("clusters", entry.name), lambda: _build_cluster(self, entry))  # type: ignore[no-any-return]
 
     def including(self, entry: Entry) -> Catalog:
         """This catalog plus one more preset (validated like a file's), e.g. read from a config.json."""
@@ -327,11 +180,11 @@ class Catalog:
         entries[entry.kind][entry.name] = _validated(entry)
         return Catalog({kind: MappingProxyType(found) for kind, found in entries.items()})
 
-    def memo(self, key: tuple[str, ...], build: Callable[[], Any]) -> Any:
-        """`build()` once per key for this catalog: a batch resolves the same presets many times."""
-        if key not in self.cache:
-            self.cache[key] = build()
-        return self.cache[key]
+    def _spec(self, key: tuple[str, str], build: Callable[[], Any]) -> Any:
+        """Each preset parsed into its spec once: a batch uses the same presets many times."""
+        if key not in self._built:
+            self._built[key] = build()
+        return self._built[key]
 
 
 def load_catalog(dirs: Sequence[Path]) -> Catalog:

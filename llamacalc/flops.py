@@ -7,7 +7,7 @@ arXiv:2203.15556, App. F). For a mixture of experts N is the *active* count per 
 
 from __future__ import annotations
 
-from llamacalc.catalog import Architecture, Model
+from llamacalc.specs import Architecture, Model
 
 TRAIN_FLOP_PER_PARAM_TOKEN = 6  # 2 forward + 4 backward [Kaplan 2020 §2.1]
 

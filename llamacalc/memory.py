@@ -23,8 +23,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from llamacalc.catalog import Architecture
 from llamacalc.flops import expert_params
+from llamacalc.specs import Architecture
 
 WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2, 2, 12  # bf16 weights and grads; fp32 master + Adam m, v
 ZERO_STAGES = (0, 1, 2, 3)

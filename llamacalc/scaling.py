@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from llamacalc.catalog import Law
 from llamacalc.errors import InputError
 from llamacalc.flops import TRAIN_FLOP_PER_PARAM_TOKEN as K
+from llamacalc.specs import Law
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,20 @@ DAY = 86400.0  # s
 KWH = 3.6e6  # J
 MWH = 3.6e9  # J
 
+# The one table of display units: each figure's unit as people read it, and canonical units per it.
+DISPLAY: Mapping[str, tuple[str, float]] = {
+    "flops": ("FLOP", 1.0),
+    "gpus": ("GPUs", 1.0),
+    "days": ("days", DAY),
+    "gpu_hours": ("GPU-hours", HOUR),
+    "cost": ("USD", 1.0),
+    "energy": ("MWh", MWH),
+    "co2": ("t", 1000.0),
+    "price": ("USD/GPU-hour", 1 / HOUR),
+    "power": ("W", 1.0),
+    "carbon": ("kg/kWh", 1 / KWH),
+}
+
 DEFINITIONS = """
 milli- = 1e-3 = m-
 kilo- = 1e3 = k-

@@ -3,7 +3,7 @@
 import pytest
 
 from llamacalc import efficiency
-from llamacalc.backtest import fit_runs, rows
+from llamacalc.estimates.backtest import fit_runs, rows
 
 
 def test_fit_constants_are_the_fit_of_the_shipped_runs(catalog):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llamacalc import scenario
+from llamacalc.estimates import train as train_estimate
 from llamacalc.errors import ExitCode
 
 
@@ -31,7 +31,7 @@ def test_a_bug_is_exit_3_with_one_line_and_no_traceback(cli, monkeypatch):
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(scenario, "train", broken)
+    monkeypatch.setattr(train_estimate, "train", broken)
     run = cli("train", "llama-3-8b")
     assert run.code == ExitCode.INTERNAL
     assert run.stderr.startswith("llamacalc: error: internal error") and run.stderr.count("\n") == 1
@@ -39,7 +39,7 @@ def test_a_bug_is_exit_3_with_one_line_and_no_traceback(cli, monkeypatch):
 
 
 def test_debug_env_shows_the_traceback(cli, monkeypatch):
-    monkeypatch.setattr(scenario, "train", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(train_estimate, "train", lambda *a, **k: 1 / 0)
     run = cli("train", "llama-3-8b", env={"LLAMACALC_DEBUG": "1"})
     assert run.code == ExitCode.INTERNAL and "Traceback" in run.stderr
 

@@ -6,8 +6,8 @@ weights are downloaded). Skipped when torch is not installed: `pip install torch
 
 import pytest
 
-from llamacalc.catalog import Architecture
 from llamacalc.flops import flops_per_token
+from llamacalc.specs import Architecture
 
 torch = pytest.importorskip("torch")
 flop_counter = pytest.importorskip("torch.utils.flop_counter")

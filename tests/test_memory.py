@@ -3,7 +3,7 @@
 import pytest
 
 from llamacalc import goodput, memory
-from llamacalc.catalog import Architecture
+from llamacalc.specs import Architecture
 
 GIB = 2**30
 

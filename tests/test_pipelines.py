@@ -225,11 +225,12 @@ def test_sweep_errors(cli, args, message):
 
 def test_fast_json_is_the_train_document(catalog):
     """train_json (batch, train --json) and train_document (everything else) never drift apart."""
-    from llamacalc import scenario
+    from llamacalc.estimates.train import estimate
     from llamacalc.output import documents
+    from llamacalc.resolve import Resolver
 
     for request in ({"model": "llama-3.1-405b"}, {"params": "7B", "tokens": "1T", "price": "$2/h", "days": 9}):
-        result = scenario.train(catalog, scenario.resolve(catalog, request))
+        result = estimate(Resolver(catalog), request)
         assert documents.train_json(result) == json.dumps(documents.train_document(result), allow_nan=False)
 
 

@@ -29,7 +29,7 @@ def backtest(presets: PresetsOpt = None, as_json: JsonOpt = False) -> None:
 
     Example: llamacalc backtest
     """
-    from llamacalc.backtest import rows
+    from llamacalc.estimates.backtest import rows
     from llamacalc.output import documents, tables
 
     found = rows(catalog_from(presets))

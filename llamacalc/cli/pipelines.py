@@ -4,7 +4,7 @@ import contextlib
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -21,9 +21,6 @@ from llamacalc.cli.app import (
     writes_output,
 )
 from llamacalc.errors import ExitCode, InputError, prefixed
-
-if TYPE_CHECKING:
-    pass
 
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV with a header row instead of JSON.")]
 
@@ -52,13 +49,14 @@ def check(
 
     Example: llamacalc check llama-3.1-405b --max-cost "100 MUSD" --max-days 90
     """
-    from llamacalc.checks import LIMITS, evaluate, parse_limits, read_plan
+    from llamacalc.estimates.checks import LIMITS, evaluate, parse_limits, read_plan
+    from llamacalc.estimates.train import estimate
     from llamacalc.output import documents, tables
-    from llamacalc.scenario import resolve, train
+    from llamacalc.resolve import Resolver
 
     options = locals()
     limits = {key: options[key] for key in LIMITS if options[key] is not None}
-    catalog = catalog_from(presets)
+    resolver = Resolver(catalog_from(presets))
     if plan is not None:
         if request or limits:
             raise InputError("--plan holds the runs' inputs and limits; give it alone (with --presets, --json)")
@@ -76,7 +74,7 @@ def check(
     checked = []
     for name, run_request, maxima in runs:
         with prefixed(f"run {name}") if name else contextlib.nullcontext():
-            result = train(catalog, resolve(catalog, run_request))
+            result = estimate(resolver, run_request)
             checked.append((name, result, evaluate(result, maxima)))
     if as_json:
         print_json(documents.check_document(checked))
@@ -101,14 +99,15 @@ def batch(
     """
     from llamacalc.cli import stream
     from llamacalc.output import documents
+    from llamacalc.resolve import Resolver
 
     if sys.stdin.isatty():
         raise InputError("batch reads JSON Lines on stdin; pipe a file in (llamacalc batch < scenarios.jsonl)")
-    catalog = catalog_from(presets)
+    resolver = Resolver(catalog_from(presets))
     if as_csv:
         sys.stdout.write(",".join(documents.CSV_FIELDS) + "\n")
     failed = False
-    for text, chunk_failed in stream.results(catalog, as_csv, jobs or stream.default_jobs()):
+    for text, chunk_failed in stream.results(resolver, as_csv, jobs or stream.default_jobs()):
         failed |= chunk_failed
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -129,8 +128,9 @@ def compare(
 
     Example: llamacalc compare llama-3.1-405b llama-4-projected --cluster meta-24k
     """
+    from llamacalc.estimates.train import estimate
     from llamacalc.output import documents, tables
-    from llamacalc.scenario import resolve, train
+    from llamacalc.resolve import Resolver
 
     files = [Path(m) for m in models if m.endswith(".toml")]
     catalog = catalog_from([*(presets or ()), *files])
@@ -144,7 +144,8 @@ def compare(
             names.extend(found)
         else:
             names.append(name)
-    results = [train(catalog, resolve(catalog, {**request, "model": name})) for name in names]
+    resolver = Resolver(catalog)
+    results = [estimate(resolver, {**request, "model": name}) for name in names]
     if as_json:
         print_json(documents.compare_document(results))
     else:
@@ -166,9 +167,10 @@ def sweep(
     """
     import csv
 
+    from llamacalc.estimates.sweep import is_range, parse_range
+    from llamacalc.estimates.train import estimate
     from llamacalc.output import documents, tables
-    from llamacalc.scenario import resolve, train
-    from llamacalc.sweep import is_range, parse_range
+    from llamacalc.resolve import Resolver
 
     swept = [key for key, value in request.items() if is_range(value)]
     if len(swept) != 1:
@@ -177,10 +179,8 @@ def sweep(
             + (f" (got {len(swept)})" if swept else "")
         )
     series = parse_range(swept[0], request[swept[0]])
-    catalog = catalog_from(presets)
-    results = [
-        train(catalog, resolve(catalog, {**request, swept[0]: series.axis.to_request(v)})) for v in series.values
-    ]
+    resolver = Resolver(catalog_from(presets))
+    results = [estimate(resolver, {**request, swept[0]: series.axis.to_request(v)}) for v in series.values]
     if as_csv:
         column = f"sweep_{swept[0]}"
         writer = csv.DictWriter(sys.stdout, [column, *documents.CSV_FIELDS[2:]], lineterminator="\n")

@@ -42,8 +42,9 @@ def optimal(
 
     Example: llamacalc optimal --gpus 16384 --days 54 --gpu h100-sxm --mfu 0.4 --law all
     """
-    from llamacalc import plan
+    from llamacalc.estimates import plan
     from llamacalc.output import documents, tables
+    from llamacalc.resolve import Resolver
     from llamacalc.units import parse_count
 
     catalog = catalog_from(presets)
@@ -59,7 +60,7 @@ def optimal(
             print_tables(tables.overtraining_table(found))
         return
 
-    result = plan.optimal_plan(catalog, law, request, compute=compute, days=days, money=budget)
+    result = plan.optimal_plan(Resolver(catalog), law, request, compute=compute, days=days, money=budget)
     warn([w for o in result.optima for w in o.split.warnings])
     if as_json:
         print_json(documents.optimal_document(result))
@@ -81,7 +82,7 @@ def loss_command(
 
     Example: llamacalc loss llama-3.1-405b --law all
     """
-    from llamacalc import plan
+    from llamacalc.estimates import plan
     from llamacalc.output import documents, tables
     from llamacalc.units import parse_count
 

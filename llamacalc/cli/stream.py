@@ -15,8 +15,6 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
-if TYPE_CHECKING:
-    from llamacalc.catalog import Catalog
 
 CHUNK_BYTES = 1 << 16
 Chunk = tuple[int, list[bytes]]  # the first line's number, and the lines
@@ -38,12 +36,12 @@ def chunks() -> Iterator[Chunk]:
         yield number, [pending]
 
 
-def render(catalog: "Catalog", chunk: Chunk, as_csv: bool) -> tuple[str, bool]:
+def render(resolver: "Resolver", chunk: Chunk, as_csv: bool) -> tuple[str, bool]:
     """A chunk's output text (JSON Lines or CSV rows), and whether any of its lines failed."""
     import csv
     import json
 
-    from llamacalc.batch import run_line
+    from llamacalc.estimates.batch import run_line
     from llamacalc.output import documents
 
     first, lines = chunk
@@ -53,7 +51,7 @@ def render(catalog: "Catalog", chunk: Chunk, as_csv: bool) -> tuple[str, bool]:
     for number, line in enumerate(lines, first):
         if not line.strip():
             continue
-        result = run_line(catalog, number, line)
+        result = run_line(resolver, number, line)
         if isinstance(result, dict):  # the line's error object
             failed = True
             if writer:
@@ -67,20 +65,20 @@ def render(catalog: "Catalog", chunk: Chunk, as_csv: bool) -> tuple[str, bool]:
     return text.getvalue(), failed
 
 
-def results(catalog: "Catalog", as_csv: bool, jobs: int) -> Iterator[tuple[str, bool]]:
+def results(resolver: "Resolver", as_csv: bool, jobs: int) -> Iterator[tuple[str, bool]]:
     """Rendered chunks of stdin in input order, in worker processes past the first chunk."""
     incoming = chunks()
     first = next(incoming, None)
     if first is None:
         return
-    yield render(catalog, first, as_csv)
+    yield render(resolver, first, as_csv)
     if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        yield from (render(catalog, chunk, as_csv) for chunk in incoming)
+        yield from (render(resolver, chunk, as_csv) for chunk in incoming)
         return
-    yield from _in_workers(catalog, as_csv, incoming, jobs)
+    yield from _in_workers(resolver, as_csv, incoming, jobs)
 
 
-_worker_job: tuple["Catalog", bool] | None = None  # what forked workers render with
+_worker_job: tuple["Resolver", bool] | None = None  # what forked workers render with
 
 
 def _render_in_worker(chunk: Chunk) -> tuple[str, bool]:
@@ -88,9 +86,9 @@ def _render_in_worker(chunk: Chunk) -> tuple[str, bool]:
     return render(_worker_job[0], chunk, _worker_job[1])
 
 
-def _in_workers(catalog: "Catalog", as_csv: bool, incoming: Iterator[Chunk], jobs: int) -> Iterator[tuple[str, bool]]:
+def _in_workers(resolver: "Resolver", as_csv: bool, incoming: Iterator[Chunk], jobs: int) -> Iterator[tuple[str, bool]]:
     global _worker_job
-    _worker_job = (catalog, as_csv)
+    _worker_job = (resolver, as_csv)
     pending: queue.Queue[Any] = queue.Queue(maxsize=2 * jobs)  # bounded: flat memory, backpressure
     done = object()
     with multiprocessing.get_context("fork").Pool(jobs) as pool:

@@ -24,8 +24,8 @@ from llamacalc.cli.app import (
 from llamacalc.errors import InputError, prefixed
 
 if TYPE_CHECKING:
+    from llamacalc.estimates.train import TrainResult
     from llamacalc.goodput import Goodput
-    from llamacalc.scenario import TrainResult
 
 
 @commands.command()
@@ -47,31 +47,29 @@ def train(
 
     Example: llamacalc train llama-3.1-405b --gpus 16384 --mfu 0.4
     """
+    from llamacalc.estimates.train import estimate
     from llamacalc.flops import CONVENTIONS
     from llamacalc.output import documents, tables
-    from llamacalc.scenario import resolve
-    from llamacalc.scenario import train as run
+    from llamacalc.resolve import Resolver
 
     catalog = catalog_from(presets)
     if config is not None:
         catalog, request["model"] = with_config(catalog, config, request.get("model"), request.get("tokens"))
     if request.get("flops") == "all":
+        resolver = Resolver(catalog)
         results = [
-            run(
-                catalog,
-                resolve(
-                    catalog,
-                    {**request, "flops": name, "recompute": request.get("recompute") if name == "hardware" else None},
-                ),
+            estimate(
+                resolver,
+                {**request, "flops": name, "recompute": request.get("recompute") if name == "hardware" else None},
             )
             for name in CONVENTIONS
         ]
         if as_json:
             print_json(documents.conventions_document(results))
         else:
-            print_tables(tables.conventions_table(results), *(tables.breakdown_table(r.scenario) for r in results))
+            print_tables(tables.conventions_table(results), *(tables.breakdown_table(r.resolved) for r in results))
         return
-    result = run(catalog, resolve(catalog, request))
+    result = estimate(Resolver(catalog), request)
     _warn_if_unfit(result)
     lost = _lost_per_interruption(checkpoint_every, restart) if goodput else None
     if as_json:
@@ -80,17 +78,17 @@ def train(
         return
     shown = [tables.train_table(result)]
     if explain:
-        shown.append(tables.breakdown_table(result.scenario))
+        shown.append(tables.breakdown_table(result.resolved))
     if lost is not None:
         shown.append(tables.goodput_table(_goodput(result, lost), lost, result, _goodput_source(checkpoint_every)))
-    print_tables(*shown, tables.assumptions_table(result.scenario.assumptions))
+    print_tables(*shown, tables.assumptions_table(result.resolved.assumptions))
 
 
 def _warn_if_unfit(result: "TrainResult") -> None:
     """Warn when the training state cannot fit on the plan's GPUs under any sharding."""
     from llamacalc.memory import can_fit, state_bytes
 
-    s = result.scenario
+    s = result.resolved
     hbm, params = s.hardware.memory, s.params
     if hbm and params and not can_fit(params, result.budget.gpus, hbm):
         warn([

@@ -17,15 +17,18 @@ from llamacalc.output.numbers import count, flops
 from llamacalc.units import DAY, HOUR, KWH, MWH
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
-    from llamacalc.backtest import Row as BacktestRow
-    from llamacalc.catalog import Catalog, Entry
-    from llamacalc.checks import Check
+    from llamacalc.catalog import Catalog
+    from llamacalc.estimates.backtest import Row as BacktestRow
+    from llamacalc.estimates.checks import Check
+    from llamacalc.estimates.plan import LossReport, OptimalPlan, Overtraining
+    from llamacalc.estimates.sweep import Series
+    from llamacalc.estimates.train import TrainResult
     from llamacalc.goodput import Goodput
+    from llamacalc.inputs import Assumption
     from llamacalc.memory import Layout, Memory
-    from llamacalc.plan import LossReport, OptimalPlan, Overtraining
+    from llamacalc.resolve import Resolved
     from llamacalc.scaling import Split
-    from llamacalc.scenario import Assumption, Scenario, TrainResult
-    from llamacalc.sweep import Series
+    from llamacalc.specs import Entry
 
 
 TRAIN_SCHEMA = "llamacalc.train/1"
@@ -45,7 +48,7 @@ def assumptions_document(assumptions: Mapping[str, Assumption]) -> dict[str, Any
 
 def train_document(result: TrainResult, assumptions: bool = True) -> dict[str, Any]:
     """The `train --json` document: schema llamacalc.train/1 (`assumptions` last)."""
-    s, b, r = result.scenario, result.budget, result.reported
+    s, b, r = result.resolved, result.budget, result.reported
     document = {
         "schema": TRAIN_SCHEMA,
         "model": s.model.name if s.model else None,
@@ -93,7 +96,7 @@ def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> s
     head = _encode({**train_document(result, assumptions=False), **(extra or {})})
     body = ", ".join(
         f'"{name}": {_encode(_assumption_dict(a)) if a.origin == "user" else _cited_json(a)}'
-        for name, a in result.scenario.assumptions.items()
+        for name, a in result.resolved.assumptions.items()
     )
     return f'{head[:-1]}, "assumptions": {{{body}}}}}'
 
@@ -132,7 +135,7 @@ def presets_document(catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def formula(s: Scenario) -> str:
+def formula(s: Resolved) -> str:
     """The scenario's FLOP count as its formula, with the numbers substituted."""
     if s.per_token is None or s.tokens is None:
         return f"C = {flops(s.flops)} (compute_scale × the baseline's C)"
@@ -156,20 +159,20 @@ def conventions_document(results: Sequence[TrainResult]) -> dict[str, Any]:
     base = results[0].budget.flops
     return {
         "schema": "llamacalc.flops/1",
-        "model": results[0].scenario.model.name if results[0].scenario.model else None,
+        "model": results[0].resolved.model.name if results[0].resolved.model else None,
         "conventions": [
             {
-                "convention": r.scenario.convention,
-                "recompute": r.scenario.assumptions["recompute"].value
-                if "recompute" in r.scenario.assumptions
+                "convention": r.resolved.convention,
+                "recompute": r.resolved.assumptions["recompute"].value
+                if "recompute" in r.resolved.assumptions
                 else None,
-                "flops_per_token": r.scenario.flops_per_token,
-                "per_token": dict(r.scenario.per_token or {}),
+                "flops_per_token": r.resolved.flops_per_token,
+                "per_token": dict(r.resolved.per_token or {}),
                 "flops": r.budget.flops,
                 "ratio_to_6nd": r.budget.flops / base,
                 "days": r.budget.seconds / DAY,
                 "gpu_hours": r.budget.gpu_seconds / HOUR,
-                "formula": formula(r.scenario),
+                "formula": formula(r.resolved),
             }
             for r in results
         ],
@@ -290,7 +293,7 @@ def sweep_document(series: Series, results: Sequence[TrainResult]) -> dict[str, 
     return {
         "schema": "llamacalc.sweep/1",
         "swept": series.key,
-        "unit": series.axis.unit,
+        "unit": series.axis.display[0],
         "points": [
             {"value": series.display(v), "result": train_document(r)}
             for v, r in zip(series.values, results, strict=True)
@@ -322,7 +325,7 @@ def _error(estimate: float | None, reported: float | None) -> float | None:
 
 def backtest_document(rows: Sequence[BacktestRow]) -> dict[str, Any]:
     """`backtest --json`: schema llamacalc.backtest/1."""
-    from llamacalc.backtest import mean_abs_error
+    from llamacalc.estimates.backtest import mean_abs_error
 
     def summary(attribute: str) -> float | None:
         return mean_abs_error([(getattr(r, attribute), r.reported_gpu_hours) for r in rows])

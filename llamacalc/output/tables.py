@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from llamacalc.inputs import option
 from llamacalc.output.documents import (
     backtest_document,
     compare_document,
@@ -16,19 +17,21 @@ from llamacalc.output.documents import (
     goodput_document,
 )
 from llamacalc.output.numbers import bar, count, duration, energy, flops, money, percent, rate, tonnes
-from llamacalc.scenario import option
 from llamacalc.units import DAY, HOUR, MWH
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
     from rich.table import Table
 
-    from llamacalc.backtest import Row as BacktestRow
-    from llamacalc.catalog import Catalog, Entry
-    from llamacalc.checks import Check
+    from llamacalc.catalog import Catalog
+    from llamacalc.estimates.backtest import Row as BacktestRow
+    from llamacalc.estimates.checks import Check
+    from llamacalc.estimates.plan import LossReport, OptimalPlan, Overtraining
+    from llamacalc.estimates.sweep import Series
+    from llamacalc.estimates.train import TrainResult
     from llamacalc.goodput import Goodput
-    from llamacalc.plan import LossReport, OptimalPlan, Overtraining
-    from llamacalc.scenario import Assumption, Scenario, TrainResult
-    from llamacalc.sweep import Series
+    from llamacalc.inputs import Assumption
+    from llamacalc.resolve import Resolved
+    from llamacalc.specs import Entry
 
 
 def _table(title: str | None = None, *columns: str) -> Table:
@@ -43,7 +46,7 @@ def _table(title: str | None = None, *columns: str) -> Table:
 
 def train_table(result: TrainResult) -> Table:
     """Estimate beside the publisher's reported figures, in human units."""
-    s, b, r = result.scenario, result.budget, result.reported
+    s, b, r = result.resolved, result.budget, result.reported
     title = f"{s.model.title} ({s.model.name})" if s.model else "Custom model"
     reported = r is not None
     table = _table(title, "", "estimate", *(["reported"] if reported else []))
@@ -71,7 +74,7 @@ def train_table(result: TrainResult) -> Table:
     return table
 
 
-def breakdown_table(s: Scenario) -> Table:
+def breakdown_table(s: Resolved) -> Table:
     """Training FLOPs by component, with the formula as the title."""
     table = _table(formula(s), "component", "FLOP/token", "FLOP", "share")
     table.min_width = len(table.title or "")  # keep the formula on one line where the terminal allows
@@ -148,7 +151,7 @@ def optimal_table(plan: OptimalPlan) -> Table:
         ("tokens", lambda o: count(o.split.tokens)),
         ("tokens / parameter", lambda o: f"{o.split.tokens_per_param:.1f}"),
         ("predicted loss", lambda o: "no loss law" if o.split.loss is None else f"{o.split.loss:.4f}"),
-        ("GPUs", lambda o: f"{count(o.train.budget.gpus)} {o.train.scenario.hardware.name}"),
+        ("GPUs", lambda o: f"{count(o.train.budget.gpus)} {o.train.resolved.hardware.name}"),
         ("wall-clock", lambda o: duration(o.train.budget.seconds)),
         ("GPU-hours", lambda o: count(o.train.budget.gpu_seconds / HOUR)),
         ("cost", lambda o: money(o.train.budget.cost)),
@@ -208,7 +211,7 @@ _LIMIT_FORMAT = {
 def check_table(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]]]) -> Table:
     table = _table("Budget check", "run", "limit", "value", "maximum", "margin", "")
     for name, result, checks in runs:
-        label = name or (result.scenario.model.name if result.scenario.model else "custom")
+        label = name or (result.resolved.model.name if result.resolved.model else "custom")
         for c in checks:
             shown = _LIMIT_FORMAT[c.limit.key]
             status = "pass" if c.passed else "FAIL"
@@ -250,8 +253,8 @@ def _axis_value(series: Series, value: float) -> str:
     shown = series.display(value)
     if series.key == "mfu":
         return percent(shown)
-    text = count(shown) if series.axis.unit in ("", "days") and shown >= 1 else f"{shown:.4g}"
-    return f"{text} {series.axis.unit}".strip()
+    text = count(shown) if series.axis.display[0] in ("", "days") and shown >= 1 else f"{shown:.4g}"
+    return f"{text} {series.axis.display[0]}".strip()
 
 
 def sweep_table(series: Series, results: Sequence[TrainResult]) -> Table:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from llamacalc import efficiency
 from llamacalc.budget import emissions, energy, gpu_time, implied_mfu
-from llamacalc.catalog import Catalog, Model
+from llamacalc.catalog import Catalog
 from llamacalc.flops import model_flops
-from llamacalc.scenario import DEFAULTS
+from llamacalc.inputs import DEFAULTS
+from llamacalc.specs import Model
 from llamacalc.units import HOUR, KWH
 
 

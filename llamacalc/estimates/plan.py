@@ -1,7 +1,7 @@
 """Planning from a budget: compute-optimal models, their predicted loss, and over-training.
 
 A budget (FLOPs, GPUs × days, or money) becomes C; each scaling law splits C into N and D
-(scaling.py); the proposed model is then budgeted by the very path `train` uses (scenario.py).
+(scaling.py); the proposed model is then budgeted by the very path `train` uses (estimates/train.py).
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from typing import Any
 
 from llamacalc import units
 from llamacalc.budget import compute_in
-from llamacalc.catalog import Catalog, Law
+from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
+from llamacalc.estimates.train import TrainResult, train
 from llamacalc.flops import training_flops
+from llamacalc.inputs import Assumption
+from llamacalc.resolve import Resolver, Setup
 from llamacalc.scaling import Split, compute_for_loss, has_loss, loss, optimal, tokens_for_loss
-from llamacalc.scenario import Assumption, Setup, TrainResult, resolve, resolve_setup, train
-
-RUN_KEYS = ("gpu", "gpus", "cluster", "mfu", "precision", "price", "power", "pue", "carbon")
+from llamacalc.specs import Law
 
 
 @dataclass(frozen=True)
@@ -106,19 +107,26 @@ def budget_flops(
 
 
 def optimal_plan(
-    catalog: Catalog, law_name: str, run: Mapping[str, Any], *, compute: Any = None, days: Any = None, money: Any = None
+    resolver: Resolver,
+    law_name: str,
+    run: Mapping[str, Any],
+    *,
+    compute: Any = None,
+    days: Any = None,
+    money: Any = None,
 ) -> OptimalPlan:
     """Each law's compute-optimal model for the budget, budgeted through `train`'s own path."""
     _one_budget(compute, days, money)
-    setup, setup_seen = resolve_setup(catalog, run)
+    catalog = resolver.catalog
+    setup, setup_seen = resolver.setup(run)
     flops, basis, seen = budget_flops(setup, setup_seen, compute=compute, days=days, money=money)
     optima = []
     for law in laws(catalog, law_name):
         split = optimal(law, flops)
         # The setup's MFU, not the proposed size's default: the budget's C was computed at it.
         request = {**run, "gpu": setup.hardware.name, "gpus": setup.gpus, "cluster": None, "mfu": setup.mfu}
-        scenario = resolve(catalog, {**request, "params": split.params, "tokens": split.tokens})
-        optima.append(Optimum(split, law, train(catalog, scenario)))
+        resolved = resolver.resolve({**request, "params": split.params, "tokens": split.tokens})
+        optima.append(Optimum(split, law, train(catalog, resolved)))
     return OptimalPlan(flops, basis, seen, optima)
 
 

@@ -21,23 +21,35 @@ from typing import Any
 
 from llamacalc import units
 from llamacalc.errors import InputError, UnitError, did_you_mean, prefixed
-from llamacalc.scenario import REQUEST_KEYS, TrainResult, option
+from llamacalc.estimates.train import TrainResult
+from llamacalc.inputs import INPUTS, option
 
 
 @dataclass(frozen=True)
 class Limit:
-    """A limit option: how to parse its maximum, and which result value it bounds."""
+    """A limit option: how to parse its maximum, and which budget figure it bounds."""
 
     key: str
     label: str
-    unit: str  # the unit of `maximum` and `value` in JSON and tables
-    scale: float  # canonical units per display unit
+    figure: str  # its display unit and scale: units.DISPLAY[figure]
+    attribute: str  # the Budget field it bounds, in canonical units
     parse: Callable[[Any], float]  # text -> canonical float
-    value_of: Callable[[TrainResult], float | None]
 
     @property
     def option(self) -> str:
         return option(self.key)
+
+    @property
+    def unit(self) -> str:
+        """The unit of `maximum` and `value` in JSON and tables."""
+        return units.DISPLAY[self.figure][0]
+
+    @property
+    def scale(self) -> float:
+        return units.DISPLAY[self.figure][1]
+
+    def value_of(self, result: TrainResult) -> float | None:
+        return getattr(result.budget, self.attribute)  # type: ignore[no-any-return]
 
 
 def _quantity(kind: units.Kind) -> Callable[[Any], float]:
@@ -55,13 +67,13 @@ def _gpu_hours(text: Any) -> float:
 LIMITS: Mapping[str, Limit] = {
     limit.key: limit
     for limit in (
-        Limit("max_cost", "cost", "USD", 1.0, _quantity(units.MONEY), lambda r: r.budget.cost),
-        Limit("max_days", "wall-clock", "days", units.DAY, _quantity(units.DURATION), lambda r: r.budget.seconds),
-        Limit("max_gpus", "GPUs", "GPUs", 1.0, lambda t: units.parse_count(t, "a GPU count"), lambda r: r.budget.gpus),
-        Limit("max_gpu_hours", "GPU-hours", "GPU-hours", units.HOUR, _gpu_hours, lambda r: r.budget.gpu_seconds),
-        Limit("max_energy", "energy", "MWh", units.MWH, _quantity(units.ENERGY), lambda r: r.budget.energy),
-        Limit("max_co2", "CO2", "t", 1000.0, _quantity(units.MASS), lambda r: r.budget.co2),
-        Limit("max_flops", "compute", "FLOP", 1.0, _quantity(units.COMPUTE), lambda r: r.budget.flops),
+        Limit("max_cost", "cost", "cost", "cost", _quantity(units.MONEY)),
+        Limit("max_days", "wall-clock", "days", "seconds", _quantity(units.DURATION)),
+        Limit("max_gpus", "GPUs", "gpus", "gpus", lambda t: units.parse_count(t, "a GPU count")),
+        Limit("max_gpu_hours", "GPU-hours", "gpu_hours", "gpu_seconds", _gpu_hours),
+        Limit("max_energy", "energy", "energy", "energy", _quantity(units.ENERGY)),
+        Limit("max_co2", "CO2", "co2", "co2", _quantity(units.MASS)),
+        Limit("max_flops", "compute", "flops", "flops", _quantity(units.COMPUTE)),
     )
 }
 
@@ -104,7 +116,7 @@ def evaluate(result: TrainResult, maxima: Mapping[str, float]) -> list[Check]:
         value = limit.value_of(result)
         if value is None:
             raise InputError(
-                f"{limit.option}: the run's {limit.label} is unknown for {result.scenario.hardware.name} "
+                f"{limit.option}: the run's {limit.label} is unknown for {result.resolved.hardware.name} "
                 f"(no default {'price' if key == 'max_cost' else 'power'}); pass "
                 f"{'--price' if key == 'max_cost' else '--power'}"
             )
@@ -136,10 +148,10 @@ def read_plan(text: str, where: str) -> list[PlannedRun]:
     for name, fields in runs.items():
         merged = {**defaults, **_table(fields, f"{where}: runs.{name}")}
         for key in merged:
-            if key not in REQUEST_KEYS and key not in LIMITS:
-                known = [*REQUEST_KEYS, *LIMITS]
+            if key not in INPUTS and key not in LIMITS:
+                known = [*INPUTS, *LIMITS]
                 raise InputError(f"{where}: runs.{name}.{key}: unknown field{did_you_mean(key, known)}")
-        request = {key: value for key, value in merged.items() if key in REQUEST_KEYS}
+        request = {key: value for key, value in merged.items() if key in INPUTS}
         with prefixed(f"{where}: runs.{name}"):
             maxima = parse_limits({key: value for key, value in merged.items() if key in LIMITS})
         planned.append(PlannedRun(name, request, maxima))

@@ -1,6 +1,6 @@
 """Batch: JSON Lines scenarios in, one `train` result per line out, in input order.
 
-Each line is an object keyed by the `train` option names (scenario.REQUEST_KEYS). A line that
+Each line is an object keyed by the `train` option names (inputs.INPUTS). A line that
 fails yields an error object `{"line": N, "error": "..."}` in its place; the others continue.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from llamacalc.catalog import Catalog
 from llamacalc.errors import LlamacalcError
-from llamacalc.scenario import TrainResult, resolve, train
+from llamacalc.estimates.train import TrainResult, estimate
+from llamacalc.resolve import Resolver
 
 
-def run_line(catalog: Catalog, number: int, line: str | bytes) -> TrainResult | dict[str, Any]:
+def run_line(resolver: Resolver, number: int, line: str | bytes) -> TrainResult | dict[str, Any]:
     """The result for one input line, or its error object."""
     try:
         request = json.loads(line)
@@ -23,6 +23,6 @@ def run_line(catalog: Catalog, number: int, line: str | bytes) -> TrainResult | 
     if not isinstance(request, dict):
         return {"line": number, "error": f"expected a JSON object of train options, got {type(request).__name__}"}
     try:
-        return train(catalog, resolve(catalog, request))
+        return estimate(resolver, request)
     except LlamacalcError as error:
         return {"line": number, "error": str(error)}

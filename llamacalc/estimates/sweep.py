@@ -1,53 +1,19 @@
 """Sweeps: one `train` input varied over a range, `start:stop:step` (`xF` steps multiply).
 
 Examples: `--gpus 1024:65536:x2`, `--mfu 0.2:0.6:0.05`, `--tokens 1T:30T:x2`, `--price 1:5:0.5`.
-Values are parsed like the option they sweep, then handed back to the scenario as text in
+Values are parsed like the option they sweep (inputs.INPUTS), then handed back as request text in
 canonical units, so a swept run is resolved exactly like a single `train`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llamacalc import units
 from llamacalc.errors import InputError
-from llamacalc.scenario import option
+from llamacalc.inputs import INPUTS, Input, option
 
 MAX_POINTS = 10_000
-
-
-@dataclass(frozen=True)
-class Axis:
-    """How to read one sweepable option and write its values back: canonical float <-> request text."""
-
-    parse: Callable[[Any], float]
-    to_request: Callable[[float], Any]
-    unit: str  # display unit
-    scale: float  # canonical units per display unit
-
-
-def _count(what: str) -> Axis:
-    return Axis(lambda t: units.parse_count(t, what), float, "", 1.0)
-
-
-def _quantity(kind: units.Kind, unit: str, scale: float) -> Axis:
-    return Axis(lambda t: units.parse_quantity(t, kind), lambda v: f"{v!r} {kind.unit}", unit, scale)
-
-
-AXES: dict[str, Axis] = {
-    "gpus": _count("a GPU count"),
-    "tokens": _count("a token count"),
-    "params": _count("a parameter count"),
-    "active_params": _count("a parameter count"),
-    "mfu": Axis(lambda t: units.parse_quantity(t, units.FRACTION), float, "", 1.0),
-    "days": _quantity(units.DURATION, "days", units.DAY),
-    "price": _quantity(units.PRICE, "USD/GPU-hour", 1 / units.HOUR),
-    "power": _quantity(units.POWER, "W", 1.0),
-    "pue": _count("a PUE"),
-    "carbon": _quantity(units.CARBON, "kg/kWh", 1 / units.KWH),
-}
 
 
 def is_range(value: Any) -> bool:
@@ -57,20 +23,21 @@ def is_range(value: Any) -> bool:
 @dataclass(frozen=True)
 class Series:
     key: str
-    axis: Axis
+    axis: Input
     values: list[float]  # canonical
 
     def display(self, value: float) -> float:
         """The value in the option's display unit, rid of float noise from repeated steps."""
-        return float(f"{value / self.axis.scale:.12g}")
+        return float(f"{value / self.axis.display[1]:.12g}")
 
 
 def parse_range(key: str, text: str) -> Series:
     """The values of `start:stop:step` for option `key`, stop included, at most MAX_POINTS."""
     flag = option(key)
-    if key not in AXES:
-        raise InputError(f"{flag}: cannot be swept; sweep one of {', '.join(map(option, AXES))}")
-    axis = AXES[key]
+    axis = INPUTS.get(key)
+    if axis is None or not axis.sweepable:
+        sweepable = [i.option for i in INPUTS.values() if i.sweepable]
+        raise InputError(f"{flag}: cannot be swept; sweep one of {', '.join(sweepable)}")
     start_text, stop_text, step_text = (part.strip() for part in text.split(":"))
     try:
         start, stop = axis.parse(start_text), axis.parse(stop_text)

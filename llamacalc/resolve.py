@@ -1,8 +1,8 @@
-"""Scenarios: a request (the `train` options, as text or numbers) resolved against the presets.
+"""Resolve: a request (the run's inputs, as text or numbers) settled against presets and defaults.
 
-Each input is taken from the user, else the preset, else a labelled default; every one is recorded
-as an `Assumption` with its origin and source, so that output can state what it assumed.
-The same resolution serves `train`, `batch`, `check`, `compare`, `sweep` and `optimal`.
+Each input is taken from the user, else the preset, else a labelled default (inputs.py); every one is
+recorded as an `Assumption` with its origin and source, so that output can state what it assumed.
+One `Resolver` serves every command that plans a run: train, batch, check, compare, sweep, optimal.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from llamacalc import efficiency, units
-from llamacalc.budget import Budget, budget, implied_mfu
-from llamacalc.catalog import PRECISIONS, Catalog, Cluster, Entry, Hardware, Model, Reported
+from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, did_you_mean, prefixed
 from llamacalc.flops import (
     CONVENTIONS,
@@ -24,51 +23,10 @@ from llamacalc.flops import (
     model_flops,
     training_flops,
 )
-
-REQUEST_KEYS = (
-    "model", "params", "active_params", "tokens", "gpu", "gpus", "days", "cluster",
-    "mfu", "precision", "price", "power", "pue", "carbon", "flops", "recompute", "seq_len",
-)  # fmt: skip
-
-
-class Assumption(NamedTuple):
-    """One input of a scenario: its value (in the unit named), where it came from, and its source.
-
-    A NamedTuple, not a dataclass: a batch builds a dozen per scenario, and this is 4x cheaper.
-    """
-
-    value: Any
-    unit: str
-    origin: str  # "user", "preset" or "default"
-    source: str = ""
-
-    @property
-    def is_assumption(self) -> bool:
-        return self.origin == "default" or self.source.lower().startswith("assumption")
-
-
-def _default(value: Any, source: str, unit: str = "") -> Assumption:
-    return Assumption(value, unit, "default", "assumption: " + source)
-
-
-# Defaults for inputs neither the user nor a preset gives; each is an assumption with a source.
-DEFAULTS: Mapping[str, Assumption] = {
-    "gpu": _default("h100-sxm", "the GPU of Llama 3, 3.1 and 4 training [S1, S4]"),
-    "gpus": _default(16384, "the Llama 3.1 405B pre-training cluster, 16,384 H100 [S7 Table 4]"),
-    "precision": _default("bf16", "BF16, the precision of Llama 3's reported MFU [S7 Table 4]"),
-    "mfu.bf16": _default(0.40, "middle of Llama 3.1 405B's 38-43% BF16 MFU on 8K-16K H100 [S7 Table 4]"),
-    "mfu.fp8": _default(0.197, "Llama 4 Behemoth's 390 TFLOP/s per GPU in FP8 = 19.7% of H100 dense FP8 peak [S8]"),
-    "pue": _default(1.09, "PUE of Meta data centres completed in 2021 [S26c] (fleet 2023: 1.08)"),
-    "carbon": _default(0.367, "US grid average 2023, 0.367 kg CO2/kWh (EIA) [S27a]", "kg/kWh"),
-}
-
+from llamacalc.inputs import DEFAULTS, INPUTS, MODEL_KEYS, Assumption, option
+from llamacalc.specs import PRECISIONS, Cluster, Entry, Hardware, Model, Reported
 
 SIX_ND_SOURCE = "C = 6·N·D: 2 FLOP forward + 4 backward per parameter per token (Kaplan et al. 2020 §2.1)"
-
-
-def option(key: str) -> str:
-    """The command-line spelling of a request key: 'active_params' -> '--active-params'."""
-    return "MODEL" if key == "model" else "--" + key.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -88,7 +46,7 @@ class Setup:
 
 
 @dataclass(frozen=True)
-class Scenario(Setup):
+class Resolved(Setup):
     """Everything `train` needs, resolved: the model side, the hardware side, and their origins."""
 
     model: Model | None
@@ -105,47 +63,56 @@ class Scenario(Setup):
         return None if self.per_token is None else sum(self.per_token.values())
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """The publisher's reported figures beside the estimate."""
+class Resolver:
+    """Resolves requests against one catalog, remembering what repeats across a batch: the model
+    side of an unchanged preset, and each cited preset figure as an Assumption."""
 
-    gpu: str | None
-    gpus: int | None
-    gpu_hours: float | None
-    co2_t: float | None
-    implied_mfu: float | None
-    source: str
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._sides: dict[str, ModelSide] = {}
+        self._cited: dict[tuple[str, str, str], Assumption] = {}
+
+    def resolve(self, request: Mapping[str, Any]) -> Resolved:
+        """Resolve a request against the presets, or raise InputError naming the offending option."""
+        return _resolve(self, request)
+
+    def setup(self, request: Mapping[str, Any]) -> tuple[Setup, Mapping[str, Assumption]]:
+        """The hardware side of a request alone (no model): for planning from a GPU or money budget."""
+        seen: dict[str, Assumption] = {}
+        return _setup(self, _given(request), None, seen), seen
+
+    def cited(self, entry: Entry, key: str, value: Any, unit: str) -> Assumption:
+        """A preset's figure as an Assumption, built once per resolver."""
+        found = self._cited.get((entry.kind, entry.name, key))
+        if found is None:
+            found = self._cited[entry.kind, entry.name, key] = Assumption(value, unit, "preset", entry.source_of(key))
+        return found
+
+    def model_side(self, given: Mapping[str, Any], model: Model) -> ModelSide:
+        """The model side of a preset as it stands, counted once."""
+        if model.name not in self._sides:
+            self._sides[model.name] = _model_side(self, given, model)
+        return self._sides[model.name]
 
 
-@dataclass(frozen=True)
-class TrainResult:
-    scenario: Scenario
-    budget: Budget
-    reported: Comparison | None
-
-
-def resolve(catalog: Catalog, request: Mapping[str, Any]) -> Scenario:
-    """Resolve a request against the presets, or raise InputError naming the offending option."""
+def _resolve(r: Resolver, request: Mapping[str, Any]) -> Resolved:
     given = _given(request)
     if "model" not in given and not ({"params", "active_params"} & given.keys() and "tokens" in given):
         raise InputError("no model: give a MODEL preset, or --params and --tokens (e.g. --params 70B --tokens 15T)")
-    model = catalog.model(_text(given, "model")) if "model" in given else None
-    if model is not None and not MODEL_INPUTS & given.keys():  # a preset as it stands: count it once
-        side = catalog.memo(("model side", model.name), lambda: _model_side(catalog, given, model))
+    model = r.catalog.model(_text(given, "model")) if "model" in given else None
+    if model is not None and not MODEL_KEYS & given.keys():  # a preset as it stands: count it once
+        side = r.model_side(given, model)
     else:
-        side = _model_side(catalog, given, model)
+        side = _model_side(r, given, model)
     seen = dict(side.assumptions)
     size = side.active
     if size is None and model is not None and model.baseline is not None:
         size = model.baseline.active_params  # a compute-defined scenario runs at its baseline's efficiency
-    setup = _setup(catalog, given, model, seen, size)
-    return Scenario(
+    setup = _setup(r, given, model, seen, size)
+    return Resolved(
         **vars(setup), model=model, params=side.params, active_params=side.active, tokens=side.tokens,
         flops=side.flops, convention=side.convention, per_token=side.per_token, assumptions=seen,
     )  # fmt: skip
-
-
-MODEL_INPUTS = {"params", "active_params", "tokens", "flops", "recompute", "seq_len"}
 
 
 @dataclass(frozen=True)
@@ -161,45 +128,39 @@ class ModelSide:
     assumptions: Mapping[str, Assumption]
 
 
-def _model_side(catalog: Catalog, given: Mapping[str, Any], model: Model | None) -> ModelSide:
+def _model_side(r: Resolver, given: Mapping[str, Any], model: Model | None) -> ModelSide:
     seen: dict[str, Assumption] = {}
-    params = _count_input(catalog, given, seen, model, "params", "a parameter count")
-    active = _count_input(catalog, given, seen, model, "active_params", "a parameter count")
+    params = _count_input(r, given, seen, model, "params", "a parameter count")
+    active = _count_input(r, given, seen, model, "active_params", "a parameter count")
     if "active_params" not in given and "params" in given and not (model and model.is_moe):
         active, seen["active_params"] = params, seen["params"]
-    tokens = _count_input(catalog, given, seen, model, "tokens", "a token count")
+    tokens = _count_input(r, given, seen, model, "tokens", "a token count")
     convention, per_token = _per_token(given, seen, model, active)
     flops = _flops(model, given, active, tokens, per_token)
     return ModelSide(params, active, tokens, convention, per_token, flops, seen)
 
 
-def resolve_setup(catalog: Catalog, request: Mapping[str, Any]) -> tuple[Setup, Mapping[str, Assumption]]:
-    """The hardware side of a request alone (no model): for planning from a GPU or money budget."""
-    seen: dict[str, Assumption] = {}
-    return _setup(catalog, _given(request), None, seen), seen
-
-
 def _given(request: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = [key for key in request if key not in REQUEST_KEYS]
+    unknown = [key for key in request if key not in INPUTS]
     if unknown:
-        raise InputError(f"unknown input '{unknown[0]}'{did_you_mean(unknown[0], REQUEST_KEYS)}")
+        raise InputError(f"unknown input '{unknown[0]}'{did_you_mean(unknown[0], INPUTS)}")
     given = {key: value for key, value in request.items() if value is not None}
     _check_conflicts(given)
     return given
 
 
 def _setup(
-    catalog: Catalog,
+    r: Resolver,
     given: Mapping[str, Any],
     model: Model | None,
     seen: dict[str, Assumption],
     size: float | None = None,
 ) -> Setup:
     """The hardware side; `size` (active parameters) picks the default MFU where it depends on size."""
-    cluster = catalog.cluster(_text(given, "cluster")) if "cluster" in given else None
-    home = _home_cluster(catalog, model)
+    cluster = r.catalog.cluster(_text(given, "cluster")) if "cluster" in given else None
+    home = _home_cluster(r, model)
     reported = model.reported if model else None
-    hardware, seen["gpu"] = _gpu(catalog, given, cluster, reported, home)
+    hardware, seen["gpu"] = _gpu(r, given, cluster, reported, home)
     precision = given.get("precision") or (model and model.precision) or DEFAULTS["precision"].value
     if precision not in PRECISIONS:
         raise InputError(f"--precision: expected one of {', '.join(PRECISIONS)}, got '{precision}'")
@@ -210,40 +171,18 @@ def _setup(
     else:
         seen["precision"] = DEFAULTS["precision"]
     peak = hardware.peak(str(precision))
-    seen["peak"] = _preset(catalog, hardware.entry, f"peak_{precision}", peak, "FLOP/s")
+    seen["peak"] = r.cited(hardware.entry, f"peak_{precision}", peak, "FLOP/s")
 
     default_mfu = DEFAULTS[f"mfu.{precision}"]
     if size is not None and efficiency.applies(hardware.name, precision):
         default_mfu = Assumption(efficiency.size_mfu(size), "", "default", efficiency.SOURCE)
     mfu = _fraction(given, seen, "mfu", default_mfu)
     gpus, seconds = _scale(given, seen, cluster, home, reported)
-    price = _hardware_input(catalog, given, seen, hardware, "price", units.PRICE, "USD/GPU-hour", 1 / units.HOUR)
-    power = _hardware_input(catalog, given, seen, hardware, "power", units.POWER, "W", 1.0)
+    price = _hardware_input(r, given, seen, hardware, "price", units.PRICE, "USD/GPU-hour", 1 / units.HOUR)
+    power = _hardware_input(r, given, seen, hardware, "power", units.POWER, "W", 1.0)
     pue = _number(given, seen, "pue", DEFAULTS["pue"], low=1.0)
     carbon = _quantity_input(given, seen, "carbon", units.CARBON, DEFAULTS["carbon"], 1 / units.KWH)
     return Setup(hardware, str(precision), peak, mfu, gpus, seconds, price, power, pue, carbon / units.KWH)
-
-
-def train(catalog: Catalog, scenario: Scenario) -> TrainResult:
-    """The budget of a scenario, with the publisher's figures beside it when the preset has them."""
-    s = scenario
-    result = budget(
-        s.flops, s.peak, s.mfu, gpus=s.gpus, seconds=s.seconds,
-        price=s.price, power=s.power, pue=s.pue, carbon=s.carbon,
-    )  # fmt: skip
-    return TrainResult(s, result, _comparison(catalog, s))
-
-
-def _comparison(catalog: Catalog, s: Scenario) -> Comparison | None:
-    reported = s.model.reported if s.model else None
-    if reported is None:
-        return None
-    mfu = None
-    if reported.gpu_hours is not None and reported.gpu is not None:
-        peaks = catalog.hardware(reported.gpu).peaks
-        if s.precision in peaks:
-            mfu = implied_mfu(s.flops, reported.gpu_hours * units.HOUR, peaks[s.precision])
-    return Comparison(reported.gpu, reported.gpus, reported.gpu_hours, reported.co2_t, mfu, reported.source)
 
 
 # --- resolution helpers ---------------------------------------------------------------------------
@@ -265,30 +204,23 @@ def _text(given: Mapping[str, Any], key: str) -> str:
 
 
 def _gpu(
-    catalog: Catalog, given: Mapping[str, Any], cluster: Cluster | None, reported: Reported | None, home: Cluster | None
+    r: Resolver, given: Mapping[str, Any], cluster: Cluster | None, reported: Reported | None, home: Cluster | None
 ) -> tuple[Hardware, Assumption]:
     """The accelerator: --gpu, else the cluster's, else the one the model was reported on, else the default."""
     if "gpu" in given:
-        hardware = catalog.hardware(_text(given, "gpu"))
+        hardware = r.catalog.hardware(_text(given, "gpu"))
         return hardware, Assumption(hardware.name, "", "user")
     if cluster is not None:
-        return catalog.hardware(cluster.gpu), Assumption(cluster.gpu, "", "user", f"--cluster {cluster.name}")
+        return r.catalog.hardware(cluster.gpu), Assumption(cluster.gpu, "", "user", f"--cluster {cluster.name}")
     if reported is not None and reported.gpu:
-        return catalog.hardware(reported.gpu), Assumption(reported.gpu, "", "preset", reported.source)
+        return r.catalog.hardware(reported.gpu), Assumption(reported.gpu, "", "preset", reported.source)
     if home is not None:
-        return catalog.hardware(home.gpu), Assumption(home.gpu, "", "preset", home.entry.source_of("gpu"))
-    return catalog.hardware(DEFAULTS["gpu"].value), DEFAULTS["gpu"]
-
-
-def _preset(catalog: Catalog, entry: Entry, key: str, value: Any, unit: str) -> Assumption:
-    """A preset's figure as an Assumption, built once per catalog."""
-    return catalog.memo(  # type: ignore[no-any-return]
-        ("assumption", entry.kind, entry.name, key), lambda: Assumption(value, unit, "preset", entry.source_of(key))
-    )
+        return r.catalog.hardware(home.gpu), Assumption(home.gpu, "", "preset", home.entry.source_of("gpu"))
+    return r.catalog.hardware(DEFAULTS["gpu"].value), DEFAULTS["gpu"]
 
 
 def _count_input(
-    catalog: Catalog, given: Mapping[str, Any], seen: dict[str, Assumption], model: Model | None, key: str, what: str
+    r: Resolver, given: Mapping[str, Any], seen: dict[str, Assumption], model: Model | None, key: str, what: str
 ) -> float | None:
     if key in given:
         value = _parsed(key, units.parse_count, given[key], what)
@@ -297,7 +229,7 @@ def _count_input(
     value = getattr(model, key) if model else None
     if value is not None and model is not None:
         source = key if key in model.entry.fields else "params"  # active_params defaults to params
-        seen[key] = _preset(catalog, model.entry, source, value, "")
+        seen[key] = r.cited(model.entry, source, value, "")
     return value
 
 
@@ -356,8 +288,8 @@ def _flops(
     return flops
 
 
-def _home_cluster(catalog: Catalog, model: Model | None) -> Cluster | None:
-    return catalog.cluster(model.cluster, model.entry.where("cluster")) if model and model.cluster else None
+def _home_cluster(r: Resolver, model: Model | None) -> Cluster | None:
+    return r.catalog.cluster(model.cluster, model.entry.where("cluster")) if model and model.cluster else None
 
 
 def _scale(
@@ -438,7 +370,7 @@ def _quantity_input(
 
 
 def _hardware_input(
-    catalog: Catalog,
+    r: Resolver,
     given: Mapping[str, Any],
     seen: dict[str, Assumption],
     hardware: Hardware,
@@ -457,7 +389,7 @@ def _hardware_input(
         return value
     value = getattr(hardware, key)
     if value is not None:
-        seen[key] = _preset(catalog, hardware.entry, key, value / scale, unit)
+        seen[key] = r.cited(hardware.entry, key, value / scale, unit)
     return value  # type: ignore[no-any-return]
 
 

@@ -1,0 +1,173 @@
+"""Specs: the frozen domain types every formula and estimate works on.
+
+A spec is a preset once parsed: a model, an accelerator, a cluster or a scaling law, in canonical
+units (FLOP, FLOP/s, B, W, USD per GPU-second). Each keeps the `Entry` it was read from, so any
+figure can be traced to its file and source. catalog.py builds these from TOML; hf_config.py
+builds an Architecture from a Hugging Face config.json; nothing here reads a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llamacalc.errors import InputError, PresetError, prefixed
+
+PRECISIONS = ("bf16", "fp8")
+
+_NOT_FIGURES = {"title", "aliases", "source", "sources", "reported", "based_on", "cluster", "form"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One preset as written in its file: validated keys and types, values not yet parsed."""
+
+    kind: str
+    name: str
+    path: Path
+    fields: Mapping[str, Any]
+
+    @property
+    def title(self) -> str:
+        return str(self.fields.get("title", self.name))
+
+    @property
+    def figures(self) -> list[str]:
+        """The fields that are figures, and so need a source."""
+        return [key for key in self.fields if key not in _NOT_FIGURES]
+
+    def source_of(self, key: str) -> str:
+        """Where a figure comes from: its own source, else the preset's, else ''."""
+        return str(self.fields.get("sources", {}).get(key) or self.fields.get("source", ""))
+
+    def is_assumption(self, key: str) -> bool:
+        return self.source_of(key).lower().startswith("assumption")
+
+    def where(self, key: str | None = None) -> str:
+        """'file: preset' or 'file: preset.key', for error messages."""
+        suffix = f".{key}" if key else ""
+        return f"{self.path}: {self.kind}.{self.name}{suffix}"
+
+    def parse(self, key: str, parser: Callable[[Any], Any]) -> Any:
+        """The parsed value of `key` (None if absent), with errors naming file, preset and field."""
+        if key not in self.fields:
+            return None
+        with prefixed(self.where(key), PresetError):
+            return parser(self.fields[key])
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Transformer shape (Llama family: GQA attention, SwiGLU FFN; optional MoE layers)."""
+
+    layers: int
+    d_model: int
+    heads: int
+    kv_heads: int
+    ffn: int
+    vocab: int
+    seq_len: int | None = None
+    tied_embeddings: bool = False
+    experts: int = 0
+    experts_per_token: int = 0
+    shared_experts: int = 0
+    moe_ffn: int = 0
+    moe_every: int = 1
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.heads
+
+    @property
+    def is_moe(self) -> bool:
+        return self.experts > 0
+
+
+ARCH_FIELDS = ("layers", "d_model", "heads", "kv_heads", "ffn", "vocab")
+MOE_FIELDS = ("experts", "experts_per_token", "moe_ffn")
+
+
+@dataclass(frozen=True)
+class Reported:
+    """What the model's publishers reported about its training run."""
+
+    gpu: str | None
+    gpu_hours: float | None
+    gpus: int | None
+    co2_t: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model to train: total and active parameters, tokens, or a compute figure from a baseline."""
+
+    name: str
+    title: str
+    params: float | None
+    active_params: float | None
+    tokens: float | None
+    baseline: Model | None  # a scenario defined as compute_scale x the baseline's compute
+    compute_scale: float | None
+    arch: Architecture | None
+    precision: str | None
+    cluster: str | None
+    reported: Reported | None
+    entry: Entry = field(repr=False)
+
+    @property
+    def is_moe(self) -> bool:
+        return self.active_params is not None and self.active_params != self.params
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """An accelerator, per chip: dense peaks by precision (FLOP/s), memory (B), power (W), price."""
+
+    name: str
+    title: str
+    peaks: Mapping[str, float]
+    memory: float | None
+    bandwidth: float | None
+    power: float | None
+    price: float | None  # USD per GPU-second
+    entry: Entry = field(repr=False)
+
+    def peak(self, precision: str) -> float:
+        if precision not in self.peaks:
+            known = ", ".join(sorted(self.peaks))
+            raise InputError(
+                f"--precision: {self.name} has no published {precision} peak "
+                f"(known: {known}); use --precision {min(self.peaks)}"
+            )
+        return self.peaks[precision]
+
+
+LAW_FORMS: Mapping[str, tuple[str, ...]] = {
+    "parametric": ("E", "A", "B", "alpha", "beta"),
+    "ratio": ("ratio",),
+    "tokens-power": ("A", "alpha"),
+}
+
+
+@dataclass(frozen=True)
+class Law:
+    """A scaling law's constants as published; the formulas live in scaling.py."""
+
+    name: str
+    title: str
+    form: str
+    constants: Mapping[str, float]
+    fit_range: tuple[float, float] | None  # FLOPs over which the law was fitted
+    entry: Entry = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    title: str
+    gpu: str
+    gpus: int
+    entry: Entry = field(repr=False)
