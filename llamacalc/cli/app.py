@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
-from typer._click import exceptions as _click_errors  # typer >= 0.26 vendors click
 from typer.core import TyperGroup
 
 from llamacalc import __version__
@@ -43,14 +42,10 @@ class _Group(TyperGroup):
             code = super().main(*args, **kwargs)
         except LlamacalcError as error:
             _fail(str(error), ExitCode.BAD_INPUT)
-        except _click_errors.NoArgsIsHelpError as error:  # a bare `llamacalc` asks for help
-            sys.stdout.write(error.format_message() + "\n")
-            code = ExitCode.OK
-        except _click_errors.UsageError as error:
-            hint = f"; see '{error.ctx.command_path} --help'" if error.ctx else ""
-            _fail(error.format_message().rstrip(".") + hint, ExitCode.BAD_INPUT)
-        except _click_errors.ClickException as error:
-            _fail(error.format_message(), ExitCode.BAD_INPUT)
+        except typer.TyperException as error:  # click's usage errors, through typer's public base class
+            ctx = getattr(error, "ctx", None)
+            hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+            _fail(error.format_message().rstrip(".") + hint, ExitCode.BAD_INPUT)  # type: ignore[attr-defined]
         except typer.Abort:
             _fail("aborted", ExitCode.BAD_INPUT)
         except Exception:
@@ -71,14 +66,10 @@ class _Group(TyperGroup):
         return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        try:
-            return super().resolve_command(ctx, args)
-        except _click_errors.UsageError:
-            names = self.list_commands(ctx)
-            if args and args[0] not in names:
-                suggestion = did_you_mean(args[0], names)
-                raise _click_errors.UsageError(f"No such command '{args[0]}'{suggestion}", ctx) from None
-            raise
+        names = self.list_commands(ctx)
+        if args and args[0] not in names and not args[0].startswith("-"):
+            raise LlamacalcError(f"No such command '{args[0]}'{did_you_mean(args[0], names)}; see 'llamacalc --help'")
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: Any, name: str) -> Any:
         info = _lazy_commands().get(name)
@@ -116,7 +107,7 @@ app = typer.Typer(
     name=PROG,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    no_args_is_help=True,
+    invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -147,6 +138,7 @@ _settings = {"quiet": False}
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -160,6 +152,8 @@ def _root(
     Tables for people; --json for machines (batch always writes JSON Lines); -o FILE writes a file.
     """
     _settings["quiet"] = quiet
+    if ctx.invoked_subcommand is None:  # a bare `llamacalc` asks for help
+        sys.stdout.write(ctx.get_help() + "\n")
 
 
 def opt(help: str, *names: str) -> Any:

@@ -15,6 +15,8 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
+if TYPE_CHECKING:
+    from llamacalc.resolve import Resolver
 
 CHUNK_BYTES = 1 << 16
 Chunk = tuple[int, list[bytes]]  # the first line's number, and the lines
