@@ -21,19 +21,24 @@ from llamacalc import units
 from llamacalc.errors import PresetError, did_you_mean, prefixed
 from llamacalc.specs import (
     ARCH_FIELDS,
+    CONFIDENCES,
+    HOURS_TYPES,
     LAW_FORMS,
     MOE_FIELDS,
     PRECISIONS,
+    RUN_ARCHITECTURES,
     Architecture,
     Cluster,
+    Efficiency,
     Entry,
     Hardware,
     Law,
     Model,
     Reported,
+    Run,
 )
 
-KINDS = ("models", "hardware", "clusters", "laws")
+KINDS = ("models", "hardware", "clusters", "laws", "runs", "efficiency")
 MAX_PRESET_BYTES = 1_000_000
 
 
@@ -58,6 +63,7 @@ _REPORTED = {"gpu": _TEXT, "gpu_hours": _NUMBER + _TEXT, "gpus": _INT, "co2_t": 
 SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
     "models": {
         "title": _TEXT,
+        "organisation": _TEXT,
         "params": _NUMBER + _TEXT,
         "active_params": _NUMBER + _TEXT,
         "tokens": _NUMBER + _TEXT,
@@ -101,6 +107,38 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "source": _TEXT,
         "sources": _TABLE,
     },
+    "runs": {
+        "title": _TEXT,
+        "organisation": _TEXT,
+        "year": _INT,
+        "params": _NUMBER + _TEXT,
+        "active_params": _NUMBER + _TEXT,
+        "tokens": _NUMBER + _TEXT,
+        "architecture": _TEXT,
+        "accelerator": _TEXT,
+        "count": _INT,
+        "accelerator_hours": _NUMBER + _TEXT,
+        "hours_type": _TEXT,
+        "confidence": _TEXT,
+        "derivation": _TEXT,
+        "flags": _LIST,
+        "source": _TEXT,
+        "sources": _TABLE,
+    },
+    "efficiency": {
+        "title": _TEXT,
+        "intercept": _NUMBER,
+        "log10_active": _NUMBER,
+        "log2_peak": _NUMBER,
+        "moe": _NUMBER,
+        "size_cap": _NUMBER + _TEXT,
+        "sigma": _NUMBER,
+        "active_params_range": _LIST,
+        "peak_range": _LIST,
+        "statistics": _TABLE,
+        "source": _TEXT,
+        "sources": _TABLE,
+    },
     "laws": {
         "title": _TEXT,
         "form": _TEXT,
@@ -122,6 +160,17 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
     "hardware": ("peak_bf16",),
     "clusters": ("gpu", "gpus"),
     "laws": ("form",),
+    "runs": (
+        "organisation",
+        "params",
+        "tokens",
+        "accelerator",
+        "accelerator_hours",
+        "hours_type",
+        "confidence",
+        "source",
+    ),
+    "efficiency": ("intercept", "sigma", "active_params_range", "peak_range", "source"),
 }
 
 # --- loading ------------------------------------------------------------------------------------
@@ -145,7 +194,10 @@ class Catalog:
         for entry in presets.values():
             if name in entry.fields.get("aliases", ()):
                 return entry
-        singular = {"models": "model", "hardware": "GPU", "clusters": "cluster", "laws": "law"}[kind]
+        singular = {
+            "models": "model", "hardware": "GPU", "clusters": "cluster", "laws": "law", "runs": "run",
+            "efficiency": "efficiency model",
+        }[kind]  # fmt: skip
         raise PresetError(
             f"{option}: unknown {singular} '{name}'{did_you_mean(name, presets)}; see 'llamacalc presets' for the list"
         )
@@ -173,6 +225,14 @@ class Catalog:
     def cluster(self, name: str, option: str = "--cluster") -> Cluster:
         entry = self.entry("clusters", name, option)
         return self._spec(("clusters", entry.name), lambda: _build_cluster(self, entry))  # type: ignore[no-any-return]
+
+    def run(self, name: str, option: str = "--run") -> Run:
+        entry = self.entry("runs", name, option)
+        return self._spec(("runs", entry.name), lambda: _build_run(self, entry))  # type: ignore[no-any-return]
+
+    def efficiency(self, name: str = "default") -> Efficiency:
+        entry = self.entry("efficiency", name, "efficiency model")
+        return self._spec(("efficiency", entry.name), lambda: _build_efficiency(entry))  # type: ignore[no-any-return]
 
     def including(self, entry: Entry) -> Catalog:
         """This catalog plus one more preset (validated like a file's), e.g. read from a config.json."""
@@ -385,3 +445,74 @@ def _build_cluster(catalog: Catalog, entry: Entry) -> Cluster:
     gpu = catalog.entry("hardware", entry.fields["gpu"], entry.where("gpu")).name
     gpus = entry.parse("gpus", lambda v: int(units.parse_count(v, "a GPU count")))
     return Cluster(entry.name, entry.title, gpu, gpus, entry)
+
+
+def _choice(entry: Entry, key: str, choices: tuple[str, ...]) -> str:
+    value = str(entry.fields[key])
+    if value not in choices:
+        raise PresetError(f"{entry.where(key)}: expected one of {', '.join(choices)}, got '{value}'")
+    return value
+
+
+def _build_run(catalog: Catalog, entry: Entry) -> Run:
+    fields = entry.fields
+    params = entry.parse("params", _count("a parameter count"))
+    active = entry.parse("active_params", _count("a parameter count"))
+    hours = entry.parse("accelerator_hours", _count("an accelerator-hour count"))
+    tokens = entry.parse("tokens", _count("a token count"))
+    for key, value in (
+        ("params", params),
+        ("tokens", tokens),
+        ("accelerator_hours", hours),
+    ):
+        if not value or value <= 0:
+            raise PresetError(f"{entry.where(key)}: expected a positive number")
+    return Run(
+        name=entry.name,
+        title=entry.title,
+        organisation=str(fields["organisation"]),
+        params=params,
+        active_params=active if active is not None else params,
+        tokens=tokens,
+        architecture=_choice(entry, "architecture", RUN_ARCHITECTURES) if "architecture" in fields else "dense",
+        accelerator=catalog.entry("hardware", fields["accelerator"], entry.where("accelerator")).name,
+        count=fields.get("count"),
+        hours=hours,
+        hours_type=_choice(entry, "hours_type", HOURS_TYPES),
+        confidence=_choice(entry, "confidence", CONFIDENCES),
+        entry=entry,
+    )
+
+
+def _range(entry: Entry, key: str, parser: Callable[[Any], float]) -> tuple[float, float]:
+    value = entry.fields[key]
+    if len(value) != 2:
+        raise PresetError(f"{entry.where(key)}: expected [low, high]")
+    with prefixed(entry.where(key), PresetError):
+        low, high = (parser(v) for v in value)
+    if not 0 < low <= high:
+        raise PresetError(f"{entry.where(key)}: expected 0 < low <= high")
+    return low, high
+
+
+def _build_efficiency(entry: Entry) -> Efficiency:
+    fields = entry.fields
+    terms = ("intercept", "log10_active", "log2_peak", "moe")
+    sigma = float(fields["sigma"])
+    if not 0 < sigma < 5:
+        raise PresetError(f"{entry.where('sigma')}: expected a spread between 0 and 5 (ln units)")
+    return Efficiency(
+        name=entry.name,
+        coefficients=MappingProxyType({key: float(fields[key]) for key in terms if key in fields}),
+        size_cap=entry.parse("size_cap", _count("a parameter count")),
+        sigma=sigma,
+        bounds=MappingProxyType(
+            {
+                "active_params": _range(entry, "active_params_range", _count("a parameter count")),
+                "peak": _range(entry, "peak_range", _quantity(units.RATE)),
+            }
+        ),  # fmt: skip
+        statistics=MappingProxyType({k: float(v) for k, v in fields.get("statistics", {}).items()}),
+        source=entry.source_of("intercept"),
+        entry=entry,
+    )

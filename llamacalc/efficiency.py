@@ -1,45 +1,194 @@
-"""Default MFU: flat, or size-dependent where the published runs show it.
+"""End-to-end utilisation: a log-linear model fitted to published runs, and its P10-P90 range.
 
-The Llama 3/3.1 model cards' GPU-hours [S1, S2] imply BF16 MFU (6·N·D over GPU-hours × 989.4 TFLOP/s
-dense peak) of 14-16% for 8B, 25-28% for 70B and 35% for 405B on the same H100 fleet: small models
-keep the GPUs far less busy. On A100 the Llama 2 runs sit near 40% at every size [S5], so the fit
-applies to H100 only; elsewhere the flat 40% (Llama 3 paper Table 4, 38-43%) stays the default.
-`llamacalc backtest` shows both, with leave-one-out errors for the fit.
+Utilisation u = 6·N·D / (accelerator-seconds × dense BF16 peak): what a run achieved end to end,
+downtime included. Across published runs it spreads ~0.1-0.45 (×/÷1.55 around its geometric mean);
+part of that spread is explained by what a planner knows before training:
+
+    ln u = c0 + c1 · (log10 min(N_active, cap) − 10) + c2 · log2(peak / 1 PFLOP/s) + c3 · [MoE]
+
+small models keep accelerators less busy (up to a size where it stops mattering), faster chips are
+harder to keep fed, and MoE routing costs utilisation on 6·N_active·D. The accelerator enters only
+through its peak, never its name. Which terms and cap to use is chosen by leave-one-organisation-out
+error (a new organisation's run is the case a user is in), and the remaining spread of those
+out-of-sample errors, σ in ln u, gives the range: P10/P90 = P50 · exp(∓1.2816 σ).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 
-# MFU = SLOPE · log10(N_active) + INTERCEPT: least squares over the five dense Llama 3/3.1 H100 runs
-# (log10 N, implied MFU): (9.905, .1561), (9.905, .1390), (10.849, .2786), (10.849, .2547),
-# (11.608, .3458). tests/test_efficiency.py refits it from the shipped presets.
-SLOPE = 0.11837
-INTERCEPT = -1.02266
-FIT_GPUS = ("h100-sxm",)
-FIT_PARAMS = (8.03e9, 405.85e9)  # the fitted sizes; outside them the edge value is used, not extrapolated
-SOURCE = (
-    "assumption: size-dependent BF16 MFU on H100, 0.118·log10(N) − 1.023 for N in 8B-406B, fitted to the "
-    "Llama 3/3.1 model cards' GPU-hours [S1, S2] (see `llamacalc backtest`)"
+from llamacalc.specs import Efficiency
+
+Z90 = 1.2815515655446004  # the standard normal's 90th percentile: P10-P90 = ±Z90·σ
+PEAK_UNIT = 1e15  # log2_peak is in doublings from 1 PFLOP/s
+SIZE_CENTRE = 10.0  # log10_active is centred on 10B active parameters
+FORMS: tuple[tuple[str, ...], ...] = (
+    ("intercept",),
+    ("intercept", "log10_active"),
+    ("intercept", "log10_active", "log2_peak"),
+    ("intercept", "log10_active", "log2_peak", "moe"),
 )
+CAPS: tuple[float | None, ...] = (None, 1e10, 2e10, 5e10)
 
 
-def fit(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
-    """Least-squares (slope, intercept) of MFU against log10(N) over (N, MFU) points."""
-    xs = [math.log10(n) for n, _ in points]
-    ys = [mfu for _, mfu in points]
-    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
-    return slope, mean_y - slope * mean_x
+@dataclass(frozen=True)
+class Point:
+    """One run as the fit sees it: what a planner knows, and the utilisation it reached."""
+
+    name: str
+    organisation: str
+    active_params: float
+    peak: float
+    is_moe: bool
+    utilisation: float
+    weight: float
 
 
-def size_mfu(active_params: float, slope: float = SLOPE, intercept: float = INTERCEPT) -> float:
-    """The fitted MFU for a model of N active parameters, clamped to the fitted size range."""
-    low, high = FIT_PARAMS
-    return slope * math.log10(min(max(active_params, low), high)) + intercept
+@dataclass(frozen=True)
+class Utilisation:
+    """Predicted end-to-end utilisation with its range, and what lies outside the fitted data."""
+
+    p10: float
+    p50: float
+    p90: float
+    extrapolation: tuple[str, ...]  # inputs beyond the fitted ranges, for people
 
 
-def applies(gpu: str, precision: str) -> bool:
-    """Whether the size fit is the default for this GPU and precision (its evidence: BF16 on H100)."""
-    return gpu in FIT_GPUS and precision == "bf16"
+def features(active_params: float, peak: float, is_moe: bool, size_cap: float | None) -> dict[str, float]:
+    size = min(active_params, size_cap) if size_cap else active_params
+    return {
+        "intercept": 1.0,
+        "log10_active": math.log10(size) - SIZE_CENTRE,
+        "log2_peak": math.log2(peak / PEAK_UNIT),
+        "moe": 1.0 if is_moe else 0.0,
+    }
+
+
+def log_utilisation(model: Efficiency, active_params: float, peak: float, is_moe: bool) -> float:
+    x = features(active_params, peak, is_moe, model.size_cap)
+    return sum(c * x[name] for name, c in model.coefficients.items())
+
+
+def predict(model: Efficiency, active_params: float, peak: float, is_moe: bool) -> Utilisation:
+    """P10/P50/P90 utilisation of a run; P50 is capped at 1 (the peak) and the band with it."""
+    centre = log_utilisation(model, active_params, peak, is_moe)
+    spread = Z90 * model.sigma
+    p10, p50, p90 = (min(1.0, math.exp(centre + k * spread)) for k in (-1, 0, 1))
+    outside = []
+    low, high = model.bounds["active_params"]
+    if not low <= active_params <= high:
+        outside.append(f"{active_params / 1e9:,.3g}B active parameters (fitted {low / 1e9:,.3g}B-{high / 1e9:,.3g}B)")
+    low, high = model.bounds["peak"]
+    if not low * 0.999 <= peak <= high * 1.001:
+        outside.append(f"a {peak / 1e12:,.0f} TFLOP/s peak (fitted {low / 1e12:,.0f}-{high / 1e12:,.0f})")
+    return Utilisation(p10, p50, p90, tuple(outside))
+
+
+# --- fitting --------------------------------------------------------------------------------------
+
+
+def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
+    """Gaussian elimination with partial pivoting: a few unknowns, no numpy."""
+    n = len(vector)
+    a = [row[:] + [v] for row, v in zip(matrix, vector, strict=True)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
+        if abs(a[pivot][col]) < 1e-12:
+            raise ValueError("the runs do not determine this form (a feature never varies)")
+        a[col], a[pivot] = a[pivot], a[col]
+        for row in range(col + 1, n):
+            factor = a[row][col] / a[col][col]
+            for k in range(col, n + 1):
+                a[row][k] -= factor * a[col][k]
+    solution = [0.0] * n
+    for row in reversed(range(n)):
+        solution[row] = (a[row][n] - sum(a[row][k] * solution[k] for k in range(row + 1, n))) / a[row][row]
+    return solution
+
+
+def least_squares(points: Sequence[Point], form: Sequence[str], size_cap: float | None) -> dict[str, float]:
+    """Weighted least squares of ln u on the form's features."""
+    rows = [features(p.active_params, p.peak, p.is_moe, size_cap) for p in points]
+    xtx = [[sum(p.weight * r[i] * r[j] for p, r in zip(points, rows, strict=True)) for j in form] for i in form]
+    xty = [sum(p.weight * r[i] * math.log(p.utilisation) for p, r in zip(points, rows, strict=True)) for i in form]
+    return dict(zip(form, _solve(xtx, xty), strict=True))
+
+
+def _model(
+    coefficients: Mapping[str, float], size_cap: float | None, sigma: float, points: Sequence[Point]
+) -> Efficiency:
+    sizes = [p.active_params for p in points]
+    peaks = [p.peak for p in points]
+    return Efficiency(
+        name="default",
+        coefficients=MappingProxyType(dict(coefficients)),
+        size_cap=size_cap,
+        sigma=sigma,
+        bounds=MappingProxyType({"active_params": (min(sizes), max(sizes)), "peak": (min(peaks), max(peaks))}),
+        statistics=MappingProxyType({}),
+        source="",
+    )
+
+
+def held_out_errors(points: Sequence[Point], form: Sequence[str], size_cap: float | None) -> list[float]:
+    """ln(reported u / predicted u) for each run, predicted by a fit without its organisation."""
+    errors = []
+    for organisation in sorted({p.organisation for p in points}):
+        train = [p for p in points if p.organisation != organisation]
+        fitted = least_squares(train, form, size_cap)
+        model = _model(fitted, size_cap, 1.0, train)
+        errors += [
+            math.log(p.utilisation) - log_utilisation(model, p.active_params, p.peak, p.is_moe)
+            for p in points
+            if p.organisation == organisation
+        ]
+    return errors
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The chosen model and how it did out of sample, beside every form tried."""
+
+    model: Efficiency
+    form: tuple[str, ...]
+    errors: Mapping[str, float]  # run name -> held-out ln error of the chosen form
+    tried: Sequence[tuple[tuple[str, ...], float | None, float]]  # form, cap, held-out RMS
+
+
+def calibrate(points: Sequence[Point]) -> Fit:
+    """Fit every form and cap, keep the one with the least leave-one-organisation-out RMS error."""
+    if len({p.organisation for p in points}) < 3:
+        raise ValueError("calibration needs runs from at least three organisations")
+    tried = []
+    for form in FORMS:
+        for cap in CAPS if "log10_active" in form else (None,):
+            try:
+                errors = held_out_errors(points, form, cap)
+            except ValueError:
+                continue
+            tried.append((form, cap, math.sqrt(sum(e * e for e in errors) / len(errors)), errors))
+    form, cap, rms, errors = min(tried, key=lambda t: t[2])
+    sigma = math.sqrt(sum(e * e for e in errors) / (len(errors) - 1))
+    model = _model(least_squares(points, form, cap), cap, sigma, points)
+    statistics = {**summary(errors, sigma), "organisations": float(len({p.organisation for p in points}))}
+    model = dataclasses.replace(model, statistics=MappingProxyType(statistics))
+    by_organisation = sorted(points, key=lambda p: p.organisation)  # held_out_errors' order
+    held = dict(zip([p.name for p in by_organisation], errors, strict=True))
+    return Fit(model, form, held, [(f, c, r) for f, c, r, _ in tried])
+
+
+def summary(errors: Sequence[float], sigma: float) -> dict[str, float]:
+    """Out-of-sample figures: share within ±30% of reported hours, P10-P90 coverage, band width."""
+    within = sum(1 for e in errors if 0.7 <= math.exp(e) <= 1.3) / len(errors)
+    covered = sum(1 for e in errors if abs(e) <= Z90 * sigma) / len(errors)
+    return {
+        "runs": float(len(errors)),
+        "within_30_percent": within,
+        "p10_p90_coverage": covered,
+        "p90_over_p10": math.exp(2 * Z90 * sigma),
+        "median_abs_error": sorted(abs(math.exp(e) - 1) for e in errors)[len(errors) // 2],
+    }

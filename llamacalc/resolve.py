@@ -24,7 +24,7 @@ from llamacalc.flops import (
     training_flops,
 )
 from llamacalc.inputs import DEFAULTS, INPUTS, MODEL_KEYS, Assumption, option
-from llamacalc.specs import PRECISIONS, Cluster, Entry, Hardware, Model, Reported
+from llamacalc.specs import PRECISIONS, Cluster, Efficiency, Entry, Hardware, Model, Reported
 
 SIX_ND_SOURCE = "C = 6·N·D: 2 FLOP forward + 4 backward per parameter per token (Kaplan et al. 2020 §2.1)"
 
@@ -37,6 +37,8 @@ class Setup:
     precision: str
     peak: float
     mfu: float
+    mfu_band: tuple[float, float]  # P10, P90: the efficiency model's spread; none when --mfu is given
+    extrapolation: tuple[str, ...]  # inputs beyond the runs the efficiency model was fitted on
     gpus: int | None
     seconds: float | None
     price: float | None
@@ -71,6 +73,7 @@ class Resolver:
         self.catalog = catalog
         self._sides: dict[str, ModelSide] = {}
         self._cited: dict[tuple[str, str, str], Assumption] = {}
+        self._utilisation_source: str | None = None
 
     def resolve(self, request: Mapping[str, Any]) -> Resolved:
         """Resolve a request against the presets, or raise InputError naming the offending option."""
@@ -87,6 +90,17 @@ class Resolver:
         if found is None:
             found = self._cited[entry.kind, entry.name, key] = Assumption(value, unit, "preset", entry.source_of(key))
         return found
+
+    def utilisation_source(self, model: Efficiency) -> str:
+        """The source of a predicted MFU, the same text for every prediction of one model."""
+        if self._utilisation_source is None:
+            stats = model.statistics
+            self._utilisation_source = (
+                "assumption: end-to-end utilisation of the BF16 peak, predicted from active size, peak and MoE by "
+                f"the efficiency model fitted to {stats.get('runs', 0):.0f} published runs (P10-P90 "
+                f"×/÷{math.exp(efficiency.Z90 * model.sigma):.2f}; `llamacalc backtest`)"
+            )
+        return self._utilisation_source
 
     def model_side(self, given: Mapping[str, Any], model: Model) -> ModelSide:
         """The model side of a preset as it stands, counted once."""
@@ -108,7 +122,8 @@ def _resolve(r: Resolver, request: Mapping[str, Any]) -> Resolved:
     size = side.active
     if size is None and model is not None and model.baseline is not None:
         size = model.baseline.active_params  # a compute-defined scenario runs at its baseline's efficiency
-    setup = _setup(r, given, model, seen, size)
+    is_moe = model.is_moe if model is not None and model.baseline is None else side.active != side.params
+    setup = _setup(r, given, model, seen, size, is_moe)
     return Resolved(
         **vars(setup), model=model, params=side.params, active_params=side.active, tokens=side.tokens,
         flops=side.flops, convention=side.convention, per_token=side.per_token, assumptions=seen,
@@ -155,6 +170,7 @@ def _setup(
     model: Model | None,
     seen: dict[str, Assumption],
     size: float | None = None,
+    is_moe: bool = False,
 ) -> Setup:
     """The hardware side; `size` (active parameters) picks the default MFU where it depends on size."""
     cluster = r.catalog.cluster(_text(given, "cluster")) if "cluster" in given else None
@@ -173,16 +189,15 @@ def _setup(
     peak = hardware.peak(str(precision))
     seen["peak"] = r.cited(hardware.entry, f"peak_{precision}", peak, "FLOP/s")
 
-    default_mfu = DEFAULTS[f"mfu.{precision}"]
-    if size is not None and efficiency.applies(hardware.name, precision):
-        default_mfu = Assumption(efficiency.size_mfu(size), "", "default", efficiency.SOURCE)
-    mfu = _fraction(given, seen, "mfu", default_mfu)
+    mfu, band, outside = _utilisation(r, given, seen, hardware, str(precision), size, is_moe)
     gpus, seconds = _scale(given, seen, cluster, home, reported)
     price = _hardware_input(r, given, seen, hardware, "price", units.PRICE, "USD/GPU-hour", 1 / units.HOUR)
     power = _hardware_input(r, given, seen, hardware, "power", units.POWER, "W", 1.0)
     pue = _number(given, seen, "pue", DEFAULTS["pue"], low=1.0)
     carbon = _quantity_input(given, seen, "carbon", units.CARBON, DEFAULTS["carbon"], 1 / units.KWH)
-    return Setup(hardware, str(precision), peak, mfu, gpus, seconds, price, power, pue, carbon / units.KWH)
+    return Setup(
+        hardware, str(precision), peak, mfu, band, outside, gpus, seconds, price, power, pue, carbon / units.KWH
+    )
 
 
 # --- resolution helpers ---------------------------------------------------------------------------
@@ -327,6 +342,34 @@ def _gpu_count(value: Any) -> int:
     if count != int(count) or count > 1e12:
         raise InputError(f"--gpus: expected a whole number of GPUs (at most 1e12), got '{value}'")
     return int(count)
+
+
+def _utilisation(
+    r: Resolver,
+    given: Mapping[str, Any],
+    seen: dict[str, Assumption],
+    hardware: Hardware,
+    precision: str,
+    size: float | None,
+    is_moe: bool,
+) -> tuple[float, tuple[float, float], tuple[str, ...]]:
+    """The MFU with its P10-P90 band: the user's (no band), else the efficiency model's prediction.
+
+    The model predicts end-to-end utilisation of the dense BF16 peak from the active size, the
+    accelerator's BF16 peak and MoE; FP8 runs keep their cited default, with the model's spread.
+    """
+    if "mfu" in given:
+        mfu = _fraction(given, seen, "mfu", DEFAULTS["mfu.bf16"])
+        return mfu, (mfu, mfu), ()
+    model = r.catalog.efficiency()
+    if size is None or precision != "bf16" or "bf16" not in hardware.peaks:
+        default = DEFAULTS[f"mfu.{precision}"]
+        seen["mfu"] = default
+        spread = math.exp(efficiency.Z90 * model.sigma)
+        return float(default.value), (default.value / spread, min(1.0, default.value * spread)), ()
+    u = efficiency.predict(model, size, hardware.peaks["bf16"], is_moe)
+    seen["mfu"] = Assumption(u.p50, "", "default", r.utilisation_source(model))
+    return u.p50, (u.p10, u.p90), u.extrapolation
 
 
 def _fraction(given: Mapping[str, Any], seen: dict[str, Assumption], key: str, default: Assumption) -> float:

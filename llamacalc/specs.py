@@ -17,7 +17,10 @@ from llamacalc.errors import InputError, PresetError, prefixed
 
 PRECISIONS = ("bf16", "fp8")
 
-_NOT_FIGURES = {"title", "aliases", "source", "sources", "reported", "based_on", "cluster", "form"}
+_NOT_FIGURES = {
+    "title", "aliases", "source", "sources", "reported", "based_on", "cluster", "form", "organisation", "flags",
+    "derivation", "architecture", "hours_type", "confidence", "accelerator", "year",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -171,3 +174,49 @@ class Cluster:
     gpu: str
     gpus: int
     entry: Entry = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A published training run: what was trained, on what, and the accelerator-hours it took."""
+
+    name: str
+    title: str
+    organisation: str
+    params: float
+    active_params: float
+    tokens: float
+    architecture: str  # RUN_ARCHITECTURES
+    accelerator: str  # a hardware preset
+    count: int | None
+    hours: float  # accelerator-hours
+    hours_type: str  # "end-to-end" (downtime included) or "steady-state" (from throughput)
+    confidence: str  # "primary", "mixed" or "secondary"
+    entry: Entry = field(repr=False)
+
+    @property
+    def is_moe(self) -> bool:
+        return self.architecture == "moe" or self.active_params != self.params
+
+
+RUN_ARCHITECTURES = ("dense", "moe", "ssm", "encoder-decoder", "multimodal")
+HOURS_TYPES = ("end-to-end", "steady-state")
+CONFIDENCES = ("primary", "mixed", "secondary")
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """A fitted model of end-to-end utilisation: ln u = Σ coefficient · feature (efficiency.py).
+
+    `sigma` is the spread of its leave-one-organisation-out errors (ln u), which sets the P10-P90
+    range; `bounds` are the ranges of the features it was fitted on, beyond which it extrapolates.
+    """
+
+    name: str
+    coefficients: Mapping[str, float]  # feature name -> coefficient; "intercept" always present
+    size_cap: float | None  # active parameters beyond which size no longer raises utilisation
+    sigma: float
+    bounds: Mapping[str, tuple[float, float]]  # "active_params", "peak": fitted ranges
+    statistics: Mapping[str, float]  # the fit's leave-one-organisation-out figures
+    source: str
+    entry: Entry | None = field(default=None, repr=False)

@@ -107,7 +107,7 @@ def test_user_preset_overrides_shipped_one(tmp_path):
         ('[hardware.x]\npeak_bf16 = "5 W"\n', "hardware.x.peak_bf16: expected a compute rate per GPU"),
         ("[modles.x]\nparams = 1\n", "unknown table [modles] (did you mean 'models'?)"),
         ('[models.x]\nparams = "1B"\ntokens = "1T"\nlayers = -3\n', "models.x.layers: expected a positive integer"),
-        ('[clusters.x]\ngpu = "h1000"\ngpus = 8\n', "unknown GPU 'h1000' (did you mean 'h100-sxm'?)"),
+        ('[clusters.x]\ngpu = "h100-sxn"\ngpus = 8\n', "unknown GPU 'h100-sxn' (did you mean 'h100-sxm'?)"),
         (
             '[models.x]\nparams = "1B"\ntokens = "1T"\n[models.x.reported]\ngpu_hour = 5\n',
             "reported.gpu_hour: unknown field",

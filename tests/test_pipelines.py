@@ -59,7 +59,7 @@ PASSING_PLAN = """
 max_cost = "200 MUSD"
 [runs.flagship]
 model = "llama-3.1-405b"
-max_days = 90
+max_days = 120
 [runs.small]
 model = "llama-3-8b"
 gpus = 1024

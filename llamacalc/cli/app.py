@@ -115,7 +115,9 @@ app = typer.Typer(
 commands = typer.Typer()  # the command modules register here; _Group builds them on demand
 
 
-HELP_ORDER = ("train", "optimal", "loss", "check", "batch", "compare", "sweep", "backtest", "memory", "presets")
+HELP_ORDER = (
+    "train", "optimal", "loss", "check", "batch", "compare", "sweep", "backtest", "calibrate", "memory", "presets",
+)  # fmt: skip
 
 
 def _lazy_commands() -> dict[str, Any]:

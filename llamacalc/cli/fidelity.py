@@ -1,8 +1,8 @@
 """`llamacalc backtest` and `llamacalc memory`: how far to trust the estimates, and whether a run fits."""
 
+import sys
+from pathlib import Path
 from typing import Annotated
-
-import typer
 
 from llamacalc.cli.app import (
     GpuOpt,
@@ -25,16 +25,17 @@ from llamacalc.errors import InputError, prefixed
 @commands.command()
 @writes_output
 def backtest(presets: PresetsOpt = None, as_json: JsonOpt = False) -> None:
-    """Every preset with published GPU-hours: the estimate at default assumptions against it.
+    """Every published run: the efficiency model's estimate against it, in and out of sample.
 
     Example: llamacalc backtest
     """
-    from llamacalc.estimates.backtest import rows
+    from llamacalc.estimates.backtest import backtest as run_backtest
     from llamacalc.output import documents, tables
 
-    found = rows(catalog_from(presets))
-    if not found:
-        raise typer.BadParameter("no model preset has reported GPU-hours")
+    try:
+        found = run_backtest(catalog_from(presets))
+    except ValueError as error:
+        raise InputError(f"backtest: {error}") from None
     if as_json:
         print_json(documents.backtest_document(found))
     else:
@@ -116,3 +117,27 @@ def memory(
         if arch is None:
             warn(["activations need the model's architecture (layers, d_model, ...): states only"])
         print_tables(tables.memory_table(doc))
+
+
+@commands.command()
+@writes_output
+def calibrate(
+    runs: Annotated[
+        list[Path] | None,
+        opt("A folder or file of your own [runs.*] presets, fitted with the published.", "--runs"),
+    ] = None,
+    presets: PresetsOpt = None,
+) -> None:
+    """Refit the efficiency model on the published runs (and yours); print it as a preset file.
+
+    Example: llamacalc calibrate --runs our-runs/ -o ~/presets/efficiency.toml
+    """
+    from llamacalc.estimates.calibration import fitted, published
+    from llamacalc.output import documents
+
+    catalog = catalog_from([*(presets or ()), *(runs or ())])
+    try:
+        fit = fitted(published(catalog))
+    except ValueError as error:
+        raise InputError(f"calibrate: {error}") from None
+    sys.stdout.write(documents.efficiency_toml(fit))

@@ -1,101 +1,65 @@
-"""Backtest: the calculator's default estimate against every published run in the presets.
+"""Backtest: the efficiency model against every published run, in sample and out of sample.
 
-For each model preset with reported GPU-hours: the implied MFU; the GPU-hours estimated before
-(a flat 40% MFU for every run) and after (today's default: the size fit on H100, efficiency.py);
-the leave-one-out estimate for the runs the fit is made of (refitted without the run it predicts);
-and CO2 at the reported GPU-hours against the reported CO2.
+For each run with published accelerator-hours (the `runs` presets and the model presets with
+reported GPU-hours): the utilisation it implies, the shipped model's P50 and the hours it gives
+(in sample: the shipped model was fitted on these runs), and the error when the run's whole
+organisation is left out of the fit, with whether the reported figure falls inside that
+prediction's P10-P90 band. Runs the fit leaves out are shown with the reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from llamacalc import efficiency
-from llamacalc.budget import emissions, energy, gpu_time, implied_mfu
 from llamacalc.catalog import Catalog
-from llamacalc.flops import model_flops
-from llamacalc.inputs import DEFAULTS
-from llamacalc.specs import Model
-from llamacalc.units import HOUR, KWH
+from llamacalc.estimates.calibration import Published, fitted, published
 
 
 @dataclass(frozen=True)
 class Row:
-    model: Model
-    gpu: str
-    reported_gpu_hours: float
-    implied_mfu: float
-    flat_gpu_hours: float
-    default_mfu: float
-    default_gpu_hours: float
-    leave_one_out_gpu_hours: float | None  # only for the runs the fit is made of
-    reported_co2_t: float | None
-    co2_t_at_reported_gpu_hours: float | None
+    run: Published
+    implied: float  # end-to-end utilisation the reported hours imply
+    p50: float  # the shipped model's prediction
+    error: float  # estimated / reported hours − 1, in sample
+    held_out_error: float | None  # the same with the run's organisation left out of the fit
+    inside: bool | None  # reported inside the held-out P10-P90 band
 
 
-def fit_runs(catalog: Catalog) -> list[Model]:
-    """The runs the size fit is made of: dense models on the fit's GPUs with reported GPU-hours."""
-    return [m for m in _reported(catalog) if m.reported and m.reported.gpu in efficiency.FIT_GPUS and not m.is_moe]
+@dataclass(frozen=True)
+class Backtest:
+    rows: Sequence[Row]
+    model: efficiency.Efficiency  # the shipped (or user-calibrated) model
+    summary: Mapping[str, float]  # out of sample: efficiency.summary, plus in-sample mean |error|
 
 
-def rows(catalog: Catalog) -> list[Row]:
-    fitted_on = fit_runs(catalog)
-    points = {m.name: (_active(m), _implied(catalog, m)) for m in fitted_on}
-    found = []
-    for model in _reported(catalog):
-        reported = model.reported
-        assert reported is not None and reported.gpu is not None and reported.gpu_hours is not None
-        hardware = catalog.hardware(reported.gpu)
-        flops, peak = model_flops(model), hardware.peak("bf16")
-
-        def hours(mfu: float, flops: float = flops, peak: float = peak) -> float:
-            return gpu_time(flops, peak, mfu) / HOUR
-
-        flat = DEFAULTS["mfu.bf16"].value
-        default = efficiency.size_mfu(_active(model)) if efficiency.applies(hardware.name, "bf16") else flat
-        loo = None
-        if model.name in points:
-            others = [point for name, point in points.items() if name != model.name]
-            loo = hours(efficiency.size_mfu(_active(model), *efficiency.fit(others)))
-        co2 = None
-        if hardware.power is not None:
-            joules = energy(reported.gpu_hours * HOUR, hardware.power, DEFAULTS["pue"].value)
-            co2 = emissions(joules, DEFAULTS["carbon"].value / KWH) / 1000
-        found.append(
+def backtest(catalog: Catalog) -> Backtest:
+    runs = published(catalog)
+    if not runs:
+        raise ValueError("no run or model preset has published accelerator-hours")
+    model = catalog.efficiency()
+    held = fitted(runs).errors
+    band = efficiency.Z90 * model.sigma
+    rows = []
+    for run in runs:
+        p = run.point
+        p50 = efficiency.predict(model, p.active_params, p.peak, p.is_moe).p50
+        loo = held.get(p.name)
+        rows.append(
             Row(
-                model,
-                hardware.name,
-                reported.gpu_hours,
-                _implied(catalog, model),
-                hours(flat),
-                default,
-                hours(default),
-                loo,
-                reported.co2_t,
-                co2,
+                run,
+                p.utilisation,
+                p50,
+                p.utilisation / p50 - 1,
+                None if loo is None else math.exp(loo) - 1,
+                None if loo is None else abs(loo) <= band,
             )  # fmt: skip
         )
-    return found
-
-
-def mean_abs_error(pairs: Sequence[tuple[float | None, float]]) -> float | None:
-    """Mean |estimate / reported − 1| over the pairs that have an estimate."""
-    errors = [abs(estimate / reported - 1) for estimate, reported in pairs if estimate is not None]
-    return sum(errors) / len(errors) if errors else None
-
-
-def _reported(catalog: Catalog) -> list[Model]:
-    models = (catalog.model(name) for name in catalog.names("models"))
-    return [m for m in models if m.reported and m.reported.gpu_hours and m.reported.gpu]
-
-
-def _active(model: Model) -> float:
-    assert model.active_params is not None
-    return model.active_params
-
-
-def _implied(catalog: Catalog, model: Model) -> float:
-    assert model.reported and model.reported.gpu and model.reported.gpu_hours
-    peak = catalog.hardware(model.reported.gpu).peak("bf16")
-    return implied_mfu(model_flops(model), model.reported.gpu_hours * HOUR, peak)
+    used = [r for r in rows if not r.run.excluded]
+    summary = {
+        **efficiency.summary(list(held.values()), model.sigma),
+        "in_sample_mean_abs_error": sum(abs(r.error) for r in used) / len(used),
+    }
+    return Backtest(rows, model, summary)

@@ -6,6 +6,7 @@ A budget (FLOPs, GPUs × days, or money) becomes C; each scaling law splits C in
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from llamacalc.errors import InputError, prefixed
 from llamacalc.estimates.train import TrainResult, train
 from llamacalc.flops import training_flops
 from llamacalc.inputs import Assumption
-from llamacalc.resolve import Resolver, Setup
+from llamacalc.resolve import Resolved, Resolver, Setup
 from llamacalc.scaling import Split, compute_for_loss, has_loss, loss, optimal, tokens_for_loss
 from llamacalc.specs import Law
 
@@ -119,15 +120,45 @@ def optimal_plan(
     _one_budget(compute, days, money)
     catalog = resolver.catalog
     setup, setup_seen = resolver.setup(run)
-    flops, basis, seen = budget_flops(setup, setup_seen, compute=compute, days=days, money=money)
-    optima = []
+    request = {**run, "gpu": setup.hardware.name, "gpus": setup.gpus, "cluster": None}
+    optima, budgets = [], []
     for law in laws(catalog, law_name):
-        split = optimal(law, flops)
-        # The setup's MFU, not the proposed size's default: the budget's C was computed at it.
-        request = {**run, "gpu": setup.hardware.name, "gpus": setup.gpus, "cluster": None, "mfu": setup.mfu}
-        resolved = resolver.resolve({**request, "params": split.params, "tokens": split.tokens})
+        flops, basis, seen, split, resolved = _consistent(
+            resolver, law, setup, setup_seen, request, compute, days, money
+        )
+        budgets.append((flops, basis, seen))
         optima.append(Optimum(split, law, train(catalog, resolved)))
+    flops, basis, seen = budgets[0]
     return OptimalPlan(flops, basis, seen, optima)
+
+
+def _consistent(
+    resolver: Resolver,
+    law: Law,
+    setup: Setup,
+    setup_seen: Mapping[str, Assumption],
+    request: Mapping[str, Any],
+    compute: Any,
+    days: Any,
+    money: Any,
+) -> tuple[float, str, Mapping[str, Assumption], Split, Resolved]:
+    """The budget's C, its optimal split, and the proposed run, at the utilisation of that very run.
+
+    The efficiency model's MFU depends on the model's size, and a GPU-time or money budget buys C in
+    proportion to MFU: iterate C → N → MFU(N) → C until it settles, so that `train` prices the
+    proposed model at the same days and cost as the budget. A given --mfu needs no iteration.
+    """
+    mfu = setup.mfu
+    for _ in range(50):
+        flops, basis, seen = budget_flops(
+            dataclasses.replace(setup, mfu=mfu), setup_seen, compute=compute, days=days, money=money
+        )
+        split = optimal(law, flops)
+        resolved = resolver.resolve({**request, "params": split.params, "tokens": split.tokens})
+        if abs(resolved.mfu - mfu) <= 1e-12 * mfu or basis == "compute":
+            break
+        mfu = resolved.mfu
+    return flops, basis, seen, split, resolved
 
 
 def loss_reports(catalog: Catalog, law_name: str, params: float, tokens: float) -> list[LossReport]:

@@ -25,10 +25,23 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Range:
+    """A figure's P10, P50 (the estimate) and P90, in canonical units."""
+
+    p10: float
+    p50: float
+    p90: float
+
+
+@dataclass(frozen=True)
 class TrainResult:
     resolved: Resolved
     budget: Budget
     reported: Comparison | None
+    ranges: Mapping[str, Range]  # mfu, days or gpus, gpu_hours, cost, energy, co2: the figures known
+
+
+RANGED = ("gpu_seconds", "cost", "energy", "co2")  # Budget fields that scale with 1 / utilisation
 
 
 def estimate(resolver: Resolver, request: Mapping[str, Any]) -> TrainResult:
@@ -39,11 +52,28 @@ def estimate(resolver: Resolver, request: Mapping[str, Any]) -> TrainResult:
 def train(catalog: Catalog, resolved: Resolved) -> TrainResult:
     """The budget of a resolved run, with the publisher's figures beside it when the preset has them."""
     s = resolved
-    result = budget(
-        s.flops, s.peak, s.mfu, gpus=s.gpus, seconds=s.seconds,
+    result = _budget(s, s.mfu)
+    return TrainResult(s, result, _comparison(catalog, s), _ranges(s, result))
+
+
+def _budget(s: Resolved, mfu: float) -> Budget:
+    return budget(
+        s.flops, s.peak, mfu, gpus=s.gpus, seconds=s.seconds,
         price=s.price, power=s.power, pue=s.pue, carbon=s.carbon,
     )  # fmt: skip
-    return TrainResult(s, result, _comparison(catalog, s))
+
+
+def _ranges(s: Resolved, p50: Budget) -> dict[str, Range]:
+    """P10-P90 of every figure from the MFU band: high utilisation gives the low figure."""
+    low_mfu, high_mfu = s.mfu_band
+    fast, slow = _budget(s, high_mfu), _budget(s, low_mfu)
+    ranges = {"mfu": Range(low_mfu, s.mfu, high_mfu)}
+    scale = "gpus" if s.gpus is None else "seconds"
+    for key in (scale, *RANGED):
+        value = getattr(p50, key)
+        if value is not None:
+            ranges[key] = Range(getattr(fast, key), value, getattr(slow, key))
+    return ranges
 
 
 def _comparison(catalog: Catalog, s: Resolved) -> Comparison | None:

@@ -18,11 +18,12 @@ from llamacalc.units import DAY, HOUR, KWH, MWH
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
     from llamacalc.catalog import Catalog
-    from llamacalc.estimates.backtest import Row as BacktestRow
+    from llamacalc.efficiency import Fit
+    from llamacalc.estimates.backtest import Backtest
     from llamacalc.estimates.checks import Check
     from llamacalc.estimates.plan import LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.sweep import Series
-    from llamacalc.estimates.train import TrainResult
+    from llamacalc.estimates.train import Range, TrainResult
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
     from llamacalc.memory import Layout, Memory
@@ -44,6 +45,19 @@ def _scaled(value: float | None, unit: float) -> float | None:
 
 def assumptions_document(assumptions: Mapping[str, Assumption]) -> dict[str, Any]:
     return {name: _assumption_dict(a) for name, a in assumptions.items()}
+
+
+# Range names in JSON, and each one's display scale (canonical units per JSON unit).
+RANGE_KEYS = {
+    "mfu": "mfu", "gpus": "gpus", "seconds": "days", "gpu_seconds": "gpu_hours",
+    "cost": "cost_usd", "energy": "energy_mwh", "co2": "co2_t",
+}  # fmt: skip
+_RANGE_SCALES = {"seconds": DAY, "gpu_seconds": HOUR, "energy": MWH, "co2": 1000.0}
+
+
+def _range(band: Range, key: str) -> dict[str, float]:
+    scale = _RANGE_SCALES.get(key, 1.0)
+    return {"p10": band.p10 / scale, "p50": band.p50 / scale, "p90": band.p90 / scale}
 
 
 def train_document(result: TrainResult, assumptions: bool = True) -> dict[str, Any]:
@@ -72,6 +86,8 @@ def train_document(result: TrainResult, assumptions: bool = True) -> dict[str, A
         "carbon_kg_per_kwh": s.carbon * KWH,
         "energy_mwh": _scaled(b.energy, MWH),
         "co2_t": _scaled(b.co2, 1000),
+        "ranges": {RANGE_KEYS[key]: _range(band, key) for key, band in result.ranges.items()},
+        "extrapolation": list(s.extrapolation),
         "reported": None
         if r is None
         else {
@@ -319,43 +335,32 @@ def csv_row(document: Mapping[str, Any], line: int | None = None) -> dict[str, A
     return row
 
 
-def _error(estimate: float | None, reported: float | None) -> float | None:
-    return None if estimate is None or not reported else estimate / reported - 1
-
-
-def backtest_document(rows: Sequence[BacktestRow]) -> dict[str, Any]:
-    """`backtest --json`: schema llamacalc.backtest/1."""
-    from llamacalc.estimates.backtest import mean_abs_error
-
-    def summary(attribute: str) -> float | None:
-        return mean_abs_error([(getattr(r, attribute), r.reported_gpu_hours) for r in rows])
-
+def backtest_document(found: Backtest) -> dict[str, Any]:
+    """`backtest --json`: schema llamacalc.backtest/2."""
     return {
-        "schema": "llamacalc.backtest/1",
+        "schema": "llamacalc.backtest/2",
         "runs": [
             {
-                "model": r.model.name,
-                "gpu": r.gpu,
-                "reported_gpu_hours": r.reported_gpu_hours,
-                "implied_mfu": r.implied_mfu,
-                "flat_gpu_hours": r.flat_gpu_hours,
-                "flat_error": _error(r.flat_gpu_hours, r.reported_gpu_hours),
-                "default_mfu": r.default_mfu,
-                "default_gpu_hours": r.default_gpu_hours,
-                "default_error": _error(r.default_gpu_hours, r.reported_gpu_hours),
-                "leave_one_out_error": _error(r.leave_one_out_gpu_hours, r.reported_gpu_hours),
-                "reported_co2_t": r.reported_co2_t,
-                "co2_t_at_reported_gpu_hours": r.co2_t_at_reported_gpu_hours,
-                "co2_error": _error(r.co2_t_at_reported_gpu_hours, r.reported_co2_t),
-                "source": r.model.reported.source if r.model.reported else "",
+                "run": r.run.point.name,
+                "title": r.run.title,
+                "organisation": r.run.point.organisation,
+                "accelerator": r.run.accelerator,
+                "reported_hours": r.run.hours,
+                "implied_utilisation": r.implied,
+                "p50_utilisation": r.p50,
+                "error": r.error,
+                "held_out_error": r.held_out_error,
+                "inside_p10_p90": r.inside,
+                "excluded": r.run.excluded or None,
+                "source": r.run.source,
             }
-            for r in rows
+            for r in found.rows
         ],
-        "mean_abs_error": {
-            "flat": summary("flat_gpu_hours"),
-            "default": summary("default_gpu_hours"),
-            "leave_one_out": summary("leave_one_out_gpu_hours"),
-            "co2": mean_abs_error([(r.co2_t_at_reported_gpu_hours, r.reported_co2_t or 0) for r in rows]),
+        "summary": dict(found.summary),
+        "model": {
+            "coefficients": dict(found.model.coefficients),
+            "size_cap": found.model.size_cap,
+            "sigma": found.model.sigma,
         },
     }
 
@@ -401,3 +406,31 @@ def memory_document(
         "fewest_gpus": None if fewest is None else fewest[0],
         "fewest_layout": None if fewest is None else dict(vars(fewest[1])),
     }
+
+
+def efficiency_toml(fit: Fit) -> str:
+    """The fitted efficiency model as a preset file: what `calibrate` writes, and what ships."""
+    m = fit.model
+    stats = m.statistics
+    low, high = m.bounds["active_params"]
+    peak_low, peak_high = m.bounds["peak"]
+    lines = [
+        "# End-to-end utilisation model, written by `llamacalc calibrate`: ln u = Σ coefficient · feature",
+        "# (llamacalc/efficiency.py). Put this file in a presets folder to use it instead of the shipped one.",
+        "",
+        '[efficiency."default"]',
+        f'title = "End-to-end utilisation fitted to {stats["runs"]:.0f} published runs '
+        f'of {stats["organisations"]:.0f} organisations"',
+        *(f"{name} = {value!r}" for name, value in m.coefficients.items()),
+        *([f"size_cap = {m.size_cap!r}"] if m.size_cap else []),
+        f"sigma = {m.sigma!r}",
+        f"active_params_range = [{low!r}, {high!r}]",
+        f'peak_range = ["{peak_low / 1e12:.6g} TFLOP/s", "{peak_high / 1e12:.6g} TFLOP/s"]',
+        'source = "assumption: fitted by llamacalc calibrate to the runs presets and the model presets with reported '
+        "GPU-hours (steady-state and multimodal runs left out, secondary sources at half weight); terms and size cap "
+        "chosen by leave-one-organisation-out error; sigma is that error's spread in ln u\"",
+        "",
+        '[efficiency."default".statistics]  # leave-one-organisation-out',
+        *(f"{name} = {value:.4g}" for name, value in stats.items()),
+    ]
+    return "\n".join(lines) + "\n"

@@ -75,3 +75,8 @@ def bar(value: float | None, largest: float, width: int = 14) -> str:
         return ""
     eighths = max(1, round(8 * width * value / largest))
     return "█" * (eighths // 8) + (_BLOCKS[eighths % 8] if eighths % 8 else "")
+
+
+def ranged(shown: str, low: str, high: str) -> str:
+    """An estimate with its P10-P90 range: '111.8 days (73-171)'; no range when both ends agree."""
+    return shown if low == high else f"{shown} ({low}–{high})"

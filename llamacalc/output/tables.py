@@ -5,25 +5,24 @@ Each function returns a `Table`; only the CLI prints.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llamacalc.inputs import option
 from llamacalc.output.documents import (
-    backtest_document,
     compare_document,
     conventions_document,
     formula,
     goodput_document,
 )
-from llamacalc.output.numbers import bar, count, duration, energy, flops, money, percent, rate, tonnes
+from llamacalc.output.numbers import bar, count, duration, energy, flops, money, percent, ranged, rate, tonnes
 from llamacalc.units import DAY, HOUR, MWH
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
     from rich.table import Table
 
     from llamacalc.catalog import Catalog
-    from llamacalc.estimates.backtest import Row as BacktestRow
+    from llamacalc.estimates.backtest import Backtest
     from llamacalc.estimates.checks import Check
     from llamacalc.estimates.plan import LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.sweep import Series
@@ -61,15 +60,39 @@ def train_table(result: TrainResult) -> Table:
         row("tokens", count(s.tokens))
     row("training compute", f"{flops(b.flops)} ({s.convention})")
     row("GPU", f"{s.hardware.name}, {s.precision} peak {rate(s.peak)}", r.gpu or "" if r else "")
-    row("MFU", percent(s.mfu), f"{percent(r.implied_mfu)} implied" if r and r.implied_mfu else "")
-    row("GPUs", count(b.gpus), count(r.gpus) if r and r.gpus else "")
-    row("wall-clock", duration(b.seconds))
-    row("GPU-hours", count(b.gpu_seconds / HOUR), count(r.gpu_hours) if r and r.gpu_hours else "")
-    row("cost", money(b.cost))
-    row("energy", energy(b.energy))
-    row("CO2 (location-based)", tonnes(b.co2), tonnes(r.co2_t * 1000) if r and r.co2_t else "")
+    g = result.ranges
+
+    def spread(key: str, shown: str, short: Callable[[float], str]) -> str:
+        band = g.get(key)
+        return shown if band is None else ranged(shown, short(band.p10), short(band.p90))
+
+    row(
+        "MFU",
+        spread("mfu", percent(s.mfu), percent),
+        f"{percent(r.implied_mfu)} implied" if r and r.implied_mfu else "",
+    )
+    row("GPUs", spread("gpus", count(b.gpus), count), count(r.gpus) if r and r.gpus else "")
+    row(
+        "wall-clock",
+        spread("seconds", duration(b.seconds), lambda v: f"{v / DAY:,.0f}" if v >= DAY else f"{v / HOUR:,.0f} h"),
+    )
+    row(
+        "GPU-hours",
+        spread("gpu_seconds", count(b.gpu_seconds / HOUR), lambda v: count(v / HOUR)),
+        count(r.gpu_hours) if r and r.gpu_hours else "",
+    )
+    row("cost", spread("cost", money(b.cost), money))
+    row("energy", spread("energy", energy(b.energy), energy))
+    row("CO2 (location-based)", spread("co2", tonnes(b.co2), tonnes), tonnes(r.co2_t * 1000) if r and r.co2_t else "")
+    notes = []
+    if g["mfu"].p10 != g["mfu"].p90:
+        notes.append("(P10–P90): the efficiency model's out-of-sample spread; --mfu fixes it")
+    if s.extrapolation:
+        notes.append("extrapolated beyond the fitted runs: " + "; ".join(s.extrapolation))
     if r is not None:
-        table.caption = f"reported: {r.source}"
+        notes.append(f"reported: {r.source}")
+    if notes:
+        table.caption = "\n".join(notes)
         table.caption_justify = "left"
     return table
 
@@ -277,32 +300,29 @@ def sweep_table(series: Series, results: Sequence[TrainResult]) -> Table:
     return table
 
 
-def backtest_table(rows: Sequence[BacktestRow]) -> Table:
-    doc = backtest_document(rows)
-
+def backtest_table(found: Backtest) -> Table:
     def err(value: float | None) -> str:
         return "—" if value is None else f"{value:+.0%}"
 
     table = _table(
-        "Backtest: estimate vs reported GPU-hours (BF16 dense peak; errors = estimate / reported − 1)",
-        "model", "reported", "implied MFU", "flat 40%", "default", "default MFU", "leave-1-out", "CO2",
+        "Backtest: the efficiency model against published runs (error = estimated / reported hours − 1)",
+        "run", "org", "hours", "implied", "P50", "error", "held out", "in band",
     )  # fmt: skip
     table.columns[0].no_wrap = True
-    for run in doc["runs"]:
+    for r in found.rows:
+        p = r.run.point
+        inside = r.run.excluded.split()[0] if r.run.excluded else ("yes" if r.inside else "no")
         table.add_row(
-            run["model"], count(run["reported_gpu_hours"]), percent(run["implied_mfu"]), err(run["flat_error"]),
-            err(run["default_error"]), percent(run["default_mfu"]), err(run["leave_one_out_error"]),
-            err(run["co2_error"]),
+            p.name, p.organisation, count(r.run.hours), percent(r.implied), percent(r.p50), err(r.error),
+            err(r.held_out_error), inside,
         )  # fmt: skip
-    means = doc["mean_abs_error"]
-    table.add_row(
-        "mean |error|", "", "", _abs(means["flat"]), _abs(means["default"]), "", _abs(means["leave_one_out"]),
-        _abs(means["co2"]),
-    )  # fmt: skip
+    s = found.summary
     table.caption = (
-        "Before: one flat 40% MFU for every run. After (default): today's default, the size fit on H100 (fitted to the "
-        "dense Llama 3/3.1 runs, so in-sample for those: leave-one-out refits without the run it predicts) and "
-        "40% elsewhere (Llama 2 ran on A100). CO2: reported GPU-hours × TDP × PUE 1.09 × 0.367 kg/kWh."
+        f"Held out (each organisation's runs predicted by a fit without them), {s['runs']:.0f} runs: "
+        f"{s['within_30_percent']:.0%} within ±30% of the reported hours, median |error| {s['median_abs_error']:.0%}; "
+        f"the P10–P90 band holds {s['p10_p90_coverage']:.0%} of them and spans ×{s['p90_over_p10']:.2f}. "
+        f"In sample: mean |error| {s['in_sample_mean_abs_error']:.0%}. Runs marked steady-state (hours without "
+        "downtime) or multimodal are left out of the fit."
     )
     table.caption_justify = "left"
     return table
