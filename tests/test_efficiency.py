@@ -52,7 +52,11 @@ def test_least_squares_recovers_known_coefficients():
     ]
     points = [
         efficiency.Point(
-            p.name, p.organisation, p.active_params, p.peak, False,
+            p.name,
+            p.organisation,
+            p.active_params,
+            p.peak,
+            False,
             math.exp(sum(c * efficiency.features(p.active_params, p.peak, False, None)[k] for k, c in truth.items())),
             1.0,
         )  # fmt: skip

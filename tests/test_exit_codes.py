@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from llamacalc.estimates import train as train_estimate
 from llamacalc.errors import ExitCode
+from llamacalc.estimates import train as train_estimate
 
 
 def test_exit_code_values_are_the_documented_contract():
