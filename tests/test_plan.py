@@ -28,4 +28,5 @@ def test_optimal_round_trips_through_train(cli, budget):
     if "--days" in budget:
         assert plan["laws"][0]["train"]["days"] == pytest.approx(54, rel=1e-6)
     if "--budget" in budget:
-        assert plan["laws"][0]["train"]["cost_usd"] == pytest.approx(float("".join(c for c in budget[1] if c.isdigit())) * 1e6, rel=1e-6)
+        usd = float("".join(c for c in budget[1] if c.isdigit())) * 1e6
+        assert plan["laws"][0]["train"]["cost_usd"] == pytest.approx(usd, rel=1e-6)
