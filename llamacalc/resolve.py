@@ -73,7 +73,8 @@ class Resolver:
         self.catalog = catalog
         self._sides: dict[str, ModelSide] = {}
         self._cited: dict[tuple[str, str, str], Assumption] = {}
-        self._utilisation_source: str | None = None
+        self._utilisation_source_text: str | None = None
+        self._predicted: dict[tuple[float, float, bool], tuple[efficiency.Utilisation, Assumption]] = {}
 
     def resolve(self, request: Mapping[str, Any]) -> Resolved:
         """Resolve a request against the presets, or raise InputError naming the offending option."""
@@ -91,16 +92,27 @@ class Resolver:
             found = self._cited[entry.kind, entry.name, key] = Assumption(value, unit, "preset", entry.source_of(key))
         return found
 
-    def utilisation_source(self, model: Efficiency) -> str:
+    def predicted(
+        self, model: Efficiency, size: float, peak: float, is_moe: bool
+    ) -> tuple[efficiency.Utilisation, Assumption]:
+        """The efficiency model's prediction and its Assumption, once per size and accelerator: a batch
+        repeats them, and the same Assumption object lets its JSON be encoded once."""
+        key = (size, peak, is_moe)
+        if key not in self._predicted:
+            u = efficiency.predict(model, size, peak, is_moe)
+            self._predicted[key] = u, Assumption(u.p50, "", "default", self._utilisation_source(model))
+        return self._predicted[key]
+
+    def _utilisation_source(self, model: Efficiency) -> str:
         """The source of a predicted MFU, the same text for every prediction of one model."""
-        if self._utilisation_source is None:
+        if self._utilisation_source_text is None:
             stats = model.statistics
-            self._utilisation_source = (
+            self._utilisation_source_text = (
                 "assumption: end-to-end utilisation of the BF16 peak, predicted from active size, peak and MoE by "
                 f"the efficiency model fitted to {stats.get('runs', 0):.0f} published runs (P10-P90 "
                 f"×/÷{math.exp(efficiency.Z90 * model.sigma):.2f}; `llamacalc backtest`)"
             )
-        return self._utilisation_source
+        return self._utilisation_source_text
 
     def model_side(self, given: Mapping[str, Any], model: Model) -> ModelSide:
         """The model side of a preset as it stands, counted once."""
@@ -367,8 +379,7 @@ def _utilisation(
         seen["mfu"] = default
         spread = math.exp(efficiency.Z90 * model.sigma)
         return float(default.value), (default.value / spread, min(1.0, default.value * spread)), ()
-    u = efficiency.predict(model, size, hardware.peaks["bf16"], is_moe)
-    seen["mfu"] = Assumption(u.p50, "", "default", r.utilisation_source(model))
+    u, seen["mfu"] = r.predicted(model, size, hardware.peaks["bf16"], is_moe)
     return u.p50, (u.p10, u.p90), u.extrapolation
 
 
