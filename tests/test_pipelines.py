@@ -1,9 +1,8 @@
-"""check, batch, compare and sweep: budget gates, JSON Lines streams, side-by-side, ranges."""
+"""batch, compare and sweep: JSON Lines streams, side-by-side, ranges."""
 
 import csv
 import io
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,91 +12,6 @@ import pytest
 from llamacalc.errors import ExitCode
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-
-
-# --- check ------------------------------------------------------------------------------------
-
-
-def test_check_fails_over_budget_and_passes_under(cli):
-    assert cli("check", "llama-3.1-405b", "--max-cost", "1 USD").code == ExitCode.CHECK_FAILED
-    assert cli("check", "llama-3.1-405b", "--max-cost", "1e12 USD").code == ExitCode.OK
-
-
-def test_check_json_reports_every_limit(cli):
-    limits = ["--max-days", "60", "--max-gpu-hours", "30M", "--max-co2", "9000 t"]
-    run = cli("check", "llama-3.1-405b", "--mfu", "0.4", *limits, "--json")
-    assert run.code == ExitCode.CHECK_FAILED  # 67.8 days > 60
-    doc = run.json()
-    assert doc["schema"] == "llamacalc.check/1" and doc["passed"] is False
-    checks = {c["limit"]: c for c in doc["runs"][0]["checks"]}
-    assert checks["max_days"]["passed"] is False and checks["max_days"]["value"] == pytest.approx(67.8, abs=0.1)
-    assert checks["max_gpu_hours"] == {
-        "limit": "max_gpu_hours", "unit": "GPU-hours", "maximum": 30e6, "value": pytest.approx(26.66e6, rel=1e-3),
-        "margin": pytest.approx(1 - 26.66 / 30, abs=1e-3), "passed": True,
-    }  # fmt: skip
-    assert checks["max_co2"]["maximum"] == 9000
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        ([], "no limits: give at least one of --max-cost"),
-        (["--max-cost", "5 W"], "--max-cost: expected money"),
-        (["--max-days", "5 GWh"], "--max-days: expected a duration"),
-        (["--gpu", "tpu-v5p", "--max-energy", "1 GWh"], "the run's energy is unknown for tpu-v5p"),
-        (["--max-flops", "1e25", "--plan", "x.toml"], "--plan holds the runs' inputs"),
-    ],
-)
-def test_check_bad_input_is_exit_2(cli, args, message):
-    run = cli("check", "llama-3.1-405b", *args)
-    assert run.code == ExitCode.BAD_INPUT and run.stdout == ""
-    assert message in run.stderr
-
-
-PASSING_PLAN = """
-[defaults]
-max_cost = "200 MUSD"
-[runs.flagship]
-model = "llama-3.1-405b"
-max_days = 120
-[runs.small]
-model = "llama-3-8b"
-gpus = 1024
-max_gpu_hours = "2M"
-"""
-
-
-def readme_ci_command() -> str:
-    return re.search(r"^\s+run: (llamacalc check --plan \S+)$", README, re.M)[1]
-
-
-@pytest.mark.parametrize(("plan", "code"), [(PASSING_PLAN, 0), (PASSING_PLAN.replace("200 MUSD", "50 MUSD"), 1)])
-def test_readme_github_actions_step_verbatim(cli, tmp_path, monkeypatch, plan, code):
-    command = readme_ci_command().split()
-    path = tmp_path / command[-1]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(plan)
-    monkeypatch.chdir(tmp_path)
-    run = cli(*command[1:])
-    assert run.code == code, run.stderr
-    assert ("FAIL" in run.stdout) == bool(code)
-
-
-@pytest.mark.parametrize(
-    ("plan", "message"),
-    [
-        ("[runs.a]\nmodel = 'llama-3-8b'\nmax_cots = 5\n", "runs.a.max_cots: unknown field (did you mean 'max_cost'?)"),
-        ("[defaults]\nmax_cost = 5\n", "no runs"),
-        ("[runz.a]\n", "unknown table [runz] (did you mean 'runs'?)"),
-        ("[runs.a]\nmodel = 'llama-3-8b'\nmax_cost = '5 W'\n", "runs.a: --max-cost: expected money"),
-        ("[runs.a\n", "not valid TOML"),
-        ("[runs.a]\nmodel = 'llama-3-8x'\nmax_cost = 5\n", "run a: MODEL: unknown model 'llama-3-8x'"),
-    ],
-)
-def test_bad_plans_are_exit_2(cli, tmp_path, plan, message):
-    (tmp_path / "plan.toml").write_text(plan)
-    run = cli("check", "--plan", str(tmp_path / "plan.toml"))
-    assert run.code == ExitCode.BAD_INPUT and message in run.stderr, run.stderr
 
 
 # --- batch ------------------------------------------------------------------------------------

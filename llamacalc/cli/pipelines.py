@@ -41,21 +41,26 @@ def check(
     max_energy: Annotated[str | None, _limit("'20 GWh'")] = None,
     max_co2: Annotated[str | None, _limit("'5000 t'")] = None,
     max_flops: Annotated[str | None, _limit("1e25")] = None,
+    confidence: Annotated[
+        str, opt("Chance each figure must have of staying under its limit: 0.9 checks the P90, 0.5 the estimate.")
+    ] = "0.5",
     plan: Annotated[Path | None, opt("TOML plan file of named runs with their inputs and max_* limits.")] = None,
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a run (or a plan of runs) against budget limits: exit 0 if all pass, 1 if any fails.
 
-    Example: llamacalc check llama-3.1-405b --max-cost "100 MUSD" --max-days 90
+    Example: llamacalc check llama-3.1-405b --max-cost "100 MUSD" --max-days 90 --confidence 0.9
     """
-    from llamacalc.estimates.checks import LIMITS, evaluate, parse_limits, read_plan
+    from llamacalc.estimates.checks import LIMITS, evaluate, parse_confidence, parse_limits, read_plan
     from llamacalc.estimates.train import estimate
     from llamacalc.output import documents, tables
     from llamacalc.resolve import Resolver
 
     options = locals()
     limits = {key: options[key] for key in LIMITS if options[key] is not None}
+    with prefixed("--confidence"):
+        given = parse_confidence(confidence)
     resolver = Resolver(catalog_from(presets))
     if plan is not None:
         if request or limits:
@@ -64,18 +69,19 @@ def check(
             text = plan.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(f"--plan: cannot read '{plan}': {error}") from None
-        runs: list[tuple[str | None, Mapping[str, Any], Mapping[str, float]]] = [
-            (run.name, run.request, run.maxima) for run in read_plan(text, str(plan))
+        runs: list[tuple[str | None, Mapping[str, Any], Mapping[str, float], float]] = [
+            (run.name, run.request, run.maxima, given if run.confidence is None else run.confidence)
+            for run in read_plan(text, str(plan))
         ]
     else:
         if not limits:
             raise InputError("no limits: give at least one of " + ", ".join(limit.option for limit in LIMITS.values()))
-        runs = [(None, request, parse_limits(limits))]
+        runs = [(None, request, parse_limits(limits), given)]
     checked = []
-    for name, run_request, maxima in runs:
+    for name, run_request, maxima, at in runs:
         with prefixed(f"run {name}") if name else contextlib.nullcontext():
             result = estimate(resolver, run_request)
-            checked.append((name, result, evaluate(result, maxima)))
+            checked.append((name, result, evaluate(result, maxima, at)))
     if as_json:
         print_json(documents.check_document(checked))
     else:

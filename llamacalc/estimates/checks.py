@@ -5,23 +5,30 @@ holds inputs and limits every run shares:
 
     [defaults]
     max_cost = "100 MUSD"
+    confidence = 0.9
     [runs.flagship]
     model = "llama-3.1-405b"
     gpus = 16384
     max_days = 90
+
+A limit is checked at a confidence: at 0.5 (the default) against the estimate, the P50; at 0.9
+against the figure's P90 — "fail if there is more than a 10% chance of overrunning". Figures spread
+as the utilisation does, log-normally, so any confidence is read off the P10-P90 range.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from llamacalc import units
+from llamacalc.efficiency import Z90
 from llamacalc.errors import InputError, UnitError, did_you_mean, prefixed
-from llamacalc.estimates.train import TrainResult
+from llamacalc.estimates.train import Range, TrainResult
 from llamacalc.inputs import INPUTS, option
 
 
@@ -48,8 +55,33 @@ class Limit:
     def scale(self) -> float:
         return units.DISPLAY[self.figure][1]
 
-    def value_of(self, result: TrainResult) -> float | None:
-        return getattr(result.budget, self.attribute)  # type: ignore[no-any-return]
+    def value_of(self, result: TrainResult, confidence: float = 0.5) -> float | None:
+        """The run's figure at `confidence`: the chance it comes out at or below this value."""
+        value: float | None = getattr(result.budget, self.attribute)
+        band = result.ranges.get(self.attribute)
+        if value is None or band is None or confidence == 0.5:
+            return value
+        return quantile(band, confidence)
+
+
+def quantile(band: Range, confidence: float) -> float:
+    """The log-normal quantile through P10, P50 and P90 (the band may be skewed; each side its own σ)."""
+    z = statistics.NormalDist().inv_cdf(confidence)
+    edge = band.p90 if z > 0 else band.p10
+    if band.p50 <= 0 or edge <= 0:
+        return band.p50
+    return band.p50 * (edge / band.p50) ** (abs(z) / Z90)
+
+
+def parse_confidence(value: Any) -> float:
+    """0.9 -> 0.9: the chance a figure must have of staying under its limit; 0.5 checks the estimate."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not 0 < number < 1:
+        raise InputError(f"expected a probability between 0 and 1, e.g. 0.9, got '{value}'")
+    return number
 
 
 def _quantity(kind: units.Kind) -> Callable[[Any], float]:
@@ -84,7 +116,9 @@ class Check:
 
     limit: Limit
     maximum: float
-    value: float
+    value: float  # at `confidence`
+    confidence: float
+    estimate: float  # the P50
 
     @property
     def passed(self) -> bool:
@@ -108,19 +142,20 @@ def parse_limits(raw: Mapping[str, Any]) -> dict[str, float]:
     return maxima
 
 
-def evaluate(result: TrainResult, maxima: Mapping[str, float]) -> list[Check]:
-    """Every limit checked against the run; a limit on a value that cannot be known is an error."""
+def evaluate(result: TrainResult, maxima: Mapping[str, float], confidence: float = 0.5) -> list[Check]:
+    """Every limit checked against the run at `confidence`; a limit on a value that cannot be known is an error."""
     checks = []
     for key, maximum in maxima.items():
         limit = LIMITS[key]
-        value = limit.value_of(result)
-        if value is None:
+        value, estimate = limit.value_of(result, confidence), limit.value_of(result)
+        if value is None or estimate is None:
             raise InputError(
                 f"{limit.option}: the run's {limit.label} is unknown for {result.resolved.hardware.name} "
                 f"(no default {'price' if key == 'max_cost' else 'power'}); pass "
                 f"{'--price' if key == 'max_cost' else '--power'}"
             )
-        checks.append(Check(limit, maximum / limit.scale, value / limit.scale))
+        scale = limit.scale
+        checks.append(Check(limit, maximum / scale, value / scale, confidence, estimate / scale))
     return checks
 
 
@@ -129,6 +164,7 @@ class PlannedRun:
     name: str
     request: Mapping[str, Any]
     maxima: Mapping[str, float]
+    confidence: float | None  # None: the command line's
 
 
 def read_plan(text: str, where: str) -> list[PlannedRun]:
@@ -148,13 +184,15 @@ def read_plan(text: str, where: str) -> list[PlannedRun]:
     for name, fields in runs.items():
         merged = {**defaults, **_table(fields, f"{where}: runs.{name}")}
         for key in merged:
-            if key not in INPUTS and key not in LIMITS:
-                known = [*INPUTS, *LIMITS]
+            if key not in INPUTS and key not in LIMITS and key != "confidence":
+                known = [*INPUTS, *LIMITS, "confidence"]
                 raise InputError(f"{where}: runs.{name}.{key}: unknown field{did_you_mean(key, known)}")
         request = {key: value for key, value in merged.items() if key in INPUTS}
         with prefixed(f"{where}: runs.{name}"):
             maxima = parse_limits({key: value for key, value in merged.items() if key in LIMITS})
-        planned.append(PlannedRun(name, request, maxima))
+        with prefixed(f"{where}: runs.{name}.confidence"):
+            confidence = parse_confidence(merged["confidence"]) if "confidence" in merged else None
+        planned.append(PlannedRun(name, request, maxima, confidence))
     return planned
 
 

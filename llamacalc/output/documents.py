@@ -274,6 +274,8 @@ def check_document(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]
                     "unit": c.limit.unit,
                     "maximum": c.maximum,
                     "value": c.value,
+                    "confidence": c.confidence,
+                    "estimate": c.estimate,
                     "margin": c.margin,
                     "passed": c.passed,
                 }

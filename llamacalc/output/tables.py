@@ -239,7 +239,8 @@ def check_table(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]]])
             shown = _LIMIT_FORMAT[c.limit.key]
             status = "pass" if c.passed else "FAIL"
             margin = f"{c.margin:+.1%}" if c.margin >= -1 else f"{c.value / c.maximum:,.3g}× the limit"
-            table.add_row(label, c.limit.label, shown(c.value), shown(c.maximum), margin, status)
+            at = "" if c.confidence == 0.5 else f" (P{c.confidence * 100:.3g})"
+            table.add_row(label, c.limit.label, shown(c.value) + at, shown(c.maximum), margin, status)
             label = ""
     return table
 

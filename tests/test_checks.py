@@ -1,0 +1,158 @@
+"""Budget checks: limits, confidence, plan files, and the README's CI step."""
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from llamacalc.errors import ExitCode, InputError
+from llamacalc.estimates.checks import parse_confidence, quantile
+from llamacalc.estimates.train import Range
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_check_fails_over_budget_and_passes_under(cli):
+    assert cli("check", "llama-3.1-405b", "--max-cost", "1 USD").code == ExitCode.CHECK_FAILED
+    assert cli("check", "llama-3.1-405b", "--max-cost", "1e12 USD").code == ExitCode.OK
+
+
+def test_check_json_reports_every_limit(cli):
+    limits = ["--max-days", "60", "--max-gpu-hours", "30M", "--max-co2", "9000 t"]
+    run = cli("check", "llama-3.1-405b", "--mfu", "0.4", *limits, "--json")
+    assert run.code == ExitCode.CHECK_FAILED  # 67.8 days > 60
+    doc = run.json()
+    assert doc["schema"] == "llamacalc.check/1" and doc["passed"] is False
+    checks = {c["limit"]: c for c in doc["runs"][0]["checks"]}
+    assert checks["max_days"]["passed"] is False and checks["max_days"]["value"] == pytest.approx(67.8, abs=0.1)
+    assert checks["max_gpu_hours"] == {
+        "limit": "max_gpu_hours", "unit": "GPU-hours", "maximum": 30e6, "value": pytest.approx(26.66e6, rel=1e-3),
+        "confidence": 0.5, "estimate": pytest.approx(26.66e6, rel=1e-3),
+        "margin": pytest.approx(1 - 26.66 / 30, abs=1e-3), "passed": True,
+    }  # fmt: skip
+    assert checks["max_co2"]["maximum"] == 9000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "no limits: give at least one of --max-cost"),
+        (["--max-cost", "5 W"], "--max-cost: expected money"),
+        (["--max-days", "5 GWh"], "--max-days: expected a duration"),
+        (["--gpu", "tpu-v5p", "--max-energy", "1 GWh"], "the run's energy is unknown for tpu-v5p"),
+        (["--max-flops", "1e25", "--plan", "x.toml"], "--plan holds the runs' inputs"),
+    ],
+)
+def test_check_bad_input_is_exit_2(cli, args, message):
+    run = cli("check", "llama-3.1-405b", *args)
+    assert run.code == ExitCode.BAD_INPUT and run.stdout == ""
+    assert message in run.stderr
+
+
+PASSING_PLAN = """
+[defaults]
+max_cost = "200 MUSD"
+[runs.flagship]
+model = "llama-3.1-405b"
+max_days = 120
+[runs.small]
+model = "llama-3-8b"
+gpus = 1024
+max_gpu_hours = "2M"
+"""
+
+
+def readme_ci_command() -> str:
+    return re.search(r"^\s+run: (llamacalc check --plan \S+)$", README, re.M)[1]
+
+
+@pytest.mark.parametrize(("plan", "code"), [(PASSING_PLAN, 0), (PASSING_PLAN.replace("200 MUSD", "50 MUSD"), 1)])
+def test_readme_github_actions_step_verbatim(cli, tmp_path, monkeypatch, plan, code):
+    command = readme_ci_command().split()
+    path = tmp_path / command[-1]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(plan)
+    monkeypatch.chdir(tmp_path)
+    run = cli(*command[1:])
+    assert run.code == code, run.stderr
+    assert ("FAIL" in run.stdout) == bool(code)
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ("[runs.a]\nmodel = 'llama-3-8b'\nmax_cots = 5\n", "runs.a.max_cots: unknown field (did you mean 'max_cost'?)"),
+        ("[defaults]\nmax_cost = 5\n", "no runs"),
+        ("[runz.a]\n", "unknown table [runz] (did you mean 'runs'?)"),
+        ("[runs.a]\nmodel = 'llama-3-8b'\nmax_cost = '5 W'\n", "runs.a: --max-cost: expected money"),
+        ("[runs.a\n", "not valid TOML"),
+        ("[runs.a]\nmodel = 'llama-3-8x'\nmax_cost = 5\n", "run a: MODEL: unknown model 'llama-3-8x'"),
+    ],
+)
+def test_bad_plans_are_exit_2(cli, tmp_path, plan, message):
+    (tmp_path / "plan.toml").write_text(plan)
+    run = cli("check", "--plan", str(tmp_path / "plan.toml"))
+    assert run.code == ExitCode.BAD_INPUT and message in run.stderr, run.stderr
+
+
+# --- confidence -------------------------------------------------------------------------------
+
+BAND = Range(73.0, 111.8, 171.0)
+
+
+def test_quantile_passes_through_the_band():
+    assert quantile(BAND, 0.5) == BAND.p50
+    assert quantile(BAND, 0.9) == pytest.approx(BAND.p90)
+    assert quantile(BAND, 0.1) == pytest.approx(BAND.p10)
+
+
+@given(st.floats(0.01, 0.98), st.floats(0.001, 0.01))
+def test_quantile_rises_with_confidence(confidence, step):
+    assert quantile(BAND, confidence) < quantile(BAND, confidence + step)
+
+
+@pytest.mark.parametrize("text", ["0", "1", "1.5", "-0.1", "nan", "ninety", True])
+def test_confidence_is_a_probability(text):
+    with pytest.raises(InputError, match="expected a probability between 0 and 1"):
+        parse_confidence(text)
+
+
+def test_confidence_checks_the_p90(cli):
+    """A limit between the estimate and its P90 passes at 0.5 and fails at 0.9."""
+    doc = cli("check", "llama-3.1-405b", "--max-days", "1000", "--json").json()
+    ranged = doc["runs"][0]["result"]["ranges"]["days"]
+    between = f"{(ranged['p50'] + ranged['p90']) / 2} days"
+    assert cli("check", "llama-3.1-405b", "--max-days", between).code == ExitCode.OK
+    run = cli("check", "llama-3.1-405b", "--max-days", between, "--confidence", "0.9", "--json")
+    assert run.code == ExitCode.CHECK_FAILED
+    check = run.json()["runs"][0]["checks"][0]
+    assert check["value"] == pytest.approx(ranged["p90"]) and check["estimate"] == pytest.approx(ranged["p50"])
+
+
+def test_a_given_mfu_has_no_spread_to_check(cli):
+    run = cli("check", "llama-3.1-405b", "--mfu", "0.4", "--max-days", "67.9", "--confidence", "0.99")
+    assert run.code == ExitCode.OK
+
+
+def test_plan_confidence_per_run_overrides_defaults(cli, tmp_path):
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        "[defaults]\nmax_cost = '150 MUSD'\nconfidence = 0.9\n"
+        "[runs.big]\nmodel = 'llama-3.1-405b'\n[runs.sure]\nmodel = 'llama-3.1-405b'\nconfidence = 0.5\n"
+    )
+    run = cli("check", "--plan", str(plan), "--json")
+    assert run.code == ExitCode.CHECK_FAILED
+    by_name = {r["name"]: r for r in run.json()["runs"]}
+    assert by_name["big"]["passed"] is False and by_name["sure"]["passed"] is True
+    assert by_name["big"]["checks"][0]["confidence"] == 0.9
+
+
+def test_bad_confidence_is_exit_2(cli, tmp_path):
+    run = cli("check", "llama-3-8b", "--max-days", "9", "--confidence", "2")
+    assert run.code == ExitCode.BAD_INPUT and "--confidence: expected a probability" in run.stderr
+    plan = tmp_path / "plan.toml"
+    plan.write_text("[runs.a]\nmodel = 'llama-3-8b'\nmax_days = 9\nconfidence = 'high'\n")
+    run = cli("check", "--plan", str(plan))
+    assert run.code == ExitCode.BAD_INPUT and "runs.a.confidence: expected a probability" in run.stderr
