@@ -110,7 +110,7 @@ def test_sweep_plot_renders_at_a_fixed_width(cli):
     lines = run.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
     assert "20.0%" in run.stdout and "60.0%" in run.stdout
-    assert "██████████████" in lines[4]  # the slowest run has the full bar
+    assert "██████████" in lines[4]  # the slowest run has the full bar
     assert sum("█" in line for line in lines) == 9
 
 

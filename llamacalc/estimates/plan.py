@@ -129,6 +129,8 @@ def optimal_plan(
         budgets.append((flops, basis, seen))
         optima.append(Optimum(split, law, train(catalog, resolved)))
     flops, basis, seen = budgets[0]
+    if seen["mfu"].origin != "user":  # each proposal has its own, from its size: in its train result
+        seen = {key: value for key, value in seen.items() if key != "mfu"}
     return OptimalPlan(flops, basis, seen, optima)
 
 

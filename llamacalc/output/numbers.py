@@ -7,32 +7,40 @@ from llamacalc.units import DAY, HOUR, KWH, MWH
 _SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
 
 
-def count(value: float | None) -> str:
-    """405.85e9 -> '405.9B', 15.6e12 -> '15.6T', 16384 -> '16,384'."""
+def _significant(value: float, digits: int) -> str:
+    """`digits` significant figures, never in exponent form: 760 at 2 -> '760', 4.06 -> '4.1'."""
+    return f"{float(f'{value:.{digits}g}'):,g}"
+
+
+def _scaled(value: float, digits: int) -> str | None:
+    """'405.9B': the largest suffix the value still reaches once rounded (999,999 -> '1M')."""
+    for scale, suffix in _SCALES:
+        if float(f"{value / scale:.{digits}g}") >= 1:
+            return f"{_significant(value / scale, digits)}{suffix}"
+    return None
+
+
+def count(value: float | None, digits: int = 4) -> str:
+    """405.85e9 -> '405.9B', 15.6e12 -> '15.6T', 16384 -> '16,384'; `digits` significant above 1e5."""
     if value is None:
         return "—"
     if value < 1e5:
         return f"{value:,.0f}" if value == int(value) else f"{value:,.3g}"
     if value >= 1e15:
         return f"{value:.3g}"
-    for scale, suffix in _SCALES:
-        if value >= scale:
-            return f"{value / scale:,.4g}{suffix}"
-    return f"{value:,.0f}"
+    return _scaled(value, digits) or f"{value:,.0f}"
 
 
 def flops(value: float) -> str:
     return f"{value:.2e} FLOP".replace("e+", "e")
 
 
-def money(usd: float | None) -> str:
-    """'$80.0M', '$1.23B', '$950'."""
+def money(usd: float | None, digits: int = 4) -> str:
+    """'$80.0M', '$1.23B', '$950'; `digits` significant from $1K up."""
     if usd is None:
         return "—"
-    for scale, suffix in _SCALES:
-        if usd >= scale:
-            return f"${usd / scale:,.4g}{suffix}"
-    return f"${usd:,.2f}"
+    scaled = _scaled(usd, digits)
+    return f"${scaled}" if scaled else f"${usd:,.2f}"
 
 
 def duration(seconds: float) -> str:
@@ -58,8 +66,8 @@ def tonnes(kg: float | None) -> str:
     return f"{t:,.0f} t" if t >= 100 else f"{t:,.3g} t"
 
 
-def percent(fraction: float | None) -> str:
-    return "—" if fraction is None else f"{fraction:.1%}"
+def percent(fraction: float | None, decimals: int = 1) -> str:
+    return "—" if fraction is None else f"{fraction:.{decimals}%}"
 
 
 def rate(flop_per_s: float) -> str:

@@ -60,33 +60,26 @@ def train_table(result: TrainResult) -> Table:
         row("tokens", count(s.tokens))
     row("training compute", f"{flops(b.flops)} ({s.convention})")
     row("GPU", f"{s.hardware.name}, {s.precision} peak {rate(s.peak)}", r.gpu or "" if r else "")
-    g = result.ranges
-
-    def spread(key: str, shown: str, short: Callable[[float], str]) -> str:
-        band = g.get(key)
-        return shown if band is None else ranged(shown, short(band.p10), short(band.p90))
-
     row(
         "MFU",
-        spread("mfu", percent(s.mfu), percent),
+        _spread(result, "mfu", percent(s.mfu), _percent),
         f"{percent(r.implied_mfu)} implied" if r and r.implied_mfu else "",
     )
-    row("GPUs", spread("gpus", count(b.gpus), count), count(r.gpus) if r and r.gpus else "")
+    row("GPUs", _spread(result, "gpus", count(b.gpus), count), count(r.gpus) if r and r.gpus else "")
     row(
         "wall-clock",
-        spread("seconds", duration(b.seconds), lambda v: f"{v / DAY:,.0f}" if v >= DAY else f"{v / HOUR:,.0f} h"),
+        _spread(result, "seconds", duration(b.seconds), _days),
     )
     row(
         "GPU-hours",
-        spread("gpu_seconds", count(b.gpu_seconds / HOUR), lambda v: count(v / HOUR)),
+        _spread(result, "gpu_seconds", count(b.gpu_seconds / HOUR), _hours),
         count(r.gpu_hours) if r and r.gpu_hours else "",
     )
-    row("cost", spread("cost", money(b.cost), money))
-    row("energy", spread("energy", energy(b.energy), energy))
-    row("CO2 (location-based)", spread("co2", tonnes(b.co2), tonnes), tonnes(r.co2_t * 1000) if r and r.co2_t else "")
-    notes = []
-    if g["mfu"].p10 != g["mfu"].p90:
-        notes.append("(P10–P90): the efficiency model's out-of-sample spread; --mfu fixes it")
+    row("cost", _spread(result, "cost", money(b.cost), _money))
+    row("energy", _spread(result, "energy", energy(b.energy), energy))
+    published_co2 = tonnes(r.co2_t * 1000) if r and r.co2_t else ""
+    row("CO2 (location-based)", _spread(result, "co2", tonnes(b.co2), tonnes), published_co2)
+    notes = [RANGE_NOTE] if _has_spread([result]) else []
     if s.extrapolation:
         notes.append("extrapolated beyond the fitted runs: " + "; ".join(s.extrapolation))
     if r is not None:
@@ -95,6 +88,43 @@ def train_table(result: TrainResult) -> Table:
         table.caption = "\n".join(notes)
         table.caption_justify = "left"
     return table
+
+
+RANGE_NOTE = "(P10–P90): the efficiency model's out-of-sample spread; --mfu fixes it"
+
+
+def _has_spread(results: Sequence[TrainResult]) -> bool:
+    return any(r.ranges["mfu"].p10 != r.ranges["mfu"].p90 for r in results)
+
+
+def _range_caption(table: Table, results: Sequence[TrainResult]) -> None:
+    if _has_spread(results):
+        table.caption = RANGE_NOTE
+        table.caption_justify = "left"
+
+
+def _days(seconds: float) -> str:
+    """A range end: whole days from 10 up, two figures below, hours under a day."""
+    days = seconds / DAY
+    return f"{days:,.0f}" if days >= 10 else f"{days:.2g}" if days >= 1 else f"{seconds / HOUR:.2g} h"
+
+
+def _hours(seconds: float) -> str:
+    return count(seconds / HOUR, 2)
+
+
+def _money(usd: float) -> str:
+    return money(usd, 2)
+
+
+def _percent(fraction: float) -> str:
+    return percent(fraction, 0)
+
+
+def _spread(result: TrainResult, key: str, shown: str, short: Callable[[float], str]) -> str:
+    """`shown` with the figure's P10-P90 range, '111.8 days (73–171)', when it has one."""
+    band = result.ranges.get(key)
+    return shown if band is None else ranged(shown, short(band.p10), short(band.p90))
 
 
 def breakdown_table(s: Resolved) -> Table:
@@ -175,14 +205,16 @@ def optimal_table(plan: OptimalPlan) -> Table:
         ("tokens / parameter", lambda o: f"{o.split.tokens_per_param:.1f}"),
         ("predicted loss", lambda o: "no loss law" if o.split.loss is None else f"{o.split.loss:.4f}"),
         ("GPUs", lambda o: f"{count(o.train.budget.gpus)} {o.train.resolved.hardware.name}"),
-        ("wall-clock", lambda o: duration(o.train.budget.seconds)),
-        ("GPU-hours", lambda o: count(o.train.budget.gpu_seconds / HOUR)),
-        ("cost", lambda o: money(o.train.budget.cost)),
+        ("MFU", lambda o: _spread(o.train, "mfu", percent(o.train.resolved.mfu), _percent)),
+        ("wall-clock", lambda o: _spread(o.train, "seconds", duration(o.train.budget.seconds), _days)),
+        ("GPU-hours", lambda o: _spread(o.train, "gpu_seconds", count(o.train.budget.gpu_seconds / HOUR), _hours)),
+        ("cost", lambda o: _spread(o.train, "cost", money(o.train.budget.cost), _money)),
         ("energy", lambda o: energy(o.train.budget.energy)),
         ("CO2", lambda o: tonnes(o.train.budget.co2)),
     ]
     for label, cell in rows:
         table.add_row(label, *(cell(o) for o in plan.optima))
+    _range_caption(table, [o.train for o in plan.optima])
     return table
 
 
@@ -249,27 +281,30 @@ def compare_table(results: Sequence[TrainResult]) -> Table:
     doc = compare_document(results)
     names = [d["model"] or "custom" for d in doc["models"]]
     table = _table("Comparison (ratios to the first column)", "", *names)
-    rows: list[tuple[str, str, Any]] = [
-        ("parameters", "params", count),
-        ("active parameters", "active_params", count),
-        ("tokens", "tokens", count),
-        ("training compute", "flops", flops),
-        ("MFU", "mfu", percent),
-        ("GPUs", "gpus", count),
-        ("GPU-hours", "gpu_hours", count),
-        ("wall-clock", "days", lambda d: duration(d * DAY)),
-        ("cost", "cost_usd", money),
-        ("energy", "energy_mwh", lambda mwh: energy(mwh * MWH)),
-        ("CO2", "co2_t", lambda t: tonnes(t * 1000)),
+    rows: list[tuple[str, str, Any, tuple[str, Callable[[float], str]] | None]] = [
+        ("parameters", "params", count, None),
+        ("active parameters", "active_params", count, None),
+        ("tokens", "tokens", count, None),
+        ("training compute", "flops", flops, None),
+        ("MFU", "mfu", percent, ("mfu", _percent)),
+        ("GPUs", "gpus", count, ("gpus", count)),
+        ("GPU-hours", "gpu_hours", count, ("gpu_seconds", _hours)),
+        ("wall-clock", "days", lambda d: duration(d * DAY), ("seconds", _days)),
+        ("cost", "cost_usd", money, ("cost", _money)),
+        ("energy", "energy_mwh", lambda mwh: energy(mwh * MWH), None),
+        ("CO2", "co2_t", lambda t: tonnes(t * 1000), None),
     ]
-    for label, key, shown in rows:
+    for label, key, shown, spread in rows:
         cells = []
-        for d, r in zip(doc["models"], doc["ratios"], strict=True):
+        for result, d, r in zip(results, doc["models"], doc["ratios"], strict=True):
             value = d[key]
             text = "—" if value is None else shown(value)
+            if spread and value is not None:
+                text = _spread(result, spread[0], text, spread[1])
             ratio = r.get(key)
-            cells.append(text if ratio is None or d is doc["models"][0] else f"{text} (×{ratio:,.3g})")
+            cells.append(text if ratio is None or d is doc["models"][0] else f"{text} ×{ratio:,.3g}")
         table.add_row(label, *cells)
+    _range_caption(table, results)
     return table
 
 
@@ -281,8 +316,11 @@ def _axis_value(series: Series, value: float) -> str:
     return f"{text} {series.axis.display[0]}".strip()
 
 
+SWEEP_BAR = 10  # characters at full scale: two bars and two ranges fit 80 columns
+
+
 def sweep_table(series: Series, results: Sequence[TrainResult]) -> Table:
-    """The sweep as rows, with bars plotting days and cost against the swept input."""
+    """The sweep as rows, with bars plotting days and cost against the swept input, and their P10-P90."""
     longest = max(r.budget.seconds for r in results)
     costs = [r.budget.cost for r in results]
     dearest = max((c for c in costs if c is not None), default=0.0)
@@ -292,12 +330,13 @@ def sweep_table(series: Series, results: Sequence[TrainResult]) -> Table:
         b = result.budget
         table.add_row(
             _axis_value(series, value),
-            count(b.gpus),
-            f"{b.seconds / DAY:,.1f}",
-            bar(b.seconds, longest),
-            money(b.cost),
-            bar(b.cost, dearest),
+            _spread(result, "gpus", count(b.gpus), count),
+            _spread(result, "seconds", f"{b.seconds / DAY:,.1f}", _days),
+            bar(b.seconds, longest, SWEEP_BAR),
+            _spread(result, "cost", money(b.cost), _money),
+            bar(b.cost, dearest, SWEEP_BAR),
         )
+    _range_caption(table, results)
     return table
 
 
