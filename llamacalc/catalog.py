@@ -97,6 +97,7 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "bandwidth": _NUMBER + _TEXT,
         "power": _NUMBER + _TEXT,
         "price": _NUMBER + _TEXT,
+        "price_range": _LIST,
         "source": _TEXT,
         "sources": _TABLE,
     },
@@ -346,6 +347,10 @@ def _quantity(kind: units.Kind) -> Callable[[Any], float]:
 
 def _build_hardware(entry: Entry) -> Hardware:
     peaks = {p: entry.parse(f"peak_{p}", _quantity(units.RATE)) for p in PRECISIONS}
+    price = entry.parse("price", _quantity(units.PRICE))
+    price_range = _range(entry, "price_range", _quantity(units.PRICE)) if "price_range" in entry.fields else None
+    if price_range and not (price and price_range[0] <= price <= price_range[1]):
+        raise PresetError(f"{entry.where('price_range')}: expected a [low, high] around the preset's price")
     return Hardware(
         name=entry.name,
         title=entry.title,
@@ -353,7 +358,8 @@ def _build_hardware(entry: Entry) -> Hardware:
         memory=entry.parse("memory", _quantity(units.MEMORY)),
         bandwidth=entry.parse("bandwidth", _quantity(units.BANDWIDTH)),
         power=entry.parse("power", _quantity(units.POWER)),
-        price=entry.parse("price", _quantity(units.PRICE)),
+        price=price,
+        price_range=price_range,
         entry=entry,
     )
 

@@ -42,6 +42,7 @@ class Setup:
     gpus: int | None
     seconds: float | None
     price: float | None
+    price_band: tuple[float, float] | None  # P10, P90 of a preset price where its sources disagree
     power: float | None
     pue: float
     carbon: float
@@ -204,12 +205,14 @@ def _setup(
     mfu, band, outside = _utilisation(r, given, seen, hardware, str(precision), size, is_moe)
     gpus, seconds = _scale(given, seen, cluster, home, reported)
     price = _hardware_input(r, given, seen, hardware, "price", units.PRICE, "USD/GPU-hour", 1 / units.HOUR)
+    price_band = None if "price" in given else hardware.price_range
     power = _hardware_input(r, given, seen, hardware, "power", units.POWER, "W", 1.0)
     pue = _number(given, seen, "pue", DEFAULTS["pue"], low=1.0)
     carbon = _quantity_input(given, seen, "carbon", units.CARBON, DEFAULTS["carbon"], 1 / units.KWH)
     return Setup(
-        hardware, str(precision), peak, mfu, band, outside, gpus, seconds, price, power, pue, carbon / units.KWH
-    )
+        hardware, str(precision), peak, mfu, band, outside, gpus, seconds, price, price_band, power, pue,
+        carbon / units.KWH,
+    )  # fmt: skip
 
 
 # --- resolution helpers ---------------------------------------------------------------------------

@@ -136,6 +136,7 @@ class Hardware:
     bandwidth: float | None
     power: float | None
     price: float | None  # USD per GPU-second
+    price_range: tuple[float, float] | None  # P10, P90 of the price where sources disagree
     entry: Entry = field(repr=False)
 
     def peak(self, precision: str) -> float:

@@ -109,6 +109,11 @@ def test_user_preset_overrides_shipped_one(tmp_path):
         ('[models.x]\nparams = "1B"\ntokens = "1T"\nlayers = -3\n', "models.x.layers: expected a positive integer"),
         ('[clusters.x]\ngpu = "h100-sxn"\ngpus = 8\n', "unknown GPU 'h100-sxn' (did you mean 'h100-sxm'?)"),
         (
+            '[hardware.x]\npeak_bf16 = "1 PFLOP/s"\nprice = "5 USD/h"\nprice_range = ["1 USD/h", "4 USD/h"]\n',
+            "hardware.x.price_range: expected a [low, high] around the preset's price",
+        ),
+        ('[hardware.x]\npeak_bf16 = "1 PFLOP/s"\nprice_range = ["1 USD/h"]\n', "x.price_range: expected [low, high]"),
+        (
             '[models.x]\nparams = "1B"\ntokens = "1T"\n[models.x.reported]\ngpu_hour = 5\n',
             "reported.gpu_hour: unknown field",
         ),

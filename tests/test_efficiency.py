@@ -87,8 +87,24 @@ def test_ranges_bracket_the_estimate_and_vanish_with_a_given_mfu(catalog):
     for band in result.ranges.values():
         assert band.p10 <= band.p50 <= band.p90
     assert result.ranges["seconds"].p10 < result.ranges["seconds"].p90
-    fixed = estimate(resolver, {"model": "llama-3-70b", "mfu": 0.4})
+    fixed = estimate(resolver, {"model": "llama-3-70b", "mfu": 0.4, "price": "3 USD/h"})
     assert all(b.p10 == b.p50 == b.p90 for b in fixed.ranges.values())
+
+
+def test_a_preset_price_range_widens_the_cost_range_alone(catalog):
+    """H100's $2-4 (P10-P90 around $3) and the utilisation spread add in quadrature in log space."""
+    resolver = Resolver(catalog)
+    ranged = estimate(resolver, {"model": "llama-3-70b"})
+    priced = estimate(resolver, {"model": "llama-3-70b", "price": "3 USD/h"})
+    assert "price" in ranged.ranges and "price" not in priced.ranges
+    assert ranged.ranges["gpu_seconds"] == priced.ranges["gpu_seconds"]
+    wide, narrow = ranged.ranges["cost"], priced.ranges["cost"]
+    assert wide.p50 == narrow.p50
+    up, down = math.log(narrow.p90 / narrow.p50), math.log(narrow.p50 / narrow.p10)
+    assert math.log(wide.p90 / wide.p50) == pytest.approx(math.hypot(up, math.log(4 / 3)))
+    assert math.log(wide.p50 / wide.p10) == pytest.approx(math.hypot(down, math.log(3 / 2)))
+    only_price = estimate(resolver, {"model": "llama-3-70b", "mfu": 0.4})
+    assert only_price.ranges["cost"].p90 / only_price.ranges["cost"].p50 == pytest.approx(4 / 3)
 
 
 def test_days_given_range_the_gpus(catalog):

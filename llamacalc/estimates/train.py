@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,7 @@ class TrainResult:
     resolved: Resolved
     budget: Budget
     reported: Comparison | None
-    ranges: Mapping[str, Range]  # mfu, days or gpus, gpu_hours, cost, energy, co2: the figures known
+    ranges: Mapping[str, Range]  # mfu, seconds or gpus, gpu_seconds, cost, energy, co2 (those known); price
 
 
 RANGED = ("gpu_seconds", "cost", "energy", "co2")  # Budget fields that scale with 1 / utilisation
@@ -64,7 +65,8 @@ def _budget(s: Resolved, mfu: float) -> Budget:
 
 
 def _ranges(s: Resolved, p50: Budget) -> dict[str, Range]:
-    """P10-P90 of every figure from the MFU band: high utilisation gives the low figure."""
+    """P10-P90 of every figure from the MFU band (high utilisation gives the low figure), and of cost
+    from the price band too, where the preset has one."""
     low_mfu, high_mfu = s.mfu_band
     fast, slow = _budget(s, high_mfu), _budget(s, low_mfu)
     ranges = {"mfu": Range(low_mfu, s.mfu, high_mfu)}
@@ -73,7 +75,19 @@ def _ranges(s: Resolved, p50: Budget) -> dict[str, Range]:
         value = getattr(p50, key)
         if value is not None:
             ranges[key] = Range(getattr(fast, key), value, getattr(slow, key))
+    if s.price_band is not None and s.price is not None and "cost" in ranges:
+        low, high = s.price_band
+        ranges["price"] = Range(low, s.price, high)
+        ranges["cost"] = _widened(ranges["cost"], low / s.price, high / s.price)
     return ranges
+
+
+def _widened(band: Range, low: float, high: float) -> Range:
+    """A log-normal band combined with an independent factor's P10 and P90 (as ratios to its P50):
+    on each side, the spreads in log space add in quadrature."""
+    down = math.hypot(math.log(band.p50 / band.p10), math.log(low))
+    up = math.hypot(math.log(band.p90 / band.p50), math.log(high))
+    return Range(band.p50 * math.exp(-down), band.p50, band.p50 * math.exp(up))
 
 
 def _comparison(catalog: Catalog, s: Resolved) -> Comparison | None:

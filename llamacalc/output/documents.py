@@ -50,9 +50,9 @@ def assumptions_document(assumptions: Mapping[str, Assumption]) -> dict[str, Any
 # Range names in JSON, and each one's display scale (canonical units per JSON unit).
 RANGE_KEYS = {
     "mfu": "mfu", "gpus": "gpus", "seconds": "days", "gpu_seconds": "gpu_hours",
-    "cost": "cost_usd", "energy": "energy_mwh", "co2": "co2_t",
+    "cost": "cost_usd", "energy": "energy_mwh", "co2": "co2_t", "price": "price_usd_per_gpu_hour",
 }  # fmt: skip
-_RANGE_SCALES = {"seconds": DAY, "gpu_seconds": HOUR, "energy": MWH, "co2": 1000.0}
+_RANGE_SCALES = {"seconds": DAY, "gpu_seconds": HOUR, "energy": MWH, "co2": 1000.0, "price": 1 / HOUR}
 
 
 def _range(band: Range, key: str) -> dict[str, float]:

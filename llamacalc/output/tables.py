@@ -80,6 +80,10 @@ def train_table(result: TrainResult) -> Table:
     published_co2 = tonnes(r.co2_t * 1000) if r and r.co2_t else ""
     row("CO2 (location-based)", _spread(result, "co2", tonnes(b.co2), tonnes), published_co2)
     notes = [RANGE_NOTE] if _has_spread([result]) else []
+    if "price" in result.ranges:
+        band = result.ranges["price"]
+        prices = f"{_price(band.p10)}–{_price(band.p90)}/GPU-h"
+        notes.append(f"cost's range also spans the assumed price, {prices}; --price fixes it")
     if s.extrapolation:
         notes.append("extrapolated beyond the fitted runs: " + "; ".join(s.extrapolation))
     if r is not None:
@@ -115,6 +119,10 @@ def _hours(seconds: float) -> str:
 
 def _money(usd: float) -> str:
     return money(usd, 2)
+
+
+def _price(usd_per_second: float) -> str:
+    return f"${usd_per_second * HOUR:,.2f}"
 
 
 def _percent(fraction: float) -> str:
