@@ -32,6 +32,11 @@ def gpus_needed(gpu_seconds: float, seconds: float) -> float:
     return gpu_seconds / seconds
 
 
+def whole_gpus(gpu_seconds: float, seconds: float) -> int:
+    """The fewest whole GPUs that fit the GPU time into a wall-clock duration."""
+    return max(1, math.ceil(gpus_needed(gpu_seconds, seconds) - 1e-9))
+
+
 def cost(gpu_seconds: float, price: float) -> float:
     """Money for the GPU time at a price per GPU-second."""
     return gpu_seconds * price
@@ -82,7 +87,7 @@ def budget(
     if gpus is None:
         if seconds is None:
             raise ValueError("budget() needs gpus or seconds")
-        gpus = max(1, math.ceil(gpus_needed(used, seconds) - 1e-9))
+        gpus = whole_gpus(used, seconds)
     joules = energy(used, power, pue) if power is not None else None
     return Budget(
         flops=flops,

@@ -10,8 +10,9 @@ fast; quantities are parsed when a preset is used, with errors naming the file, 
 
 from __future__ import annotations
 
+import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -251,11 +252,57 @@ class Catalog:
 def load_catalog(dirs: Sequence[Path]) -> Catalog:
     """Load every `*.toml` under each directory (or each file), in order; later presets override earlier ones."""
     entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+    runs: list[Path | list[Entry]] = []  # in file order: a file of runs alone, or another file's runs
     for place in dirs:
         for path in _toml_files(place):
-            for entry in _read_file(path):
+            if _holds_only_runs(path):
+                runs.append(path)
+                continue
+            found = list(_read_file(path))
+            for entry in found:
                 entries[entry.kind][entry.name] = entry
-    return Catalog({kind: MappingProxyType(found) for kind, found in entries.items()})
+            runs.append([entry for entry in found if entry.kind == "runs"])
+    return Catalog(_Kinds({kind: MappingProxyType(found) for kind, found in entries.items()}, runs))
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^.\]\s]+)", re.M)
+_TOP_LEVEL_KEY = re.compile(r"\A(?:\s*(?:#[^\n]*)?\n)*\s*[^\s#\[]")
+
+
+def _holds_only_runs(path: Path) -> bool:
+    """Whether a file's tables are all [runs.*], with no key before them: only `backtest` and
+    `calibrate` read runs, and parsing the published ones would double every one-liner's load time."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False  # _read_file reports it
+    kinds = set(_HEADER.findall(text))
+    return kinds == {"runs"} and not _TOP_LEVEL_KEY.match(text)
+
+
+class _Kinds(Mapping[str, Mapping[str, Entry]]):
+    """Presets by kind, with files of runs alone parsed when runs are first asked for."""
+
+    def __init__(self, eager: Mapping[str, Mapping[str, Entry]], runs: Sequence[Path | list[Entry]]) -> None:
+        self._kinds = dict(eager)
+        self._runs = runs if any(isinstance(source, Path) for source in runs) else None
+        if self._runs is None:
+            self._kinds["runs"] = eager["runs"]
+
+    def __getitem__(self, kind: str) -> Mapping[str, Entry]:
+        if kind == "runs" and self._runs is not None:
+            found: dict[str, Entry] = {}
+            for source in self._runs:
+                for entry in _read_file(source) if isinstance(source, Path) else source:
+                    found[entry.name] = entry
+            self._kinds["runs"], self._runs = MappingProxyType(found), None
+        return self._kinds[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(KINDS)
+
+    def __len__(self) -> int:
+        return len(KINDS)
 
 
 def _toml_files(path: Path) -> Iterable[Path]:

@@ -137,3 +137,38 @@ def test_missing_presets_directory(tmp_path):
 def test_oversized_preset_file_is_refused(tmp_path):
     with pytest.raises(PresetError, match="larger than"):
         load_user(tmp_path, "# " + "x" * 1_100_000)
+
+
+RUN = """
+[runs.phi-2]
+title = "phi-2, our count"
+organisation = "Microsoft"
+params = 2700000000
+tokens = 1400000000000
+architecture = "dense"
+accelerator = "a100-sxm-80gb"
+accelerator_hours = 40000
+hours_type = "end-to-end"
+confidence = "primary"
+source = "our notes"
+"""
+
+
+@pytest.mark.parametrize("extra", ["", '[models.x]\nparams = "1B"\ntokens = "1T"\n'])
+def test_runs_files_are_read_when_runs_are_asked_for_in_file_order(tmp_path, extra):
+    """A file of runs alone is parsed only when runs are needed; a later file still overrides."""
+    catalog = load_user(tmp_path, "# our runs\n" + RUN + extra)
+    assert catalog.run("phi-2").hours == 40000
+    assert len(catalog.names("runs")) == 39
+
+
+def test_a_broken_runs_file_fails_when_runs_are_read(tmp_path):
+    catalog = load_user(tmp_path, "[runs.a]\nparams = 'many'\n")
+    assert catalog.model("llama-3-8b").params  # a one-liner does not read runs
+    with pytest.raises(PresetError, match="runs.a"):
+        catalog.run("a")
+
+
+def test_a_key_before_the_tables_is_not_a_runs_file(tmp_path):
+    with pytest.raises(PresetError, match="unknown table"):
+        load_user(tmp_path, "oops = 1\n" + RUN)

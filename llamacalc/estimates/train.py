@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from llamacalc import units
-from llamacalc.budget import Budget, budget, implied_mfu
+from llamacalc.budget import Budget, budget, implied_mfu, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.resolve import Resolved, Resolver
 
@@ -25,9 +25,8 @@ class Comparison:
     source: str
 
 
-@dataclass(frozen=True)
-class Range:
-    """A figure's P10, P50 (the estimate) and P90, in canonical units."""
+class Range(NamedTuple):
+    """A figure's P10, P50 (the estimate) and P90, in canonical units (a tuple: a batch makes ~8 a line)."""
 
     p10: float
     p50: float
@@ -53,28 +52,27 @@ def estimate(resolver: Resolver, request: Mapping[str, Any]) -> TrainResult:
 def train(catalog: Catalog, resolved: Resolved) -> TrainResult:
     """The budget of a resolved run, with the publisher's figures beside it when the preset has them."""
     s = resolved
-    result = _budget(s, s.mfu)
+    result = budget(
+        s.flops, s.peak, s.mfu, gpus=s.gpus, seconds=s.seconds,
+        price=s.price, power=s.power, pue=s.pue, carbon=s.carbon,
+    )  # fmt: skip
     return TrainResult(s, result, _comparison(catalog, s), _ranges(s, result))
 
 
-def _budget(s: Resolved, mfu: float) -> Budget:
-    return budget(
-        s.flops, s.peak, mfu, gpus=s.gpus, seconds=s.seconds,
-        price=s.price, power=s.power, pue=s.pue, carbon=s.carbon,
-    )  # fmt: skip
-
-
 def _ranges(s: Resolved, p50: Budget) -> dict[str, Range]:
-    """P10-P90 of every figure from the MFU band (high utilisation gives the low figure), and of cost
-    from the price band too, where the preset has one."""
+    """P10-P90 of every figure from the MFU band, and of cost from the price band too, where the
+    preset has one. Every figure but a GPU count is inversely proportional to utilisation, so the
+    band scales the estimate (a batch computes this per line: no second and third budget)."""
     low_mfu, high_mfu = s.mfu_band
-    fast, slow = _budget(s, high_mfu), _budget(s, low_mfu)
+    fast, slow = s.mfu / high_mfu, s.mfu / low_mfu  # high utilisation gives the low figure
     ranges = {"mfu": Range(low_mfu, s.mfu, high_mfu)}
-    scale = "gpus" if s.gpus is None else "seconds"
-    for key in (scale, *RANGED):
+    if s.seconds is not None and s.gpus is None:
+        used = p50.gpu_seconds
+        ranges["gpus"] = Range(whole_gpus(used * fast, s.seconds), p50.gpus, whole_gpus(used * slow, s.seconds))
+    for key in RANGED if s.gpus is None else ("seconds", *RANGED):
         value = getattr(p50, key)
         if value is not None:
-            ranges[key] = Range(getattr(fast, key), value, getattr(slow, key))
+            ranges[key] = Range(value * fast, value, value * slow)
     if s.price_band is not None and s.price is not None and "cost" in ranges:
         low, high = s.price_band
         ranges["price"] = Range(low, s.price, high)
