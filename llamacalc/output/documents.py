@@ -150,7 +150,8 @@ def _user_json(a: Assumption) -> str:
     if type(value) not in (int, float) or not math.isfinite(value):
         return _encode(_assumption_dict(a))
     flag = "true" if a.is_assumption else "false"
-    return f'{{"value": {value!r}, "unit": {_encode(a.unit)}, "origin": "user", "assumption": {flag}, "source": {_encode(a.source)}}}'
+    unit, source = _encode(a.unit), _encode(a.source)
+    return f'{{"value": {value!r}, "unit": {unit}, "origin": "user", "assumption": {flag}, "source": {source}}}'
 
 
 def _assumption_dict(a: Assumption) -> dict[str, Any]:
