@@ -7,6 +7,9 @@ arXiv:2203.15556, App. F). For a mixture of experts N is the *active* count per 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
 from llamacalc.specs import Architecture, Model
 
 TRAIN_FLOP_PER_PARAM_TOKEN = 6  # 2 forward + 4 backward [Kaplan 2020 §2.1]
@@ -68,19 +71,111 @@ def parameter_count(arch: Architecture, active: bool = False) -> int:
     return arch.layers * per_layer + ffn + d + embeddings  # + d: the final norm
 
 
-# --- detailed FLOPs per token, by convention -----------------------------------------------------
+# --- FLOPs per token, by convention ---------------------------------------------------------------
 # N_matmul counts the weights a token multiplies through: attention Q, K, V, O (GQA), the FFN or the
 # experts it is routed to (plus router and shared experts), and the output layer; not the input
 # embedding lookup, not norms. L, d_attn, T = layers, heads × head_dim, sequence length.
-#   6nd       6 · N_active                               (Kaplan 2020 §2.1)
-#   palm      6 · N_matmul + 12 · L · d_attn · T          (PaLM App. B: full attention square)
-#   megatron  6 · N_matmul +  6 · L · d_attn · T          (causal mask halves the square)
-#   hardware  executed with activation recomputation: causal scores, plus one more forward of the
-#             recomputed part: selective recomputes the attention scores (+2·L·d_attn·T), full the
-#             whole layer (+2·N_matmul + 2·L·d_attn·T, i.e. 8·N instead of 6·N)
 
-CONVENTIONS = ("6nd", "palm", "megatron", "hardware")
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a convention's per-token count: coefficient × the product of named factors."""
+
+    coefficient: float
+    factors: tuple[tuple[str, float], ...]  # (symbol, value): ("N_matmul", 4.04e11), ("L", 126), ...
+
+
+@dataclass(frozen=True)
+class Count:
+    """Training FLOPs per token by component, and the terms they add up from (for the formula)."""
+
+    components: Mapping[str, float]
+    terms: tuple[Term, ...]
+
+
+Counter = Callable[[float | None, Architecture | None, int, str], Count]  # (active N, arch, seq_len, recompute)
+
+
+@dataclass(frozen=True)
+class Convention:
+    """A way of counting training FLOPs; `count` takes what it needs of (active N, architecture,
+    sequence length, recompute) — an architecture and a sequence length when `needs_architecture`."""
+
+    name: str
+    source: str
+    count: Counter
+    needs_architecture: bool = True
+    recomputes: bool = False  # takes --recompute
+
+
+def _six_nd(active: float | None, arch: Architecture | None, seq_len: int, recompute: str) -> Count:
+    n = parameter_count(arch, active=True) if active is None and arch is not None else active
+    assert n is not None  # resolve passes one or the other
+    return Count({"all parameters": TRAIN_FLOP_PER_PARAM_TOKEN * n}, (Term(TRAIN_FLOP_PER_PARAM_TOKEN, (("N", n),)),))
+
+
+def _weights_and_scores(weights: float, per_score: float) -> Counter:
+    """weights · N_matmul (by component) + per_score · L · d_attn · T (the attention scores)."""
+
+    def count(active: float | None, arch: Architecture | None, seq_len: int, recompute: str) -> Count:
+        assert arch is not None
+        params = matmul_params(arch)
+        d_attn = arch.heads * arch.head_dim
+        components = {
+            "attention/qkvo": weights * params["attention/qkvo"],
+            "attention/scores": per_score * arch.layers * d_attn * seq_len,
+            "mlp": weights * params["mlp"],
+            "unembedding": weights * params["unembedding"],
+        }
+        terms = (
+            Term(weights, (("N_matmul", sum(params.values())),)),
+            Term(per_score, (("L", arch.layers), ("d_attn", d_attn), ("T", seq_len))),
+        )
+        return Count(components, terms)
+
+    return count
+
+
+def _hardware(active: float | None, arch: Architecture | None, seq_len: int, recompute: str) -> Count:
+    """Executed FLOPs with activation recomputation: causal scores (6), plus one more forward of what
+    is recomputed — selective: the scores (+2); full: the whole layer (8·N instead of 6·N, scores 8)."""
+    weights = 8 if recompute == "full" else TRAIN_FLOP_PER_PARAM_TOKEN
+    per_score = {"none": 6, "selective": 8, "full": 8}[recompute]
+    return _weights_and_scores(weights, per_score)(active, arch, seq_len, recompute)
+
+
+CONVENTIONS: dict[str, Convention] = {}  # the registry: name -> Convention, in --flops all order
 RECOMPUTE = ("none", "selective", "full")
+
+
+def register(convention: Convention) -> Convention:
+    """Add a FLOP convention: `--flops NAME`, `--flops all`, `--explain` and JSON then count with it."""
+    CONVENTIONS[convention.name] = convention
+    return convention
+
+
+DEFAULT_CONVENTION = register(Convention(
+    "6nd",
+    "C = 6·N·D: 2 FLOP forward + 4 backward per parameter per token (Kaplan et al. 2020 §2.1)",
+    _six_nd, needs_architecture=False,
+)).name  # fmt: skip
+register(Convention(
+    "palm",
+    "6 · N_matmul + 12 · L · d_attn · T per token: PaLM (Chowdhery et al. 2022) App. B, the full attention square",
+    _weights_and_scores(6, 12),
+))  # fmt: skip
+register(Convention(
+    "megatron",
+    "6 · N_matmul + 6 · L · d_attn · T per token: Narayanan et al. 2021 (Megatron-LM) §5.1, the causal mask "
+    "halves the attention square",
+    _weights_and_scores(6, 6),
+))  # fmt: skip
+register(Convention(
+    "hardware",
+    "executed FLOPs (--recompute none, selective or full): Korthikanti et al. 2022, selective recompute adds "
+    "the attention scores' forward, full a whole layer's",
+    _hardware, recomputes=True,
+))  # fmt: skip
 
 
 def matmul_params(arch: Architecture) -> dict[str, float]:
@@ -93,20 +188,5 @@ def matmul_params(arch: Architecture) -> dict[str, float]:
 
 
 def flops_per_token(arch: Architecture, convention: str, seq_len: int, recompute: str = "none") -> dict[str, float]:
-    """Training FLOPs per token by component (attention/qkvo, attention/scores, mlp, unembedding)."""
-    params = matmul_params(arch)
-    scores = arch.layers * arch.heads * arch.head_dim * seq_len  # L · d_attn · T
-    if convention == "6nd":
-        return {"all parameters": TRAIN_FLOP_PER_PARAM_TOKEN * parameter_count(arch, active=True)}
-    weights = 8 if convention == "hardware" and recompute == "full" else TRAIN_FLOP_PER_PARAM_TOKEN
-    per_score = {
-        "palm": 12,
-        "megatron": 6,
-        "hardware": {"none": 6, "selective": 8, "full": 8}[recompute],
-    }[convention]
-    return {
-        "attention/qkvo": weights * params["attention/qkvo"],
-        "attention/scores": per_score * scores,
-        "mlp": weights * params["mlp"],
-        "unembedding": weights * params["unembedding"],
-    }
+    """Training FLOPs per token by component, counted from an architecture by a registered convention."""
+    return dict(CONVENTIONS[convention].count(None, arch, seq_len, recompute).components)

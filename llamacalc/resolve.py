@@ -15,18 +15,9 @@ from typing import Any
 from llamacalc import efficiency, units
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, did_you_mean, prefixed
-from llamacalc.flops import (
-    CONVENTIONS,
-    RECOMPUTE,
-    TRAIN_FLOP_PER_PARAM_TOKEN,
-    flops_per_token,
-    model_flops,
-    training_flops,
-)
+from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, RECOMPUTE, Count, model_flops, training_flops
 from llamacalc.inputs import DEFAULTS, INPUTS, MODEL_KEYS, Assumption, option
 from llamacalc.specs import PRECISIONS, Cluster, Efficiency, Entry, Hardware, Model, Reported
-
-SIX_ND_SOURCE = "C = 6·N·D: 2 FLOP forward + 4 backward per parameter per token (Kaplan et al. 2020 §2.1)"
 
 
 @dataclass(frozen=True)
@@ -57,13 +48,17 @@ class Resolved(Setup):
     active_params: float | None
     tokens: float | None
     flops: float
-    convention: str  # how `flops` was counted: flops.CONVENTIONS
-    per_token: Mapping[str, float] | None  # training FLOPs per token by component, where counted
+    convention: str  # how `flops` was counted: a name in flops.CONVENTIONS
+    counted: Count | None  # training FLOPs per token by component, where counted
     assumptions: Mapping[str, Assumption]
 
     @property
+    def per_token(self) -> Mapping[str, float] | None:
+        return None if self.counted is None else self.counted.components
+
+    @property
     def flops_per_token(self) -> float | None:
-        return None if self.per_token is None else sum(self.per_token.values())
+        return None if self.counted is None else sum(self.counted.components.values())
 
 
 class Resolver:
@@ -139,7 +134,7 @@ def _resolve(r: Resolver, request: Mapping[str, Any]) -> Resolved:
     setup = _setup(r, given, model, seen, size, is_moe)
     return Resolved(
         **vars(setup), model=model, params=side.params, active_params=side.active, tokens=side.tokens,
-        flops=side.flops, convention=side.convention, per_token=side.per_token, assumptions=seen,
+        flops=side.flops, convention=side.convention, counted=side.counted, assumptions=seen,
     )  # fmt: skip
 
 
@@ -151,7 +146,7 @@ class ModelSide:
     active: float | None
     tokens: float | None
     convention: str
-    per_token: Mapping[str, float] | None
+    counted: Count | None
     flops: float
     assumptions: Mapping[str, Assumption]
 
@@ -163,9 +158,9 @@ def _model_side(r: Resolver, given: Mapping[str, Any], model: Model | None) -> M
     if "active_params" not in given and "params" in given and not (model and model.is_moe):
         active, seen["active_params"] = params, seen["params"]
     tokens = _count_input(r, given, seen, model, "tokens", "a token count")
-    convention, per_token = _per_token(given, seen, model, active)
-    flops = _flops(model, given, active, tokens, per_token)
-    return ModelSide(params, active, tokens, convention, per_token, flops, seen)
+    convention, counted = _counted(given, seen, model, active)
+    flops = _flops(model, given, active, tokens, counted)
+    return ModelSide(params, active, tokens, convention, counted, flops, seen)
 
 
 def _given(request: Mapping[str, Any]) -> dict[str, Any]:
@@ -263,29 +258,32 @@ def _count_input(
     return value
 
 
-def _per_token(
+def _counted(
     given: Mapping[str, Any], seen: dict[str, Assumption], model: Model | None, active: float | None
-) -> tuple[str, dict[str, float] | None]:
+) -> tuple[str, Count | None]:
     """The FLOP convention, and training FLOPs per token by component where they can be counted."""
-    convention = given.get("flops", "6nd")
-    if convention not in CONVENTIONS:
-        raise InputError(f"--flops: expected one of {', '.join(CONVENTIONS)}, got '{convention}'")
+    name = given.get("flops", DEFAULT_CONVENTION)
+    if name not in CONVENTIONS:
+        known = ", ".join(CONVENTIONS)
+        raise InputError(f"--flops: expected one of {known}, got '{name}'{did_you_mean(str(name), CONVENTIONS)}")
+    convention = CONVENTIONS[name]
     recompute = given.get("recompute", "none")
     if recompute not in RECOMPUTE:
         raise InputError(f"--recompute: expected one of {', '.join(RECOMPUTE)}, got '{recompute}'")
-    if recompute != "none" and convention != "hardware":
-        raise InputError("--recompute counts executed FLOPs: use it with --flops hardware")
+    if recompute != "none" and not convention.recomputes:
+        recomputing = ", ".join(c.name for c in CONVENTIONS.values() if c.recomputes)
+        raise InputError(f"--recompute counts executed FLOPs: use it with --flops {recomputing}")
     seen["flops"] = (
-        Assumption(convention, "", "user") if "flops" in given else Assumption(convention, "", "default", SIX_ND_SOURCE)
+        Assumption(name, "", "user") if "flops" in given else Assumption(name, "", "default", convention.source)
     )
-    if convention == "6nd":
+    if not convention.needs_architecture:
         if model is not None and model.baseline is not None and not {"params", "active_params"} & given.keys():
-            return convention, None
-        return convention, None if active is None else {"all parameters": TRAIN_FLOP_PER_PARAM_TOKEN * active}
+            return name, None
+        return name, None if active is None else convention.count(active, None, 0, recompute)
     arch = model.arch if model else None
     if arch is None or {"params", "active_params"} & given.keys():
         what = f"{model.name} has none" if model and arch is None else "--params replaces it"
-        raise InputError(f"--flops {convention}: needs the model's architecture (layers, d_model, ...); {what}")
+        raise InputError(f"--flops {name}: needs the model's architecture (layers, d_model, ...); {what}")
     if "seq_len" in given:
         seq_len = _parsed("seq_len", units.parse_count, given["seq_len"], "a sequence length")
         seen["seq_len"] = Assumption(seq_len, "tokens", "user")
@@ -293,10 +291,10 @@ def _per_token(
         seq_len = arch.seq_len
         seen["seq_len"] = Assumption(seq_len, "tokens", "preset", model.entry.source_of("seq_len") if model else "")
     else:
-        raise InputError(f"--flops {convention}: needs --seq-len (the preset gives no training sequence length)")
-    if convention == "hardware":
+        raise InputError(f"--flops {name}: needs --seq-len (the preset gives no training sequence length)")
+    if convention.recomputes:
         seen["recompute"] = Assumption(recompute, "", "user" if "recompute" in given else "default")
-    return convention, flops_per_token(arch, convention, int(seq_len), recompute)
+    return name, convention.count(active, arch, int(seq_len), recompute)
 
 
 def _flops(
@@ -304,7 +302,7 @@ def _flops(
     given: Mapping[str, Any],
     active: float | None,
     tokens: float | None,
-    per_token: Mapping[str, float] | None,
+    counted: Count | None,
 ) -> float:
     overridden = {"params", "active_params", "tokens"} & given.keys()
     if model is not None and model.baseline is not None and not overridden:
@@ -312,7 +310,7 @@ def _flops(
     if active is None or tokens is None:
         missing = "--tokens" if tokens is None else "--params"
         raise InputError(f"{missing}: needed to count FLOPs (C = 6·N·D) for this model")
-    flops = training_flops(active, tokens) if per_token is None else sum(per_token.values()) * tokens
+    flops = training_flops(active, tokens) if counted is None else sum(counted.components.values()) * tokens
     if not math.isfinite(flops):
         raise InputError("--params/--tokens: the FLOP count overflows; check the magnitudes")
     return flops

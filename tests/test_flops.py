@@ -110,3 +110,33 @@ def test_bad_configs(cli, tmp_path, config, message):
 def test_config_needs_tokens(cli):
     run = cli("train", "--config", str(FIXTURES / "llama-3.1-8b-config.json"))
     assert run.code == 2 and "--config needs --tokens" in run.stderr
+
+
+@pytest.fixture
+def toy_convention():
+    """A convention registered as a user of the registry would: its own components and terms."""
+    from llamacalc.flops import CONVENTIONS, Convention, Count, Term, register
+
+    def count(active, arch, seq_len, recompute):
+        embedding = arch.vocab * arch.d_model
+        return Count(
+            {"everything": 7.0 * arch.layers * arch.d_model**2, "lookup": 1.0 * embedding},
+            (Term(7, (("L", arch.layers), ("d²", arch.d_model**2))), Term(1, (("V·d", embedding),))),
+        )
+
+    register(Convention("toy", "7 · L · d² + V · d: a test's own count", count))
+    yield CONVENTIONS["toy"]
+    del CONVENTIONS["toy"]
+
+
+def test_a_registered_convention_gets_explain_json_and_all(cli, toy_convention):
+    """Adding a FLOP convention is one registry entry: --flops, --explain, JSON and --flops all use it."""
+    per_token = 7.0 * 126 * 16384**2 + 128256 * 16384
+    doc = cli("train", "llama-3.1-405b", "--flops", "toy", "--seq-len", "8192", "--json").json()
+    assert doc["flops_convention"] == "toy" and doc["flops_per_token"] == per_token
+    assert doc["flops"] == pytest.approx(per_token * 15.6e12)
+    explained = cli("train", "llama-3.1-405b", "--flops", "toy", "--explain", env={"COLUMNS": "200"}).stdout
+    assert "C = (7 × L 126 × d² 268.4M + 1 × V·d 2.101B) =" in explained
+    assert "everything" in explained and "lookup" in explained
+    every = cli("train", "llama-3.1-405b", "--flops", "all", "--json").json()
+    assert [c["convention"] for c in every["conventions"]][-1] == "toy"

@@ -60,9 +60,9 @@ def train(
         results = [
             estimate(
                 resolver,
-                {**request, "flops": name, "recompute": request.get("recompute") if name == "hardware" else None},
+                {**request, "flops": name, "recompute": request.get("recompute") if convention.recomputes else None},
             )
-            for name in CONVENTIONS
+            for name, convention in CONVENTIONS.items()
         ]
         if as_json:
             print_json(documents.conventions_document(results))

@@ -12,7 +12,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from llamacalc.flops import matmul_params
 from llamacalc.output.numbers import count, flops
 from llamacalc.units import DAY, HOUR, KWH, MWH
 
@@ -181,22 +180,17 @@ def presets_document(catalog: Catalog) -> dict[str, Any]:
 
 
 def formula(s: Resolved) -> str:
-    """The scenario's FLOP count as its formula, with the numbers substituted."""
-    if s.per_token is None or s.tokens is None:
+    """The scenario's FLOP count as its convention's terms, with the numbers substituted."""
+    if s.counted is None or s.tokens is None:
         return f"C = {flops(s.flops)} (compute_scale × the baseline's C)"
-    if s.convention == "6nd":
-        return f"C = 6 × N {count(s.active_params)} × D {count(s.tokens)} = {flops(s.flops)}"
-    arch = s.model.arch if s.model else None
-    assert arch is not None  # only counted from an architecture
-    seq = s.assumptions["seq_len"].value
-    n_matmul = sum(matmul_params(arch).values())
-    weights = s.per_token["attention/qkvo"] + s.per_token["mlp"] + s.per_token["unembedding"]
-    score = round(s.per_token["attention/scores"] / (arch.layers * arch.heads * arch.head_dim * seq))
-    return (
-        f"C = ({round(weights / n_matmul)} × N_matmul {count(n_matmul)} + {score} × L {arch.layers} × "
-        f"d_attn {arch.heads * arch.head_dim:,} × T {count(seq)}) = {s.flops_per_token:.4g} FLOP/token × "
-        f"D {count(s.tokens)} = {flops(s.flops)}"
-    )
+    terms = [
+        f"{term.coefficient:g} × " + " × ".join(f"{symbol} {count(value)}" for symbol, value in term.factors)
+        for term in s.counted.terms
+    ]
+    if len(terms) == 1:
+        return f"C = {terms[0]} × D {count(s.tokens)} = {flops(s.flops)}"
+    per_token = f"{s.flops_per_token:.4g} FLOP/token"
+    return f"C = ({' + '.join(terms)}) = {per_token} × D {count(s.tokens)} = {flops(s.flops)}"
 
 
 def conventions_document(results: Sequence[TrainResult]) -> dict[str, Any]:
