@@ -28,6 +28,7 @@ from llamacalc.specs import Architecture
 
 WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2, 2, 12  # bf16 weights and grads; fp32 master + Adam m, v
 ZERO_STAGES = (0, 1, 2, 3)
+RECOMPUTE_MODES = ("none", "selective", "full")  # activations kept: all, all but attention scores, layer inputs
 
 
 @dataclass(frozen=True)

@@ -228,22 +228,12 @@ def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str |
     return catalog.including(entry), name
 
 
-def print_json(document: Any) -> None:
-    import json
+def emit(result: object, as_json: bool) -> None:
+    """Render a command's result as JSON or tables and write it to stdout (ourselves: rich exits 1 on
+    a closed pipe)."""
+    from llamacalc.output.render import render
 
-    sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
-
-
-def print_tables(*tables: Any) -> None:
-    from rich.console import Console
-
-    # NO_COLOR drops every style, bold included (rich alone keeps bold); a pipe gets none anyway.
-    plain = bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
-    console = Console(highlight=False, color_system=None if plain else "auto")
-    with console.capture() as captured:  # write ourselves: rich exits 1 on a closed pipe
-        for table in tables:
-            console.print(table)
-    sys.stdout.write(captured.get())
+    sys.stdout.write(render(result, "json" if as_json else "table"))
 
 
 def warn(messages: Sequence[str]) -> None:

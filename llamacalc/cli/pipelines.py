@@ -14,9 +14,8 @@ from llamacalc.cli.app import (
     PresetsOpt,
     catalog_from,
     commands,
+    emit,
     opt,
-    print_json,
-    print_tables,
     run_inputs,
     writes_output,
 )
@@ -52,9 +51,16 @@ def check(
 
     Example: llamacalc check llama-3.1-405b --max-cost "100 MUSD" --max-days 90 --confidence 0.9
     """
-    from llamacalc.estimates.checks import LIMITS, evaluate, parse_confidence, parse_limits, read_plan
+    from llamacalc.estimates.checks import (
+        LIMITS,
+        CheckedRun,
+        CheckReport,
+        evaluate,
+        parse_confidence,
+        parse_limits,
+        read_plan,
+    )
     from llamacalc.estimates.train import estimate
-    from llamacalc.output import documents, tables
     from llamacalc.resolve import Resolver
 
     options = locals()
@@ -81,12 +87,10 @@ def check(
     for name, run_request, maxima, at in runs:
         with prefixed(f"run {name}") if name else contextlib.nullcontext():
             result = estimate(resolver, run_request)
-            checked.append((name, result, evaluate(result, maxima, at)))
-    if as_json:
-        print_json(documents.check_document(checked))
-    else:
-        print_tables(tables.check_table(checked))
-    if not all(c.passed for _, _, checks in checked for c in checks):
+            checked.append(CheckedRun(name, result, evaluate(result, maxima, at)))
+    report = CheckReport(tuple(checked))
+    emit(report, as_json)
+    if not report.passed:
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
@@ -134,8 +138,7 @@ def compare(
 
     Example: llamacalc compare llama-3.1-405b llama-4-projected --cluster meta-24k
     """
-    from llamacalc.estimates.train import estimate
-    from llamacalc.output import documents, tables
+    from llamacalc.estimates.train import Compared, estimate
     from llamacalc.resolve import Resolver
 
     files = [Path(m) for m in models if m.endswith(".toml")]
@@ -151,11 +154,7 @@ def compare(
         else:
             names.append(name)
     resolver = Resolver(catalog)
-    results = [estimate(resolver, {**request, "model": name}) for name in names]
-    if as_json:
-        print_json(documents.compare_document(results))
-    else:
-        print_tables(tables.compare_table(results))
+    emit(Compared(tuple(estimate(resolver, {**request, "model": name}) for name in names)), as_json)
 
 
 @commands.command()
@@ -173,9 +172,9 @@ def sweep(
     """
     import csv
 
-    from llamacalc.estimates.sweep import is_range, parse_range
+    from llamacalc.estimates.sweep import Sweep, is_range, parse_range
     from llamacalc.estimates.train import estimate
-    from llamacalc.output import documents, tables
+    from llamacalc.output import documents
     from llamacalc.resolve import Resolver
 
     swept = [key for key, value in request.items() if is_range(value)]
@@ -194,7 +193,5 @@ def sweep(
         for value, result in zip(series.values, results, strict=True):
             row = documents.csv_row(documents.train_document(result))
             writer.writerow({column: series.display(value), **{k: row[k] for k in documents.CSV_FIELDS[2:]}})
-    elif as_json:
-        print_json(documents.sweep_document(series, results))
     else:
-        print_tables(tables.sweep_table(series, results))
+        emit(Sweep(series, tuple(results)), as_json)

@@ -12,9 +12,8 @@ from llamacalc.cli.app import (
     TokensOpt,
     catalog_from,
     commands,
+    emit,
     opt,
-    print_json,
-    print_tables,
     run_inputs,
     warn,
     writes_output,
@@ -43,7 +42,6 @@ def optimal(
     Example: llamacalc optimal --gpus 16384 --days 54 --gpu h100-sxm --mfu 0.4 --law all
     """
     from llamacalc.estimates import plan
-    from llamacalc.output import documents, tables
     from llamacalc.resolve import Resolver
     from llamacalc.units import parse_count
 
@@ -53,19 +51,12 @@ def optimal(
             raise LlamacalcError("--params and --loss go together, without a budget (over-training mode)")
         with prefixed("--params"):
             n = parse_count(params, "a parameter count")
-        found = plan.overtraining(catalog, law, n, _float("--loss", loss))
-        if as_json:
-            print_json(documents.overtraining_document(found))
-        else:
-            print_tables(tables.overtraining_table(found))
+        emit(plan.OvertrainingPlan(tuple(plan.overtraining(catalog, law, n, _float("--loss", loss)))), as_json)
         return
 
     result = plan.optimal_plan(Resolver(catalog), law, request, compute=compute, days=days, money=budget)
     warn([w for o in result.optima for w in o.split.warnings])
-    if as_json:
-        print_json(documents.optimal_document(result))
-    else:
-        print_tables(tables.optimal_table(result), tables.assumptions_table(result.assumptions))
+    emit(result, as_json)
 
 
 @commands.command("loss")
@@ -83,7 +74,6 @@ def loss_command(
     Example: llamacalc loss llama-3.1-405b --law all
     """
     from llamacalc.estimates import plan
-    from llamacalc.output import documents, tables
     from llamacalc.units import parse_count
 
     catalog = catalog_from(presets)
@@ -96,11 +86,8 @@ def loss_command(
         raise LlamacalcError("loss needs parameters and tokens: a MODEL preset with both, or --params and --tokens")
     if found and found.is_moe and not params:
         warn([f"{found.name} is a mixture of experts; the laws were fitted on dense models, using active parameters"])
-    reports = plan.loss_reports(catalog, law, n, d)
-    if as_json:
-        print_json(documents.loss_document(model, reports))
-    else:
-        print_tables(tables.loss_table(found.title if found else "Custom model", reports))
+    reports = tuple(plan.loss_reports(catalog, law, n, d))
+    emit(plan.LossComparison(model, found.title if found else "Custom model", reports), as_json)
 
 
 def _float(option: str, value: str) -> float:

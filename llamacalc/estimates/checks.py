@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 import statistics
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from llamacalc import units
 from llamacalc.efficiency import Z90
@@ -157,6 +157,23 @@ def evaluate(result: TrainResult, maxima: Mapping[str, float], confidence: float
         scale = limit.scale
         checks.append(Check(limit, maximum / scale, value / scale, confidence, estimate / scale))
     return checks
+
+
+class CheckedRun(NamedTuple):
+    name: str | None  # a plan's run name; None for a run from the command line
+    result: TrainResult
+    checks: Sequence[Check]
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """`check`: every run with its limits checked; passed when every limit of every run holds."""
+
+    runs: tuple[CheckedRun, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for run in self.runs for c in run.checks)
 
 
 @dataclass(frozen=True)

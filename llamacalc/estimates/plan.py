@@ -73,6 +73,22 @@ class Overtraining:
         return self.flops / self.optimal.flops - 1
 
 
+@dataclass(frozen=True)
+class LossComparison:
+    """`loss`: a model's predicted loss under each law, beside the compute-optimal split."""
+
+    model: str | None  # the preset's name
+    title: str
+    reports: tuple[LossReport, ...]
+
+
+@dataclass(frozen=True)
+class OvertrainingPlan:
+    """`optimal --params N --loss L`: under each law, the tokens for N parameters to reach L."""
+
+    found: tuple[Overtraining, ...]
+
+
 def laws(catalog: Catalog, name: str) -> list[Law]:
     """One law by name, or every law for 'all'."""
     names = catalog.names("laws") if name == "all" else [name]

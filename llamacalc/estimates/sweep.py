@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llamacalc.errors import InputError
+from llamacalc.estimates.train import TrainResult
 from llamacalc.inputs import INPUTS, Input, option
 
 MAX_POINTS = 10_000
@@ -29,6 +30,14 @@ class Series:
     def display(self, value: float) -> float:
         """The value in the option's display unit, rid of float noise from repeated steps."""
         return float(f"{value / self.axis.display[1]:.12g}")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """`sweep`: the series and the run at each of its values."""
+
+    series: Series
+    results: tuple[TrainResult, ...]
 
 
 def parse_range(key: str, text: str) -> Series:

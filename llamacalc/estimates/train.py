@@ -10,6 +10,9 @@ from typing import Any, NamedTuple
 from llamacalc import units
 from llamacalc.budget import Budget, budget, implied_mfu, whole_gpus
 from llamacalc.catalog import Catalog
+from llamacalc.errors import InputError, prefixed
+from llamacalc.goodput import LOST_HOURS_PER_INTERRUPTION, Goodput, goodput, lost_per_interruption
+from llamacalc.goodput import SOURCE as GOODPUT_SOURCE
 from llamacalc.resolve import Resolved, Resolver
 
 
@@ -98,3 +101,54 @@ def _comparison(catalog: Catalog, s: Resolved) -> Comparison | None:
         if s.precision in peaks:
             mfu = implied_mfu(s.flops, reported.gpu_hours * units.HOUR, peaks[s.precision])
     return Comparison(reported.gpu, reported.gpus, reported.gpu_hours, reported.co2_t, mfu, reported.source)
+
+
+# --- what the train commands show ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoodputEstimate:
+    """Interruptions of the run at the Llama 3 failure rate, and the wall-clock they cost."""
+
+    goodput: Goodput
+    lost_per_interruption: float  # hours
+    source: str
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """`train`: the estimate, its FLOP breakdown when asked (`explain`), and goodput when asked."""
+
+    result: TrainResult
+    explain: bool = False
+    goodput: GoodputEstimate | None = None
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """`train --flops all`: the same run counted by every registered FLOP convention."""
+
+    results: tuple[TrainResult, ...]
+
+
+@dataclass(frozen=True)
+class Compared:
+    """`compare`: runs side by side, each with its ratios to the first."""
+
+    results: tuple[TrainResult, ...]
+
+
+def goodput_estimate(result: TrainResult, checkpoint_every: str | None, restart: str | None) -> GoodputEstimate:
+    """Goodput from --checkpoint-every and --restart (together), else the Llama 3 calibration."""
+    rate = "failure rate: 419 interruptions / (54 days × 16,384 H100) [S7]"
+    if checkpoint_every is None and restart is None:
+        lost, source = LOST_HOURS_PER_INTERRUPTION, f"{rate}; lost per interruption {GOODPUT_SOURCE}"
+    elif checkpoint_every is None or restart is None:
+        raise InputError("--checkpoint-every and --restart go together")
+    else:
+        with prefixed("--checkpoint-every"):
+            checkpoint = units.parse_quantity(checkpoint_every, units.DURATION) / units.HOUR
+        with prefixed("--restart"):
+            restart_hours = units.parse_quantity(restart, units.DURATION) / units.HOUR
+        lost, source = lost_per_interruption(checkpoint, restart_hours), rate
+    return GoodputEstimate(goodput(result.budget.gpus, result.budget.seconds / units.HOUR, lost), lost, source)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llamacalc.output.numbers import count, flops
+from llamacalc.output.render import renders
 from llamacalc.units import DAY, HOUR, KWH, MWH
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
@@ -20,12 +21,12 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.efficiency import Fit
     from llamacalc.estimates.backtest import Backtest
     from llamacalc.estimates.checks import Check
+    from llamacalc.estimates.memory import MemoryEstimate
     from llamacalc.estimates.plan import LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.sweep import Series
-    from llamacalc.estimates.train import Range, TrainResult
+    from llamacalc.estimates.train import Range, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
-    from llamacalc.memory import Layout, Memory
     from llamacalc.resolve import Resolved
     from llamacalc.scaling import Split
     from llamacalc.specs import Entry
@@ -402,21 +403,14 @@ def goodput_document(g: Goodput, lost_per_interruption: float, result: TrainResu
     }
 
 
-def memory_document(
-    model: str | None,
-    layout: Layout,
-    used: Memory,
-    hbm: float,
-    gpu: str,
-    min_dp: int | None,
-    fewest: tuple[int, Layout] | None,
-) -> dict[str, Any]:
+def memory_document(m: MemoryEstimate) -> dict[str, Any]:
     """`memory --json`: schema llamacalc.memory/1; bytes per GPU."""
+    used = m.used
     return {
         "schema": "llamacalc.memory/1",
-        "model": model,
-        "gpu": gpu,
-        "layout": dict(vars(layout)),
+        "model": m.model,
+        "gpu": m.gpu,
+        "layout": dict(vars(m.layout)),
         "bytes_per_gpu": {
             "weights": used.weights,
             "gradients": used.gradients,
@@ -424,12 +418,12 @@ def memory_document(
             "activations": used.activations,
             "total": used.total,
         },
-        "gpu_memory_bytes": hbm,
-        "fits": used.total <= hbm,
-        "min_dp": min_dp,
-        "min_gpus": None if min_dp is None else min_dp * layout.tp * layout.pp,
-        "fewest_gpus": None if fewest is None else fewest[0],
-        "fewest_layout": None if fewest is None else dict(vars(fewest[1])),
+        "gpu_memory_bytes": m.gpu_memory,
+        "fits": m.fits,
+        "min_dp": m.min_dp,
+        "min_gpus": m.min_gpus,
+        "fewest_gpus": None if m.fewest is None else m.fewest[0],
+        "fewest_layout": None if m.fewest is None else dict(vars(m.fewest[1])),
     }
 
 
@@ -459,3 +453,30 @@ def efficiency_toml(fit: Fit) -> str:
         *(f"{name} = {value:.4g}" for name, value in stats.items()),
     ]
     return "\n".join(lines) + "\n"
+
+
+# --- the json format: one renderer per result type (output/render.py) ------------------------------
+
+
+def _dumped(document: Any) -> str:
+    return json.dumps(document, allow_nan=False) + "\n"
+
+
+@renders("json", "TrainReport")
+def _train_report(report: TrainReport) -> str:
+    g = report.goodput
+    extra = None if g is None else {"goodput": goodput_document(g.goodput, g.lost_per_interruption, report.result)}
+    return train_json(report.result, extra) + "\n"
+
+
+renders("json", "Conventions")(lambda c: _dumped(conventions_document(c.results)))
+renders("json", "Compared")(lambda c: _dumped(compare_document(c.results)))
+renders("json", "CheckReport")(lambda report: _dumped(check_document(report.runs)))
+renders("json", "Sweep")(lambda sweep: _dumped(sweep_document(sweep.series, sweep.results)))
+renders("json", "OptimalPlan")(lambda plan: _dumped(optimal_document(plan)))
+renders("json", "OvertrainingPlan")(lambda plan: _dumped(overtraining_document(plan.found)))
+renders("json", "LossComparison")(lambda c: _dumped(loss_document(c.model, c.reports)))
+renders("json", "Backtest")(lambda found: _dumped(backtest_document(found)))
+renders("json", "MemoryEstimate")(lambda m: _dumped(memory_document(m)))
+renders("json", "Catalog")(lambda catalog: _dumped(presets_document(catalog)))
+renders("json", "Entry")(lambda entry: _dumped(entry_document(entry)))

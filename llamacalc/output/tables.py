@@ -5,6 +5,7 @@ Each function returns a `Table`; only the CLI prints.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from llamacalc.output.documents import (
     goodput_document,
 )
 from llamacalc.output.numbers import bar, count, duration, energy, flops, money, percent, ranged, rate, tonnes
+from llamacalc.output.render import renders
 from llamacalc.units import DAY, HOUR, MWH
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
@@ -24,9 +26,10 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.catalog import Catalog
     from llamacalc.estimates.backtest import Backtest
     from llamacalc.estimates.checks import Check
+    from llamacalc.estimates.memory import MemoryEstimate
     from llamacalc.estimates.plan import LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.sweep import Series
-    from llamacalc.estimates.train import TrainResult
+    from llamacalc.estimates.train import Conventions, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
     from llamacalc.resolve import Resolved
@@ -401,25 +404,72 @@ def goodput_table(g: Goodput, lost_per_interruption: float, result: TrainResult,
 _GIB = 2.0**30
 
 
-def memory_table(doc: Mapping[str, Any]) -> Table:
-    layout = doc["layout"]
+def memory_table(m: MemoryEstimate) -> Table:
+    layout = m.layout
     title = (
-        f"Training memory per GPU: TP {layout['tp']} × PP {layout['pp']} × DP {layout['dp']}"
-        f"{' × EP ' + str(layout['ep']) if layout['ep'] > 1 else ''}, ZeRO-{layout['zero']}, "
-        f"micro-batch {layout['micro_batch']}, recompute {layout['recompute']}"
+        f"Training memory per GPU: TP {layout.tp} × PP {layout.pp} × DP {layout.dp}"
+        f"{' × EP ' + str(layout.ep) if layout.ep > 1 else ''}, ZeRO-{layout.zero}, "
+        f"micro-batch {layout.micro_batch}, recompute {layout.recompute}"
     )
     table = _table(title, "", "GiB")
-    for key, value in doc["bytes_per_gpu"].items():
+    used = m.used
+    for key, value in (
+        ("weights", used.weights), ("gradients", used.gradients), ("optimizer", used.optimizer),
+        ("activations", used.activations), ("total", used.total),
+    ):  # fmt: skip
         table.add_row(key, "—" if value is None else f"{value / _GIB:,.1f}")
-    table.add_row(f"{doc['gpu']} memory", f"{doc['gpu_memory_bytes'] / _GIB:,.1f}")
-    table.add_row("fits", "yes" if doc["fits"] else "NO")
-    at_layout = "none: what ZeRO cannot shard exceeds the GPU" if doc["min_gpus"] is None else count(doc["min_gpus"])
+    table.add_row(f"{m.gpu} memory", f"{m.gpu_memory / _GIB:,.1f}")
+    table.add_row("fits", "yes" if m.fits else "NO")
+    at_layout = "none: what ZeRO cannot shard exceeds the GPU" if m.min_gpus is None else count(m.min_gpus)
     table.add_row("fewest GPUs at this TP, PP, ZeRO", at_layout)
-    fewest = doc["fewest_layout"]
-    table.add_row(
-        "fewest GPUs at all (ZeRO-3, full recompute, TP ≤ 8)",
-        "none"
-        if fewest is None
-        else f"{count(doc['fewest_gpus'])} (TP {fewest['tp']} × PP {fewest['pp']} × DP {fewest['dp']})",
-    )
+    if m.fewest is None:
+        fewest = "none"
+    else:
+        gpus, best = m.fewest
+        fewest = f"{count(gpus)} (TP {best.tp} × PP {best.pp} × DP {best.dp})"
+    table.add_row("fewest GPUs at all (ZeRO-3, full recompute, TP ≤ 8)", fewest)
     return table
+
+
+# --- the table format: one renderer per result type (output/render.py) -----------------------------
+
+
+def text(*tables: Table) -> str:
+    """Tables as the terminal shows them: its width (or COLUMNS), colour unless NO_COLOR or a dumb
+    terminal (NO_COLOR drops every style, bold included: rich alone keeps bold); a pipe gets none."""
+    from rich.console import Console
+
+    plain = bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
+    console = Console(highlight=False, color_system=None if plain else "auto")
+    with console.capture() as captured:
+        for table in tables:
+            console.print(table)
+    return captured.get()
+
+
+@renders("table", "TrainReport")
+def _train_report(report: TrainReport) -> str:
+    result, g = report.result, report.goodput
+    shown = [train_table(result)]
+    if report.explain:
+        shown.append(breakdown_table(result.resolved))
+    if g is not None:
+        shown.append(goodput_table(g.goodput, g.lost_per_interruption, result, g.source))
+    return text(*shown, assumptions_table(result.resolved.assumptions))
+
+
+@renders("table", "Conventions")
+def _conventions(c: Conventions) -> str:
+    return text(conventions_table(c.results), *(breakdown_table(r.resolved) for r in c.results))
+
+
+renders("table", "Compared")(lambda c: text(compare_table(c.results)))
+renders("table", "CheckReport")(lambda report: text(check_table(report.runs)))
+renders("table", "Sweep")(lambda sweep: text(sweep_table(sweep.series, sweep.results)))
+renders("table", "OptimalPlan")(lambda plan: text(optimal_table(plan), assumptions_table(plan.assumptions)))
+renders("table", "OvertrainingPlan")(lambda plan: text(overtraining_table(plan.found)))
+renders("table", "LossComparison")(lambda c: text(loss_table(c.title, c.reports)))
+renders("table", "Backtest")(lambda found: text(backtest_table(found)))
+renders("table", "MemoryEstimate")(lambda m: text(memory_table(m)))
+renders("table", "Catalog")(lambda catalog: text(presets_table(catalog)))
+renders("table", "Entry")(lambda entry: text(entry_table(entry)))

@@ -1,0 +1,105 @@
+"""The `memory` estimate: training memory per GPU under a layout, and the fewest GPUs that hold it.
+
+Inputs arrive as text (the command line's); the formulas are in llamacalc/memory.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llamacalc.catalog import Catalog
+from llamacalc.errors import InputError, prefixed
+from llamacalc.inputs import DEFAULTS
+from llamacalc.memory import (
+    RECOMPUTE_MODES,
+    ZERO_STAGES,
+    Layout,
+    Memory,
+    fewest_gpus,
+    memory_per_gpu,
+    min_data_parallel,
+)
+from llamacalc.units import parse_count
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes per GPU under `layout`, the GPU's memory, and the fewest GPUs that hold the run."""
+
+    model: str | None  # the preset's name
+    gpu: str
+    layout: Layout
+    used: Memory
+    gpu_memory: float  # bytes
+    min_dp: int | None  # the least data parallelism that fits at this TP, PP and ZeRO stage
+    fewest: tuple[int, Layout] | None  # the fewest GPUs at all, and their layout
+    has_activations: bool  # counted from an architecture; states only without one
+
+    @property
+    def fits(self) -> bool:
+        return self.used.total <= self.gpu_memory
+
+    @property
+    def min_gpus(self) -> int | None:
+        return None if self.min_dp is None else self.min_dp * self.layout.tp * self.layout.pp
+
+
+def _degree(option: str, value: str | None, default: int, what: str = "a parallel degree") -> int:
+    if value is None:
+        return default
+    with prefixed(option):
+        number = parse_count(value, what)
+    if number != int(number):
+        raise InputError(f"{option}: expected a whole number, got '{value}'")
+    return int(number)
+
+
+def estimate_memory(
+    catalog: Catalog,
+    model: str | None = None,
+    params: str | None = None,
+    gpu: str | None = None,
+    *,
+    tp: str | None = None,
+    pp: str | None = None,
+    ep: str | None = None,
+    dp: str | None = None,
+    zero: str | None = None,
+    micro_batch: str | None = None,
+    seq_len: str | None = None,
+    recompute: str | None = None,
+) -> MemoryEstimate:
+    """Memory per GPU of a preset (or `params` alone: states only) on a GPU: the given one, else the
+    one the model was reported on, else the default."""
+    found = catalog.model(model) if model else None
+    with prefixed("--params"):
+        n = parse_count(params, "a parameter count") if params else found and found.params
+    if not n:
+        raise InputError("memory needs a MODEL preset with params, or --params")
+    if zero is not None and zero.strip() not in {str(stage) for stage in ZERO_STAGES}:
+        raise InputError(f"--zero: expected a ZeRO stage 0-3, got '{zero}'")
+    mode = recompute or "selective"
+    if mode not in RECOMPUTE_MODES:
+        raise InputError(f"--recompute: expected {', '.join(RECOMPUTE_MODES)}, got '{recompute}'")
+    layout = Layout(
+        tp=_degree("--tp", tp, 1), pp=_degree("--pp", pp, 1), ep=_degree("--ep", ep, 1), dp=_degree("--dp", dp, 1),
+        zero=1 if zero is None else int(zero), micro_batch=_degree("--micro-batch", micro_batch, 1), recompute=mode,
+    )  # fmt: skip
+    arch = found.arch if found and not params else None
+    seq = _degree("--seq-len", seq_len, 0, "a sequence length") if seq_len else (arch.seq_len if arch else None)
+    reported = found.reported.gpu if found and found.reported else None
+    hardware = catalog.hardware(gpu or reported or str(DEFAULTS["gpu"].value))
+    if hardware.memory is None:
+        raise InputError(f"--gpu: {hardware.name} has no memory figure")
+    if arch is not None and seq is None:
+        raise InputError("memory: the preset gives no training sequence length; pass --seq-len")
+    return MemoryEstimate(
+        found.name if found else None,
+        hardware.name,
+        layout,
+        memory_per_gpu(n, arch, seq, layout),
+        hardware.memory,
+        min_data_parallel(n, arch, seq, layout, hardware.memory),
+        fewest_gpus(n, arch, seq, hardware.memory, layout.micro_batch),
+        arch is not None,
+    )

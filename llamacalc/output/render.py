@@ -1,0 +1,40 @@
+"""One render step for every command: a result and a format → the text to print.
+
+A format is a module of renderers, one per result type, each registered with `@renders(FORMAT, Type)`.
+`render` imports a format's module when that format is first asked for, so `train --json` never
+loads rich. A new format (an HTML report, say) is one module and one line in FORMATS; a new command
+is one estimate returning a result type, with a renderer per format.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+FORMATS = {"json": "llamacalc.output.documents", "table": "llamacalc.output.tables"}
+
+Renderer = Callable[[Any], str]
+R = TypeVar("R", bound=Renderer)
+_RENDERERS: dict[tuple[str, str], Renderer] = {}
+
+
+def renders(format: str, kind: str) -> Callable[[R], R]:
+    """Register a function as the `format` renderer of results whose type (or a base) is named `kind`.
+
+    By name, so that a format module need not import every estimate module to register."""
+
+    def register(renderer: R) -> R:
+        _RENDERERS[format, kind] = renderer
+        return renderer
+
+    return register
+
+
+def render(result: object, format: str) -> str:
+    """`result` as text in `format`, by the renderer registered for its type."""
+    importlib.import_module(FORMATS[format])
+    for kind in type(result).__mro__:
+        if (format, kind.__name__) in _RENDERERS:
+            return _RENDERERS[format, kind.__name__](result)
+    raise LookupError(f"no {format} renderer for {type(result).__name__}")
