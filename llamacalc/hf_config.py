@@ -8,9 +8,13 @@ and Llama4ForConditionalGeneration's `text_config` (dense and MoE layers interle
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from llamacalc.catalog import architecture
 from llamacalc.errors import InputError
+from llamacalc.flops import parameter_count
+from llamacalc.specs import Entry
 
 SUPPORTED = ("LlamaForCausalLM", "MixtralForCausalLM", "Llama4ForConditionalGeneration", "Llama4ForCausalLM")
 
@@ -55,3 +59,17 @@ def preset_fields(config: Mapping[str, Any], where: str) -> dict[str, Any]:
                    "moe_ffn": fields["ffn"], "ffn": get("intermediate_size_mlp"), "shared_experts": 1,
                    "moe_every": get("interleave_moe_layer_step", 1)}  # fmt: skip
     return fields
+
+
+def config_entry(config: Any, path: Path, tokens: str) -> Entry:
+    """A model preset from a parsed config.json: its architecture, parameters counted from it, `tokens`."""
+    where = f"--config {path}"
+    if not isinstance(config, Mapping):
+        raise InputError(f"{where}: must hold a JSON object")
+    fields = preset_fields(config, where)
+    name = f"config:{path.parent.name or path.stem}"
+    arch = architecture(Entry("models", name, path, fields))
+    assert arch is not None  # preset_fields always gives the architecture
+    counted = {"params": parameter_count(arch), "active_params": parameter_count(arch, active=True)}
+    source = f"computed from the architecture in {path}"
+    return Entry("models", name, path, {**fields, **counted, "tokens": tokens, "source": source})

@@ -199,12 +199,10 @@ def catalog_from(dirs: Sequence[Path] | None) -> "Catalog":
 
 
 def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str | None) -> tuple["Catalog", str]:
-    """The catalog plus a model read from a Hugging Face config.json, and that model's name."""
+    """The catalog plus the model of a Hugging Face config.json file, and that model's name."""
     import json
 
-    from llamacalc.catalog import Entry, architecture
-    from llamacalc.flops import parameter_count
-    from llamacalc.hf_config import preset_fields
+    from llamacalc.hf_config import config_entry
 
     if model is not None:
         raise LlamacalcError("--config and MODEL conflict: the config.json is the model")
@@ -216,16 +214,8 @@ def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str |
         raise LlamacalcError(f"--config: cannot read '{path}': {error}") from None
     except ValueError as error:
         raise LlamacalcError(f"--config: '{path}' is not JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise LlamacalcError(f"--config: '{path}' must hold a JSON object")
-    fields = preset_fields(data, f"--config {path}")
-    name = f"config:{path.parent.name or path.stem}"
-    source = f"computed from the architecture in {path}"
-    arch = architecture(Entry("models", name, path, fields))
-    assert arch is not None  # preset_fields always gives the architecture
-    counted = {"params": parameter_count(arch), "active_params": parameter_count(arch, active=True)}
-    entry = Entry("models", name, path, {**fields, **counted, "tokens": tokens, "source": source})
-    return catalog.including(entry), name
+    entry = config_entry(data, path, tokens)
+    return catalog.including(entry), entry.name
 
 
 def emit(result: object, as_json: bool) -> None:
