@@ -199,14 +199,17 @@ def _setup(
 
     mfu, band, outside = _utilisation(r, given, seen, hardware, str(precision), size, is_moe)
     gpus, seconds = _scale(given, seen, cluster, home, reported)
-    price = _hardware_input(r, given, seen, hardware, "price", units.PRICE, "USD/GPU-hour", 1 / units.HOUR)
+    price = _quantity(r, given, seen, "price", hardware)
     price_band = None if "price" in given else hardware.price_range
-    power = _hardware_input(r, given, seen, hardware, "power", units.POWER, "W", 1.0)
+    power = _quantity(r, given, seen, "power", hardware)
     pue = _number(given, seen, "pue", DEFAULTS["pue"], low=1.0)
-    carbon = _quantity_input(given, seen, "carbon", units.CARBON, DEFAULTS["carbon"], 1 / units.KWH)
+    carbon = _quantity(r, given, seen, "carbon")
+    if carbon is None:
+        seen["carbon"] = DEFAULTS["carbon"]
+        carbon = DEFAULTS["carbon"].value / units.KWH  # the default is in kg/kWh
     return Setup(
         hardware, str(precision), peak, mfu, band, outside, gpus, seconds, price, price_band, power, pue,
-        carbon / units.KWH,
+        carbon,
     )  # fmt: skip
 
 
@@ -412,43 +415,26 @@ def _number(given: Mapping[str, Any], seen: dict[str, Assumption], key: str, def
     return number
 
 
-def _quantity_input(
-    given: Mapping[str, Any], seen: dict[str, Assumption], key: str, kind: units.Kind, default: Assumption, scale: float
-) -> float:
-    """A quantity option in the default's unit (canonical units per it: `scale`), from the user or the default."""
-    if key in given:
-        value = _parsed(key, units.parse_quantity, given[key], kind) / scale
-        seen[key] = Assumption(value, default.unit, "user")
-        return float(value)
-    seen[key] = default
-    return float(default.value)
-
-
-def _hardware_input(
-    r: Resolver,
-    given: Mapping[str, Any],
-    seen: dict[str, Assumption],
-    hardware: Hardware,
-    key: str,
-    kind: units.Kind,
-    unit: str,
-    scale: float,
+def _quantity(
+    r: Resolver, given: Mapping[str, Any], seen: dict[str, Assumption], key: str, preset: Hardware | None = None
 ) -> float | None:
-    """Price or power per GPU: from the user, else the GPU preset, else unknown (None).
+    """A quantity input in canonical units: the user's, else the GPU preset's (price, power), else None.
 
-    Returned in canonical units; recorded in `unit` (canonical units per it: `scale`) for people.
-    """
+    Recorded for people in the input's display unit (inputs.INPUTS)."""
+    unit, scale = INPUTS[key].display
     if key in given:
-        value = float(_parsed(key, units.parse_quantity, given[key], kind))
-        seen[key] = Assumption(value / scale, unit, "user")
+        value = float(_parsed(key, INPUTS[key].parse, given[key]))
+        seen[key] = Assumption(float(f"{value / scale:.12g}"), unit, "user")  # rid of unit-conversion noise
         return value
-    value = getattr(hardware, key)
-    if value is not None:
-        seen[key] = r.cited(hardware.entry, key, value / scale, unit)
-    return value  # type: ignore[no-any-return]
+    if preset is None:
+        return None
+    found: float | None = getattr(preset, key)
+    if found is not None:
+        seen[key] = r.cited(preset.entry, key, found / scale, unit)
+    return found
 
 
-def _parsed(key: str, parser: Any, value: Any, what: Any) -> Any:
+def _parsed(key: str, parser: Any, value: Any, *what: Any) -> Any:
     """Run a parser, prefixing its error with the option name."""
     with prefixed(option(key)):
-        return parser(value, what)
+        return parser(value, *what)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from llamacalc.output.numbers import count, flops
 from llamacalc.output.render import renders
-from llamacalc.units import DAY, HOUR, KWH, MWH
+from llamacalc.units import DAY, HOUR, MWH
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
     from llamacalc.catalog import Catalog
@@ -84,7 +84,7 @@ def train_document(result: TrainResult, assumptions: bool = True, ranges: bool =
         "cost_usd": _finite(b.cost),
         "power_w_per_gpu": s.power,
         "pue": s.pue,
-        "carbon_kg_per_kwh": s.carbon * KWH,
+        "carbon_kg_per_kwh": s.assumptions["carbon"].value,  # as given, in kg/kWh
         "energy_mwh": _scaled(b.energy, MWH),
         "co2_t": _scaled(b.co2, 1000),
         "ranges": {RANGE_KEYS[key]: _range(band, key) for key, band in result.ranges.items()} if ranges else None,
