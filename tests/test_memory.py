@@ -1,8 +1,8 @@
-"""Training memory and goodput against hand-computed values."""
+"""Training memory against hand-computed values, and the memory command."""
 
 import pytest
 
-from llamacalc import goodput, memory
+from llamacalc import memory
 from llamacalc.specs import Architecture
 
 GIB = 2**30
@@ -62,31 +62,3 @@ def test_train_warns_when_the_state_cannot_fit(cli):
     run = cli("train", "llama-3.1-405b", "--gpus", "8")
     assert run.code == 0 and "cannot hold it even fully sharded" in run.stderr
     assert "warning" not in cli("train", "llama-3.1-405b").stderr
-
-
-def test_goodput_reproduces_its_calibration():
-    """At the Llama 3 405B run's scale, one interruption per ~3.1 h and 90% goodput [S7 §3.3.4]."""
-    assert pytest.approx(3.09, abs=0.01) == 1 / (goodput.FAILURES_PER_GPU_HOUR * 16384)
-    run = goodput.goodput(16384, 54 * 24 * 0.9)
-    assert run.fraction == pytest.approx(0.9)
-    assert run.interruptions == pytest.approx(419)
-    assert run.effective_hours == pytest.approx(54 * 24)
-
-
-def test_goodput_collapses_at_scale_and_recovers_with_fast_restarts():
-    at_160k = goodput.goodput(160_000, 1000)
-    assert at_160k.fraction < 0.05
-    fast = goodput.goodput(160_000, 1000, goodput.lost_per_interruption(checkpoint_hours=0.1, restart_hours=0.05))
-    assert fast.fraction > 0.6
-    assert goodput.goodput(1_000_000, 10).fraction == 0.0  # interruptions outpace progress: never finishes
-
-
-def test_train_goodput_cli(cli):
-    doc = cli("train", "llama-3.1-405b", "--goodput", "--json").json()
-    assert doc["goodput"]["goodput"] == pytest.approx(0.9)
-    custom = cli(
-        "train", "llama-3.1-405b", "--goodput", "--checkpoint-every", "30 min", "--restart", "10 min", "--json"
-    )
-    assert custom.json()["goodput"]["lost_per_interruption_minutes"] == pytest.approx(25)
-    run = cli("train", "llama-3.1-405b", "--goodput", "--restart", "10 min")
-    assert run.code == 2 and "go together" in run.stderr

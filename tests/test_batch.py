@@ -1,20 +1,14 @@
-"""batch, compare and sweep: JSON Lines streams, side-by-side, ranges."""
+"""batch: JSON Lines in, one result per line out, in order, as the input arrives; bad lines isolated."""
 
 import csv
 import io
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from llamacalc.errors import ExitCode
-
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-
-
-# --- batch ------------------------------------------------------------------------------------
 
 
 def test_batch_with_a_bad_line_in_the_middle(cli):
@@ -68,73 +62,6 @@ def test_batch_streams_output_as_input_arrives(tmp_path):
     assert first["model"] == "llama-3-8b"
     proc.stdin.close()
     assert proc.wait(timeout=30) == 0
-
-
-# --- compare ----------------------------------------------------------------------------------
-
-
-def test_compare_reads_the_ten_x_claim(cli):
-    doc = cli("compare", "llama-3.1-405b", "llama-4-projected", "--json").json()
-    assert doc["schema"] == "llamacalc.compare/1"
-    assert round(doc["ratios"][1]["flops"], 1) == 10.0
-    assert doc["ratios"][0]["flops"] == 1.0
-    assert doc["ratios"][1]["params"] is None  # the projection has no parameter count
-
-
-def test_compare_on_one_cluster_and_from_a_preset_file(cli, tmp_path):
-    path = tmp_path / "mine.toml"
-    path.write_text('[models.mine]\nparams = "70B"\ntokens = "15T"\nsource = "mine"\n')
-    doc = cli("compare", "llama-3-70b", str(path), "--cluster", "meta-24k", "--json").json()
-    assert [m["model"] for m in doc["models"]] == ["llama-3-70b", "mine"]
-    assert all(m["gpus"] == 24576 for m in doc["models"])
-    assert "×" in cli("compare", "llama-3-8b", "llama-3-70b").stdout
-
-
-# --- sweep ------------------------------------------------------------------------------------
-
-
-def test_sweep_series(cli):
-    doc = cli("sweep", "llama-3.1-405b", "--gpus", "1024:65536:x2", "--json").json()
-    values = [p["value"] for p in doc["points"]]
-    assert values == [1024, 2048, 4096, 8192, 16384, 32768, 65536]
-    days = [p["result"]["days"] for p in doc["points"]]
-    assert days == sorted(days, reverse=True)
-    prices = cli("sweep", "llama-3-8b", "--price", "1:5:0.5", "--json").json()["points"]
-    assert [p["value"] for p in prices] == [1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5]
-    assert prices[2]["result"]["price_usd_per_gpu_hour"] == pytest.approx(2)
-
-
-def test_sweep_plot_renders_at_a_fixed_width(cli):
-    run = cli("sweep", "llama-3.1-405b", "--mfu", "0.2:0.6:0.05", env={"COLUMNS": "80"})
-    assert run.code == 0
-    lines = run.stdout.splitlines()
-    assert max(len(line) for line in lines) <= 80
-    assert "20.0%" in run.stdout and "60.0%" in run.stdout
-    assert "██████████" in lines[4]  # the slowest run has the full bar
-    assert sum("█" in line for line in lines) == 9
-
-
-def test_sweep_csv(cli):
-    rows = list(csv.DictReader(io.StringIO(cli("sweep", "llama-3-8b", "--tokens", "1T:30T:x2", "--csv").stdout)))
-    assert [float(r["sweep_tokens"]) for r in rows] == [1e12, 2e12, 4e12, 8e12, 16e12]
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--gpus", "8"], "give exactly one option as a range"),
-        (["--gpus", "1:8:x2", "--mfu", "0.1:0.5:0.1"], "give exactly one option as a range"),
-        (["--gpus", "a:b:c"], "--gpus: expected a range start:stop:step"),
-        (["--gpus", "64:8:x2"], "the range must rise"),
-        (["--gpus", "8:64:x1"], "the step must move toward stop"),
-        (["--mfu", "0.1:0.5:-0.1"], "--mfu: expected a range"),
-        (["--gpus", "1:1e9:1"], "more than 10,000 points"),
-        (["--gpu", "h100:b200:x2"], "--gpu: cannot be swept"),
-    ],
-)
-def test_sweep_errors(cli, args, message):
-    run = cli("sweep", "llama-3-8b", *args)
-    assert run.code == ExitCode.BAD_INPUT and message in run.stderr, run.stderr
 
 
 def test_fast_json_is_the_train_document(catalog):
