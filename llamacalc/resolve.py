@@ -247,11 +247,19 @@ def _gpu(
     return r.catalog.hardware(DEFAULTS["gpu"].value), DEFAULTS["gpu"]
 
 
+FEWEST = 1000  # parameters or tokens below this are a missing suffix ('15.6' for '15.6T'), not a model
+
+
 def _count_input(
     r: Resolver, given: Mapping[str, Any], seen: dict[str, Assumption], model: Model | None, key: str, what: str
 ) -> float | None:
     if key in given:
         value = _parsed(key, units.parse_count, given[key], what)
+        if value < FEWEST:
+            text = str(given[key]).strip()
+            raise InputError(
+                f"{option(key)}: {text} is implausibly few for {what}; did you mean '{text}B' or '{text}T'?"
+            )
         seen[key] = Assumption(value, "", "user")
         return value
     value = getattr(model, key) if model else None

@@ -44,8 +44,13 @@ def loss(law: Law, params: float, tokens: float) -> float:
     return k["E"] + k["A"] / params ** k["alpha"] + k["B"] / tokens ** k["beta"]
 
 
+MIN_FLOPS, MAX_FLOPS = 1e1, 1e60  # far beyond the fitted ranges on both sides, inside floating point
+
+
 def optimal(law: Law, flops: float) -> Split:
     """The compute-optimal N and D for C FLOPs under `law` (with 6·N·D = C exactly)."""
+    if not MIN_FLOPS <= flops <= MAX_FLOPS:
+        raise InputError(f"{flops:.3g} FLOP is outside {MIN_FLOPS:g}-{MAX_FLOPS:g} FLOP, where a law can split compute")
     k = law.constants
     if law.form == "parametric":
         alpha, beta = k["alpha"], k["beta"]
@@ -58,6 +63,8 @@ def optimal(law: Law, flops: float) -> Split:
     else:  # tokens-power
         tokens = k["A"] * flops ** k["alpha"]
         params = flops / (K * tokens)
+    if not all(math.isfinite(v) and v > 0 for v in (flops, params, tokens)):
+        raise InputError(f"{flops:.3g} FLOP is beyond what the {law.name} law can split into parameters and tokens")
     warnings = _extrapolation(law, flops)
     return Split(law.name, flops, params, tokens, loss(law, params, tokens) if has_loss(law) else None, warnings)
 
@@ -87,7 +94,7 @@ def compute_for_loss(law: Law, target: float) -> float:
     k = _parametric(law)
     if target <= k["E"]:
         raise InputError(f"--loss: {target:g} is below the {law.name} law's irreducible loss E = {k['E']:g}")
-    low, high = 1.0, 60.0  # log10 FLOP bounds; optimal_loss falls monotonically with C
+    low, high = math.log10(MIN_FLOPS), math.log10(MAX_FLOPS)  # optimal_loss falls monotonically with C
     if optimal_loss(law, 10**high) > target:
         raise InputError(f"--loss: {target:g} needs more than 1e60 FLOP under the {law.name} law")
     for _ in range(200):

@@ -101,13 +101,26 @@ def parse_count(text: str | float, what: str = "count") -> float:
     if isinstance(text, int | float):
         value = float(text)
     else:
-        match = _COUNT.fullmatch(text.replace("_", "").replace(",", ""))
+        match = _COUNT.fullmatch(_without_commas(text, expected).replace("_", ""))
         if not match:
             raise UnitError(f"{expected}, got '{text}'")
         value = float(match[1]) * _COUNT_SUFFIX[match[2]]
     if not math.isfinite(value) or value <= 0:
         raise UnitError(f"{expected}, got '{text}' (not positive and finite)")
     return value
+
+
+_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
+
+
+def _without_commas(text: str, expected: str) -> str:
+    """'16,384' -> '16384'; any other comma ('1,5T', a decimal comma) is an error, never a silent ×10."""
+    if "," not in text:
+        return text
+    plain = _THOUSANDS.sub(lambda m: m[0].replace(",", ""), text)
+    if "," in plain:
+        raise UnitError(f"{expected}, got '{text}' (write a decimal point, 1.5, and thousands as 16,384)")
+    return plain
 
 
 def ml_shorthand(text: str) -> str:
@@ -188,10 +201,13 @@ def parse_quantity(text: str | float, kind: Kind) -> float:
     """
     if isinstance(text, bool):
         raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got {text!r}")
-    value = float(text) * _bare_factor(kind) if isinstance(text, int | float) else _parse_text(text, kind)
+    if isinstance(text, int | float):
+        value = float(text) * _bare_factor(kind)
+    else:
+        value = _parse_text(_without_commas(text, f"expected {kind.name} (e.g. '{kind.example}')"), kind)
     if not math.isfinite(value):
         raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}' (not finite)")
-    if value < 0:
+    if value < 0 or math.copysign(1.0, value) < 0:  # -0 too: a sign typed by mistake
         raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}' (negative)")
     return value
 
@@ -223,6 +239,27 @@ def _bare_factor(kind: Kind) -> float:
     return SIMPLE_UNITS[kind.unit][kind.bare]
 
 
+MAX_QUANTITY_TEXT = 100  # characters: '3.8e25 FLOP', '2.5 USD/GPU/hour', '0.38 kg CO2/kWh' need far fewer
+MAX_POWERS = 2  # ** or ^ operators in one quantity: 'kg*m^2/s^2'
+_POWER = re.compile(r"\*\*|\^")
+_EXPONENT = re.compile(r"\s*\(?\s*[+-]?\d{1,2}(?:\.\d+)?\s*\)?")
+
+
+def _bounded(text: str, kind: Kind) -> None:
+    """Text pint may evaluate: short, and powers only to small literal exponents, never stacked, so
+    that '9**9**9 FLOP' is refused at once instead of computing a number of 370 million digits."""
+    expected = f"expected {kind.name} (e.g. '{kind.example}')"
+    if len(text) > MAX_QUANTITY_TEXT:
+        raise UnitError(f"{expected}, got {len(text):,} characters (at most {MAX_QUANTITY_TEXT})")
+    powers = list(_POWER.finditer(text))
+    if len(powers) > MAX_POWERS:
+        raise UnitError(f"{expected}, got '{text}' (more than {MAX_POWERS} powers)")
+    for power in powers:
+        exponent = _EXPONENT.match(text, power.end())
+        if exponent is None or _POWER.match(text[exponent.end() :].lstrip()):
+            raise UnitError(f"{expected}, got '{text}' (a power needs a literal exponent of at most 2 digits)")
+
+
 @functools.lru_cache(maxsize=4096)  # batches repeat the same few strings; pint costs ~100 µs a parse
 def _parse_text(text: str, kind: Kind) -> float:
     simple = _SIMPLE.fullmatch(text)
@@ -230,6 +267,7 @@ def _parse_text(text: str, kind: Kind) -> float:
         return float(simple[1]) * SIMPLE_UNITS[kind.unit][simple[2]]
     if simple and not simple[2]:
         return float(simple[1]) * _bare_factor(kind)
+    _bounded(text, kind)
     ureg = registry()
     try:
         quantity = ureg.Quantity(text.strip())

@@ -139,6 +139,8 @@ def parse_limits(raw: Mapping[str, Any]) -> dict[str, float]:
         limit = LIMITS[key]
         with prefixed(limit.option):
             maxima[key] = limit.parse(text)
+        if not maxima[key] > 0:
+            raise InputError(f"{limit.option}: expected a limit above zero, got '{text}'")
     return maxima
 
 

@@ -21,6 +21,8 @@ from llamacalc.memory import (
 )
 from llamacalc.units import parse_count
 
+MAX_PARAMS = 1e15  # a thousand times the largest model trained; past it the byte counts lose meaning
+
 
 @dataclass(frozen=True)
 class MemoryEstimate:
@@ -76,6 +78,8 @@ def estimate_memory(
         n = parse_count(params, "a parameter count") if params else found and found.params
     if not n:
         raise InputError("memory needs a MODEL preset with params, or --params")
+    if n > MAX_PARAMS:
+        raise InputError(f"--params: at most {MAX_PARAMS:.0e} parameters, got {n:.3g}")
     if zero is not None and zero.strip() not in {str(stage) for stage in ZERO_STAGES}:
         raise InputError(f"--zero: expected a ZeRO stage 0-3, got '{zero}'")
     mode = recompute or "selective"

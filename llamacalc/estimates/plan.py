@@ -7,6 +7,7 @@ A budget (FLOPs, GPUs × days, or money) becomes C; each scaling law splits C in
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,17 @@ def budget_flops(
     if compute:
         flops = _parsed("--compute", compute, units.COMPUTE)
         return flops, "compute", {"compute": Assumption(flops, "FLOP", "user"), **seen}
+    option = "--days" if days else "--budget"
+    flops, basis, seen = _bought(setup, seen, days, money)
+    if not (math.isfinite(flops) and flops > 0):
+        raise InputError(f"{option}: buys {flops:g} FLOP on {setup.hardware.name}, out of range")
+    return flops, basis, seen
+
+
+def _bought(
+    setup: Setup, seen: Mapping[str, Assumption], days: Any, money: Any
+) -> tuple[float, str, Mapping[str, Assumption]]:
+    """C that GPU time or money buys at the setup's MFU and peak (and price)."""
     assert setup.gpus is not None  # resolve_setup without days always settles a GPU count
     if days:
         seconds = _parsed("--days", days, units.DURATION)
@@ -181,6 +193,10 @@ def _consistent(
 
 def loss_reports(catalog: Catalog, law_name: str, params: float, tokens: float) -> list[LossReport]:
     flops = training_flops(params, tokens)
+    if not math.isfinite(flops):
+        raise InputError(
+            f"{params:.3g} parameters on {tokens:.3g} tokens overflow the FLOP count; check the magnitudes"
+        )
     return [
         LossReport(
             law, params, tokens, flops, loss(law, params, tokens) if has_loss(law) else None, optimal(law, flops)

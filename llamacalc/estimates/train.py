@@ -13,6 +13,7 @@ from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
 from llamacalc.goodput import LOST_HOURS_PER_INTERRUPTION, Goodput, goodput, lost_per_interruption
 from llamacalc.goodput import SOURCE as GOODPUT_SOURCE
+from llamacalc.inputs import option
 from llamacalc.resolve import Resolved, Resolver
 
 
@@ -59,7 +60,27 @@ def train(catalog: Catalog, resolved: Resolved) -> TrainResult:
         s.flops, s.peak, s.mfu, gpus=s.gpus, seconds=s.seconds,
         price=s.price, power=s.power, pue=s.pue, carbon=s.carbon,
     )  # fmt: skip
+    _guard(s, result)
     return TrainResult(s, result, _comparison(catalog, s), _ranges(s, result))
+
+
+MAX_GPUS = 1e12  # as for --gpus: beyond any cluster, and still exact as a float
+
+
+def _guard(s: Resolved, b: Budget) -> None:
+    """Every figure finite and positive (money, energy, CO2 may be 0), GPUs within bounds: inputs at
+    the edge of floating point (an MFU of 1e-320, a price of 1e308) are refused, never printed as inf."""
+    figures = {
+        "compute": (b.flops, False), "GPUs": (b.gpus, False), "wall-clock": (b.seconds, False),
+        "GPU-hours": (b.gpu_seconds, False), "cost": (b.cost, True), "energy": (b.energy, True), "CO2": (b.co2, True),
+    }  # fmt: skip
+    for name, (value, zero_ok) in figures.items():
+        if value is not None and not (math.isfinite(value) and (value > 0 or (zero_ok and value == 0))):
+            given = [option(key) for key, a in s.assumptions.items() if a.origin == "user"]
+            blame = f"; check {', '.join(given)}" if given else ""
+            raise InputError(f"out of range: the inputs make the {name} {value:g}{blame}")
+    if b.gpus > MAX_GPUS:
+        raise InputError(f"the inputs need {b.gpus:.3g} GPUs (at most {MAX_GPUS:g}); check --days")
 
 
 def _ranges(s: Resolved, p50: Budget) -> dict[str, Range]:
