@@ -10,6 +10,7 @@ fast; quantities are parsed when a preset is used, with errors naming the file, 
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -19,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from llamacalc import units
-from llamacalc.errors import PresetError, did_you_mean, prefixed
+from llamacalc.errors import PresetError, UnitError, did_you_mean, prefixed
 from llamacalc.specs import (
     ARCH_FIELDS,
     CONFIDENCES,
@@ -392,8 +393,30 @@ def _quantity(kind: units.Kind) -> Callable[[Any], float]:
     return lambda value: units.parse_quantity(value, kind)
 
 
+def _positive(kind: units.Kind) -> Callable[[Any], float]:
+    """A physical figure that must be above zero: a peak, memory, bandwidth or power of 0 is no GPU."""
+
+    def parse(value: Any) -> float:
+        parsed = units.parse_quantity(value, kind)
+        if parsed <= 0:
+            raise UnitError(f"expected {kind.name} above zero, got '{value}'")
+        return parsed
+
+    return parse
+
+
+def _number(entry: Entry, key: str, low: float = 0.0, high: float = math.inf, *, above: bool = True) -> float:
+    """A plain number field within (low, high] (or [low, high] without `above`)."""
+    value = entry.fields[key]
+    number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    if not (math.isfinite(number) and (number > low if above else number >= low) and number <= high):
+        bound = f"{'above' if above else 'at least'} {low:g}" + (f" and at most {high:g}" if high < math.inf else "")
+        raise PresetError(f"{entry.where(key)}: expected a number {bound}, got {value!r}")
+    return number
+
+
 def _build_hardware(entry: Entry) -> Hardware:
-    peaks = {p: entry.parse(f"peak_{p}", _quantity(units.RATE)) for p in PRECISIONS}
+    peaks = {p: entry.parse(f"peak_{p}", _positive(units.RATE)) for p in PRECISIONS}
     price = entry.parse("price", _quantity(units.PRICE))
     price_range = _range(entry, "price_range", _quantity(units.PRICE)) if "price_range" in entry.fields else None
     if price_range and not (price and price_range[0] <= price <= price_range[1]):
@@ -402,9 +425,9 @@ def _build_hardware(entry: Entry) -> Hardware:
         name=entry.name,
         title=entry.title,
         peaks=MappingProxyType({p: v for p, v in peaks.items() if v}),
-        memory=entry.parse("memory", _quantity(units.MEMORY)),
-        bandwidth=entry.parse("bandwidth", _quantity(units.BANDWIDTH)),
-        power=entry.parse("power", _quantity(units.POWER)),
+        memory=entry.parse("memory", _positive(units.MEMORY)),
+        bandwidth=entry.parse("bandwidth", _positive(units.BANDWIDTH)),
+        power=entry.parse("power", _positive(units.POWER)),
         price=price,
         price_range=price_range,
         entry=entry,
@@ -429,9 +452,10 @@ def _build_model(catalog: Catalog, entry: Entry) -> Model:
     if based_on is not None:
         if "compute_scale" not in fields:
             raise PresetError(f"{entry.where('compute_scale')}: missing (required with based_on)")
-        baseline = catalog.model(based_on, entry.where("based_on")) if based_on != entry.name else None
-        if baseline is None or baseline.baseline is not None or baseline.tokens is None:
+        target = catalog.entry("models", based_on, entry.where("based_on"))
+        if "based_on" in target.fields or "tokens" not in target.fields:  # no chains, so no cycles
             raise PresetError(f"{entry.where('based_on')}: must name a model with params and tokens")
+        baseline = catalog.model(target.name)
     return Model(
         name=entry.name,
         title=entry.title,
@@ -439,7 +463,7 @@ def _build_model(catalog: Catalog, entry: Entry) -> Model:
         active_params=active if active is not None else params,
         tokens=entry.parse("tokens", _count("a token count")),
         baseline=baseline,
-        compute_scale=fields.get("compute_scale"),
+        compute_scale=_number(entry, "compute_scale", high=1e12) if "compute_scale" in fields else None,
         arch=architecture(entry),
         precision=precision,
         cluster=fields.get("cluster"),
@@ -478,7 +502,17 @@ def _build_reported(catalog: Catalog, entry: Entry) -> Reported | None:
     if gpu_hours is not None:
         with prefixed(entry.where("reported.gpu_hours"), PresetError):
             gpu_hours = units.parse_count(gpu_hours, "a GPU-hour count")
+        if gpu_hours < 1:
+            raise PresetError(f"{entry.where('reported.gpu_hours')}: expected at least one GPU-hour, got {gpu_hours:g}")
     return Reported(gpu, gpu_hours, table.get("gpus"), table.get("co2_t"), str(table.get("source", "")))
+
+
+def _law_constant(entry: Entry, key: str) -> float:
+    """Constants that keep the optimum defined: the floor E ≥ 0, exponents in (0, 1] (compute then
+    grows both N and D), every other constant above zero."""
+    if key == "E":
+        return _number(entry, key, 0.0, above=False)
+    return _number(entry, key, 0.0, 1.0) if key in ("alpha", "beta") else _number(entry, key)
 
 
 def _build_law(entry: Entry) -> Law:
@@ -488,15 +522,20 @@ def _build_law(entry: Entry) -> Law:
     for key in LAW_FORMS[form]:
         if key not in entry.fields:
             raise PresetError(f"{entry.where(key)}: missing; a {form} law needs {', '.join(LAW_FORMS[form])}")
-    constants = {key: float(entry.fields[key]) for key in LAW_FORMS[form]}
+    constants = {key: _law_constant(entry, key) for key in LAW_FORMS[form]}
     fit = entry.fields.get("fit_min_flops"), entry.fields.get("fit_max_flops")
     fit_range = (float(fit[0]), float(fit[1])) if fit[0] and fit[1] else None
     return Law(entry.name, entry.title, form, MappingProxyType(constants), fit_range, entry)
 
 
+MAX_CLUSTER_GPUS = 1e9  # a billion accelerators: far past any cluster built or planned
+
+
 def _build_cluster(catalog: Catalog, entry: Entry) -> Cluster:
     gpu = catalog.entry("hardware", entry.fields["gpu"], entry.where("gpu")).name
     gpus = entry.parse("gpus", lambda v: int(units.parse_count(v, "a GPU count")))
+    if gpus > MAX_CLUSTER_GPUS:
+        raise PresetError(f"{entry.where('gpus')}: expected at most {MAX_CLUSTER_GPUS:g} GPUs, got {gpus:,}")
     return Cluster(entry.name, entry.title, gpu, gpus, entry)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import re
 from collections.abc import Iterable, Iterator
 from enum import IntEnum
 
@@ -50,3 +51,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ' (did you mean 'x'?)' suffix naming the closest choice, or '' when none is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text from files and options made safe for a terminal: control characters (an ESC that would
+    clear the screen, a NUL) shown escaped, '\\x1b', instead of acting."""
+    return _CONTROL.sub(lambda m: repr(m[0])[1:-1], text)

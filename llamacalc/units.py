@@ -92,12 +92,18 @@ _SUFFIX_EXPONENT = {"k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12, "P": 15, "E
 _COUNT_EXAMPLES = {"a GPU count": "'16384' or '16K'", "a sequence length": "'8192'", "a parallel degree": "'8'"}
 
 
+def _shown(value: object) -> str:
+    """A value of the wrong type, briefly: a list or a table from JSON or TOML may be huge."""
+    text = repr(value)
+    return f"a {type(value).__name__}" if len(text) > 40 else text
+
+
 def parse_count(text: str | float, what: str = "count") -> float:
     """A positive count such as '405B', '15.6T', '16K', '4.05e11' or 16384 (SI suffixes, K = 1e3)."""
     example = _COUNT_EXAMPLES.get(what, "'405B' or '15.6T'")
     expected = f"expected {what} such as {example}"
-    if isinstance(text, bool):
-        raise UnitError(f"{expected}, got {text!r}")
+    if isinstance(text, bool) or not isinstance(text, int | float | str):
+        raise UnitError(f"{expected}, got {_shown(text)}")
     if isinstance(text, int | float):
         value = float(text)
     else:
@@ -199,8 +205,8 @@ def parse_quantity(text: str | float, kind: Kind) -> float:
 
     A bare number takes the kind's bare unit: `--days 54` is 54 days, `--power 700` is 700 W.
     """
-    if isinstance(text, bool):
-        raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got {text!r}")
+    if isinstance(text, bool) or not isinstance(text, int | float | str):
+        raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got {_shown(text)}")
     if isinstance(text, int | float):
         value = float(text) * _bare_factor(kind)
     else:

@@ -10,6 +10,7 @@ import functools
 import inspect
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ import typer
 from typer.core import TyperGroup
 
 from llamacalc import __version__
-from llamacalc.errors import ExitCode, LlamacalcError, did_you_mean
+from llamacalc.errors import ExitCode, LlamacalcError, did_you_mean, printable
 
 if TYPE_CHECKING:
     from llamacalc.catalog import Catalog
@@ -28,7 +29,8 @@ PROG = "llamacalc"
 
 
 def _fail(message: str, code: ExitCode) -> NoReturn:
-    sys.stderr.write(f"{PROG}: error: {message}\n")
+    one_line = printable(message).replace("\n", " ").replace("\t", " ")
+    sys.stderr.write(f"{PROG}: error: {one_line}\n")
     sys.exit(code)
 
 
@@ -230,7 +232,7 @@ def warn(messages: Sequence[str]) -> None:
     if _settings["quiet"]:
         return
     for message in messages:
-        sys.stderr.write(f"{PROG}: warning: {message}\n")
+        sys.stderr.write(f"{PROG}: warning: {printable(message)}\n")
 
 
 # Every `train` input as an option, in help order; keys are scenario.REQUEST_KEYS.
@@ -300,32 +302,78 @@ def writes_output(command: Command) -> Command:
 
 @contextlib.contextmanager
 def _atomic_stdout(path: Path) -> Iterator[None]:
-    import tempfile
-
-    folder = path.parent if str(path.parent) else Path(".")
+    """Stdout into `path`, complete or not at all. A regular file (or a symlink's target) is replaced
+    by a finished temporary file that keeps its mode (a new one: the umask's); a device or a FIFO is
+    written through; '-' is stdout. The temporary file goes on every exit path, SIGTERM included."""
+    if str(path) == "-":
+        yield
+        return
+    if not str(path).strip():
+        raise LlamacalcError("--output: expected a file name, got ''")
+    target = Path(os.path.realpath(path))  # write through a symlink, never replace it
+    if target.is_dir():
+        raise LlamacalcError(f"--output: '{path}' is a folder; name a file in it")
+    if target.exists() and not target.is_file():  # /dev/null, a FIFO, a terminal: nothing to replace
+        with _redirected(target.open("w", encoding="utf-8")):
+            yield
+        return
+    folder = target.parent
     if not folder.is_dir():
         raise LlamacalcError(f"--output: folder '{folder}' does not exist; create it first")
+    import tempfile
+
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - it outlives this block, across the yield
-            "w", dir=folder, prefix=f".{path.name}.", delete=False, encoding="utf-8"
+            "w", dir=folder, prefix=f".{target.name}.", delete=False, encoding="utf-8"
         )
     except OSError as error:
         raise LlamacalcError(f"--output: cannot write in '{folder}': {error.strerror}") from None
-    saved, sys.stdout = sys.stdout, handle
     finished = False
     try:
+        with _redirected(handle):
+            try:
+                yield
+                finished = True
+            except typer.Exit as done:
+                finished = done.exit_code in (ExitCode.OK, ExitCode.CHECK_FAILED)  # a complete document either way
+                raise
+    finally:
+        if finished:
+            os.chmod(handle.name, _mode(target))
+            os.replace(handle.name, target)
+        else:
+            os.unlink(handle.name)
+
+
+@contextlib.contextmanager
+def _redirected(handle: Any) -> Iterator[None]:
+    """sys.stdout to `handle` (closed after), with SIGTERM raised as an exit so cleanup runs."""
+    import signal
+
+    saved, sys.stdout = sys.stdout, handle
+    previous = (
+        signal.signal(signal.SIGTERM, _terminated) if threading.current_thread() is threading.main_thread() else None
+    )
+    try:
         yield
-        finished = True
-    except typer.Exit as done:
-        finished = done.exit_code in (ExitCode.OK, ExitCode.CHECK_FAILED)  # a complete document either way
-        raise
     finally:
         sys.stdout = saved
         handle.close()
-        if finished:
-            os.replace(handle.name, path)
-        else:
-            os.unlink(handle.name)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _mode(target: Path) -> int:
+    """The mode a written file gets: the replaced file's, else what the umask allows of 0o666."""
+    if target.exists():
+        return target.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def main() -> None:

@@ -41,9 +41,7 @@ def chunks() -> Iterator[Chunk]:
 def render(resolver: "Resolver", chunk: Chunk, as_csv: bool) -> tuple[str, bool]:
     """A chunk's output text (JSON Lines or CSV rows), and whether any of its lines failed."""
     import csv
-    import json
 
-    from llamacalc.estimates.batch import run_line
     from llamacalc.output import documents
 
     first, lines = chunk
@@ -53,18 +51,38 @@ def render(resolver: "Resolver", chunk: Chunk, as_csv: bool) -> tuple[str, bool]
     for number, line in enumerate(lines, first):
         if not line.strip():
             continue
-        result = run_line(resolver, number, line)
-        if isinstance(result, dict):  # the line's error object
-            failed = True
-            if writer:
-                writer.writerow(documents.csv_row(result, number))
-            else:
-                text.write(json.dumps(result) + "\n")
-        elif writer:
-            writer.writerow(documents.csv_row(documents.train_document(result), number))
+        try:  # a line never takes the others down: even a bug is that line's error
+            output, bad = _line(resolver, number, line, as_csv)
+        except Exception as error:  # noqa: BLE001 - reported in the line's place, and exit 1
+            problem = {"line": number, "error": f"internal error ({type(error).__name__}); please report it"}
+            output, bad = _failed(problem, number, as_csv), True
+        failed |= bad
+        if writer is not None:
+            writer.writerow(output)
         else:
-            text.write(documents.train_json(result) + "\n")
+            text.write(output)
     return text.getvalue(), failed
+
+
+def _line(resolver: "Resolver", number: int, line: bytes, as_csv: bool) -> tuple[Any, bool]:
+    """One line's output (a CSV row, or a JSON line), and whether it failed."""
+    from llamacalc.estimates.batch import run_line
+    from llamacalc.output import documents
+
+    result = run_line(resolver, number, line)
+    if isinstance(result, dict):  # the line's error object
+        return _failed(result, number, as_csv), True
+    if as_csv:
+        return documents.csv_row(documents.train_document(result), number), False
+    return documents.train_json(result) + "\n", False
+
+
+def _failed(problem: dict[str, Any], number: int, as_csv: bool) -> Any:
+    import json
+
+    from llamacalc.output import documents
+
+    return documents.csv_row(problem, number) if as_csv else json.dumps(problem) + "\n"
 
 
 def results(resolver: "Resolver", as_csv: bool, jobs: int) -> Iterator[tuple[str, bool]]:

@@ -20,6 +20,8 @@ def run_line(resolver: Resolver, number: int, line: str | bytes) -> TrainResult 
         request = json.loads(line)
     except ValueError as error:
         return {"line": number, "error": f"not JSON: {error}"}
+    except RecursionError:
+        return {"line": number, "error": "not JSON a calculator reads: nested too deeply"}
     if not isinstance(request, dict):
         return {"line": number, "error": f"expected a JSON object of train options, got {type(request).__name__}"}
     try:

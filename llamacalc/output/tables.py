@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from llamacalc.errors import printable
 from llamacalc.inputs import option
 from llamacalc.output.documents import (
     compare_document,
@@ -40,7 +41,13 @@ def _table(title: str | None = None, *columns: str) -> Table:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
+    class Printable(Table):
+        """A table whose cells show control characters from preset files escaped, never acting."""
+
+        def add_row(self, *cells: Any, **options: Any) -> None:
+            super().add_row(*(printable(c) if isinstance(c, str) else c for c in cells), **options)
+
+    table = Printable(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
     for i, column in enumerate(columns):
         table.add_column(column, justify="left" if i == 0 else "right")
     return table
@@ -440,9 +447,11 @@ def text(*tables: Table) -> str:
     from rich.console import Console
 
     plain = bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
-    console = Console(highlight=False, color_system=None if plain else "auto")
+    console = Console(highlight=False, markup=False, color_system=None if plain else "auto")  # text is never markup
     with console.capture() as captured:
         for table in tables:
+            table.title = printable(table.title) if isinstance(table.title, str) else table.title
+            table.caption = printable(table.caption) if isinstance(table.caption, str) else table.caption
             console.print(table)
     return captured.get()
 
