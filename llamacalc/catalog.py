@@ -21,6 +21,7 @@ from typing import Any
 
 from llamacalc import units
 from llamacalc.errors import PresetError, UnitError, did_you_mean, prefixed
+from llamacalc.files import read_text
 from llamacalc.specs import (
     ARCH_FIELDS,
     CONFIDENCES,
@@ -250,16 +251,21 @@ class Catalog:
         return self._built[key]
 
 
+RunsSource = tuple[Path, str] | list[Entry]  # a file of runs alone, unparsed; or the runs another file held
+
+
 def load_catalog(dirs: Sequence[Path]) -> Catalog:
     """Load every `*.toml` under each directory (or each file), in order; later presets override earlier ones."""
     entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
-    runs: list[Path | list[Entry]] = []  # in file order: a file of runs alone, or another file's runs
+    runs: list[RunsSource] = []  # in file order: a file of runs alone, or another file's runs
     for place in dirs:
         for path in _toml_files(place):
-            if _holds_only_runs(path):
-                runs.append(path)
+            with prefixed("--presets", PresetError):
+                text = read_text(path, MAX_PRESET_BYTES)
+            if _holds_only_runs(text):
+                runs.append((path, text))
                 continue
-            found = list(_read_file(path))
+            found = list(_entries(path, text))
             for entry in found:
                 entries[entry.kind][entry.name] = entry
             runs.append([entry for entry in found if entry.kind == "runs"])
@@ -270,13 +276,9 @@ _HEADER = re.compile(r"^\s*\[\[?\s*([^.\]\s]+)", re.M)
 _TOP_LEVEL_KEY = re.compile(r"\A(?:\s*(?:#[^\n]*)?\n)*\s*[^\s#\[]")
 
 
-def _holds_only_runs(path: Path) -> bool:
+def _holds_only_runs(text: str) -> bool:
     """Whether a file's tables are all [runs.*], with no key before them: only `backtest` and
     `calibrate` read runs, and parsing the published ones would double every one-liner's load time."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False  # _read_file reports it
     kinds = set(_HEADER.findall(text))
     return kinds == {"runs"} and not _TOP_LEVEL_KEY.match(text)
 
@@ -284,9 +286,9 @@ def _holds_only_runs(path: Path) -> bool:
 class _Kinds(Mapping[str, Mapping[str, Entry]]):
     """Presets by kind, with files of runs alone parsed when runs are first asked for."""
 
-    def __init__(self, eager: Mapping[str, Mapping[str, Entry]], runs: Sequence[Path | list[Entry]]) -> None:
+    def __init__(self, eager: Mapping[str, Mapping[str, Entry]], runs: Sequence[RunsSource]) -> None:
         self._kinds = dict(eager)
-        self._runs = runs if any(isinstance(source, Path) for source in runs) else None
+        self._runs = runs if any(isinstance(source, tuple) for source in runs) else None
         if self._runs is None:
             self._kinds["runs"] = eager["runs"]
 
@@ -294,7 +296,7 @@ class _Kinds(Mapping[str, Mapping[str, Entry]]):
         if kind == "runs" and self._runs is not None:
             found: dict[str, Entry] = {}
             for source in self._runs:
-                for entry in _read_file(source) if isinstance(source, Path) else source:
+                for entry in _entries(*source) if isinstance(source, tuple) else source:
                     found[entry.name] = entry
             self._kinds["runs"], self._runs = MappingProxyType(found), None
         return self._kinds[kind]
@@ -318,15 +320,12 @@ def _toml_files(path: Path) -> Iterable[Path]:
         raise PresetError(f"--presets: cannot read '{path}': {error.strerror}") from None
 
 
-def _read_file(path: Path) -> Iterable[Entry]:
+def _entries(path: Path, text: str) -> Iterable[Entry]:
+    """The presets of one file's text, each validated."""
     try:
-        if path.stat().st_size > MAX_PRESET_BYTES:
-            raise PresetError(f"{path}: preset file larger than {MAX_PRESET_BYTES:,} bytes")
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PresetError(f"{path}: not valid TOML: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise PresetError(f"{path}: cannot read preset file: {error}") from None
     for kind, table in data.items():
         if kind not in KINDS:
             raise PresetError(

@@ -16,6 +16,7 @@ from llamacalc.errors import InputError
 from llamacalc.flops import parameter_count
 from llamacalc.specs import Entry
 
+MAX_CONFIG_BYTES = 1_000_000  # config.json files are a few KB
 SUPPORTED = ("LlamaForCausalLM", "MixtralForCausalLM", "Llama4ForConditionalGeneration", "Llama4ForCausalLM")
 
 

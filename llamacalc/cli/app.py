@@ -20,7 +20,7 @@ import typer
 from typer.core import TyperGroup
 
 from llamacalc import __version__
-from llamacalc.errors import ExitCode, LlamacalcError, did_you_mean, printable
+from llamacalc.errors import ExitCode, LlamacalcError, did_you_mean, prefixed, printable
 
 if TYPE_CHECKING:
     from llamacalc.catalog import Catalog
@@ -204,17 +204,18 @@ def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str |
     """The catalog plus the model of a Hugging Face config.json file, and that model's name."""
     import json
 
-    from llamacalc.hf_config import config_entry
+    from llamacalc.files import read_text
+    from llamacalc.hf_config import MAX_CONFIG_BYTES, config_entry
 
     if model is not None:
         raise LlamacalcError("--config and MODEL conflict: the config.json is the model")
     if tokens is None:
         raise LlamacalcError("--config needs --tokens: a config.json gives the architecture, not the training data")
+    with prefixed("--config"):
+        text = read_text(path, MAX_CONFIG_BYTES)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise LlamacalcError(f"--config: cannot read '{path}': {error}") from None
-    except ValueError as error:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as error:
         raise LlamacalcError(f"--config: '{path}' is not JSON: {error}") from None
     entry = config_entry(data, path, tokens)
     return catalog.including(entry), entry.name

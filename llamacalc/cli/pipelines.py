@@ -53,6 +53,7 @@ def check(
     """
     from llamacalc.estimates.checks import (
         LIMITS,
+        MAX_PLAN_BYTES,
         CheckedRun,
         CheckReport,
         evaluate,
@@ -61,6 +62,7 @@ def check(
         read_plan,
     )
     from llamacalc.estimates.train import estimate
+    from llamacalc.files import read_text
     from llamacalc.resolve import Resolver
 
     options = locals()
@@ -71,10 +73,8 @@ def check(
     if plan is not None:
         if request or limits:
             raise InputError("--plan holds the runs' inputs and limits; give it alone (with --presets, --json)")
-        try:
-            text = plan.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise InputError(f"--plan: cannot read '{plan}': {error}") from None
+        with prefixed("--plan"):
+            text = read_text(plan, MAX_PLAN_BYTES)
         runs: list[tuple[str | None, Mapping[str, Any], Mapping[str, float], float]] = [
             (run.name, run.request, run.maxima, given if run.confidence is None else run.confidence)
             for run in read_plan(text, str(plan))

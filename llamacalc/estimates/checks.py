@@ -31,6 +31,9 @@ from llamacalc.errors import InputError, UnitError, did_you_mean, prefixed
 from llamacalc.estimates.train import Range, TrainResult
 from llamacalc.inputs import INPUTS, option
 
+MAX_PLAN_BYTES = 1_000_000  # a plan file: thousands of runs fit; a runaway file does not
+MAX_PLAN_RUNS = 10_000
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -199,6 +202,8 @@ def read_plan(text: str, where: str) -> list[PlannedRun]:
     runs = _table(data.get("runs", {}), f"{where}: [runs]")
     if not runs:
         raise InputError(f"{where}: no runs; add at least one [runs.NAME] table")
+    if len(runs) > MAX_PLAN_RUNS:
+        raise InputError(f"{where}: {len(runs):,} runs; a plan holds at most {MAX_PLAN_RUNS:,}")
     planned = []
     for name, fields in runs.items():
         merged = {**defaults, **_table(fields, f"{where}: runs.{name}")}
