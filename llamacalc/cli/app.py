@@ -40,10 +40,18 @@ class _Group(TyperGroup):
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs["standalone_mode"] = False
         kwargs.setdefault("prog_name", PROG)
+        for stream in (sys.stdout, sys.stderr):  # an ASCII or Latin-1 terminal gets escapes, not a crash
+            if (getattr(stream, "encoding", None) or "").lower().replace("-", "") != "utf8":
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
         try:
             code = super().main(*args, **kwargs)
+            sys.stdout.flush()  # a full disk is reported here, not ignored at exit
         except LlamacalcError as error:
             _fail(str(error), ExitCode.BAD_INPUT)
+        except OSError as error:  # the environment, not llamacalc: a full disk, a name too long
+            name = str(error.filename or "")
+            where = f" '{name if len(name) <= 80 else name[:50] + '…' + name[-20:]}'" if name else " the output"
+            _fail(f"cannot use{where}: {error.strerror or error}", ExitCode.BAD_INPUT)
         except typer.TyperException as error:  # click's usage errors, through typer's public base class
             ctx = getattr(error, "ctx", None)
             hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""

@@ -441,6 +441,9 @@ def memory_table(m: MemoryEstimate) -> Table:
 # --- the table format: one renderer per result type (output/render.py) -----------------------------
 
 
+MIN_WIDTH, DEFAULT_WIDTH = 20, 80
+
+
 def text(*tables: Table) -> str:
     """Tables as the terminal shows them: its width (or COLUMNS), colour unless NO_COLOR or a dumb
     terminal (NO_COLOR drops every style, bold included: rich alone keeps bold); a pipe gets none."""
@@ -448,6 +451,8 @@ def text(*tables: Table) -> str:
 
     plain = bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
     console = Console(highlight=False, markup=False, color_system=None if plain else "auto")  # text is never markup
+    if console.width < MIN_WIDTH:  # COLUMNS=0 or a tiny terminal: a readable table beats none
+        console.width = DEFAULT_WIDTH
     with console.capture() as captured:
         for table in tables:
             table.title = printable(table.title) if isinstance(table.title, str) else table.title
