@@ -62,7 +62,9 @@ def test_output_imports_result_types_only_for_annotations(name, found):
     """Renderers read results; at run time output/ needs only units, the input names, and itself."""
     if name.startswith("llamacalc.output"):
         ours = {n for n in found if n.startswith("llamacalc")}
-        assert all(n.startswith(("llamacalc.output", "llamacalc.units", "llamacalc.inputs", "llamacalc.errors")) for n in ours), ours
+        assert all(
+            n.startswith(("llamacalc.output", "llamacalc.units", "llamacalc.inputs", "llamacalc.errors")) for n in ours
+        ), ours
 
 
 def test_no_private_typer_import():
