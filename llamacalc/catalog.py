@@ -83,6 +83,20 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "shared_experts": _INT,
         "moe_ffn": _INT,
         "moe_every": _INT,
+        **{
+            key: _INT
+            for key in (
+                "dense_layers",
+                "head_size",
+                "layer_norms",
+                "sliding_window",
+                "kv_lora_rank",
+                "q_lora_rank",
+                "rope_head_dim",
+                "v_head_dim",
+            )
+        },
+        **{key: _BOOL for key in ("router_bias", "qkv_bias", "o_bias", "mlp_bias", "qk_norm")},
         "precision": _TEXT,
         "cluster": _TEXT,
         "based_on": _TEXT,
@@ -484,8 +498,10 @@ def architecture(entry: Entry) -> Architecture | None:
         for key in MOE_FIELDS:
             if key not in fields:
                 raise PresetError(f"{entry.where(key)}: missing; an MoE needs all of {', '.join(MOE_FIELDS)}")
-    if fields["d_model"] % fields["heads"] or fields["heads"] % fields["kv_heads"]:
-        raise PresetError(f"{entry.where('heads')}: heads must divide d_model and be a multiple of kv_heads")
+    if (fields["d_model"] % fields["heads"] and not fields.get("head_size")) or fields["heads"] % fields["kv_heads"]:
+        raise PresetError(
+            f"{entry.where('heads')}: heads must divide d_model (or give head_size) and be a multiple of kv_heads"
+        )
     names = [f for f in Architecture.__dataclass_fields__ if f in fields]
     return Architecture(**{key: fields[key] for key in names})
 

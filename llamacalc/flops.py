@@ -32,40 +32,62 @@ def model_flops(model: Model) -> float:
 
 
 def _attention(arch: Architecture) -> int:
-    """Q and O are d×d; K and V are d×(kv_heads·head_dim) under grouped-query attention."""
-    d, kv = arch.d_model, arch.kv_heads * arch.head_dim
-    return 2 * d * d + 2 * d * kv
+    """Attention weights of one layer. Grouped-query: Q and O are d×(heads·head_dim), K and V
+    d×(kv_heads·head_dim). Multi-head latent (DeepSeek-V2 §2.1): Q directly or through a rank-q
+    bottleneck, K and V through a shared rank-kv latent plus a decoupled RoPE key, O from the values."""
+    d, heads = arch.d_model, arch.heads
+    if arch.kv_lora_rank:
+        q_head = arch.head_dim + arch.rope_head_dim
+        q = d * arch.q_lora_rank + arch.q_lora_rank * heads * q_head if arch.q_lora_rank else d * heads * q_head
+        latent = d * (arch.kv_lora_rank + arch.rope_head_dim)  # the compressed KV and the shared RoPE key
+        kv = latent + arch.kv_lora_rank * heads * (arch.head_dim + arch.v_head_dim)
+        return q + kv + heads * arch.v_head_dim * d
+    q, kv = heads * arch.head_dim, arch.kv_heads * arch.head_dim
+    return 2 * d * q + 2 * d * kv
 
 
-def _swiglu(d_model: int, width: int) -> int:
-    """SwiGLU has three matrices: gate and up (d×width) and down (width×d)."""
-    return 3 * d_model * width
+def _attention_extras(arch: Architecture) -> int:
+    """Attention biases and norms of one layer: parameters, but no matmul."""
+    q, kv = arch.heads * arch.head_dim, arch.kv_heads * arch.head_dim
+    biases = (q + 2 * kv if arch.qkv_bias else 0) + (arch.d_model if arch.o_bias else 0)
+    norms = 2 * arch.head_dim if arch.qk_norm else 0
+    latent_norms = arch.kv_lora_rank + arch.q_lora_rank  # each bottleneck is normalised
+    return biases + norms + latent_norms
+
+
+def _gated(arch: Architecture, width: int) -> int:
+    """A gated FFN (SwiGLU, GeGLU) has three matrices: gate and up (d×width), down (width×d)."""
+    return 3 * arch.d_model * width + ((2 * width + arch.d_model) if arch.mlp_bias else 0)
 
 
 def moe_layers(arch: Architecture) -> int:
-    """Layers that are mixture-of-experts: every `moe_every`-th one (Llama 4 interleave step)."""
-    return arch.layers // arch.moe_every if arch.is_moe else 0
+    """Layers that are mixture-of-experts: past the leading dense ones, every `moe_every`-th
+    (Llama 4's interleave step, Qwen's decoder_sparse_step)."""
+    if not arch.is_moe:
+        return 0
+    return sum(1 for i in range(arch.dense_layers, arch.layers) if (i + 1) % arch.moe_every == 0)
 
 
 def _ffn(arch: Architecture, routed: int) -> int:
-    """FFN weights of all layers: SwiGLU on dense layers; router, shared and `routed` experts on MoE ones."""
-    d, n_moe = arch.d_model, moe_layers(arch)
-    moe_layer = _swiglu(d, arch.moe_ffn) * (routed + arch.shared_experts) + d * arch.experts  # + router
-    return (arch.layers - n_moe) * _swiglu(d, arch.ffn) + n_moe * moe_layer
+    """FFN weights of all layers: gated on dense layers; router, shared and `routed` experts on MoE ones."""
+    n_moe = moe_layers(arch)
+    router = arch.d_model * arch.experts + (arch.experts if arch.router_bias else 0)
+    moe_layer = _gated(arch, arch.moe_ffn) * (routed + arch.shared_experts) + router
+    return (arch.layers - n_moe) * _gated(arch, arch.ffn) + n_moe * moe_layer
 
 
 def expert_params(arch: Architecture) -> int:
     """Weights in routed experts: what expert parallelism splits."""
-    return moe_layers(arch) * arch.experts * _swiglu(arch.d_model, arch.moe_ffn)
+    return moe_layers(arch) * arch.experts * _gated(arch, arch.moe_ffn)
 
 
 def parameter_count(arch: Architecture, active: bool = False) -> int:
-    """Parameters of a Llama-style decoder: attention, FFN or experts, RMSNorms, embeddings.
+    """Parameters of a decoder: attention, FFN or experts, norms, embeddings.
 
     With `active`, counts only what one token uses: its routed and shared experts, not all experts.
     """
     d = arch.d_model
-    per_layer = _attention(arch) + 2 * d  # two RMSNorms
+    per_layer = _attention(arch) + _attention_extras(arch) + arch.layer_norms * d
     embeddings = arch.vocab * d * (1 if arch.tied_embeddings else 2)
     ffn = _ffn(arch, arch.experts_per_token if active else arch.experts)
     return arch.layers * per_layer + ffn + d + embeddings  # + d: the final norm
@@ -121,15 +143,16 @@ def _weights_and_scores(weights: float, per_score: float) -> Counter:
         assert arch is not None
         params = matmul_params(arch)
         d_attn = arch.heads * arch.head_dim
+        span = min(seq_len, arch.sliding_window) if arch.sliding_window else seq_len  # keys a query sees
         components = {
             "attention/qkvo": weights * params["attention/qkvo"],
-            "attention/scores": per_score * arch.layers * d_attn * seq_len,
+            "attention/scores": per_score * arch.layers * d_attn * span,
             "mlp": weights * params["mlp"],
             "unembedding": weights * params["unembedding"],
         }
         terms = (
             Term(weights, (("N_matmul", sum(params.values())),)),
-            Term(per_score, (("L", arch.layers), ("d_attn", d_attn), ("T", seq_len))),
+            Term(per_score, (("L", arch.layers), ("d_attn", d_attn), ("T", span))),
         )
         return Count(components, terms)
 

@@ -1,13 +1,16 @@
-"""Hugging Face `config.json` → llamacalc model-preset fields, for Llama-family architectures.
+"""Hugging Face `config.json` → a llamacalc model preset, its parameters counted from the architecture.
 
-Supported: LlamaForCausalLM (dense, GQA), MixtralForCausalLM (every layer MoE, no shared expert),
-and Llama4ForConditionalGeneration's `text_config` (dense and MoE layers interleaved every
-`interleave_moe_layer_step`, one shared expert per MoE layer [S8]). Local files only.
+Each supported family is a row of FAMILIES: which config keys give the MoE, and the layout quirks
+its modelling code has (q/k/v biases in Qwen2, per-head q/k norms in Qwen3 and Gemma 3, four norms
+per layer and tied embeddings in Gemma 2 and 3, multi-head latent attention and leading dense layers
+in DeepSeek-V2/V3, interleaved MoE layers in Llama 4 [S8]). Counts agree exactly with `transformers`
+building the model (tests/test_hf_config.py). A family not listed is refused, never guessed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +20,49 @@ from llamacalc.flops import parameter_count
 from llamacalc.specs import Entry
 
 MAX_CONFIG_BYTES = 1_000_000  # config.json files are a few KB
-SUPPORTED = ("LlamaForCausalLM", "MixtralForCausalLM", "Llama4ForConditionalGeneration", "Llama4ForCausalLM")
+
+
+@dataclass(frozen=True)
+class Family:
+    """How one `architectures` name lays out its decoder, beyond the Llama defaults."""
+
+    moe: str = ""  # "", "mixtral", "qwen", "llama4" or "deepseek": where the experts are described
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # preset fields the modelling code implies
+    tied: bool = False  # tie_word_embeddings when the config omits it
+    text_config: bool = False  # the decoder is described under "text_config"
+    windowed: bool = True  # sliding_window bounds every layer's attention (Gemma alternates: counted global)
+
+
+FAMILIES: Mapping[str, Family] = {
+    "LlamaForCausalLM": Family(),
+    "MistralForCausalLM": Family(),
+    "Phi3ForCausalLM": Family(),  # fused qkv and gate/up: the same weights as Llama's
+    "Qwen2ForCausalLM": Family(fixed={"qkv_bias": True}),
+    "Qwen3ForCausalLM": Family(fixed={"qk_norm": True}),
+    "Qwen3MoeForCausalLM": Family(moe="qwen", fixed={"qk_norm": True}),
+    "MixtralForCausalLM": Family(moe="mixtral"),
+    "GemmaForCausalLM": Family(tied=True),
+    "Gemma2ForCausalLM": Family(fixed={"layer_norms": 4}, tied=True, windowed=False),
+    "Gemma3ForCausalLM": Family(fixed={"layer_norms": 4, "qk_norm": True}, tied=True, windowed=False),
+    "DeepseekV2ForCausalLM": Family(moe="deepseek"),
+    "DeepseekV3ForCausalLM": Family(moe="deepseek", fixed={"router_bias": True}),
+    "Llama4ForConditionalGeneration": Family(moe="llama4", text_config=True),
+    "Llama4ForCausalLM": Family(moe="llama4"),
+}
 
 
 def preset_fields(config: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Model-preset fields (layers, d_model, ..., MoE fields) read from a parsed config.json."""
+    """Model-preset fields (layers, d_model, ..., MoE and layout fields) read from a parsed config.json."""
     architectures = config.get("architectures") or [config.get("model_type", "?")]
-    kind = next((a for a in architectures if a in SUPPORTED), None)
+    if not isinstance(architectures, list):
+        raise InputError(f"{where}: 'architectures' must be a list of names, got {architectures!r:.40}")
+    kind = next((a for a in architectures if isinstance(a, str) and a in FAMILIES), None)
     if kind is None:
-        raise InputError(f"{where}: unsupported architectures {architectures}; expected one of {', '.join(SUPPORTED)}")
-    text = config.get("text_config", config) if kind.startswith("Llama4") else config
+        raise InputError(
+            f"{where}: unsupported architectures {architectures!r:.80}; expected one of {', '.join(FAMILIES)}"
+        )
+    family = FAMILIES[kind]
+    text = config.get("text_config", config) if family.text_config else config
     if not isinstance(text, Mapping):
         raise InputError(f"{where}: text_config must be an object")
 
@@ -35,31 +71,69 @@ def preset_fields(config: Mapping[str, Any], where: str) -> dict[str, Any]:
         if value is None:
             raise InputError(f"{where}: missing '{key}'")
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise InputError(f"{where}: '{key}' must be a positive integer, got {value!r}")
+            raise InputError(f"{where}: '{key}' must be a positive integer, got {value!r:.40}")
+        return value
+
+    def flag(key: str, default: bool) -> bool:
+        value = text.get(key, config.get(key, default))
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise InputError(f"{where}: '{key}' must be true or false, got {value!r:.40}")
         return value
 
     heads = get("num_attention_heads")
-    d_model = get("hidden_size")
-    head_dim = text.get("head_dim")
-    if head_dim is not None and head_dim * heads != d_model:
-        raise InputError(f"{where}: head_dim × num_attention_heads ≠ hidden_size is not supported")
     fields: dict[str, Any] = {
         "layers": get("num_hidden_layers"),
-        "d_model": d_model,
+        "d_model": get("hidden_size"),
         "heads": heads,
         "kv_heads": get("num_key_value_heads", heads),
         "ffn": get("intermediate_size"),
         "vocab": get("vocab_size"),
-        "tied_embeddings": bool(text.get("tie_word_embeddings", config.get("tie_word_embeddings", False))),
+        "tied_embeddings": flag("tie_word_embeddings", family.tied),
+        **family.fixed,
     }
-    if kind == "MixtralForCausalLM":
-        fields |= {"experts": get("num_local_experts"), "experts_per_token": get("num_experts_per_tok"),
-                   "moe_ffn": fields["ffn"], "moe_every": 1}  # fmt: skip
-    elif kind.startswith("Llama4"):
-        fields |= {"experts": get("num_local_experts"), "experts_per_token": get("num_experts_per_tok"),
-                   "moe_ffn": fields["ffn"], "ffn": get("intermediate_size_mlp"), "shared_experts": 1,
-                   "moe_every": get("interleave_moe_layer_step", 1)}  # fmt: skip
+    if text.get("head_dim") is not None and get("head_dim") * heads != fields["d_model"]:
+        fields["head_size"] = get("head_dim")
+    if flag("attention_bias", False):  # Llama's: on Q, K, V and O
+        fields |= {"qkv_bias": True, "o_bias": True}
+    if flag("mlp_bias", False):
+        fields["mlp_bias"] = True
+    window = text.get("sliding_window")
+    if family.windowed and isinstance(window, int) and window > 0 and flag("use_sliding_window", True):
+        fields["sliding_window"] = get("sliding_window")
+    fields |= _moe(family.moe, text, get)
+    if fields.get("experts", 0) and fields["experts_per_token"] > fields["experts"]:
+        routed, experts = fields["experts_per_token"], fields["experts"]
+        raise InputError(f"{where}: num_experts_per_tok {routed} exceeds the {experts} experts")
     return fields
+
+
+def _moe(kind: str, text: Mapping[str, Any], get: Any) -> dict[str, Any]:
+    """The MoE fields of a family's config, in each family's own key names."""
+    if kind == "mixtral":  # every layer MoE, no shared expert
+        return {"experts": get("num_local_experts"), "experts_per_token": get("num_experts_per_tok"),
+                "moe_ffn": get("intermediate_size")}  # fmt: skip
+    if kind == "qwen":
+        if text.get("mlp_only_layers"):
+            raise InputError("mlp_only_layers (dense layers among the MoE ones) is not supported")
+        return {"experts": get("num_experts"), "experts_per_token": get("num_experts_per_tok"),
+                "moe_ffn": get("moe_intermediate_size"), "moe_every": get("decoder_sparse_step", 1)}  # fmt: skip
+    if kind == "llama4":  # dense and MoE layers interleaved, one shared expert per MoE layer
+        return {"experts": get("num_local_experts"), "experts_per_token": get("num_experts_per_tok"),
+                "moe_ffn": get("intermediate_size"), "ffn": get("intermediate_size_mlp"), "shared_experts": 1,
+                "moe_every": get("interleave_moe_layer_step", 1)}  # fmt: skip
+    if kind == "deepseek":  # multi-head latent attention; leading dense layers; shared experts
+        latent = {"kv_lora_rank": get("kv_lora_rank"), "rope_head_dim": get("qk_rope_head_dim"),
+                  "head_size": get("qk_nope_head_dim"), "v_head_dim": get("v_head_dim")}  # fmt: skip
+        if text.get("q_lora_rank"):
+            latent["q_lora_rank"] = get("q_lora_rank")
+        optional = {key: get(name) for key, name in (("shared_experts", "n_shared_experts"),
+                    ("dense_layers", "first_k_dense_replace")) if text.get(name)}  # fmt: skip
+        experts = {"experts": get("n_routed_experts"), "experts_per_token": get("num_experts_per_tok"),
+                   "moe_ffn": get("moe_intermediate_size"), "moe_every": get("moe_layer_freq", 1)}  # fmt: skip
+        return {**latent, **optional, **experts}
+    return {}
 
 
 def config_entry(config: Any, path: Path, tokens: str) -> Entry:

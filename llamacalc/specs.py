@@ -63,7 +63,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Architecture:
-    """Transformer shape (Llama family: GQA attention, SwiGLU FFN; optional MoE layers)."""
+    """Decoder shape: GQA (or multi-head latent) attention, gated FFN (SwiGLU, GeGLU), optional MoE
+    layers. The defaults are Llama's; the other fields cover the families config.json files bring."""
 
     layers: int
     d_model: int
@@ -78,10 +79,23 @@ class Architecture:
     shared_experts: int = 0
     moe_ffn: int = 0
     moe_every: int = 1
+    dense_layers: int = 0  # leading layers that stay dense in an MoE (DeepSeek's first_k_dense_replace)
+    router_bias: bool = False  # a bias per expert in the router (DeepSeek-V3's score correction)
+    head_size: int = 0  # when not d_model / heads (Gemma, Qwen3)
+    qkv_bias: bool = False  # biases on Q, K, V (Qwen2)
+    o_bias: bool = False  # and on the output projection (Llama's attention_bias)
+    mlp_bias: bool = False
+    qk_norm: bool = False  # a norm of head size on queries and keys (Qwen3, Gemma 3)
+    layer_norms: int = 2  # norms per layer: 2 in Llama, 4 in Gemma 2 and 3
+    sliding_window: int = 0  # attention span in tokens, when bounded (Mistral)
+    kv_lora_rank: int = 0  # multi-head latent attention (DeepSeek-V2/V3): the compressed KV width
+    q_lora_rank: int = 0  # and the compressed Q width (0: Q projected directly)
+    rope_head_dim: int = 0  # the decoupled RoPE part of each query/key head
+    v_head_dim: int = 0  # each value head, when not head size
 
     @property
     def head_dim(self) -> int:
-        return self.d_model // self.heads
+        return self.head_size or self.d_model // self.heads
 
     @property
     def is_moe(self) -> bool:

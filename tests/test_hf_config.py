@@ -1,0 +1,89 @@
+"""config.json → presets: parameters counted exactly as `transformers` builds each family, and bad configs refused.
+
+The real-world configs in tests/fixtures/hf-configs/ come with counts.json: each model's exact total
+and active parameters from building it with `transformers` on the meta device (see its README.md).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from llamacalc.hf_config import config_entry
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REAL = FIXTURES / "hf-configs"
+COUNTS = json.loads((REAL / "counts.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(COUNTS))
+def test_real_configs_count_exactly(name):
+    entry = config_entry(json.loads((REAL / f"{name}.json").read_text()), REAL / f"{name}.json", "1T")
+    assert entry.fields["params"] == COUNTS[name]["total_params"]
+    assert entry.fields["active_params"] == COUNTS[name]["active_params"]
+    assert entry.fields["tied_embeddings"] == COUNTS[name]["tied_embeddings"]
+
+
+def test_a_real_config_trains_end_to_end(cli):
+    doc = cli("train", "--config", str(REAL / "Qwen3-30B-A3B.json"), "--tokens", "36T", "--json").json()
+    assert doc["active_params"] == 3_353_032_704 and doc["flops"] == pytest.approx(6 * 3_353_032_704 * 36e12)
+
+
+def test_a_sliding_window_bounds_the_attention_flops(cli):
+    """Mistral 7B attends to at most 4,096 keys: at T = 8,192 its score FLOPs are half the full square's."""
+    path = str(REAL / "Mistral-7B-v0.1.json")
+    doc = cli("train", "--config", path, "--tokens", "1T", "--flops", "palm", "--seq-len", "8192", "--json").json()
+    scores = 12 * 32 * 4096 * 4096  # 12 · L · d_attn · min(T, window)
+    assert doc["flops_per_token"] == 6 * (7_241_732_096 - 32000 * 4096 - 65 * 4096) + scores
+
+
+def test_hf_configs_give_the_published_shapes(cli):
+    scout = cli("train", "--config", str(FIXTURES / "llama4-scout-config.json"), "--tokens", "40T", "--json").json()
+    assert scout["params"] == pytest.approx(107.77e9, rel=1e-3) and scout["active_params"] == pytest.approx(
+        17.17e9, rel=1e-3
+    )
+    dense = cli("train", "--config", str(FIXTURES / "llama-3.1-8b-config.json"), "--tokens", "15T", "--json").json()
+    assert dense["params"] == 8_030_261_248
+    mixtral = cli("train", "--config", str(FIXTURES / "mixtral-8x7b-config.json"), "--tokens", "1T", "--json").json()
+    # Mixtral 8x7B: 46.7B total, 12.9B active (Mistral's announcement; counted here from the config)
+    assert mixtral["params"] == pytest.approx(46.7e9, rel=0.01) and mixtral["active_params"] == pytest.approx(
+        12.9e9, rel=0.01
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('{"architectures": ["GPT2LMHeadModel"]}', "unsupported architectures ['GPT2LMHeadModel']"),
+        ('{"architectures": ["LlamaForCausalLM"], "hidden_size": 64}', "missing 'num_attention_heads'"),
+        ("[1, 2]", "must hold a JSON object"),
+        ("{nope", "is not JSON"),
+    ],
+)
+def test_bad_configs(cli, tmp_path, config, message):
+    (tmp_path / "config.json").write_text(config)
+    run = cli("train", "--config", str(tmp_path / "config.json"), "--tokens", "1T")
+    assert run.code == 2 and message in run.stderr, run.stderr
+
+
+def test_config_needs_tokens(cli):
+    run = cli("train", "--config", str(FIXTURES / "llama-3.1-8b-config.json"))
+    assert run.code == 2 and "--config needs --tokens" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('{"architectures": 5}', "'architectures' must be a list"),
+        ('{"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_attention_heads": 8, '
+         '"num_hidden_layers": 2, "intermediate_size": 128, "vocab_size": 10, "tie_word_embeddings": "false"}',
+         "'tie_word_embeddings' must be true or false"),
+        ('{"architectures": ["MixtralForCausalLM"], "hidden_size": 64, "num_attention_heads": 8, '
+         '"num_hidden_layers": 2, "intermediate_size": 128, "vocab_size": 10, "num_local_experts": 8, '
+         '"num_experts_per_tok": 80}', "num_experts_per_tok 80 exceeds the 8 experts"),
+    ],
+)  # fmt: skip
+def test_configs_checked_for_value(cli, tmp_path, config, message):
+    (tmp_path / "config.json").write_text(config)
+    run = cli("train", "--config", str(tmp_path / "config.json"), "--tokens", "1T")
+    assert run.code == 2 and message in run.stderr, run.stderr
