@@ -269,10 +269,13 @@ RunsSource = tuple[Path, str] | list[Entry]  # a file of runs alone, unparsed; o
 
 
 def load_catalog(dirs: Sequence[Path]) -> Catalog:
-    """Load every `*.toml` under each directory (or each file), in order; later presets override earlier ones."""
+    """Load every `*.toml` under each directory (or each file), in order: the shipped presets first.
+    A user's preset overrides a shipped one of the same name; two of the user's files defining one
+    name is an error naming both."""
     entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
     runs: list[RunsSource] = []  # in file order: a file of runs alone, or another file's runs
-    for place in dirs:
+    users: dict[tuple[str, str], Path] = {}  # each user preset's file: one name, one file
+    for index, place in enumerate(dirs):
         for path in _toml_files(place):
             with prefixed("--presets", PresetError):
                 text = read_text(path, MAX_PRESET_BYTES)
@@ -281,6 +284,11 @@ def load_catalog(dirs: Sequence[Path]) -> Catalog:
                 continue
             found = list(_entries(path, text))
             for entry in found:
+                earlier = users.get((entry.kind, entry.name))
+                if earlier and earlier != entry.path:
+                    raise PresetError(f"{entry.kind}.{entry.name} is in both {earlier} and {entry.path}; keep one")
+                if index:  # past the shipped presets, which a user's override on purpose
+                    users[entry.kind, entry.name] = entry.path
                 entries[entry.kind][entry.name] = entry
             runs.append([entry for entry in found if entry.kind == "runs"])
     return Catalog(_Kinds({kind: MappingProxyType(found) for kind, found in entries.items()}, runs))

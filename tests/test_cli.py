@@ -160,3 +160,47 @@ def test_root_help_states_the_exit_codes(cli):
     assert "Exit codes: 0 ok, 1 a budget check or batch line failed, 2 bad input, 3 internal error" in " ".join(
         cli("--help").stdout.split()
     )
+
+
+def test_global_flags_anywhere_and_short_version(cli):
+    assert cli("-V").stdout.startswith("llamacalc ")
+    loud = cli("train", "llama-3.1-405b", "--gpus", "8")
+    quiet = cli("train", "llama-3.1-405b", "--gpus", "8", "-q")
+    assert "warning" in loud.stderr and quiet.stderr == "" and quiet.code == 0
+
+
+def test_user_preset_folder_and_paths(cli, tmp_path):
+    folder = tmp_path / "llamacalc" / "presets"
+    folder.mkdir(parents=True)
+    (folder / "mine.toml").write_text('[models.mine]\nparams = "7B"\ntokens = "2T"\nsource = "ours"\n')
+    env = {"XDG_CONFIG_HOME": str(tmp_path)}
+    assert cli("train", "mine", "--json", env=env).json()["params"] == 7e9
+    assert f"user folder\t{folder}" in cli("presets", "--paths", env=env).stdout
+
+
+def test_one_name_in_two_user_files_is_an_error_naming_both(cli, tmp_path):
+    for name in ("a.toml", "b.toml"):
+        (tmp_path / name).write_text('[models.twin]\nparams = "7B"\ntokens = "2T"\n')
+    run = cli("train", "twin", "--presets", str(tmp_path))
+    assert run.code == 2 and "a.toml" in run.stderr and "b.toml" in run.stderr and "keep one" in run.stderr
+
+
+def test_presets_env_errors_name_the_variable(cli):
+    run = cli("train", "llama-3-8b", env={"LLAMACALC_PRESETS": "/nonexistent"})
+    assert run.code == 2 and run.stderr.startswith("llamacalc: error: LLAMACALC_PRESETS:")
+
+
+def test_completion_offers_preset_names_and_choices():
+    import os
+    import subprocess
+    import sys
+
+    def complete(words: str, index: int) -> list[str]:
+        env = {**os.environ, "_LLAMACALC_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(index)}
+        code = "from llamacalc.cli.app import main; main()"
+        run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30)
+        return run.stdout.split()
+
+    assert "llama-3.1-405b" in complete("llamacalc train llama-3.1", 2)
+    assert "h100-sxm" in complete("llamacalc train x --gpu h1", 4)
+    assert complete("llamacalc train x --flops me", 4) == ["megatron"]

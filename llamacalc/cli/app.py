@@ -34,12 +34,24 @@ def _fail(message: str, code: ExitCode) -> NoReturn:
     sys.exit(code)
 
 
+GLOBAL_FLAGS = ("-q", "--quiet")
+
+
+def _global_first(argv: list[str]) -> list[str]:
+    """Global flags are accepted anywhere (`llamacalc train X -q`): moved before the subcommand."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a in GLOBAL_FLAGS]
+    return flags + [a for i, a in enumerate(argv) if not (i < end and a in GLOBAL_FLAGS)]
+
+
 class _Group(TyperGroup):
     """Runs the app, mapping every failure to one stderr line and an `ExitCode`."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs["standalone_mode"] = False
         kwargs.setdefault("prog_name", PROG)
+        given = list(kwargs.pop("args", None) or (args[0] if args else sys.argv[1:]))
+        kwargs["args"], args = _global_first(given), ()
         for stream in (sys.stdout, sys.stderr):  # an ASCII or Latin-1 terminal gets escapes, not a crash
             if (getattr(stream, "encoding", None) or "").lower().replace("-", "") != "utf8":
                 stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
@@ -152,7 +164,7 @@ _settings = {"quiet": False}
 def _root(
     ctx: typer.Context,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool, typer.Option("-V", "--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
     quiet: Annotated[
         bool, typer.Option("-q", "--quiet", help="Print no warnings (errors still go to stderr).")
@@ -168,29 +180,67 @@ def _root(
         sys.stdout.write(ctx.get_help() + "\n")
 
 
-def opt(help: str, *names: str) -> Any:
-    return typer.Option(*names, help=help, show_default=False)
+def opt(help: str, *names: str, complete: Callable[[str], list[str]] | None = None) -> Any:
+    return typer.Option(*names, help=help, show_default=False, autocompletion=complete)
+
+
+def presets_named(kind: str, *extra: str) -> Callable[[str], list[str]]:
+    """Shell completion of a preset name of `kind` (the user's own included), plus fixed choices."""
+
+    def complete(incomplete: str) -> list[str]:
+        try:
+            names = catalog_from(None).names(kind)
+        except LlamacalcError:  # a broken preset folder: complete what is fixed
+            names = []
+        return [name for name in (*names, *extra) if name.startswith(incomplete)]
+
+    return complete
+
+
+def choices(*values: str) -> Callable[[str], list[str]]:
+    return lambda incomplete: [value for value in values if value.startswith(incomplete)]
 
 
 # The `train` inputs, shared by every command that plans a run (names match scenario.REQUEST_KEYS).
-ModelArg = Annotated[str | None, typer.Argument(help="Model preset, e.g. llama-3.1-405b.", show_default=False)]
+ModelArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Model preset, e.g. llama-3.1-405b.", show_default=False, autocompletion=presets_named("models")
+    ),
+]
 ParamsOpt = Annotated[str | None, opt("Total parameters, e.g. 405B.")]
 ActiveOpt = Annotated[str | None, opt("Active parameters per token (MoE), e.g. 17B.")]
 TokensOpt = Annotated[str | None, opt("Training tokens, e.g. 15.6T.")]
-GpuOpt = Annotated[str | None, opt("Accelerator preset [default: the model's, else h100-sxm].")]
+GpuOpt = Annotated[
+    str | None, opt("Accelerator preset [default: the model's, else h100-sxm].", complete=presets_named("hardware"))
+]
 GpusOpt = Annotated[str | None, opt("GPU count, e.g. 16384 or 16K: gives the days.")]
 DaysOpt = Annotated[str | None, opt("Wall-clock target, e.g. 54 or '3 weeks': gives the GPUs.")]
-ClusterOpt = Annotated[str | None, opt("Cluster preset: sets GPU type and count.")]
+ClusterOpt = Annotated[str | None, opt("Cluster preset: sets GPU type and count.", complete=presets_named("clusters"))]
 MfuOpt = Annotated[
     str | None, opt("Model FLOPs utilisation, e.g. 0.4 or 40% [default: on H100 a fit to model size, else 0.40].")
 ]
-PrecisionOpt = Annotated[str | None, opt("bf16 or fp8: the dense peak MFU refers to [default: bf16].")]
+PrecisionOpt = Annotated[
+    str | None, opt("bf16 or fp8: the dense peak MFU refers to [default: bf16].", complete=choices("bf16", "fp8"))
+]
 PriceOpt = Annotated[str | None, opt("Price per GPU-hour, e.g. '2.5 USD/h' [default: the GPU preset's].")]
 PowerOpt = Annotated[str | None, opt("Power per GPU, e.g. 700W [default: the GPU's TDP].")]
 PueOpt = Annotated[str | None, opt("Data-centre PUE, >= 1 [default: 1.09].")]
 CarbonOpt = Annotated[str | None, opt("Grid carbon intensity, e.g. '0.38 kg/kWh' [default: 0.367].")]
-FlopsOpt = Annotated[str | None, opt("FLOP convention: 6nd, palm, megatron, hardware, or all [default: 6nd].")]
-RecomputeOpt = Annotated[str | None, opt("With --flops hardware: activation recomputation none, selective or full.")]
+FlopsOpt = Annotated[
+    str | None,
+    opt(
+        "FLOP convention: 6nd, palm, megatron, hardware, or all [default: 6nd].",
+        complete=choices("6nd", "palm", "megatron", "hardware", "all"),
+    ),
+]
+RecomputeOpt = Annotated[
+    str | None,
+    opt(
+        "With --flops hardware: activation recomputation none, selective or full.",
+        complete=choices("none", "selective", "full"),
+    ),
+]
 SeqLenOpt = Annotated[str | None, opt("Training sequence length for attention FLOPs [default: the preset's].")]
 ConfigOpt = Annotated[Path | None, opt("A Hugging Face config.json (Llama, Mixtral, Llama 4) as the model.")]
 PresetsOpt = Annotated[
@@ -200,12 +250,30 @@ PresetsOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
-def catalog_from(dirs: Sequence[Path] | None) -> "Catalog":
-    """The shipped presets, then $LLAMACALC_PRESETS, then --presets: later ones override."""
-    from llamacalc.catalog import load_catalog, shipped_presets_dir
+def preset_places(dirs: Sequence[Path] | None) -> list[tuple[str, Path]]:
+    """Where presets come from, in order (later ones override): shipped, the user's folder (if it
+    exists), $LLAMACALC_PRESETS, --presets; each with what named it, for errors and `presets --paths`."""
+    from llamacalc.catalog import shipped_presets_dir
 
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "llamacalc" / "presets"
     env = [Path(p) for p in os.environ.get("LLAMACALC_PRESETS", "").split(os.pathsep) if p]
-    return load_catalog([shipped_presets_dir(), *env, *(dirs or ())])
+    return [
+        ("shipped", shipped_presets_dir()),
+        *([("user folder", config)] if config.is_dir() else []),
+        *(("LLAMACALC_PRESETS", path) for path in env),
+        *(("--presets", path) for path in dirs or ()),
+    ]
+
+
+def catalog_from(dirs: Sequence[Path] | None) -> "Catalog":
+    """The presets of every place, later ones overriding earlier ones."""
+    from llamacalc.catalog import load_catalog
+
+    places = preset_places(dirs)
+    for named, path in places[1:]:
+        if not (path.is_dir() or path.is_file()):
+            raise LlamacalcError(f"{named}: '{path}' is not a readable directory (or file) of *.toml presets")
+    return load_catalog([path for _, path in places])
 
 
 def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str | None) -> tuple["Catalog", str]:

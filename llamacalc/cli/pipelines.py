@@ -100,7 +100,7 @@ def batch(
     presets: PresetsOpt = None,
     as_csv: CsvOpt = False,
     jobs: Annotated[
-        int | None, typer.Option(help="Worker processes for large inputs [default: CPU count, ≤ 8].", min=1)
+        int | None, typer.Option(help="Worker processes for large inputs [default: CPU count, ≤ 8].", min=1, max=64)
     ] = None,
 ) -> None:
     """Run JSON Lines scenarios from stdin (train option names as keys), one JSON result per line.

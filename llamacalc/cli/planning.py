@@ -14,13 +14,16 @@ from llamacalc.cli.app import (
     commands,
     emit,
     opt,
+    presets_named,
     run_inputs,
     warn,
     writes_output,
 )
 from llamacalc.errors import LlamacalcError, prefixed
 
-LawOpt = Annotated[str, opt("Scaling law preset, or 'all' for every law side by side.")]
+LawOpt = Annotated[
+    str, opt("Scaling law preset, or 'all' for every law side by side.", complete=presets_named("laws", "all"))
+]
 
 
 @commands.command()

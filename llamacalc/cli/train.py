@@ -1,5 +1,6 @@
 """`llamacalc train` and `llamacalc presets`: one run's budget, and the presets behind it."""
 
+import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -14,6 +15,7 @@ from llamacalc.cli.app import (
     commands,
     emit,
     opt,
+    preset_places,
     run_inputs,
     warn,
     with_config,
@@ -86,12 +88,21 @@ app.add_typer(presets_app, name="presets")
 
 @presets_app.callback(invoke_without_command=True)
 @writes_output
-def presets_list(ctx: typer.Context, presets: PresetsOpt = None, as_json: JsonOpt = False) -> None:
+def presets_list(
+    ctx: typer.Context,
+    presets: PresetsOpt = None,
+    paths: Annotated[bool, typer.Option("--paths", help="Print the folders presets are read from, in order.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """List the model, hardware, cluster and scaling-law presets.
 
     Example: llamacalc presets show h100-sxm
     """
     if ctx.invoked_subcommand is not None:
+        return
+    if paths:
+        for named, path in preset_places(presets):
+            sys.stdout.write(f"{named}\t{path}\n")
         return
     emit(catalog_from(presets), as_json)
 
