@@ -75,9 +75,38 @@ def test_readme_github_actions_step_verbatim(cli, tmp_path, monkeypatch, plan, c
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(plan)
     monkeypatch.chdir(tmp_path)
-    run = cli(*command[1:])
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    run = cli(*command[1:], env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "COLUMNS": "60"})
     assert run.code == code, run.stderr
     assert ("FAIL" in run.stdout) == bool(code)
+    annotations = [line for line in run.stdout.splitlines() if line.startswith("::")]
+    written = summary.read_text()
+    assert written.startswith("earlier step\n")  # appended, not replaced
+    if code:
+        assert annotations == [
+            "::error title=Budget check failed%3A flagship::"
+            "flagship: cost $131.9M against a limit of $50M (2.64× the limit)"
+        ]
+        assert "### llamacalc budget check **failed**" in written and "| flagship | cost | $131.9M | $50M |" in written
+    else:
+        assert annotations == ["::notice title=Budget check passed::2 run(s), every limit met"]
+        assert "### llamacalc budget check passed" in written
+
+
+def test_run_names_are_never_cut(cli, tmp_path):
+    (tmp_path / "plan.toml").write_text(
+        "[runs.flagship-70b-long-context-variant]\nmodel = 'llama-3-8b'\nmax_days = 9\n"
+    )
+    run = cli("check", "--plan", str(tmp_path / "plan.toml"), env={"COLUMNS": "60"})
+    names = "".join(line.split()[0] for line in run.stdout.splitlines()[4:] if line.strip())
+    assert "flagship-70b-long-context-variant" in names
+
+
+def test_a_plan_without_limits_is_exit_2(cli, tmp_path):
+    (tmp_path / "plan.toml").write_text("[runs.a]\nmodel = 'llama-3-8b'\n")
+    run = cli("check", "--plan", str(tmp_path / "plan.toml"))
+    assert run.code == ExitCode.BAD_INPUT and "sets no limits" in run.stderr
 
 
 @pytest.mark.parametrize(

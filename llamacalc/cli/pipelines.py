@@ -1,6 +1,7 @@
 """Commands for CI and pipelines: `check` (budget gate), `batch` (JSON Lines), `compare`, `sweep`."""
 
 import contextlib
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +45,15 @@ def check(
         str, opt("Chance each figure must have of staying under its limit: 0.9 checks the P90, 0.5 the estimate.")
     ] = "0.5",
     plan: Annotated[Path | None, opt("TOML plan file of named runs with their inputs and max_* limits.")] = None,
+    github: Annotated[
+        bool | None,
+        typer.Option(
+            "--github/--no-github",
+            help="Also write GitHub Actions annotations, and the step summary to $GITHUB_STEP_SUMMARY "
+            "[default: when GITHUB_ACTIONS=true].",
+            show_default=False,
+        ),
+    ] = None,
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -79,6 +89,8 @@ def check(
             (run.name, run.request, run.maxima, given if run.confidence is None else run.confidence)
             for run in read_plan(text, str(plan))
         ]
+        if not any(maxima for _, _, maxima, _ in runs):
+            raise InputError(f"--plan: '{plan}' sets no limits; add max_cost, max_days, ... to [defaults] or to a run")
     else:
         if not limits:
             raise InputError("no limits: give at least one of " + ", ".join(limit.option for limit in LIMITS.values()))
@@ -90,6 +102,8 @@ def check(
             checked.append(CheckedRun(name, result, evaluate(result, maxima, at)))
     report = CheckReport(tuple(checked))
     emit(report, as_json)
+    if github if github is not None else os.environ.get("GITHUB_ACTIONS") == "true":
+        _to_github(report)
     if not report.passed:
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
@@ -195,3 +209,18 @@ def sweep(
             writer.writerow({column: series.display(value), **{k: row[k] for k in documents.CSV_FIELDS[2:]}})
     else:
         emit(Sweep(series, tuple(results)), as_json)
+
+
+def _to_github(report: Any) -> None:
+    """Annotations on stdout, where Actions reads workflow commands; the summary appended to the
+    step's summary file when Actions names one."""
+    from llamacalc.output.render import render
+
+    sys.stdout.write(render(report, "github"))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(render(report, "markdown"))
+        except OSError as error:
+            raise InputError(f"GITHUB_STEP_SUMMARY: cannot append to '{summary}': {error.strerror}") from None

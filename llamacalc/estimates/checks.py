@@ -128,6 +128,11 @@ class Check:
         return self.value <= self.maximum
 
     @property
+    def ratio(self) -> float:
+        """The value as a multiple of the limit."""
+        return self.value / self.maximum
+
+    @property
     def margin(self) -> float:
         """Headroom as a fraction of the limit: 0.25 is 25% under it, negative is over."""
         return 1 - self.value / self.maximum if self.maximum else -math.inf

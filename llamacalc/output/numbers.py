@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from llamacalc.units import DAY, HOUR, KWH, MWH
 
 _SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
@@ -88,3 +90,20 @@ def bar(value: float | None, largest: float, width: int = 14) -> str:
 def ranged(shown: str, low: str, high: str) -> str:
     """An estimate with its P10-P90 range: '111.8 days (73-171)'; no range when both ends agree."""
     return shown if low == high else f"{shown} ({low}–{high})"
+
+
+# Each figure, in its display unit (units.DISPLAY), as people read it: what limits are checked in.
+IN_DISPLAY_UNIT: dict[str, Callable[[float], str]] = {
+    "cost": money,
+    "days": lambda days: duration(days * DAY),
+    "gpus": count,
+    "gpu_hours": count,
+    "energy": lambda mwh: energy(mwh * MWH),
+    "co2": lambda t: tonnes(t * 1000),
+    "flops": flops,
+}
+
+
+def margin(headroom: float, ratio: float) -> str:
+    """Headroom under a limit, '+18.7%'; far over it, '4.06× the limit' reads better than '-306.0%'."""
+    return f"{headroom:+.1%}" if headroom >= -1 else f"{ratio:,.3g}× the limit"

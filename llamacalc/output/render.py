@@ -12,7 +12,12 @@ import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-FORMATS = {"json": "llamacalc.output.documents", "table": "llamacalc.output.tables"}
+FORMATS = {
+    "json": "llamacalc.output.documents",
+    "table": "llamacalc.output.tables",
+    "github": "llamacalc.output.github",  # workflow-command annotations
+    "markdown": "llamacalc.output.github",  # a step summary
+}
 
 Renderer = Callable[[Any], str]
 R = TypeVar("R", bound=Renderer)

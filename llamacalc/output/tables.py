@@ -17,7 +17,20 @@ from llamacalc.output.documents import (
     formula,
     goodput_document,
 )
-from llamacalc.output.numbers import bar, count, duration, energy, flops, money, percent, ranged, rate, tonnes
+from llamacalc.output.numbers import (
+    IN_DISPLAY_UNIT,
+    bar,
+    count,
+    duration,
+    energy,
+    flops,
+    margin,
+    money,
+    percent,
+    ranged,
+    rate,
+    tonnes,
+)
 from llamacalc.output.render import renders
 from llamacalc.units import DAY, HOUR, MWH
 
@@ -270,27 +283,17 @@ def overtraining_table(found: Sequence[Overtraining]) -> Table:
     return table
 
 
-_LIMIT_FORMAT = {
-    "max_cost": money,
-    "max_days": lambda days: duration(days * DAY),
-    "max_gpus": count,
-    "max_gpu_hours": count,
-    "max_energy": lambda mwh: energy(mwh * MWH),
-    "max_co2": lambda t: tonnes(t * 1000),
-    "max_flops": flops,
-}
-
-
 def check_table(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]]]) -> Table:
     table = _table("Budget check", "run", "limit", "value", "maximum", "margin", "")
+    table.columns[0].overflow = "fold"  # a run's name is never cut: CI logs must say which failed
     for name, result, checks in runs:
         label = name or (result.resolved.model.name if result.resolved.model else "custom")
         for c in checks:
-            shown = _LIMIT_FORMAT[c.limit.key]
+            shown = IN_DISPLAY_UNIT[c.limit.figure]
             status = "pass" if c.passed else "FAIL"
-            margin = f"{c.margin:+.1%}" if c.margin >= -1 else f"{c.value / c.maximum:,.3g}× the limit"
+            headroom = margin(c.margin, c.ratio)
             at = "" if c.confidence == 0.5 else f" (P{c.confidence * 100:.3g})"
-            table.add_row(label, c.limit.label, shown(c.value) + at, shown(c.maximum), margin, status)
+            table.add_row(label, c.limit.label, shown(c.value) + at, shown(c.maximum), headroom, status)
             label = ""
     return table
 
