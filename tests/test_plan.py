@@ -30,3 +30,18 @@ def test_optimal_round_trips_through_train(cli, budget):
     if "--budget" in budget:
         usd = float("".join(c for c in budget[1] if c.isdigit())) * 1e6
         assert plan["laws"][0]["train"]["cost_usd"] == pytest.approx(usd, rel=1e-6)
+
+
+def test_money_and_a_deadline_together_say_which_binds(cli):
+    """'$10M and 30 days': money buys GPU-hours, the deadline says how many GPUs share them."""
+    both = cli("optimal", "--budget", "$10M", "--days", "30", "--json").json()
+    assert both["binding"] == "money and time" and both["basis"] == "money"
+    run = both["laws"][0]["train"]
+    assert run["cost_usd"] == pytest.approx(10e6, rel=1e-9) and run["days"] <= 30
+    assert run["gpus"] == 4630  # ceil($10M / ($3/GPU-h × 720 h))
+    assert both["assumptions"]["gpus"]["origin"] == "derived"
+    few = cli("optimal", "--budget", "$10M", "--days", "30", "--gpus", "1000", "--json").json()
+    assert few["binding"] == "time" and few["laws"][0]["train"]["cost_usd"] < 10e6
+    many = cli("optimal", "--budget", "$10M", "--days", "30", "--gpus", "100000", "--json").json()
+    assert many["binding"] == "money" and many["laws"][0]["train"]["days"] < 30
+    assert "money spent within the deadline" in cli("optimal", "--budget", "$10M", "--days", "30").stdout

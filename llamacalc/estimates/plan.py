@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llamacalc import units
-from llamacalc.budget import compute_in
+from llamacalc.budget import compute_in, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
 from llamacalc.estimates.train import TrainResult, train
@@ -39,6 +39,7 @@ class OptimalPlan:
     basis: str  # "compute", "gpus x days" or "money"
     assumptions: Mapping[str, Assumption]
     optima: Sequence[Optimum]
+    binding: str  # the constraint that sets C: "compute", "money", "time", or "money and time"
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,29 @@ def laws(catalog: Catalog, name: str) -> list[Law]:
     return [catalog.law(n) for n in names]
 
 
-def _one_budget(compute: Any, days: Any, money: Any) -> None:
+def _budgets(compute: Any, days: Any, money: Any) -> None:
     given = [name for name, value in (("--compute", compute), ("--days", days), ("--budget", money)) if value]
-    if len(given) != 1:
+    if not given or (compute and len(given) > 1):
         raise InputError(
-            "give exactly one budget: --compute (e.g. 3.8e25FLOP), --gpus/--cluster with --days, or --budget"
+            "give a budget: --compute (e.g. 3.8e25FLOP) alone, or --budget and/or --days (with --gpus/--cluster)"
             + (f" (got {' and '.join(given)})" if given else "")
         )
+
+
+def _binding(setup: Setup, seen: Mapping[str, Assumption], days: Any, money: Any) -> tuple[str, int | None]:
+    """With money and a deadline: which binds, and the GPUs to rent when no count is given.
+
+    On a given GPU count the smaller of the GPU time money buys and the GPU time the deadline allows
+    sets the compute. Without one, money buys GPU-hours and the deadline says how many GPUs must
+    share them: both bind, and the GPU count follows."""
+    usd, seconds = _parsed("--budget", money, units.MONEY), _parsed("--days", days, units.DURATION)
+    if setup.price is None:
+        raise InputError(f"--budget: {setup.hardware.name} has no default price; pass --price (e.g. '2.5 USD/h')")
+    affordable = usd / setup.price  # GPU-seconds
+    if seen["gpus"].origin != "user":
+        return "money and time", whole_gpus(affordable, seconds)
+    assert setup.gpus is not None
+    return ("money" if affordable <= setup.gpus * seconds else "time"), None
 
 
 def budget_flops(
@@ -145,9 +162,16 @@ def optimal_plan(
     money: Any = None,
 ) -> OptimalPlan:
     """Each law's compute-optimal model for the budget, budgeted through `train`'s own path."""
-    _one_budget(compute, days, money)
+    _budgets(compute, days, money)
     catalog = resolver.catalog
     setup, setup_seen = resolver.setup(run)
+    binding = "compute" if compute else "money" if money else "time"
+    if money and days:
+        binding, gpus = _binding(setup, setup_seen, days, money)
+        if gpus is not None:  # the deadline sets the GPU count: plan on it, spending the money
+            setup, setup_seen = resolver.setup({**run, "gpus": gpus})
+            setup_seen = {**setup_seen, "gpus": Assumption(gpus, "", "derived", f"--budget spent within --days {days}")}
+        days, money = (None, money) if binding != "time" else (days, None)
     request = {**run, "gpu": setup.hardware.name, "gpus": setup.gpus, "cluster": None}
     optima, budgets = [], []
     for law in laws(catalog, law_name):
@@ -159,7 +183,7 @@ def optimal_plan(
     flops, basis, seen = budgets[0]
     if seen["mfu"].origin != "user":  # each proposal has its own, from its size: in its train result
         seen = {key: value for key, value in seen.items() if key != "mfu"}
-    return OptimalPlan(flops, basis, seen, optima)
+    return OptimalPlan(flops, basis, seen, optima, binding)
 
 
 def _consistent(

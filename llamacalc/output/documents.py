@@ -235,6 +235,7 @@ def optimal_document(plan: OptimalPlan) -> dict[str, Any]:
         "schema": "llamacalc.optimal/1",
         "flops": plan.flops,
         "basis": plan.basis,
+        "binding": plan.binding,
         "assumptions": assumptions_document(plan.assumptions),
         "laws": [
             {

@@ -226,9 +226,19 @@ def entry_table(entry: Entry) -> Table:
     return table
 
 
+_BOUND_BY = {
+    "compute": "compute",
+    "money": "money binds",
+    "time": "GPUs × days bind",
+    "money and time": "money spent within the deadline",
+}
+
+
 def optimal_table(plan: OptimalPlan) -> Table:
     table = _table(
-        f"Compute-optimal models for {flops(plan.flops)} ({plan.basis})", "", *(o.law.name for o in plan.optima)
+        f"Compute-optimal models for {flops(plan.flops)} ({_BOUND_BY[plan.binding]})",
+        "",
+        *(o.law.name for o in plan.optima),
     )
     rows: list[tuple[str, Any]] = [
         ("parameters", lambda o: count(o.split.params)),
