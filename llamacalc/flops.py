@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from llamacalc.specs import Architecture, Model
 
 TRAIN_FLOP_PER_PARAM_TOKEN = 6  # 2 forward + 4 backward [Kaplan 2020 §2.1]
+INFERENCE_FLOP_PER_PARAM_TOKEN = 2  # the forward pass alone, per input or output token [Kaplan 2020 §2.1]
 
 
 def training_flops(params: float, tokens: float, per_param_token: float = TRAIN_FLOP_PER_PARAM_TOKEN) -> float:

@@ -103,6 +103,60 @@ def compute_for_loss(law: Law, target: float) -> float:
     return float(10**high)
 
 
+def equal_loss_split(law: Law, target: float) -> tuple[float, float]:
+    """The compute-optimal N and D that reach loss L, in closed form (Sardana et al. 2024, code
+    `chinchilla_params_from_loss`): N = (A(α/β + 1)/(L − E))^(1/α), D = (B(β/α + 1)/(L − E))^(1/β)."""
+    k = _parametric(law)
+    gap = _reachable(law, k, target)
+    params = (k["A"] * (k["alpha"] / k["beta"] + 1) / gap) ** (1 / k["alpha"])
+    tokens = (k["B"] * (k["beta"] / k["alpha"] + 1) / gap) ** (1 / k["beta"])
+    return params, tokens
+
+
+def inference_optimal_split(law: Law, target: float, inference_tokens: float) -> tuple[float, float]:
+    """The N and D that reach loss L at the least training plus inference compute, 6·N·D + 2·N·T.
+
+    No closed form for T > 0 (Sardana et al. 2024): the optimum is the root in D of
+    f(D) = (βB/α + B)·D^−β + (T·β·B/(3α))·D^(−β−1) + (E − L), falling in D, found by bisection on
+    log D; then N = (A / (L − E − B/D^β))^(1/α) meets the loss."""
+    k = _parametric(law)
+    gap = _reachable(law, k, target)
+    alpha, beta, b = k["alpha"], k["beta"], k["B"]
+
+    def f(log_tokens: float) -> float:
+        d = 10.0**log_tokens
+        return (beta * b / alpha + b) * d**-beta + (inference_tokens * beta * b / (3 * alpha)) * d ** (-beta - 1) - gap
+
+    low = math.log10((b / gap) ** (1 / beta))  # below this D no N reaches the loss
+    high = low + 30
+    if f(high) > 0:
+        raise InputError(f"--inference-tokens: {inference_tokens:.3g} pushes the optimum past 1e30 training tokens")
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (middle, high) if f(middle) > 0 else (low, middle)
+    tokens = 10.0**high
+    params = (k["A"] / (gap - b / tokens**beta)) ** (1 / alpha)
+    return params, tokens
+
+
+def implied_inference_tokens(law: Law, params: float, tokens: float) -> float | None:
+    """The lifetime inference tokens for which N parameters on D tokens is the inference-aware
+    optimum of its own loss: T solving the stationarity condition above at this D; None when D is
+    no more than the compute-optimal tokens for that loss (an under-trained model no serving explains)."""
+    k = _parametric(law)
+    gap = loss(law, params, tokens) - k["E"]
+    alpha, beta, b = k["alpha"], k["beta"], k["B"]
+    inference = (gap - (beta * b / alpha + b) * tokens**-beta) / ((beta * b / (3 * alpha)) * tokens ** (-beta - 1))
+    return inference if inference > 0 else None
+
+
+def _reachable(law: Law, k: dict[str, float], target: float) -> float:
+    """L − E, the loss above the law's floor a target asks for; an error when at or below it."""
+    if target <= k["E"]:
+        raise InputError(f"--loss: {target:g} is at or below the {law.name} law's irreducible loss E = {k['E']:g}")
+    return target - k["E"]
+
+
 def _parametric(law: Law) -> dict[str, float]:
     if law.form != "parametric":
         raise InputError(f"--law: {law.name} has no loss formula; use a parametric law such as epoch or chinchilla")

@@ -134,3 +134,64 @@ def test_extrapolation_warns_on_stderr(cli):
     run = cli("optimal", "--compute", "3.8e25FLOP", "--law", "llama3", "--json")
     assert run.code == 0 and "outside the fitted range" in run.stderr
     assert run.json()["laws"][0]["warnings"]
+
+
+# --- inference-aware scaling: Sardana et al. 2024's worked examples, with the constants they use ---
+
+
+def sardana(catalog):
+    return catalog.law("sardana")
+
+
+@pytest.mark.parametrize(
+    ("inference_tokens", "params", "tokens", "share"),
+    [
+        (2e12, 2.418e10, 2.657e12, 0.9522),  # the README example of the authors' code
+        (1e11, 3.312e10, 1.863e12, 0.9997),  # and the reference's derived test vectors
+        (1e12, 2.752e10, 2.276e12, 0.9829),
+        (1e13, 1.611e10, 4.798e12, 0.7474),
+    ],
+)
+def test_inference_aware_optimum_reproduces_the_worked_examples(catalog, inference_tokens, params, tokens, share):
+    from llamacalc.estimates.plan import inference_aware
+
+    found = inference_aware(catalog, "sardana", 1.947, inference_tokens).found[0]
+    assert found.params == pytest.approx(params, rel=0.005) and found.tokens == pytest.approx(tokens, rel=0.005)
+    assert 1 - found.saving == pytest.approx(share, rel=0.005)
+    assert found.baseline_params == pytest.approx(3.408e10, rel=0.005)
+    assert found.baseline_tokens == pytest.approx(1.810e12, rel=0.005)
+
+
+def test_thirteen_b_becomes_seven_b_and_saves_seventeen_percent(catalog):
+    """Sardana et al. Fig. 1: a 13B Chinchilla model served 2T tokens; a 7B model trained longer
+    reaches its loss for 1.7e22 FLOPs (17%) less."""
+    from llamacalc.estimates.plan import inference_aware
+
+    k = sardana(catalog).constants
+    target = k["E"] + k["A"] * (k["alpha"] / k["beta"] + 1) / 13e9 ** k["alpha"]  # the 13B model's loss
+    found = inference_aware(catalog, "sardana", target, 2e12).found[0]
+    assert found.baseline_params == pytest.approx(13e9, rel=1e-9)
+    assert found.params == pytest.approx(6.97e9, rel=0.005) and found.saving == pytest.approx(0.174, abs=0.002)
+    saved = sum(found.lifetime(found.baseline_params, found.baseline_tokens)) - sum(
+        found.lifetime(found.params, found.tokens)
+    )
+    assert saved == pytest.approx(1.692e22, rel=0.005)
+
+
+def test_inference_aware_cli(cli):
+    doc = cli("optimal", "--law", "sardana", "--loss", "1.947", "--inference-tokens", "2e12", "--json").json()
+    law = doc["laws"][0]
+    assert law["params"] == pytest.approx(2.418e10, rel=0.005)
+    assert law["total_flops"] / law["compute_optimal"]["total_flops"] == pytest.approx(0.9522, rel=0.005)
+    bad = cli("optimal", "--loss", "1.947", "--inference-tokens", "2T", "--params", "7B")
+    assert bad.code == 2 and "--inference-tokens goes with --loss alone" in bad.stderr
+
+
+def test_implied_inference_tokens_inverts_the_optimum(catalog):
+    """The serving that makes a model inference-optimal: back to T = 2e12 from Sardana's example."""
+    from llamacalc.estimates.plan import inference_aware
+    from llamacalc.scaling import implied_inference_tokens
+
+    found = inference_aware(catalog, "sardana", 1.947, 2e12).found[0]
+    assert implied_inference_tokens(sardana(catalog), found.params, found.tokens) == pytest.approx(2e12, rel=1e-6)
+    assert implied_inference_tokens(sardana(catalog), found.baseline_params, found.baseline_tokens) is None

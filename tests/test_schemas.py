@@ -32,6 +32,7 @@ def validator(name: str):
         ("optimal", ["optimal", "--budget", "5 MUSD"]),
         ("loss", ["loss", "llama-3-70b", "--law", "all"]),
         ("overtrain", ["optimal", "--params", "8B", "--loss", "2.1", "--law", "all"]),
+        ("inference", ["optimal", "--loss", "2.1", "--inference-tokens", "2T", "--law", "all"]),
         ("presets", ["presets"]),
         ("preset", ["presets", "show", "llama-4-maverick"]),
         ("preset", ["presets", "show", "epoch"]),

@@ -35,7 +35,12 @@ def optimal(
     days: Annotated[str | None, opt("Budget as wall-clock on --gpus/--cluster, e.g. 54.")] = None,
     budget: Annotated[str | None, opt("Budget as money, e.g. '50 MUSD' (at --price).")] = None,
     params: Annotated[str | None, opt("With --loss: fixed parameter count to over-train, e.g. 8B.")] = None,
-    loss: Annotated[str | None, opt("With --params: target loss (nats/token), e.g. 2.0.")] = None,
+    loss: Annotated[
+        str | None, opt("Target loss (nats/token), e.g. 2.0: with --params, or with --inference-tokens.")
+    ] = None,
+    inference_tokens: Annotated[
+        str | None, opt("With --loss: tokens the model will serve over its life, e.g. 2T (Sardana et al. 2024).")
+    ] = None,
     law: LawOpt = "epoch",
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
@@ -49,6 +54,13 @@ def optimal(
     from llamacalc.units import parse_count
 
     catalog = catalog_from(presets)
+    if inference_tokens is not None:
+        if loss is None or params is not None or compute or days or budget:
+            raise LlamacalcError("--inference-tokens goes with --loss alone: the model for a loss, served T tokens")
+        with prefixed("--inference-tokens"):
+            served = parse_count(inference_tokens, "a token count")
+        emit(plan.inference_aware(catalog, law, _float("--loss", loss), served), as_json)
+        return
     if params is not None or loss is not None:
         if params is None or loss is None or compute or days or budget:
             raise LlamacalcError("--params and --loss go together, without a budget (over-training mode)")

@@ -17,10 +17,20 @@ from llamacalc.budget import compute_in, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
 from llamacalc.estimates.train import TrainResult, train
-from llamacalc.flops import training_flops
+from llamacalc.flops import INFERENCE_FLOP_PER_PARAM_TOKEN, training_flops
 from llamacalc.inputs import Assumption
 from llamacalc.resolve import Resolved, Resolver, Setup
-from llamacalc.scaling import Split, compute_for_loss, has_loss, loss, optimal, tokens_for_loss
+from llamacalc.scaling import (
+    Split,
+    compute_for_loss,
+    equal_loss_split,
+    has_loss,
+    implied_inference_tokens,
+    inference_optimal_split,
+    loss,
+    optimal,
+    tokens_for_loss,
+)
 from llamacalc.specs import Law
 
 
@@ -57,6 +67,11 @@ class LossReport:
     def gap(self) -> float | None:
         return None if self.loss is None or self.optimal.loss is None else self.loss - self.optimal.loss
 
+    @property
+    def inference_tokens(self) -> float | None:
+        """The serving for which this N and D is the inference-aware optimum (Sardana et al. 2024)."""
+        return implied_inference_tokens(self.law, self.params, self.tokens) if self.loss is not None else None
+
 
 @dataclass(frozen=True)
 class Overtraining:
@@ -89,6 +104,49 @@ class OvertrainingPlan:
     """`optimal --params N --loss L`: under each law, the tokens for N parameters to reach L."""
 
     found: tuple[Overtraining, ...]
+
+
+@dataclass(frozen=True)
+class InferenceAware:
+    """Under one law, the model that reaches a loss at the least training plus inference compute
+    (Sardana et al. 2024), beside the compute-optimal model of the same loss."""
+
+    law: Law
+    target: float
+    inference_tokens: float
+    params: float
+    tokens: float
+    baseline_params: float  # the equal-loss compute-optimal (Chinchilla-style) model
+    baseline_tokens: float
+
+    def lifetime(self, params: float, tokens: float) -> tuple[float, float]:
+        """(training, inference) FLOPs: 6·N·D and 2·N per inference token."""
+        return training_flops(params, tokens), INFERENCE_FLOP_PER_PARAM_TOKEN * params * self.inference_tokens
+
+    @property
+    def saving(self) -> float:
+        """Lifetime compute saved against the equal-loss compute-optimal model, as a fraction."""
+        return 1 - sum(self.lifetime(self.params, self.tokens)) / sum(
+            self.lifetime(self.baseline_params, self.baseline_tokens)
+        )
+
+
+@dataclass(frozen=True)
+class InferencePlan:
+    """`optimal --loss L --inference-tokens T`: each law's inference-aware model."""
+
+    found: tuple[InferenceAware, ...]
+
+
+def inference_aware(catalog: Catalog, law_name: str, target: float, inference_tokens: float) -> InferencePlan:
+    """For each parametric law: the inference-aware model for loss `target` and its equal-loss baseline."""
+    found = []
+    for law in laws(catalog, law_name):
+        if law_name == "all" and not has_loss(law):
+            continue
+        params, tokens = inference_optimal_split(law, target, inference_tokens)
+        found.append(InferenceAware(law, target, inference_tokens, params, tokens, *equal_loss_split(law, target)))
+    return InferencePlan(tuple(found))
 
 
 def laws(catalog: Catalog, name: str) -> list[Law]:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.backtest import Backtest
     from llamacalc.estimates.checks import Check
     from llamacalc.estimates.memory import MemoryEstimate
-    from llamacalc.estimates.plan import LossReport, OptimalPlan, Overtraining
+    from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.sweep import Series
     from llamacalc.estimates.train import Range, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
@@ -261,7 +261,13 @@ def loss_document(model: str | None, reports: Sequence[LossReport]) -> dict[str,
         "tokens_per_param": first.tokens / first.params,
         "flops": first.flops,
         "laws": [
-            {"law": r.law.name, "loss": r.loss, "optimal": _split_document(r.optimal), "loss_gap": r.gap}
+            {
+                "law": r.law.name,
+                "loss": r.loss,
+                "optimal": _split_document(r.optimal),
+                "loss_gap": r.gap,
+                "implied_inference_tokens": r.inference_tokens,
+            }
             for r in reports
         ],
     }
@@ -283,6 +289,31 @@ def overtraining_document(found: Sequence[Overtraining]) -> dict[str, Any]:
                 "extra_compute": o.extra_compute,
             }
             for o in found
+        ],
+    }
+
+
+def inference_document(plan: InferencePlan) -> dict[str, Any]:
+    """`optimal --loss L --inference-tokens T --json`: schema llamacalc.inference/1."""
+
+    def model(found: InferenceAware, params: float, tokens: float) -> dict[str, Any]:
+        train, serve = found.lifetime(params, tokens)
+        return {"params": params, "tokens": tokens, "tokens_per_param": tokens / params, "train_flops": train,
+                "inference_flops": serve, "total_flops": train + serve}  # fmt: skip
+
+    first = plan.found[0]
+    return {
+        "schema": "llamacalc.inference/1",
+        "target_loss": first.target,
+        "inference_tokens": first.inference_tokens,
+        "laws": [
+            {
+                "law": f.law.name,
+                **model(f, f.params, f.tokens),
+                "compute_optimal": model(f, f.baseline_params, f.baseline_tokens),
+                "saving": f.saving,
+            }
+            for f in plan.found
         ],
     }
 
@@ -481,3 +512,4 @@ renders("json", "Backtest")(lambda found: _dumped(backtest_document(found)))
 renders("json", "MemoryEstimate")(lambda m: _dumped(memory_document(m)))
 renders("json", "Catalog")(lambda catalog: _dumped(presets_document(catalog)))
 renders("json", "Entry")(lambda entry: _dumped(entry_document(entry)))
+renders("json", "InferencePlan")(lambda plan: _dumped(inference_document(plan)))

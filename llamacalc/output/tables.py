@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.backtest import Backtest
     from llamacalc.estimates.checks import Check
     from llamacalc.estimates.memory import MemoryEstimate
-    from llamacalc.estimates.plan import LossReport, OptimalPlan, Overtraining
+    from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.sweep import Series
     from llamacalc.estimates.train import Conventions, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
@@ -259,6 +259,32 @@ def optimal_table(plan: OptimalPlan) -> Table:
     return table
 
 
+def inference_table(plan: InferencePlan) -> Table:
+    first = plan.found[0]
+    table = _table(
+        f"Loss {first.target:g} at the least training + inference compute, for {count(first.inference_tokens)} "
+        "inference tokens",
+        "",
+        *(f.law.name for f in plan.found),
+    )
+
+    def lifetime(f: InferenceAware, baseline: bool) -> tuple[float, float]:
+        return f.lifetime(f.baseline_params, f.baseline_tokens) if baseline else f.lifetime(f.params, f.tokens)
+
+    table.add_row("parameters", *(count(f.params) for f in plan.found))
+    table.add_row("training tokens", *(count(f.tokens) for f in plan.found))
+    table.add_row("tokens / parameter", *(f"{f.tokens / f.params:,.1f}" for f in plan.found))
+    table.add_row("training compute", *(flops(lifetime(f, False)[0]) for f in plan.found))
+    table.add_row("inference compute", *(flops(lifetime(f, False)[1]) for f in plan.found))
+    table.add_row("compute-optimal model, same loss", *(count(f.baseline_params) for f in plan.found))
+    table.add_row("its training tokens", *(count(f.baseline_tokens) for f in plan.found))
+    table.add_row("its lifetime compute", *(flops(sum(lifetime(f, True))) for f in plan.found))
+    table.add_row("lifetime compute saved", *(f"{f.saving:.1%}" for f in plan.found))
+    table.caption = "Sardana et al. 2024: minimise 6·N·D + 2·N·T subject to L(N, D) = the target loss"
+    table.caption_justify = "left"
+    return table
+
+
 def loss_table(title: str, reports: Sequence[LossReport]) -> Table:
     first = reports[0]
     table = _table(
@@ -277,6 +303,10 @@ def loss_table(title: str, reports: Sequence[LossReport]) -> Table:
     table.add_row("optimal tokens / parameter", *(f"{r.optimal.tokens_per_param:.1f}" for r in reports))
     table.add_row("optimal loss", *(loss_text(r.optimal.loss) for r in reports))
     table.add_row("loss above optimal", *("—" if r.gap is None else f"{r.gap:+.4f}" for r in reports))
+    table.add_row(
+        "inference tokens that make it optimal",
+        *("—" if r.inference_tokens is None else count(r.inference_tokens) for r in reports),
+    )
     return table
 
 
@@ -500,3 +530,4 @@ renders("table", "Backtest")(lambda found: text(backtest_table(found)))
 renders("table", "MemoryEstimate")(lambda m: text(memory_table(m)))
 renders("table", "Catalog")(lambda catalog: text(presets_table(catalog)))
 renders("table", "Entry")(lambda entry: text(entry_table(entry)))
+renders("table", "InferencePlan")(lambda plan: text(inference_table(plan)))
