@@ -41,7 +41,7 @@ from llamacalc.specs import (
     Run,
 )
 
-KINDS = ("models", "hardware", "clusters", "laws", "runs", "efficiency")
+KINDS = ("models", "hardware", "clusters", "laws", "runs", "efficiency", "serving")
 MAX_PRESET_BYTES = 1_000_000
 
 
@@ -171,9 +171,23 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "source": _TEXT,
         "sources": _TABLE,
     },
+    "serving": {
+        "title": _TEXT,
+        "model": _TEXT,
+        "accelerator": _TEXT,
+        "precision": _TEXT,
+        "tp": _INT,
+        "input": _INT,
+        "output": _INT,
+        "concurrency": _INT + _TEXT,
+        "tokens_per_s": _NUMBER,
+        "source": _TEXT,
+        "sources": _TABLE,
+    },  # fmt: skip
 }
 
 REQUIRED: Mapping[str, tuple[str, ...]] = {
+    "serving": ("model", "accelerator", "precision", "tp", "input", "output", "concurrency", "tokens_per_s", "source"),
     "models": (),  # params and tokens, unless based_on: checked in Catalog.model
     "hardware": ("peak_bf16",),
     "clusters": ("gpu", "gpus"),
@@ -214,7 +228,7 @@ class Catalog:
                 return entry
         singular = {
             "models": "model", "hardware": "GPU", "clusters": "cluster", "laws": "law", "runs": "run",
-            "efficiency": "efficiency model",
+            "efficiency": "efficiency model", "serving": "serving run",
         }[kind]  # fmt: skip
         raise PresetError(
             f"{option}: unknown {singular} '{name}'{did_you_mean(name, presets)}; see 'llamacalc presets' for the list"

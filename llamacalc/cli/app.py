@@ -138,7 +138,8 @@ commands = typer.Typer()  # the command modules register here; _Group builds the
 
 
 HELP_ORDER = (
-    "train", "optimal", "loss", "check", "batch", "compare", "sweep", "backtest", "calibrate", "memory", "presets",
+    "train", "optimal", "loss", "serve", "check", "batch", "compare", "sweep", "backtest", "calibrate", "memory",
+    "presets",
 )  # fmt: skip
 
 

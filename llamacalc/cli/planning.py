@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from llamacalc.cli.app import (
     HARDWARE_INPUTS,
+    GpuOpt,
     JsonOpt,
     ModelArg,
     ParamsOpt,
@@ -113,3 +114,31 @@ def _float(option: str, value: str) -> float:
     if not math.isfinite(number) or number <= 0:
         raise LlamacalcError(f"{option}: expected a positive number, e.g. 2.0, got '{value}'")
     return number
+
+
+@commands.command()
+@writes_output
+def serve(
+    model: ModelArg = None,
+    gpu: GpuOpt = None,
+    precision: Annotated[str | None, opt("Weights and KV cache: bf16 or fp8 [default: bf16].")] = None,
+    tp: Annotated[str | None, opt("GPUs per replica (tensor parallel) [default: the fewest that fit].")] = None,
+    batch: Annotated[str | None, opt("Sequences decoded together, or 'max' [default: the most that fit].")] = None,
+    input_tokens: Annotated[str | None, opt("Input (prompt) tokens per request [default: 1000].")] = None,
+    output_tokens: Annotated[str | None, opt("Output tokens per request [default: 1000].")] = None,
+    tokens_per_day: Annotated[str | None, opt("Output tokens to serve per day: gives the GPUs, e.g. 10B.")] = None,
+    price: Annotated[str | None, opt("Price per GPU-hour [default: the GPU preset's].")] = None,
+    presets: PresetsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Serving throughput on a replica (roofline, derated by published runs), GPUs for a demand, $/M tokens.
+
+    Example: llamacalc serve llama-3.1-70b --gpu h100-sxm --precision fp8 --tp 2 --batch 1
+    """
+    from llamacalc.estimates.serve import estimate_serve
+
+    if model is None:
+        raise LlamacalcError("serve needs a MODEL preset with an architecture, e.g. llama-3.1-70b")
+    options = {"gpu": gpu, "precision": precision, "tp": tp, "batch": batch, "input_tokens": input_tokens,
+               "output_tokens": output_tokens, "tokens_per_day": tokens_per_day, "price": price}  # fmt: skip
+    emit(estimate_serve(catalog_from(presets), model, options), as_json)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.checks import Check
     from llamacalc.estimates.memory import MemoryEstimate
     from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
+    from llamacalc.estimates.serve import ServeEstimate
     from llamacalc.estimates.sweep import Series
     from llamacalc.estimates.train import Range, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
@@ -318,6 +319,38 @@ def inference_document(plan: InferencePlan) -> dict[str, Any]:
     }
 
 
+def serve_document(e: ServeEstimate) -> dict[str, Any]:
+    """`serve --json`: schema llamacalc.serve/1. Throughputs are output tokens per second."""
+    s = e.setting
+    return {
+        "schema": "llamacalc.serve/1",
+        "model": e.model,
+        "gpu": s.hardware.name,
+        "precision": s.precision,
+        "tp": s.tp,
+        "input_tokens": s.input,
+        "output_tokens": s.output,
+        "batch": s.batch,
+        "flops_per_token": e.flops_per_token,
+        "weight_bytes": e.weight_bytes,
+        "kv_cache_bytes_per_token": e.kv_bytes_per_token,
+        "max_batch": e.max_batch,
+        "bound_tokens_per_s": e.bound_tokens_per_s,
+        "derate": e.derate,
+        "bandwidth_bound": e.bandwidth_bound,
+        "decode_tokens_per_s": e.tokens_per_s["p50"],
+        "decode_tokens_per_s_per_gpu": e.tokens_per_s_per_gpu,
+        "ranges": {"decode_tokens_per_s": dict(e.tokens_per_s)},
+        "prefill_tokens_per_s_per_gpu": e.prefill_tokens_per_s_per_gpu,
+        "tokens_per_day": e.tokens_per_day,
+        "gpus": e.gpus,
+        "price_usd_per_gpu_hour": _scaled(e.price, 1 / HOUR),
+        "usd_per_million_tokens": e.usd_per_million_tokens,
+        "calibration_runs": e.calibration.runs,
+        "extrapolation": e.extrapolated,
+    }
+
+
 def check_document(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]]]) -> dict[str, Any]:
     """The `check --json` document: schema llamacalc.check/1."""
     documents = [
@@ -512,4 +545,5 @@ renders("json", "Backtest")(lambda found: _dumped(backtest_document(found)))
 renders("json", "MemoryEstimate")(lambda m: _dumped(memory_document(m)))
 renders("json", "Catalog")(lambda catalog: _dumped(presets_document(catalog)))
 renders("json", "Entry")(lambda entry: _dumped(entry_document(entry)))
+renders("json", "ServeEstimate")(lambda e: _dumped(serve_document(e)))
 renders("json", "InferencePlan")(lambda plan: _dumped(inference_document(plan)))

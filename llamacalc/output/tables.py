@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.checks import Check
     from llamacalc.estimates.memory import MemoryEstimate
     from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
+    from llamacalc.estimates.serve import ServeEstimate
     from llamacalc.estimates.sweep import Series
     from llamacalc.estimates.train import Conventions, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
@@ -256,6 +257,39 @@ def optimal_table(plan: OptimalPlan) -> Table:
     for label, cell in rows:
         table.add_row(label, *(cell(o) for o in plan.optima))
     _range_caption(table, [o.train for o in plan.optima])
+    return table
+
+
+def serve_table(e: ServeEstimate) -> Table:
+    s = e.setting
+    table = _table(
+        f"Serving {e.model} on {s.tp} × {s.hardware.name}, {s.precision}: {count(s.input)} in / {count(s.output)} out "
+        f"per request, batch {count(s.batch)}",
+        "",
+        "value",
+    )
+    band = e.tokens_per_s
+    table.add_row("forward FLOPs per token", f"{e.flops_per_token:.4g}")
+    table.add_row("weights", f"{e.weight_bytes / 1e9:,.1f} GB")
+    table.add_row("KV cache per token", f"{e.kv_bytes_per_token:,.0f} B")
+    table.add_row("largest batch that fits", count(e.max_batch))
+    roof = "bandwidth-bound" if e.bandwidth_bound else "compute-bound"
+    table.add_row("roofline (upper bound)", f"{e.bound_tokens_per_s:,.0f} tok/s ({roof})")
+    shown = ranged(f"{band['p50']:,.0f}", f"{band['p10']:,.0f}", f"{band['p90']:,.0f}")
+    table.add_row("output tokens/s, replica", f"{shown} (×{e.derate:.2f} of the bound)")
+    table.add_row("output tokens/s per GPU", f"{e.tokens_per_s_per_gpu:,.0f}")
+    table.add_row("prefill tokens/s per GPU", f"{e.prefill_tokens_per_s_per_gpu:,.0f}")
+    if e.gpus is not None and e.tokens_per_day is not None:
+        table.add_row(f"GPUs for {count(e.tokens_per_day)} tokens/day", count(e.gpus))
+    if e.usd_per_million_tokens is not None:
+        table.add_row("cost per million output tokens", f"${e.usd_per_million_tokens:,.3g}")
+    measured = ", ".join(sorted(e.calibration.accelerators))
+    table.caption = (
+        f"The roofline derated by what {e.calibration.runs} published runs reached (NVIDIA NIM, TensorRT-LLM on "
+        f"{measured}): a calibration on one serving stack; (P10–P90) its spread. Prefill at 50% of the peak "
+        "(an assumption)." + (f" Extrapolated: {s.hardware.name} is not among the runs." if e.extrapolated else "")
+    )
+    table.caption_justify = "left"
     return table
 
 
@@ -530,4 +564,5 @@ renders("table", "Backtest")(lambda found: text(backtest_table(found)))
 renders("table", "MemoryEstimate")(lambda m: text(memory_table(m)))
 renders("table", "Catalog")(lambda catalog: text(presets_table(catalog)))
 renders("table", "Entry")(lambda entry: text(entry_table(entry)))
+renders("table", "ServeEstimate")(lambda e: text(serve_table(e)))
 renders("table", "InferencePlan")(lambda plan: text(inference_table(plan)))
