@@ -37,11 +37,12 @@ from llamacalc.specs import (
     Hardware,
     Law,
     Model,
+    Ownership,
     Reported,
     Run,
 )
 
-KINDS = ("models", "hardware", "clusters", "laws", "runs", "efficiency", "serving")
+KINDS = ("models", "hardware", "clusters", "laws", "runs", "efficiency", "serving", "ownership")
 MAX_PRESET_BYTES = 1_000_000
 
 
@@ -115,6 +116,8 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "power": _NUMBER + _TEXT,
         "price": _NUMBER + _TEXT,
         "price_range": _LIST,
+        "purchase_price": _NUMBER + _TEXT,
+        "server_power": _NUMBER,
         "source": _TEXT,
         "sources": _TABLE,
     },
@@ -122,9 +125,19 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "title": _TEXT,
         "gpu": _TEXT,
         "gpus": _INT,
+        "capex": _NUMBER + _TEXT,
         "source": _TEXT,
         "sources": _TABLE,
     },
+    "ownership": {
+        "title": _TEXT,
+        "networking_share": _NUMBER,
+        "depreciation_ooms_per_year": _NUMBER,
+        "average_power": _NUMBER,
+        "electricity": _NUMBER + _TEXT,
+        "source": _TEXT,
+        "sources": _TABLE,
+    },  # fmt: skip
     "runs": {
         "title": _TEXT,
         "organisation": _TEXT,
@@ -187,6 +200,7 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
 }
 
 REQUIRED: Mapping[str, tuple[str, ...]] = {
+    "ownership": ("networking_share", "depreciation_ooms_per_year", "average_power", "electricity", "source"),
     "serving": ("model", "accelerator", "precision", "tp", "input", "output", "concurrency", "tokens_per_s", "source"),
     "models": (),  # params and tokens, unless based_on: checked in Catalog.model
     "hardware": ("peak_bf16",),
@@ -228,7 +242,7 @@ class Catalog:
                 return entry
         singular = {
             "models": "model", "hardware": "GPU", "clusters": "cluster", "laws": "law", "runs": "run",
-            "efficiency": "efficiency model", "serving": "serving run",
+            "efficiency": "efficiency model", "serving": "serving run", "ownership": "ownership model",
         }[kind]  # fmt: skip
         raise PresetError(
             f"{option}: unknown {singular} '{name}'{did_you_mean(name, presets)}; see 'llamacalc presets' for the list"
@@ -261,6 +275,10 @@ class Catalog:
     def run(self, name: str, option: str = "--run") -> Run:
         entry = self.entry("runs", name, option)
         return self._spec(("runs", entry.name), lambda: _build_run(self, entry))  # type: ignore[no-any-return]
+
+    def ownership(self, name: str = "epoch") -> Ownership:
+        entry = self.entry("ownership", name, "--pricing owned")
+        return self._spec(("ownership", entry.name), lambda: _build_ownership(entry))  # type: ignore[no-any-return]
 
     def efficiency(self, name: str = "default") -> Efficiency:
         entry = self.entry("efficiency", name, "efficiency model")
@@ -465,6 +483,8 @@ def _build_hardware(entry: Entry) -> Hardware:
         power=entry.parse("power", _positive(units.POWER)),
         price=price,
         price_range=price_range,
+        purchase_price=entry.parse("purchase_price", _positive(units.MONEY)),
+        server_power=_number(entry, "server_power", 1.0, 10.0, above=False) if "server_power" in entry.fields else None,
         entry=entry,
     )
 
@@ -573,7 +593,7 @@ def _build_cluster(catalog: Catalog, entry: Entry) -> Cluster:
     gpus = entry.parse("gpus", lambda v: int(units.parse_count(v, "a GPU count")))
     if gpus > MAX_CLUSTER_GPUS:
         raise PresetError(f"{entry.where('gpus')}: expected at most {MAX_CLUSTER_GPUS:g} GPUs, got {gpus:,}")
-    return Cluster(entry.name, entry.title, gpu, gpus, entry)
+    return Cluster(entry.name, entry.title, gpu, gpus, entry.parse("capex", _positive(units.MONEY)), entry)
 
 
 def _choice(entry: Entry, key: str, choices: tuple[str, ...]) -> str:
@@ -622,6 +642,17 @@ def _range(entry: Entry, key: str, parser: Callable[[Any], float]) -> tuple[floa
     if not 0 < low <= high:
         raise PresetError(f"{entry.where(key)}: expected 0 < low <= high")
     return low, high
+
+
+def _build_ownership(entry: Entry) -> Ownership:
+    return Ownership(
+        entry.name,
+        _number(entry, "networking_share", 0.0, 0.9, above=False),
+        _number(entry, "depreciation_ooms_per_year", 0.0, 2.0) * math.log(10),
+        _number(entry, "average_power", 0.0, 1.0),
+        entry.parse("electricity", _positive(units.ELECTRICITY)),
+        entry,
+    )
 
 
 def _build_efficiency(entry: Entry) -> Efficiency:

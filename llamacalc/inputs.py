@@ -101,8 +101,13 @@ INPUTS: Mapping[str, Input] = {
         Input("flops", None),
         Input("recompute", None),
         Input("seq_len", "a sequence length"),
+        Input("pricing", None),
+        Input("life", units.DURATION_YEARS),
     )
 }
 REQUEST_KEYS = tuple(INPUTS)
-HARDWARE_KEYS = ("gpu", "gpus", "days", "cluster", "mfu", "precision", "price", "power", "pue", "carbon")
+HARDWARE_KEYS = (
+    "gpu", "gpus", "days", "cluster", "mfu", "precision", "price", "pricing", "life", "power", "pue", "carbon",
+)  # fmt: skip
+PRICINGS = ("on-demand", "owned")  # the GPU preset's cloud price; or Epoch's amortised ownership (ownership.py)
 MODEL_KEYS = frozenset({"params", "active_params", "tokens", "flops", "recompute", "seq_len"})

@@ -16,8 +16,10 @@ from llamacalc import efficiency, units
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, did_you_mean, prefixed
 from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, RECOMPUTE, Count, model_flops, training_flops
-from llamacalc.inputs import DEFAULTS, INPUTS, MODEL_KEYS, Assumption, option
+from llamacalc.inputs import DEFAULTS, INPUTS, MODEL_KEYS, PRICINGS, Assumption, option
+from llamacalc.ownership import OwnedPrice, owned_price
 from llamacalc.specs import PRECISIONS, Cluster, Efficiency, Entry, Hardware, Model, Reported
+from llamacalc.units import YEAR
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Setup:
     seconds: float | None
     price: float | None
     price_band: tuple[float, float] | None  # P10, P90 of a preset price where its sources disagree
+    pricing: str  # inputs.PRICINGS
+    owned: OwnedPrice | None  # the price's parts, with --pricing owned
     power: float | None
     pue: float
     carbon: float
@@ -199,17 +203,18 @@ def _setup(
 
     mfu, band, outside = _utilisation(r, given, seen, hardware, str(precision), size, is_moe)
     gpus, seconds = _scale(given, seen, cluster, home, reported)
-    price = _quantity(r, given, seen, "price", hardware)
-    price_band = None if "price" in given else hardware.price_range
     power = _quantity(r, given, seen, "power", hardware)
     pue = _number(given, seen, "pue", DEFAULTS["pue"], low=1.0)
+    pricing, owned = _pricing(r, given, seen, hardware, power, pue)
+    price = owned.total if owned is not None else _quantity(r, given, seen, "price", hardware)
+    price_band = None if "price" in given or owned is not None else hardware.price_range
     carbon = _quantity(r, given, seen, "carbon")
     if carbon is None:
         seen["carbon"] = DEFAULTS["carbon"]
         carbon = DEFAULTS["carbon"].value / units.KWH  # the default is in kg/kWh
     return Setup(
-        hardware, str(precision), peak, mfu, band, outside, gpus, seconds, price, price_band, power, pue,
-        carbon,
+        hardware, str(precision), peak, mfu, band, outside, gpus, seconds, price, price_band, pricing, owned, power,
+        pue, carbon,
     )  # fmt: skip
 
 
@@ -421,6 +426,40 @@ def _number(given: Mapping[str, Any], seen: dict[str, Assumption], key: str, def
         raise InputError(f"{option(key)}: expected a number ≥ {low:g}, e.g. {default.value}, got '{value}'")
     seen[key] = Assumption(number, "", "user")
     return number
+
+
+def _pricing(
+    r: Resolver,
+    given: Mapping[str, Any],
+    seen: dict[str, Assumption],
+    hardware: Hardware,
+    power: float | None,
+    pue: float,
+) -> tuple[str, OwnedPrice | None]:
+    """--pricing: the GPU preset's cloud price (on-demand), or owned hardware amortised (ownership.py);
+    a given --price wins either way."""
+    pricing = given.get("pricing", PRICINGS[0])
+    if pricing not in PRICINGS:
+        raise InputError(
+            f"--pricing: expected one of {', '.join(PRICINGS)}, got '{pricing}'{did_you_mean(str(pricing), PRICINGS)}"
+        )
+    if "life" in given and pricing != "owned":
+        raise InputError("--life is the depreciation life of owned hardware: use it with --pricing owned")
+    seen["pricing"] = Assumption(pricing, "", "user" if "pricing" in given else "default")
+    if pricing != "owned" or "price" in given:
+        return pricing, None
+    if hardware.purchase_price is None or hardware.server_power is None or power is None:
+        raise InputError(f"--pricing owned: {hardware.name} has no purchase price, server power or TDP; pass --price")
+    ownership = r.catalog.ownership()
+    life = _quantity(r, given, seen, "life")
+    owned = owned_price(hardware.purchase_price, ownership, power, hardware.server_power, pue, life)
+    depreciation = f"straight line over {life / YEAR:g} years" if life else "r = 0.14 orders of magnitude a year"
+    seen["price"] = Assumption(
+        owned.total / INPUTS["price"].display[1], INPUTS["price"].display[0], "derived",
+        f"owned: {hardware.name} at ${hardware.purchase_price:,.0f} ({hardware.entry.source_of('purchase_price')}), "
+        f"{depreciation}, networking and energy by Epoch AI's method (arXiv:2405.21015)",
+    )  # fmt: skip
+    return pricing, owned
 
 
 def _quantity(

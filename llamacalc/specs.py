@@ -151,6 +151,8 @@ class Hardware:
     power: float | None
     price: float | None  # USD per GPU-second
     price_range: tuple[float, float] | None  # P10, P90 of the price where sources disagree
+    purchase_price: float | None  # USD per GPU, its share of the server included
+    server_power: float | None  # server watts per GPU watt of TDP (CPUs, NICs, fans)
     entry: Entry = field(repr=False)
 
     def peak(self, precision: str) -> float:
@@ -188,6 +190,19 @@ class Cluster:
     title: str
     gpu: str
     gpus: int
+    capex: float | None  # USD spent on it (or, for a fleet, the capital budget it came from)
+    entry: Entry = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """How owned hardware turns into a price per GPU-hour (Epoch AI's amortisation method)."""
+
+    name: str
+    networking_share: float  # of cluster capex, beside the servers
+    depreciation: float  # per year, continuous: r · ln 10 for r orders of magnitude a year
+    average_power: float  # average draw over TDP
+    electricity: float  # USD per joule
     entry: Entry = field(repr=False)
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # Canonical units of the floats the core computes with.
 HOUR = 3600.0  # s
 DAY = 86400.0  # s
+YEAR = 365.25 * DAY  # s: the Julian year, as Epoch's cost code (24 × 365.25 hours)
 KWH = 3.6e6  # J
 MWH = 3.6e9  # J
 
@@ -39,6 +40,7 @@ DISPLAY: Mapping[str, tuple[str, float]] = {
     "price": ("USD/GPU-hour", 1 / HOUR),
     "power": ("W", 1.0),
     "carbon": ("kg/kWh", 1 / KWH),
+    "life": ("years", YEAR),
 }
 
 DEFINITIONS = """
@@ -170,6 +172,8 @@ POWER = Kind("power per GPU", "W", "W", "700 W", per_gpu=True)
 ENERGY = Kind("an energy", "J", "MWh", "20 GWh")
 MASS = Kind("a mass of CO2", "kg", "t", "5000 t")
 CARBON = Kind("a carbon intensity", "kg/J", "kg/kWh", "0.38 kg/kWh")
+ELECTRICITY = Kind("an electricity price", "USD/J", "USD/kWh", "0.08 USD/kWh")
+DURATION_YEARS = Kind("a duration in years", "s", "yr", "5.5 years")
 MEMORY = Kind("a memory size", "B", "GB", "80 GB")
 BANDWIDTH = Kind("a memory bandwidth", "B/s", "TB/s", "3.35 TB/s")
 FRACTION = Kind("a fraction", "", "", "0.4")
@@ -185,6 +189,7 @@ _DIMENSION_NAMES = {
     "[energy]": "an energy",
     "[mass]": "a mass",
     "[mass] / [energy]": "a carbon intensity",
+    "[currency] / [energy]": "an electricity price",
     "[information]": "a memory size",
     "[information] / [time]": "a bandwidth",
     "[text]": "a token count",
@@ -226,6 +231,7 @@ SIMPLE_UNITS: Mapping[str, Mapping[str, float]] = {
     "FLOP": {"FLOP": 1.0, "FLOPs": 1.0, "TFLOP": 1e12, "PFLOP": 1e15, "EFLOP": 1e18, "ZFLOP": 1e21, "YFLOP": 1e24},
     "FLOP/s": {"FLOP/s": 1.0, "TFLOP/s": 1e12, "PFLOP/s": 1e15, "TFLOPS": 1e12, "PFLOPS": 1e15},
     "s": {"s": 1.0, "h": HOUR, "hour": HOUR, "hours": HOUR, "day": DAY, "days": DAY, "d": DAY,
+          "yr": YEAR, "year": YEAR, "years": YEAR,
           "week": 7 * DAY, "weeks": 7 * DAY},
     "USD": {"USD": 1.0, "kUSD": 1e3, "MUSD": 1e6},
     "USD/s": {"USD/h": 1 / HOUR, "USD/hour": 1 / HOUR},
@@ -233,6 +239,7 @@ SIMPLE_UNITS: Mapping[str, Mapping[str, float]] = {
     "J": {"kWh": KWH, "MWh": MWH, "GWh": 1e3 * MWH, "TWh": 1e6 * MWH},
     "kg": {"kg": 1.0, "t": 1e3},
     "kg/J": {"kg/kWh": 1 / KWH},
+    "USD/J": {"USD/kWh": 1 / KWH},
     "B": {"GB": 1e9, "TB": 1e12, "GiB": 2.0**30},
     "B/s": {"GB/s": 1e9, "TB/s": 1e12},
     "GPU*s": {"GPU*h": HOUR},

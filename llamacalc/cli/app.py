@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 from llamacalc import __version__
 from llamacalc.errors import ExitCode, LlamacalcError, did_you_mean, prefixed, printable
+from llamacalc.inputs import HARDWARE_KEYS
 
 if TYPE_CHECKING:
     from llamacalc.catalog import Catalog
@@ -225,6 +226,17 @@ PrecisionOpt = Annotated[
     str | None, opt("bf16 or fp8: the dense peak MFU refers to [default: bf16].", complete=choices("bf16", "fp8"))
 ]
 PriceOpt = Annotated[str | None, opt("Price per GPU-hour, e.g. '2.5 USD/h' [default: the GPU preset's].")]
+PricingOpt = Annotated[
+    str | None,
+    opt(
+        "on-demand (the GPU preset's cloud price) or owned (hardware amortised, networking, energy) "
+        "[default: on-demand].",
+        complete=choices("on-demand", "owned"),
+    ),
+]
+LifeOpt = Annotated[
+    str | None, opt("With --pricing owned: straight-line life, e.g. '5.5 years' [default: Epoch's rate].")
+]
 PowerOpt = Annotated[str | None, opt("Power per GPU, e.g. 700W [default: the GPU's TDP].")]
 PueOpt = Annotated[str | None, opt("Data-centre PUE, >= 1 [default: 1.09].")]
 CarbonOpt = Annotated[str | None, opt("Grid carbon intensity, e.g. '0.38 kg/kWh' [default: 0.367].")]
@@ -317,10 +329,10 @@ def warn(messages: Sequence[str]) -> None:
 RUN_OPTIONS: Mapping[str, Any] = {
     "model": ModelArg, "params": ParamsOpt, "active_params": ActiveOpt, "tokens": TokensOpt,
     "gpu": GpuOpt, "gpus": GpusOpt, "days": DaysOpt, "cluster": ClusterOpt, "mfu": MfuOpt,
-    "precision": PrecisionOpt, "price": PriceOpt, "power": PowerOpt, "pue": PueOpt, "carbon": CarbonOpt,
-    "flops": FlopsOpt, "recompute": RecomputeOpt, "seq_len": SeqLenOpt,
+    "precision": PrecisionOpt, "price": PriceOpt, "pricing": PricingOpt, "life": LifeOpt, "power": PowerOpt,
+    "pue": PueOpt, "carbon": CarbonOpt, "flops": FlopsOpt, "recompute": RecomputeOpt, "seq_len": SeqLenOpt,
 }  # fmt: skip
-HARDWARE_INPUTS = ("gpu", "gpus", "days", "cluster", "mfu", "precision", "price", "power", "pue", "carbon")
+HARDWARE_INPUTS = HARDWARE_KEYS
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 

@@ -14,6 +14,7 @@ from llamacalc.errors import InputError, prefixed
 from llamacalc.goodput import LOST_HOURS_PER_INTERRUPTION, Goodput, goodput, lost_per_interruption
 from llamacalc.goodput import SOURCE as GOODPUT_SOURCE
 from llamacalc.inputs import option
+from llamacalc.ownership import facility_watts
 from llamacalc.resolve import Resolved, Resolver
 
 
@@ -43,6 +44,8 @@ class TrainResult:
     budget: Budget
     reported: Comparison | None
     ranges: Mapping[str, Range]  # mfu, seconds or gpus, gpu_seconds, cost, energy, co2 (those known); price
+    facility_watts: float | None  # the cluster's draw at TDP, servers and PUE included
+    cost_parts: Mapping[str, float] | None  # USD: hardware, networking, energy, with --pricing owned
 
 
 RANGED = ("gpu_seconds", "cost", "energy", "co2")  # Budget fields that scale with 1 / utilisation
@@ -61,7 +64,14 @@ def train(catalog: Catalog, resolved: Resolved) -> TrainResult:
         price=s.price, power=s.power, pue=s.pue, carbon=s.carbon,
     )  # fmt: skip
     _guard(s, result)
-    return TrainResult(s, result, _comparison(catalog, s), _ranges(s, result))
+    hw = s.hardware
+    facility = facility_watts(result.gpus, s.power, hw.server_power, s.pue) if s.power and hw.server_power else None
+    owned = s.owned
+    parts = None if owned is None else {
+        "hardware": owned.hardware * result.gpu_seconds, "networking": owned.networking * result.gpu_seconds,
+        "energy": owned.energy * result.gpu_seconds,
+    }  # fmt: skip
+    return TrainResult(s, result, _comparison(catalog, s), _ranges(s, result), facility, parts)
 
 
 MAX_GPUS = 1e12  # as for --gpus: beyond any cluster, and still exact as a float

@@ -88,6 +88,9 @@ def train_document(result: TrainResult, assumptions: bool = True, ranges: bool =
         "carbon_kg_per_kwh": s.assumptions["carbon"].value,  # as given, in kg/kWh
         "energy_mwh": _scaled(b.energy, MWH),
         "co2_t": _scaled(b.co2, 1000),
+        "pricing": s.pricing,
+        "cost_breakdown_usd": None if result.cost_parts is None else dict(result.cost_parts),
+        "facility_mw": _scaled(result.facility_watts, 1e6),
         "ranges": {RANGE_KEYS[key]: _range(band, key) for key, band in result.ranges.items()} if ranges else None,
         "extrapolation": list(s.extrapolation),
         "reported": None

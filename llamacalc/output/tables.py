@@ -103,7 +103,12 @@ def train_table(result: TrainResult) -> Table:
     row("energy", _spread(result, "energy", energy(b.energy), energy))
     published_co2 = tonnes(r.co2_t * 1000) if r and r.co2_t else ""
     row("CO2 (location-based)", _spread(result, "co2", tonnes(b.co2), tonnes), published_co2)
+    if result.facility_watts is not None:
+        row("facility power", f"{result.facility_watts / 1e6:,.3g} MW")
     notes = [RANGE_NOTE] if _has_spread([result]) else []
+    if result.cost_parts is not None:
+        parts = ", ".join(f"{name} {money(value)}" for name, value in result.cost_parts.items())
+        notes.append(f"owned: {parts} (Epoch AI's amortisation)")
     if "price" in result.ranges:
         band = result.ranges["price"]
         prices = f"{_price(band.p10)}–{_price(band.p90)}/GPU-h"

@@ -1,0 +1,44 @@
+"""Owning the hardware: capex and energy as a price per GPU-hour, and the power a cluster draws.
+
+Epoch AI's method (Cottier et al., arXiv:2405.21015, §2.2-2.3, App. A): a GPU's purchase price
+(its server's share included) depreciates at the rate GPU price-performance improves, r orders of
+magnitude a year, so a GPU-second of training costs purchase × r·ln10 / year (their linear form);
+cluster networking adds share / (1 − share) of that; energy is TDP × server power ratio × average
+power over TDP × PUE × the electricity price. A straight-line life (Meta's 5.5 years for servers)
+replaces r·ln10 by 1 / life. Facility power: GPUs × TDP × server ratio × PUE (Epoch App. C).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llamacalc.specs import Ownership
+from llamacalc.units import YEAR
+
+
+@dataclass(frozen=True)
+class OwnedPrice:
+    """USD per GPU-second of an owned cluster, by what it pays for."""
+
+    hardware: float
+    networking: float
+    energy: float
+
+    @property
+    def total(self) -> float:
+        return self.hardware + self.networking + self.energy
+
+
+def owned_price(
+    purchase: float, ownership: Ownership, power: float, server_power: float, pue: float, life: float | None = None
+) -> OwnedPrice:
+    """The price of one GPU-second on owned hardware; `life` in seconds for straight-line depreciation."""
+    hardware = purchase * (1 / life if life else ownership.depreciation / YEAR)
+    networking = hardware * ownership.networking_share / (1 - ownership.networking_share)
+    energy = power * server_power * ownership.average_power * pue * ownership.electricity
+    return OwnedPrice(hardware, networking, energy)
+
+
+def facility_watts(gpus: float, power: float, server_power: float, pue: float) -> float:
+    """What the cluster draws from the grid at TDP: its GPUs, their servers, and the facility's overhead."""
+    return gpus * power * server_power * pue
