@@ -10,7 +10,7 @@ from llamacalc.resolve import Resolver
 
 RESULT_TYPES = (
     "TrainReport", "Conventions", "Compared", "CheckReport", "Sweep", "OptimalPlan", "OvertrainingPlan",
-    "LossComparison", "Backtest", "MemoryEstimate", "Catalog", "Entry", "InferencePlan", "ServeEstimate",
+    "LossComparison", "Backtest", "MemoryEstimate", "Catalog", "Entry", "InferencePlan", "ServeEstimate", "Fleet",
 )  # fmt: skip
 
 

@@ -34,6 +34,8 @@ def validator(name: str):
         ("overtrain", ["optimal", "--params", "8B", "--loss", "2.1", "--law", "all"]),
         ("inference", ["optimal", "--loss", "2.1", "--inference-tokens", "2T", "--law", "all"]),
         ("serve", ["serve", "llama-3.1-70b", "--precision", "fp8", "--tokens-per-day", "1B"]),
+        ("fleet", ["fleet", "meta-350k"]),
+        ("train", ["train", "llama-3.1-405b", "--pricing", "owned", "--life", "5.5 years"]),
         ("presets", ["presets"]),
         ("preset", ["presets", "show", "llama-4-maverick"]),
         ("preset", ["presets", "show", "epoch"]),

@@ -139,8 +139,8 @@ commands = typer.Typer()  # the command modules register here; _Group builds the
 
 
 HELP_ORDER = (
-    "train", "optimal", "loss", "serve", "check", "batch", "compare", "sweep", "backtest", "calibrate", "memory",
-    "presets",
+    "train", "optimal", "loss", "serve", "fleet", "check", "batch", "compare", "sweep", "backtest", "calibrate",
+    "memory", "presets",
 )  # fmt: skip
 
 

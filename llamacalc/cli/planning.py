@@ -3,6 +3,8 @@
 import math
 from typing import Annotated, Any
 
+import typer
+
 from llamacalc.cli.app import (
     HARDWARE_INPUTS,
     GpuOpt,
@@ -142,3 +144,25 @@ def serve(
     options = {"gpu": gpu, "precision": precision, "tp": tp, "batch": batch, "input_tokens": input_tokens,
                "output_tokens": output_tokens, "tokens_per_day": tokens_per_day, "price": price}  # fmt: skip
     emit(estimate_serve(catalog_from(presets), model, options), as_json)
+
+
+@commands.command()
+@writes_output
+def fleet(
+    cluster: Annotated[
+        str, typer.Argument(help="Cluster preset, e.g. meta-350k.", autocompletion=presets_named("clusters"))
+    ],
+    capex: Annotated[str | None, opt("Capital spent on it, e.g. '39.23e9 USD' [default: the preset's].")] = None,
+    life: Annotated[str | None, opt("Straight-line life, e.g. '5.5 years' [default: Epoch's rate].")] = None,
+    pue: Annotated[str | None, opt("Data-centre PUE [default: 1.09].")] = None,
+    presets: PresetsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A cluster as owned capacity: $/GPU-hour, power, GPU-hours a year, and each model's share of them.
+
+    Example: llamacalc fleet meta-350k
+    """
+    from llamacalc.estimates.fleet import fleet as fleet_view
+    from llamacalc.resolve import Resolver
+
+    emit(fleet_view(Resolver(catalog_from(presets)), cluster, capex, life, pue), as_json)

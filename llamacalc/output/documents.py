@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.efficiency import Fit
     from llamacalc.estimates.backtest import Backtest
     from llamacalc.estimates.checks import Check
+    from llamacalc.estimates.fleet import Fleet
     from llamacalc.estimates.memory import MemoryEstimate
     from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.serve import ServeEstimate
@@ -354,6 +355,25 @@ def serve_document(e: ServeEstimate) -> dict[str, Any]:
     }
 
 
+def fleet_document(f: Fleet) -> dict[str, Any]:
+    """`fleet --json`: schema llamacalc.fleet/1."""
+    return {
+        "schema": "llamacalc.fleet/1",
+        "cluster": f.cluster.name,
+        "gpu": f.hardware.name,
+        "gpus": f.cluster.gpus,
+        "capex_usd": f.capex,
+        "capex_per_gpu_usd": f.capex_per_gpu,
+        "usd_per_gpu_hour": None if f.owned is None else f.owned.total * HOUR,
+        "facility_mw": _scaled(f.facility_watts, 1e6),
+        "gpu_hours_per_year": f.gpu_hours_per_year,
+        "models": [
+            {"model": s.model, "gpu_hours": s.gpu_hours, "reported": s.reported, "share_of_fleet_year": s.share}
+            for s in f.shares
+        ],
+    }
+
+
 def check_document(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]]]) -> dict[str, Any]:
     """The `check --json` document: schema llamacalc.check/1."""
     documents = [
@@ -550,3 +570,4 @@ renders("json", "Catalog")(lambda catalog: _dumped(presets_document(catalog)))
 renders("json", "Entry")(lambda entry: _dumped(entry_document(entry)))
 renders("json", "ServeEstimate")(lambda e: _dumped(serve_document(e)))
 renders("json", "InferencePlan")(lambda plan: _dumped(inference_document(plan)))
+renders("json", "Fleet")(lambda f: _dumped(fleet_document(f)))

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.catalog import Catalog
     from llamacalc.estimates.backtest import Backtest
     from llamacalc.estimates.checks import Check
+    from llamacalc.estimates.fleet import Fleet
     from llamacalc.estimates.memory import MemoryEstimate
     from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.serve import ServeEstimate
@@ -263,6 +264,24 @@ def optimal_table(plan: OptimalPlan) -> Table:
         table.add_row(label, *(cell(o) for o in plan.optima))
     _range_caption(table, [o.train for o in plan.optima])
     return table
+
+
+def fleet_tables(f: Fleet) -> tuple[Table, Table]:
+    table = _table(f"{f.cluster.title} ({f.cluster.name}) as an owned fleet", "", "value")
+    table.add_row("GPUs", f"{count(f.cluster.gpus)} {f.hardware.name}")
+    if f.capex is not None and f.capex_per_gpu is not None:
+        table.add_row("capex", f"{money(f.capex)} ({money(f.capex_per_gpu)} per GPU)")
+    if f.owned is not None:
+        table.add_row("owned $/GPU-hour", f"${f.owned.total * HOUR:,.2f} (hardware, networking, energy)")
+    if f.facility_watts is not None:
+        table.add_row("facility power", f"{f.facility_watts / 1e6:,.0f} MW")
+    table.add_row("GPU-hours a year", count(f.gpu_hours_per_year))
+    shares = _table("Training runs as a share of a fleet-year", "model", "GPU-hours", "", "share")
+    for s in f.shares:
+        shares.add_row(s.model, count(s.gpu_hours), "reported" if s.reported else "estimated", f"{s.share:.2%}")
+    table.caption = f"capex: {f.cluster.entry.source_of('capex')}" if f.capex is not None else None
+    table.caption_justify = "left"
+    return table, shares
 
 
 def serve_table(e: ServeEstimate) -> Table:
@@ -571,3 +590,4 @@ renders("table", "Catalog")(lambda catalog: text(presets_table(catalog)))
 renders("table", "Entry")(lambda entry: text(entry_table(entry)))
 renders("table", "ServeEstimate")(lambda e: text(serve_table(e)))
 renders("table", "InferencePlan")(lambda plan: text(inference_table(plan)))
+renders("table", "Fleet")(lambda f: text(*fleet_tables(f)))

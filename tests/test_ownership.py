@@ -1,0 +1,68 @@
+"""Owned-cluster cost (Epoch AI's amortisation), facility power, and the fleet view."""
+
+import math
+
+import pytest
+
+from llamacalc.ownership import facility_watts, owned_price
+from llamacalc.units import HOUR, KWH, YEAR
+
+
+def test_one_owned_h100_hour_by_hand(catalog):
+    """$33,750 × 0.14·ln10 / 8,766 h = $1.2412 of hardware; × 0.19/0.81 = $0.2911 of networking;
+    0.7 kW × 1.82 × 0.75 × PUE 1.09 × $0.0806/kWh = $0.0839 of energy: $1.6162 a GPU-hour."""
+    parts = owned_price(33750, catalog.ownership(), 700, 1.82, 1.09)
+    hardware = 33750 * 0.14 * math.log(10) / (365.25 * 24)
+    assert parts.hardware * HOUR == pytest.approx(hardware, rel=1e-12) == pytest.approx(1.2412, abs=1e-4)
+    assert parts.networking * HOUR == pytest.approx(hardware * 0.19 / 0.81, rel=1e-12)
+    assert parts.energy * HOUR == pytest.approx(0.7 * 1.82 * 0.75 * 1.09 * 0.0806, rel=1e-12)
+    assert parts.total * HOUR == pytest.approx(1.6162, abs=1e-4)
+    straight = owned_price(33750, catalog.ownership(), 700, 1.82, 1.09, life=5.5 * YEAR)
+    assert straight.hardware * HOUR == pytest.approx(33750 / (5.5 * 365.25 * 24), rel=1e-12)
+    assert catalog.ownership().electricity * KWH == pytest.approx(0.0806)
+
+
+def test_llama_405b_owned_lands_near_epochs_figure(cli):
+    """Epoch's amortised capex + energy for Llama 3.1 405B: $51.0M (model_costs.csv). Within ±15%."""
+    doc = cli("train", "llama-3.1-405b", "--mfu", "0.346", "--pricing", "owned", "--json").json()
+    assert doc["gpu_hours"] == pytest.approx(30.84e6, rel=0.005)
+    assert doc["cost_usd"] == pytest.approx(51.0e6, rel=0.15)
+    assert sum(doc["cost_breakdown_usd"].values()) == pytest.approx(doc["cost_usd"])
+    assert doc["pricing"] == "owned" and "price" not in doc["ranges"]
+
+
+def test_a_given_price_wins_over_owned(cli):
+    doc = cli("train", "llama-3-8b", "--pricing", "owned", "--price", "2 USD/h", "--json").json()
+    assert doc["price_usd_per_gpu_hour"] == 2 and doc["cost_breakdown_usd"] is None
+
+
+def test_facility_power_of_100k_h100():
+    """100,000 × 0.7 kW × 1.82 × PUE: 140 MW at 1.1, 159 MW at 1.25 (reference A3.11); Meta's 1.09: ~139."""
+    assert facility_watts(100_000, 700, 1.82, 1.1) / 1e6 == pytest.approx(140.1, abs=0.1)
+    assert 130 <= facility_watts(100_000, 700, 1.82, 1.09) / 1e6 <= 165
+
+
+def test_fleet_meta_350k(cli):
+    doc = cli("fleet", "meta-350k", "--json").json()
+    assert doc["gpus"] == 350_000 and doc["capex_usd"] == 39.23e9
+    assert doc["gpu_hours_per_year"] == pytest.approx(350_000 * 8766)
+    shares = {m["model"]: m for m in doc["models"]}
+    assert shares["llama-3.1-405b"]["reported"] and shares["llama-3.1-405b"]["share_of_fleet_year"] == pytest.approx(
+        30.84e6 / (350_000 * 8766)
+    )  # ≈ 1% of a fleet-year
+    assert 0.05 < shares["llama-4-projected"]["share_of_fleet_year"] < 0.2  # the 10× projection, estimated
+    assert 450 < doc["facility_mw"] < 520
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "llama-3-8b", "--pricing", "leased"], "--pricing: expected one of on-demand, owned"),
+        (["train", "llama-3-8b", "--life", "5 years"], "use it with --pricing owned"),
+        (["train", "llama-3-8b", "--gpu", "mi300x", "--pricing", "owned"], "has no purchase price"),
+        (["fleet", "meta-35k"], "unknown cluster 'meta-35k'"),
+    ],
+)
+def test_ownership_errors(cli, args, message):
+    run = cli(*args)
+    assert run.code == 2 and message in run.stderr, run.stderr
