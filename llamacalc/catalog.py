@@ -297,7 +297,7 @@ class Catalog:
         return self._built[key]
 
 
-RunsSource = tuple[Path, str] | list[Entry]  # a file of runs alone, unparsed; or the runs another file held
+RunsSource = tuple[Path, str] | list[Entry]  # a file of lazy kinds alone, unparsed; or another file's lazy entries
 
 
 def load_catalog(dirs: Sequence[Path]) -> Catalog:
@@ -311,7 +311,7 @@ def load_catalog(dirs: Sequence[Path]) -> Catalog:
         for path in _toml_files(place):
             with prefixed("--presets", PresetError):
                 text = read_text(path, MAX_PRESET_BYTES)
-            if _holds_only_runs(text):
+            if _holds_only_lazy_kinds(text):
                 runs.append((path, text))
                 continue
             found = list(_entries(path, text))
@@ -322,7 +322,7 @@ def load_catalog(dirs: Sequence[Path]) -> Catalog:
                 if index:  # past the shipped presets, which a user's override on purpose
                     users[entry.kind, entry.name] = entry.path
                 entries[entry.kind][entry.name] = entry
-            runs.append([entry for entry in found if entry.kind == "runs"])
+            runs.append([entry for entry in found if entry.kind in LAZY_KINDS])
     return Catalog(_Kinds({kind: MappingProxyType(found) for kind, found in entries.items()}, runs))
 
 
@@ -330,29 +330,31 @@ _HEADER = re.compile(r"^\s*\[\[?\s*([^.\]\s]+)", re.M)
 _TOP_LEVEL_KEY = re.compile(r"\A(?:\s*(?:#[^\n]*)?\n)*\s*[^\s#\[]")
 
 
-def _holds_only_runs(text: str) -> bool:
-    """Whether a file's tables are all [runs.*], with no key before them: only `backtest` and
-    `calibrate` read runs, and parsing the published ones would double every one-liner's load time."""
+LAZY_KINDS = frozenset({"runs", "serving"})  # read by backtest, calibrate and serve alone
+
+
+def _holds_only_lazy_kinds(text: str) -> bool:
+    """Whether a file's tables are all runs or serving measurements, with no key before them: parsing
+    the published ones would double every one-liner's load time for tables it never reads."""
     kinds = set(_HEADER.findall(text))
-    return kinds == {"runs"} and not _TOP_LEVEL_KEY.match(text)
+    return bool(kinds) and kinds <= LAZY_KINDS and not _TOP_LEVEL_KEY.match(text)
 
 
 class _Kinds(Mapping[str, Mapping[str, Entry]]):
-    """Presets by kind, with files of runs alone parsed when runs are first asked for."""
+    """Presets by kind, with files of lazy kinds alone parsed when one of those kinds is first asked for."""
 
-    def __init__(self, eager: Mapping[str, Mapping[str, Entry]], runs: Sequence[RunsSource]) -> None:
+    def __init__(self, eager: Mapping[str, Mapping[str, Entry]], lazy: Sequence[RunsSource]) -> None:
         self._kinds = dict(eager)
-        self._runs = runs if any(isinstance(source, tuple) for source in runs) else None
-        if self._runs is None:
-            self._kinds["runs"] = eager["runs"]
+        self._lazy = lazy if any(isinstance(source, tuple) for source in lazy) else None
 
     def __getitem__(self, kind: str) -> Mapping[str, Entry]:
-        if kind == "runs" and self._runs is not None:
-            found: dict[str, Entry] = {}
-            for source in self._runs:
+        if kind in LAZY_KINDS and self._lazy is not None:
+            found: dict[str, dict[str, Entry]] = {lazy: {} for lazy in LAZY_KINDS}
+            for source in self._lazy:
                 for entry in _entries(*source) if isinstance(source, tuple) else source:
-                    found[entry.name] = entry
-            self._kinds["runs"], self._runs = MappingProxyType(found), None
+                    found[entry.kind][entry.name] = entry
+            self._kinds.update({lazy: MappingProxyType(entries) for lazy, entries in found.items()})
+            self._lazy = None
         return self._kinds[kind]
 
     def __iter__(self) -> Iterator[str]:

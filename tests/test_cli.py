@@ -204,3 +204,10 @@ def test_completion_offers_preset_names_and_choices():
     assert "llama-3.1-405b" in complete("llamacalc train llama-3.1", 2)
     assert "h100-sxm" in complete("llamacalc train x --gpu h1", 4)
     assert complete("llamacalc train x --flops me", 4) == ["megatron"]
+
+
+def test_the_cli_spells_the_hardware_inputs_as_the_inputs_table():
+    from llamacalc.cli.app import HARDWARE_INPUTS
+    from llamacalc.inputs import HARDWARE_KEYS
+
+    assert HARDWARE_INPUTS == HARDWARE_KEYS

@@ -21,7 +21,6 @@ from typer.core import TyperGroup
 
 from llamacalc import __version__
 from llamacalc.errors import ExitCode, LlamacalcError, did_you_mean, prefixed, printable
-from llamacalc.inputs import HARDWARE_KEYS
 
 if TYPE_CHECKING:
     from llamacalc.catalog import Catalog
@@ -54,8 +53,9 @@ class _Group(TyperGroup):
         given = list(kwargs.pop("args", None) or (args[0] if args else sys.argv[1:]))
         kwargs["args"], args = _global_first(given), ()
         for stream in (sys.stdout, sys.stderr):  # an ASCII or Latin-1 terminal gets escapes, not a crash
-            if (getattr(stream, "encoding", None) or "").lower().replace("-", "") != "utf8":
-                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+            encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "")
+            if encoding != "utf8" and hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
         try:
             code = super().main(*args, **kwargs)
             sys.stdout.flush()  # a full disk is reported here, not ignored at exit
@@ -332,7 +332,9 @@ RUN_OPTIONS: Mapping[str, Any] = {
     "precision": PrecisionOpt, "price": PriceOpt, "pricing": PricingOpt, "life": LifeOpt, "power": PowerOpt,
     "pue": PueOpt, "carbon": CarbonOpt, "flops": FlopsOpt, "recompute": RecomputeOpt, "seq_len": SeqLenOpt,
 }  # fmt: skip
-HARDWARE_INPUTS = HARDWARE_KEYS
+HARDWARE_INPUTS = (  # inputs.HARDWARE_KEYS, spelled out: `--help` does not load the inputs table (a test checks)
+    "gpu", "gpus", "days", "cluster", "mfu", "precision", "price", "pricing", "life", "power", "pue", "carbon",
+)  # fmt: skip
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 

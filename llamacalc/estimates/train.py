@@ -5,17 +5,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from llamacalc import units
 from llamacalc.budget import Budget, budget, implied_mfu, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
-from llamacalc.goodput import LOST_HOURS_PER_INTERRUPTION, Goodput, goodput, lost_per_interruption
-from llamacalc.goodput import SOURCE as GOODPUT_SOURCE
 from llamacalc.inputs import option
 from llamacalc.ownership import facility_watts
 from llamacalc.resolve import Resolved, Resolver
+
+if TYPE_CHECKING:  # goodput is asked for rarely: loaded when it is
+    from llamacalc.goodput import Goodput
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,9 @@ class Compared:
 
 def goodput_estimate(result: TrainResult, checkpoint_every: str | None, restart: str | None) -> GoodputEstimate:
     """Goodput from --checkpoint-every and --restart (together), else the Llama 3 calibration."""
+    from llamacalc.goodput import LOST_HOURS_PER_INTERRUPTION, goodput, lost_per_interruption
+    from llamacalc.goodput import SOURCE as GOODPUT_SOURCE
+
     rate = "failure rate: 419 interruptions / (54 days × 16,384 H100) [S7]"
     if checkpoint_every is None and restart is None:
         lost, source = LOST_HOURS_PER_INTERRUPTION, f"{rate}; lost per interruption {GOODPUT_SOURCE}"
