@@ -17,8 +17,11 @@ def test_train_405b_table_shows_estimate_and_reported(cli):
     assert "3.80e25 FLOP" in run.stdout
     assert "30.84M" in run.stdout  # the model card's GPU-hours
     assert "34.6% implied" in run.stdout
-    assert "assumption" in run.stdout  # the defaults are labelled
+    assert "assumed: MFU 24.3%, $3.00/GPU-h, PUE 1.09" in " ".join(run.stdout.split())  # the answer's assumptions
+    assert "Inputs" not in run.stdout and len(run.stdout.splitlines()) <= 25
     assert run.stderr == ""
+    sources = cli("train", "llama-3.1-405b", "--sources").stdout
+    assert "Inputs" in sources and "assumption" in sources  # every input with its origin and source
 
 
 def test_train_json_has_every_documented_key(cli):

@@ -33,6 +33,9 @@ def train(
     request: dict[str, Any],
     config: ConfigOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show the FLOP formula and its breakdown.")] = False,
+    sources: Annotated[
+        bool, typer.Option("--sources", help="Show every input: its value, where it came from, and its source.")
+    ] = False,
     goodput: Annotated[
         bool, typer.Option("--goodput", help="Add interruptions at the Llama 3 405B run's failure rate.")
     ] = False,
@@ -66,7 +69,7 @@ def train(
     result = estimate(Resolver(catalog), request)
     _warn_if_unfit(result)
     lost = goodput_estimate(result, checkpoint_every, restart) if goodput else None
-    emit(TrainReport(result, explain, lost), as_json)
+    emit(TrainReport(result, explain, lost, sources), as_json)
 
 
 def _warn_if_unfit(result: "TrainResult") -> None:

@@ -154,6 +154,7 @@ class TrainReport:
     result: TrainResult
     explain: bool = False
     goodput: GoodputEstimate | None = None
+    sources: bool = False  # every input with its source, not only the assumptions that matter
 
 
 @dataclass(frozen=True)

@@ -68,8 +68,9 @@ def _table(title: str | None = None, *columns: str) -> Table:
     return table
 
 
-def train_table(result: TrainResult) -> Table:
-    """Estimate beside the publisher's reported figures, in human units."""
+def train_table(result: TrainResult, assumed: bool = False) -> Table:
+    """Estimate beside the publisher's reported figures, in human units; with `assumed`, a line
+    naming the assumptions that move it most."""
     s, b, r = result.resolved, result.budget, result.reported
     title = f"{s.model.title} ({s.model.name})" if s.model else "Custom model"
     reported = r is not None
@@ -118,6 +119,8 @@ def train_table(result: TrainResult) -> Table:
         notes.append("extrapolated beyond the fitted runs: " + "; ".join(s.extrapolation))
     if r is not None:
         notes.append(f"reported: {r.source}")
+    if assumed:
+        notes.append(assumed_line(s.assumptions))
     if notes:
         table.caption = "\n".join(notes)
         table.caption_justify = "left"
@@ -198,6 +201,26 @@ def _shown(a: Assumption) -> str:
         text = count(a.value) if a.value >= 1e5 or isinstance(a.value, int) else f"{a.value:.4g}"
         return f"{text} {a.unit}".strip()
     return str(a.value)
+
+
+SHOWN_ASSUMPTIONS = ("mfu", "gpus", "gpu", "price", "pue", "carbon")  # what moves the answer most, in order
+
+
+_ASSUMED_AS: dict[str, Callable[[Any], str]] = {
+    "mfu": lambda v: f"MFU {percent(v)}", "gpus": lambda v: f"{count(v)} GPUs", "gpu": str,
+    "price": lambda v: f"${v:,.2f}/GPU-h", "pue": lambda v: f"PUE {v:g}", "carbon": lambda v: f"{v:g} kg CO2/kWh",
+}  # fmt: skip
+
+
+def assumed_line(assumptions: Mapping[str, Assumption]) -> str:
+    """One line under the answer: the assumed inputs that move it most, and where to see the rest."""
+    assumed = [
+        _ASSUMED_AS[name](assumptions[name].value)
+        for name in SHOWN_ASSUMPTIONS
+        if name in assumptions and assumptions[name].is_assumption and assumptions[name].origin != "user"
+    ]
+    lead = f"assumed: {', '.join(assumed)}; " if assumed else ""
+    return f"{lead}--sources lists every input and its source"
 
 
 def assumptions_table(assumptions: Mapping[str, Assumption]) -> Table:
@@ -565,12 +588,12 @@ def text(*tables: Table) -> str:
 @renders("table", "TrainReport")
 def _train_report(report: TrainReport) -> str:
     result, g = report.result, report.goodput
-    shown = [train_table(result)]
+    shown = [train_table(result, assumed=not report.sources)]
     if report.explain:
         shown.append(breakdown_table(result.resolved))
     if g is not None:
         shown.append(goodput_table(g.goodput, g.lost_per_interruption, result, g.source))
-    return text(*shown, assumptions_table(result.resolved.assumptions))
+    return text(*shown, *([assumptions_table(result.resolved.assumptions)] if report.sources else []))
 
 
 @renders("table", "Conventions")
