@@ -483,19 +483,23 @@ def sweep_table(series: Series, results: Sequence[TrainResult]) -> Table:
 
 
 def backtest_table(found: Backtest) -> Table:
+    """Each run's reported hours against the model; 80 columns wide (organisations are in --json)."""
+
     def err(value: float | None) -> str:
         return "—" if value is None else f"{value:+.0%}"
 
     table = _table(
         "Backtest: the efficiency model against published runs (error = estimated / reported hours − 1)",
-        "run", "org", "hours", "implied", "P50", "error", "held out", "in band",
+        "run", "hours", "implied", "P50", "error", "held out", "band",
     )  # fmt: skip
-    table.columns[0].no_wrap = True
+    table.columns[0].overflow = "fold"
+    for column in table.columns[1:]:
+        column.no_wrap = True
     for r in found.rows:
         p = r.run.point
-        inside = r.run.excluded.split()[0] if r.run.excluded else ("yes" if r.inside else "no")
+        inside = "excl." if r.run.excluded else ("yes" if r.inside else "no")
         table.add_row(
-            p.name, p.organisation, count(r.run.hours), percent(r.implied), percent(r.p50), err(r.error),
+            p.name, count(r.run.hours, 2), percent(r.implied, 0), percent(r.p50, 0), err(r.error),
             err(r.held_out_error), inside,
         )  # fmt: skip
     s = found.summary
@@ -503,8 +507,8 @@ def backtest_table(found: Backtest) -> Table:
         f"Held out (each organisation's runs predicted by a fit without them), {s['runs']:.0f} runs: "
         f"{s['within_30_percent']:.0%} within ±30% of the reported hours, median |error| {s['median_abs_error']:.0%}; "
         f"the P10–P90 band holds {s['p10_p90_coverage']:.0%} of them and spans ×{s['p90_over_p10']:.2f}. "
-        f"In sample: mean |error| {s['in_sample_mean_abs_error']:.0%}. Runs marked steady-state (hours without "
-        "downtime) or multimodal are left out of the fit."
+        f"In sample: mean |error| {s['in_sample_mean_abs_error']:.0%}. 'excl.': left out of the fit "
+        "(steady-state hours without downtime, or multimodal tokens; --json gives the reason)."
     )
     table.caption_justify = "left"
     return table
