@@ -42,7 +42,7 @@ from llamacalc.specs import (
     Run,
 )
 
-KINDS = ("models", "hardware", "clusters", "laws", "runs", "efficiency", "serving", "ownership")
+KINDS = ("models", "hardware", "clusters", "laws", "runs", "efficiency", "serving", "ownership", "sources")
 MAX_PRESET_BYTES = 1_000_000
 
 
@@ -129,6 +129,7 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "source": _TEXT,
         "sources": _TABLE,
     },
+    "sources": {"title": _TEXT, "source": _TEXT},  # a citation tag: its title is the reference
     "ownership": {
         "title": _TEXT,
         "networking_share": _NUMBER,
@@ -200,6 +201,7 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
 }
 
 REQUIRED: Mapping[str, tuple[str, ...]] = {
+    "sources": ("title",),
     "ownership": ("networking_share", "depreciation_ooms_per_year", "average_power", "electricity", "source"),
     "serving": ("model", "accelerator", "precision", "tp", "input", "output", "concurrency", "tokens_per_s", "source"),
     "models": (),  # params and tokens, unless based_on: checked in Catalog.model
@@ -243,6 +245,7 @@ class Catalog:
         singular = {
             "models": "model", "hardware": "GPU", "clusters": "cluster", "laws": "law", "runs": "run",
             "efficiency": "efficiency model", "serving": "serving run", "ownership": "ownership model",
+            "sources": "citation",
         }[kind]  # fmt: skip
         raise PresetError(
             f"{option}: unknown {singular} '{name}'{did_you_mean(name, presets)}; see 'llamacalc presets' for the list"
@@ -330,7 +333,7 @@ _HEADER = re.compile(r"^\s*\[\[?\s*([^.\]\s]+)", re.M)
 _TOP_LEVEL_KEY = re.compile(r"\A(?:\s*(?:#[^\n]*)?\n)*\s*[^\s#\[]")
 
 
-LAZY_KINDS = frozenset({"runs", "serving"})  # read by backtest, calibrate and serve alone
+LAZY_KINDS = frozenset({"runs", "serving", "sources"})  # read by backtest, calibrate, serve and presets alone
 
 
 def _holds_only_lazy_kinds(text: str) -> bool:

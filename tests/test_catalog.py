@@ -172,3 +172,29 @@ def test_a_broken_runs_file_fails_when_runs_are_read(tmp_path):
 def test_a_key_before_the_tables_is_not_a_runs_file(tmp_path):
     with pytest.raises(PresetError, match="unknown table"):
         load_user(tmp_path, "oops = 1\n" + RUN)
+
+
+def test_every_citation_tag_in_the_presets_resolves(catalog):
+    """[S7], [S25d, S25e]: each tag a shipped preset or default cites is a `sources` preset
+    (`llamacalc presets show S7`), and no source points at a file the user does not have."""
+    import re
+
+    from llamacalc.inputs import DEFAULTS
+
+    texts = [a.source for a in DEFAULTS.values()]
+    for kind in catalog.entries:
+        if kind == "sources":
+            continue
+        for entry in catalog.entries[kind].values():
+            texts += [entry.source_of(key) for key in entry.fields] + [str(entry.fields.get("source", ""))]
+            texts += [str(v) for v in entry.fields.get("reported", {}).values()]
+    tags = {
+        tag
+        for text in texts
+        for group in re.findall(r"\[(S\d[^\]]*)\]", text)
+        for tag in re.findall(r"S\d+[a-z]?", group)
+    }
+    assert tags, "the presets cite nothing?"
+    missing = sorted(tag for tag in tags if tag not in catalog.entries["sources"])
+    assert not missing
+    assert not [t for t in texts if "reference-data" in t or "shared/" in t or "runs.md" in t]

@@ -225,6 +225,8 @@ def assumed_line(assumptions: Mapping[str, Assumption]) -> str:
 
 def assumptions_table(assumptions: Mapping[str, Assumption]) -> Table:
     table = _table("Inputs", "input", "value", "from", "source")
+    table.caption = "A citation such as [S7]: llamacalc presets show S7"
+    table.caption_justify = "left"
     table.columns[3].justify = "left"
     for name, a in assumptions.items():
         origin = "assumption" if a.is_assumption and a.origin != "user" else a.origin
@@ -242,6 +244,11 @@ def presets_table(catalog: Catalog) -> Table:
 
 
 def entry_table(entry: Entry) -> Table:
+    if entry.kind == "sources":  # a citation tag: the reference is the whole entry
+        table = _table(f"[{entry.name}] ({entry.path.name})", "")
+        table.show_header = False
+        table.add_row(entry.title)
+        return table
     table = _table(f"{entry.title} ({entry.kind}.{entry.name}, {entry.path.name})", "field", "value", "source")
     table.columns[1].justify = table.columns[2].justify = "left"
     for key, value in entry.fields.items():
