@@ -149,6 +149,39 @@ def inference_aware(catalog: Catalog, law_name: str, target: float, inference_to
     return InferencePlan(tuple(found))
 
 
+@dataclass(frozen=True)
+class ServingCosts:
+    """USD per FLOP of training, prefill and decode: price per hour / (3,600 s × peak × MFU) each."""
+
+    train: float
+    prefill: float
+    decode: float
+
+
+def serving_costs(
+    train: tuple[float, float, float], serve: tuple[float, float], prefill_mfu: float, decode_mfu: float
+) -> ServingCosts:
+    """From (price USD/s, peak FLOP/s, MFU) of training and (price USD/s, peak FLOP/s) of serving."""
+    (train_price, train_peak, train_mfu), (serve_price, serve_peak) = train, serve
+    return ServingCosts(
+        train_price / (train_peak * train_mfu),
+        serve_price / (serve_peak * prefill_mfu),
+        serve_price / (serve_peak * decode_mfu),
+    )
+
+
+def cost_aware(
+    law: Law, target: float, input_tokens: float, output_tokens: float, costs: ServingCosts
+) -> InferenceAware:
+    """The model that reaches a loss at the least training plus serving *cost* (Sardana et al. 2024's
+    cost variant). Cost = c_t·6ND + c_p·2N·T_in + c_d·2N·T_out is c_t times the FLOP objective with
+    T = (c_p·T_in + c_d·T_out) / c_t, so the same optimum serves; `lifetime` of the result is in
+    training-FLOP equivalents (cost / c_t)."""
+    served = (costs.prefill * input_tokens + costs.decode * output_tokens) / costs.train
+    params, tokens = inference_optimal_split(law, target, served)
+    return InferenceAware(law, target, served, params, tokens, *equal_loss_split(law, target))
+
+
 def laws(catalog: Catalog, name: str) -> list[Law]:
     """One law by name, or every law for 'all'."""
     names = catalog.names("laws") if name == "all" else [name]
