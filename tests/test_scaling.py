@@ -201,9 +201,9 @@ def test_the_cost_variant_reproduces_sardanas_second_example(catalog):
     """ℓ = 1.947; 1e10 requests of 1000 in / 250 out; training on A100-80GB at $1.40/h, BF16 3.12e14,
     MFU 0.5; serving on A100-40GB INT8 6.24e14 at $0.60/h, prefill MFU 0.4, decode 0.2 →
     N = 2.053e10, D = 3.302e12, 88.76% of the equal-loss Chinchilla model's cost."""
-    from llamacalc.estimates.plan import ServingCosts, cost_aware
+    from llamacalc.estimates.plan import cost_aware, serving_costs
 
-    costs = ServingCosts.of((1.40 / 3600, 3.12e14, 0.5), (0.60 / 3600, 6.24e14), 0.4, 0.2)
+    costs = serving_costs((1.40 / 3600, 3.12e14, 0.5), (0.60 / 3600, 6.24e14), 0.4, 0.2)
     found = cost_aware(sardana(catalog), 1.947, 1e10 * 1000, 1e10 * 250, costs)
     assert found.params == pytest.approx(2.053e10, rel=0.005) and found.tokens == pytest.approx(3.302e12, rel=0.005)
     assert 1 - found.saving == pytest.approx(0.8876, rel=0.005)
