@@ -209,3 +209,17 @@ def test_the_cost_variant_reproduces_sardanas_second_example(catalog):
     assert 1 - found.saving == pytest.approx(0.8876, rel=0.005)
     dollars = sum(found.lifetime(found.params, found.tokens)) * costs.train
     assert dollars == pytest.approx(1.425e6, rel=0.005)  # the reference's recomputed total
+
+
+def test_the_cost_variant_on_the_command_line(cli):
+    """Serving hardware given: the cost optimum, with the training and serving bills; cheaper serving
+    FLOPs than training FLOPs shift the optimum toward the compute one."""
+    args = ["optimal", "--law", "sardana", "--loss", "1.947", "--inference-tokens", "1.25e13", "--json"]
+    flops = cli(*args).json()["laws"][0]
+    training = ["--gpu", "a100-sxm-80gb", "--mfu", "0.5", "--price", "1.40"]
+    serving = ["--serve-gpu", "a100-sxm-40gb", "--serve-price", "0.60", "--prefill-mfu", "0.4", "--decode-mfu", "0.2"]
+    cost = cli(*args, *training, *serving, "--output-share", "0.2").json()
+    assert cost["objective"] == "cost" and flops["params"] < cost["laws"][0]["params"]
+    law = cost["laws"][0]
+    assert law["train_usd"] == pytest.approx(law["train_flops"] * 1.40 / 3600 / (312e12 * 0.5))
+    assert law["inference_flops"] == pytest.approx(2 * law["params"] * 1.25e13)

@@ -33,6 +33,7 @@ def validator(name: str):
         ("loss", ["loss", "llama-3-70b", "--law", "all"]),
         ("overtrain", ["optimal", "--params", "8B", "--loss", "2.1", "--law", "all"]),
         ("inference", ["optimal", "--loss", "2.1", "--inference-tokens", "2T", "--law", "all"]),
+        ("inference", ["optimal", "--loss", "2.1", "--inference-tokens", "2T", "--serve-gpu", "h100-sxm"]),
         ("serve", ["serve", "llama-3.1-70b", "--precision", "fp8", "--tokens-per-day", "1B"]),
         ("fleet", ["fleet", "meta-350k"]),
         ("train", ["train", "llama-3.1-405b", "--pricing", "owned", "--life", "5.5 years"]),

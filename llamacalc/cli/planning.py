@@ -44,6 +44,18 @@ def optimal(
     inference_tokens: Annotated[
         str | None, opt("With --loss: tokens the model will serve over its life, e.g. 2T (Sardana et al. 2024).")
     ] = None,
+    serve_gpu: Annotated[
+        str | None,
+        opt(
+            "With --inference-tokens: minimise cost, serving on this GPU (training on --gpu at --mfu, --price).",
+            complete=presets_named("hardware"),
+        ),
+    ] = None,  # fmt: skip
+    serve_precision: Annotated[str | None, opt("Serving precision, bf16 or fp8 [default: bf16].")] = None,
+    serve_price: Annotated[str | None, opt("Serving price per GPU-hour [default: the serving GPU's].")] = None,
+    prefill_mfu: Annotated[str | None, opt("Serving MFU on input tokens [default: 0.5].")] = None,
+    decode_mfu: Annotated[str | None, opt("Serving MFU on output tokens [default: 0.01].")] = None,
+    output_share: Annotated[str | None, opt("Share of served tokens that are output [default: 215/285].")] = None,
     law: LawOpt = "epoch",
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
@@ -62,7 +74,27 @@ def optimal(
             raise LlamacalcError("--inference-tokens goes with --loss alone: the model for a loss, served T tokens")
         with prefixed("--inference-tokens"):
             served = parse_count(inference_tokens, "a token count")
-        emit(plan.inference_aware(catalog, law, _float("--loss", loss), served), as_json)
+        target = _float("--loss", loss)
+        if serve_gpu is None:
+            emit(plan.inference_aware(catalog, law, target, served), as_json)
+            return
+        from llamacalc import units
+
+        setup, _ = Resolver(catalog).setup(request)
+        if setup.price is None:
+            raise LlamacalcError(f"--price: {setup.hardware.name} has no default price; pass --price")
+        serving = catalog.hardware(serve_gpu, "--serve-gpu")
+        with prefixed("--serve-price"):
+            serve_usd = units.parse_quantity(serve_price, units.PRICE) if serve_price else serving.price
+        if serve_usd is None:
+            raise LlamacalcError(f"--serve-price: {serving.name} has no default price; pass --serve-price")
+        costs = plan.serving_costs(
+            (setup.price, setup.peak, setup.mfu), (serve_usd, serving.peak(serve_precision or "bf16")),
+            _fraction("--prefill-mfu", prefill_mfu, plan.PREFILL_MFU),
+            _fraction("--decode-mfu", decode_mfu, plan.DECODE_MFU),
+        )  # fmt: skip
+        share = _fraction("--output-share", output_share, plan.OUTPUT_SHARE)
+        emit(plan.cost_aware_plan(catalog, law, target, served, share, costs), as_json)
         return
     if params is not None or loss is not None:
         if params is None or loss is None or compute or days or budget:
@@ -106,6 +138,15 @@ def loss_command(
         warn([f"{found.name} is a mixture of experts; the laws were fitted on dense models, using active parameters"])
     reports = tuple(plan.loss_reports(catalog, law, n, d))
     emit(plan.LossComparison(model, found.title if found else "Custom model", reports), as_json)
+
+
+def _fraction(option: str, value: str | None, default: float) -> float:
+    if value is None:
+        return default
+    number = _float(option, value)
+    if number > 1:
+        raise LlamacalcError(f"{option}: expected a fraction in (0, 1], e.g. 0.5, got '{value}'")
+    return number
 
 
 def _float(option: str, value: str) -> float:

@@ -113,11 +113,26 @@ class InferenceAware:
 
     law: Law
     target: float
-    inference_tokens: float
+    inference_tokens: float  # with costs: training-FLOP equivalents of the serving (see cost_aware)
     params: float
     tokens: float
     baseline_params: float  # the equal-loss compute-optimal (Chinchilla-style) model
     baseline_tokens: float
+    usd_per_train_flop: float | None = None  # the cost variant: lifetime() × this is dollars
+    served: float | None = None  # the cost variant: the tokens actually served, input and output
+
+    def flops(self, params: float, tokens: float) -> tuple[float, float]:
+        """(training, inference) FLOPs: 6·N·D and 2·N per token served."""
+        served = self.inference_tokens if self.served is None else self.served
+        return training_flops(params, tokens), INFERENCE_FLOP_PER_PARAM_TOKEN * params * served
+
+    def dollars(self, baseline: bool = False) -> tuple[float, float] | None:
+        """(training, serving) USD of the model (or of the equal-loss baseline), in the cost variant."""
+        if self.usd_per_train_flop is None:
+            return None
+        n, d = (self.baseline_params, self.baseline_tokens) if baseline else (self.params, self.tokens)
+        train, serve = self.lifetime(n, d)
+        return train * self.usd_per_train_flop, serve * self.usd_per_train_flop
 
     def lifetime(self, params: float, tokens: float) -> tuple[float, float]:
         """(training, inference) FLOPs: 6·N·D and 2·N per inference token."""
@@ -133,9 +148,15 @@ class InferenceAware:
 
 @dataclass(frozen=True)
 class InferencePlan:
-    """`optimal --loss L --inference-tokens T`: each law's inference-aware model."""
+    """`optimal --loss L --inference-tokens T`: each law's inference-aware model (least FLOPs, or
+    with serving hardware given, least cost)."""
 
     found: tuple[InferenceAware, ...]
+    served: float  # lifetime inference tokens, input and output
+
+    @property
+    def by_cost(self) -> bool:
+        return self.found[0].usd_per_train_flop is not None
 
 
 def inference_aware(catalog: Catalog, law_name: str, target: float, inference_tokens: float) -> InferencePlan:
@@ -146,7 +167,25 @@ def inference_aware(catalog: Catalog, law_name: str, target: float, inference_to
             continue
         params, tokens = inference_optimal_split(law, target, inference_tokens)
         found.append(InferenceAware(law, target, inference_tokens, params, tokens, *equal_loss_split(law, target)))
-    return InferencePlan(tuple(found))
+    return InferencePlan(tuple(found), inference_tokens)
+
+
+# assumptions, Sardana et al. 2024's defaults (cost_optimal.py): LMSys's average request, 70 tokens in and
+# 215 out; MFU 0.5 on prefill and 0.01 on decode
+OUTPUT_SHARE = 215 / (70 + 215)
+PREFILL_MFU, DECODE_MFU = 0.5, 0.01
+
+
+def cost_aware_plan(
+    catalog: Catalog, law_name: str, target: float, inference_tokens: float, output_share: float, costs: ServingCosts
+) -> InferencePlan:
+    """For each parametric law: the cost-optimal model for loss `target` served `inference_tokens`."""
+    found = tuple(
+        cost_aware(law, target, inference_tokens * (1 - output_share), inference_tokens * output_share, costs)
+        for law in laws(catalog, law_name)
+        if law_name != "all" or has_loss(law)
+    )
+    return InferencePlan(found, inference_tokens)
 
 
 @dataclass(frozen=True)
@@ -179,7 +218,8 @@ def cost_aware(
     training-FLOP equivalents (cost / c_t)."""
     served = (costs.prefill * input_tokens + costs.decode * output_tokens) / costs.train
     params, tokens = inference_optimal_split(law, target, served)
-    return InferenceAware(law, target, served, params, tokens, *equal_loss_split(law, target))
+    baseline = equal_loss_split(law, target)
+    return InferenceAware(law, target, served, params, tokens, *baseline, costs.train, input_tokens + output_tokens)
 
 
 def laws(catalog: Catalog, name: str) -> list[Law]:

@@ -301,21 +301,25 @@ def overtraining_document(found: Sequence[Overtraining]) -> dict[str, Any]:
 def inference_document(plan: InferencePlan) -> dict[str, Any]:
     """`optimal --loss L --inference-tokens T --json`: schema llamacalc.inference/1."""
 
-    def model(found: InferenceAware, params: float, tokens: float) -> dict[str, Any]:
-        train, serve = found.lifetime(params, tokens)
+    def model(found: InferenceAware, baseline: bool) -> dict[str, Any]:
+        params, tokens = (found.baseline_params, found.baseline_tokens) if baseline else (found.params, found.tokens)
+        train, serve = found.flops(params, tokens)
+        spent = found.dollars(baseline)
         return {"params": params, "tokens": tokens, "tokens_per_param": tokens / params, "train_flops": train,
-                "inference_flops": serve, "total_flops": train + serve}  # fmt: skip
+                "inference_flops": serve, "total_flops": train + serve,
+                **({"train_usd": spent[0], "serving_usd": spent[1]} if spent else {})}  # fmt: skip
 
     first = plan.found[0]
     return {
         "schema": "llamacalc.inference/1",
+        "objective": "cost" if plan.by_cost else "flops",
         "target_loss": first.target,
-        "inference_tokens": first.inference_tokens,
+        "inference_tokens": plan.served,
         "laws": [
             {
                 "law": f.law.name,
-                **model(f, f.params, f.tokens),
-                "compute_optimal": model(f, f.baseline_params, f.baseline_tokens),
+                **model(f, baseline=False),
+                "compute_optimal": model(f, baseline=True),
                 "saving": f.saving,
             }
             for f in plan.found

@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.checks import Check
     from llamacalc.estimates.fleet import Fleet
     from llamacalc.estimates.memory import MemoryEstimate
-    from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
+    from llamacalc.estimates.plan import InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.serve import ServeEstimate
     from llamacalc.estimates.sweep import Series
     from llamacalc.estimates.train import Conventions, TrainReport, TrainResult
@@ -349,26 +349,30 @@ def serve_table(e: ServeEstimate) -> Table:
 
 def inference_table(plan: InferencePlan) -> Table:
     first = plan.found[0]
+    objective = "cost" if plan.by_cost else "compute"
     table = _table(
-        f"Loss {first.target:g} at the least training + inference compute, for {count(first.inference_tokens)} "
+        f"Loss {first.target:g} at the least training + inference {objective}, for {count(plan.served)} "
         "inference tokens",
         "",
         *(f.law.name for f in plan.found),
     )
-
-    def lifetime(f: InferenceAware, baseline: bool) -> tuple[float, float]:
-        return f.lifetime(f.baseline_params, f.baseline_tokens) if baseline else f.lifetime(f.params, f.tokens)
-
     table.add_row("parameters", *(count(f.params) for f in plan.found))
     table.add_row("training tokens", *(count(f.tokens) for f in plan.found))
     table.add_row("tokens / parameter", *(f"{f.tokens / f.params:,.1f}" for f in plan.found))
-    table.add_row("training compute", *(flops(lifetime(f, False)[0]) for f in plan.found))
-    table.add_row("inference compute", *(flops(lifetime(f, False)[1]) for f in plan.found))
+    table.add_row("training compute", *(flops(f.flops(f.params, f.tokens)[0]) for f in plan.found))
+    table.add_row("inference compute", *(flops(f.flops(f.params, f.tokens)[1]) for f in plan.found))
+    if plan.by_cost:
+        table.add_row("training, serving cost", *(" + ".join(money(v) for v in f.dollars() or ()) for f in plan.found))
     table.add_row("compute-optimal model, same loss", *(count(f.baseline_params) for f in plan.found))
     table.add_row("its training tokens", *(count(f.baseline_tokens) for f in plan.found))
-    table.add_row("its lifetime compute", *(flops(sum(lifetime(f, True))) for f in plan.found))
-    table.add_row("lifetime compute saved", *(f"{f.saving:.1%}" for f in plan.found))
-    table.caption = "Sardana et al. 2024: minimise 6·N·D + 2·N·T subject to L(N, D) = the target loss"
+    if plan.by_cost:
+        table.add_row("its lifetime cost", *(money(sum(f.dollars(baseline=True) or ())) for f in plan.found))
+    else:
+        table.add_row(
+            "its lifetime compute", *(flops(sum(f.flops(f.baseline_params, f.baseline_tokens))) for f in plan.found)
+        )
+    table.add_row(f"lifetime {objective} saved", *(f"{f.saving:.1%}" for f in plan.found))
+    table.caption = f"Sardana et al. 2024: minimise lifetime {objective} subject to L(N, D) = the target loss"
     table.caption_justify = "left"
     return table
 
