@@ -37,6 +37,7 @@ def validator(name: str):
         ("serve", ["serve", "llama-3.1-70b", "--precision", "fp8", "--tokens-per-day", "1B"]),
         ("fleet", ["fleet", "meta-350k"]),
         ("train", ["train", "llama-3.1-405b", "--pricing", "owned", "--life", "5.5 years"]),
+        ("train", ["train", "llama-3-8b", "--inference-tokens", "100T"]),
         ("presets", ["presets"]),
         ("preset", ["presets", "show", "llama-4-maverick"]),
         ("preset", ["presets", "show", "epoch"]),

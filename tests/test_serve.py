@@ -80,3 +80,20 @@ def test_gpus_and_price_follow_the_throughput(cli):
 def test_serve_errors(cli, args, message):
     run = cli("serve", *args)
     assert run.code == 2 and message in run.stderr, run.stderr
+
+
+def test_train_adds_the_serving_bill(cli):
+    """train --inference-tokens: serving FLOPs 2·N·T, GPU-hours at serve's throughput, at the training price."""
+    doc = cli("train", "llama-3-8b", "--inference-tokens", "100T", "--json").json()
+    serving = doc["serving"]
+    assert serving["flops"] == pytest.approx(2 * 8_030_261_248 * 100e12)
+    per_gpu = cli("serve", "llama-3-8b", "--gpu", "h100-sxm", "--json").json()["decode_tokens_per_s_per_gpu"]
+    assert serving["tokens_per_s_per_gpu"] == pytest.approx(per_gpu)
+    assert serving["gpu_hours"] == pytest.approx(100e12 / per_gpu / 3600)
+    assert serving["cost_usd"] == pytest.approx(serving["gpu_hours"] * 3.0)
+    assert (
+        "Lifetime: training, then serving 100T tokens"
+        in cli("train", "llama-3-8b", "--inference-tokens", "100T").stdout
+    )
+    bad = cli("train", "llama-4-behemoth", "--inference-tokens", "1T")
+    assert bad.code == 2 and "needs a model preset with an architecture" in bad.stderr

@@ -33,6 +33,9 @@ def train(
     request: dict[str, Any],
     config: ConfigOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show the FLOP formula and its breakdown.")] = False,
+    inference_tokens: Annotated[
+        str | None, opt("Tokens to serve after training, e.g. 10T: adds the serving bill (see `serve`).")
+    ] = None,
     sources: Annotated[
         bool, typer.Option("--sources", help="Show every input: its value, where it came from, and its source.")
     ] = False,
@@ -48,7 +51,7 @@ def train(
 
     Example: llamacalc train llama-3.1-405b --gpus 16384 --mfu 0.4
     """
-    from llamacalc.estimates.train import Conventions, TrainReport, estimate, goodput_estimate
+    from llamacalc.estimates.train import Conventions, TrainReport, estimate, goodput_estimate, serving_bill
     from llamacalc.flops import CONVENTIONS
     from llamacalc.resolve import Resolver
 
@@ -69,7 +72,8 @@ def train(
     result = estimate(Resolver(catalog), request)
     _warn_if_unfit(result)
     lost = goodput_estimate(result, checkpoint_every, restart) if goodput else None
-    emit(TrainReport(result, explain, lost, sources), as_json)
+    serving = serving_bill(catalog, result, inference_tokens) if inference_tokens is not None else None
+    emit(TrainReport(result, explain, lost, sources, serving), as_json)
 
 
 def _warn_if_unfit(result: "TrainResult") -> None:

@@ -148,6 +148,17 @@ class GoodputEstimate:
 
 
 @dataclass(frozen=True)
+class ServingBill:
+    """Serving T tokens after training, on the training GPU type at `serve`'s derated throughput."""
+
+    tokens: float
+    flops: float  # 2 · N_active per token (Kaplan et al. 2020 §2.1; attention left out)
+    tokens_per_s_per_gpu: float
+    gpu_hours: float
+    cost: float | None  # USD, at the training price
+
+
+@dataclass(frozen=True)
 class TrainReport:
     """`train`: the estimate, its FLOP breakdown when asked (`explain`), and goodput when asked."""
 
@@ -155,6 +166,7 @@ class TrainReport:
     explain: bool = False
     goodput: GoodputEstimate | None = None
     sources: bool = False  # every input with its source, not only the assumptions that matter
+    serving: ServingBill | None = None  # --inference-tokens: the lifetime bill beside training's
 
 
 @dataclass(frozen=True)
@@ -188,3 +200,26 @@ def goodput_estimate(result: TrainResult, checkpoint_every: str | None, restart:
             restart_hours = units.parse_quantity(restart, units.DURATION) / units.HOUR
         lost, source = lost_per_interruption(checkpoint, restart_hours), rate
     return GoodputEstimate(goodput(result.budget.gpus, result.budget.seconds / units.HOUR, lost), lost, source)
+
+
+def serving_bill(catalog: Catalog, result: TrainResult, inference_tokens: Any) -> ServingBill:
+    """What serving T tokens adds to a preset's training: FLOPs, and GPU-hours and cost at the
+    throughput `serve` gives on the same GPU (bf16, the largest batch, 1,000 in / 1,000 out)."""
+    from llamacalc.estimates.serve import estimate_serve
+
+    s = result.resolved
+    if s.model is None or s.model.arch is None or s.active_params is None:
+        raise InputError("--inference-tokens: serving needs a model preset with an architecture (for its KV cache)")
+    with prefixed("--inference-tokens"):
+        tokens = units.parse_count(inference_tokens, "a token count")
+    served = estimate_serve(catalog, s.model.name, {"gpu": s.hardware.name})
+    per_gpu = served.tokens_per_s_per_gpu
+    gpu_hours = tokens / per_gpu / units.HOUR
+    price = s.price
+    return ServingBill(
+        tokens,
+        2 * s.active_params * tokens,
+        per_gpu,
+        gpu_hours,
+        None if price is None else price * gpu_hours * units.HOUR,
+    )

@@ -556,9 +556,14 @@ def _dumped(document: Any) -> str:
 
 @renders("json", "TrainReport")
 def _train_report(report: TrainReport) -> str:
-    g = report.goodput
-    extra = None if g is None else {"goodput": goodput_document(g.goodput, g.lost_per_interruption, report.result)}
-    return train_json(report.result, extra) + "\n"
+    g, bill = report.goodput, report.serving
+    extra = {} if g is None else {"goodput": goodput_document(g.goodput, g.lost_per_interruption, report.result)}
+    if bill is not None:
+        extra["serving"] = {
+            "tokens": bill.tokens, "flops": bill.flops, "tokens_per_s_per_gpu": bill.tokens_per_s_per_gpu,
+            "gpu_hours": bill.gpu_hours, "cost_usd": bill.cost,
+        }  # fmt: skip
+    return train_json(report.result, extra or None) + "\n"
 
 
 renders("json", "Conventions")(lambda c: _dumped(conventions_document(c.results)))

@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.plan import InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.serve import ServeEstimate
     from llamacalc.estimates.sweep import Series
-    from llamacalc.estimates.train import Conventions, TrainReport, TrainResult
+    from llamacalc.estimates.train import Conventions, ServingBill, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
     from llamacalc.resolve import Resolved
@@ -166,6 +166,18 @@ def _spread(result: TrainResult, key: str, shown: str, short: Callable[[float], 
     """`shown` with the figure's P10-P90 range, '111.8 days (73–171)', when it has one."""
     band = result.ranges.get(key)
     return shown if band is None else ranged(shown, short(band.p10), short(band.p90))
+
+
+def serving_bill_table(result: TrainResult, bill: ServingBill) -> Table:
+    """Training beside serving: the lifetime bill, with its split."""
+    b = result.budget
+    table = _table(f"Lifetime: training, then serving {count(bill.tokens)} tokens", "", "training", "serving")
+    table.add_row("compute", flops(b.flops), flops(bill.flops))
+    table.add_row("GPU-hours", count(b.gpu_seconds / HOUR), count(bill.gpu_hours))
+    table.add_row("cost", money(b.cost), money(bill.cost))
+    table.caption = f"serving at {bill.tokens_per_s_per_gpu:,.0f} output tokens/s per GPU (llamacalc serve, bf16)"
+    table.caption_justify = "left"
+    return table
 
 
 def breakdown_table(s: Resolved) -> Table:
@@ -606,6 +618,8 @@ def _train_report(report: TrainReport) -> str:
     shown = [train_table(result, assumed=not report.sources)]
     if report.explain:
         shown.append(breakdown_table(result.resolved))
+    if report.serving is not None:
+        shown.append(serving_bill_table(result, report.serving))
     if g is not None:
         shown.append(goodput_table(g.goodput, g.lost_per_interruption, result, g.source))
     return text(*shown, *([assumptions_table(result.resolved.assumptions)] if report.sources else []))
