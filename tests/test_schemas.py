@@ -89,3 +89,11 @@ def test_every_valid_train_document_validates(cli, model, gpu, gpus, mfu, tokens
     doc = run.json()
     validator("train").validate(doc)
     assert doc["gpu_hours"] == pytest.approx(doc["gpus"] * doc["days"] * 24)
+
+
+def test_schema_prints_the_shipped_schemas(cli):
+    names = cli("schema").stdout.split()
+    assert names == sorted(p.stem for p in SCHEMAS.glob("*.json"))
+    assert json.loads(cli("schema", "train").stdout) == json.loads((SCHEMAS / "train.json").read_text())
+    run = cli("schema", "trian")
+    assert run.code == 2 and "did you mean 'train'" in run.stderr

@@ -224,3 +224,25 @@ def _to_github(report: Any) -> None:
                 handle.write(render(report, "markdown"))
         except OSError as error:
             raise InputError(f"GITHUB_STEP_SUMMARY: cannot append to '{summary}': {error.strerror}") from None
+
+
+@commands.command()
+def schema(
+    name: Annotated[str | None, typer.Argument(help="A document's schema, e.g. train; none lists them.")] = None,
+) -> None:
+    """Print the JSON Schema of a --json document (as shipped), or list the schemas.
+
+    Example: llamacalc schema train > train.schema.json
+    """
+    from importlib import resources
+
+    from llamacalc.errors import did_you_mean
+
+    shipped = resources.files("llamacalc") / "schemas"
+    names = sorted(path.name.removesuffix(".json") for path in shipped.iterdir() if path.name.endswith(".json"))
+    if name is None:
+        sys.stdout.write("\n".join(names) + "\n")
+        return
+    if name not in names:
+        raise InputError(f"NAME: unknown schema '{name}'{did_you_mean(name, names)}; one of {', '.join(names)}")
+    sys.stdout.write((shipped / f"{name}.json").read_text(encoding="utf-8"))
