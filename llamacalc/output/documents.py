@@ -37,6 +37,11 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
 TRAIN_SCHEMA = "llamacalc.train/1"
 
 
+def _whole(count: float | None) -> float | int | None:
+    """A count that is whole as an integer (405853388800, not 405853388800.0), as GPUs already are."""
+    return int(count) if count is not None and float(count).is_integer() and abs(count) < 2**53 else count
+
+
 def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
@@ -71,9 +76,9 @@ def train_document(result: TrainResult, assumptions: bool = True, ranges: bool =
         "model": s.model.name if s.model else None,
         "gpu": s.hardware.name,
         "precision": s.precision,
-        "params": s.params,
-        "active_params": s.active_params,
-        "tokens": s.tokens,
+        "params": _whole(s.params),
+        "active_params": _whole(s.active_params),
+        "tokens": _whole(s.tokens),
         "flops": b.flops,
         "flops_convention": s.convention,
         "flops_per_token": s.flops_per_token,
