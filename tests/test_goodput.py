@@ -33,3 +33,17 @@ def test_train_goodput_cli(cli):
     assert custom.json()["goodput"]["lost_per_interruption_minutes"] == pytest.approx(25)
     run = cli("train", "llama-3.1-405b", "--goodput", "--restart", "10 min")
     assert run.code == 2 and "go together" in run.stderr
+
+
+def test_the_bill_includes_the_time_lost(cli):
+    """--goodput: days, GPU-hours, cost and energy grow by effective / ideal hours; FLOPs stay."""
+    plain = cli("train", "llama-3.1-405b", "--json").json()
+    doc = cli("train", "llama-3.1-405b", "--goodput", "--json").json()
+    g = doc["goodput"]
+    factor = g["effective_days"] / plain["days"]
+    assert factor > 1 and doc["flops"] == plain["flops"]
+    assert doc["days"] == pytest.approx(g["effective_days"])
+    assert doc["gpu_hours"] == pytest.approx(g["effective_gpu_hours"])
+    assert doc["cost_usd"] == pytest.approx(plain["cost_usd"] * factor)
+    assert doc["energy_mwh"] == pytest.approx(plain["energy_mwh"] * factor)
+    assert doc["ranges"]["days"]["p90"] == pytest.approx(plain["ranges"]["days"]["p90"] * factor)

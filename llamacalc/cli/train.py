@@ -51,7 +51,14 @@ def train(
 
     Example: llamacalc train llama-3.1-405b --gpus 16384 --mfu 0.4
     """
-    from llamacalc.estimates.train import Conventions, TrainReport, estimate, goodput_estimate, serving_bill
+    from llamacalc.estimates.train import (
+        Conventions,
+        TrainReport,
+        estimate,
+        goodput_estimate,
+        serving_bill,
+        with_goodput,
+    )
     from llamacalc.flops import CONVENTIONS
     from llamacalc.resolve import Resolver
 
@@ -72,6 +79,8 @@ def train(
     result = estimate(Resolver(catalog), request)
     _warn_if_unfit(result)
     lost = goodput_estimate(result, checkpoint_every, restart) if goodput else None
+    if lost is not None:  # the bill includes the time lost to interruptions
+        result = with_goodput(result, lost)
     serving = serving_bill(catalog, result, inference_tokens) if inference_tokens is not None else None
     emit(TrainReport(result, explain, lost, sources, serving), as_json)
 

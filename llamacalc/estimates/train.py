@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -223,3 +224,22 @@ def serving_bill(catalog: Catalog, result: TrainResult, inference_tokens: Any) -
         gpu_hours,
         None if price is None else price * gpu_hours * units.HOUR,
     )
+
+
+def with_goodput(result: TrainResult, g: GoodputEstimate) -> TrainResult:
+    """The bill with the time interruptions cost: wall-clock, GPU-hours, cost, energy and CO2 (and
+    their ranges) grow by effective / ideal hours; FLOPs, GPUs and MFU stay."""
+    ideal, effective = result.budget.seconds / units.HOUR, g.goodput.effective_hours
+    if not math.isfinite(effective):
+        raise InputError("--goodput: at this scale interruptions outpace progress; the run never finishes")
+    factor = effective / ideal
+    b = result.budget
+    scaled: dict[str, Any] = {
+        key: None if getattr(b, key) is None else getattr(b, key) * factor for key in ("seconds", *RANGED)
+    }
+    ranges = {
+        key: Range(band.p10 * factor, band.p50 * factor, band.p90 * factor) if key in scaled else band
+        for key, band in result.ranges.items()
+    }
+    parts = None if result.cost_parts is None else {k: v * factor for k, v in result.cost_parts.items()}
+    return dataclasses.replace(result, budget=dataclasses.replace(b, **scaled), ranges=ranges, cost_parts=parts)
