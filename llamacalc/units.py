@@ -41,6 +41,7 @@ DISPLAY: Mapping[str, tuple[str, float]] = {
     "power": ("W", 1.0),
     "carbon": ("kg/kWh", 1 / KWH),
     "life": ("years", YEAR),
+    "facility_power": ("MW", 1e6),
 }
 
 DEFINITIONS = """
@@ -169,6 +170,7 @@ DURATION = Kind("a duration", "s", "day", "54 days")
 MONEY = Kind("money", "USD", "USD", "5 MUSD")
 PRICE = Kind("money per GPU-hour", "USD/s", "USD/h", "2.5 USD/h", per_gpu=True)
 POWER = Kind("power per GPU", "W", "W", "700 W", per_gpu=True)
+FACILITY_POWER = Kind("a facility power", "W", "MW", "150 MW")
 ENERGY = Kind("an energy", "J", "MWh", "20 GWh")
 MASS = Kind("a mass of CO2", "kg", "t", "5000 t")
 CARBON = Kind("a carbon intensity", "kg/J", "kg/kWh", "0.38 kg/kWh")
@@ -235,7 +237,7 @@ SIMPLE_UNITS: Mapping[str, Mapping[str, float]] = {
           "week": 7 * DAY, "weeks": 7 * DAY},
     "USD": {"USD": 1.0, "kUSD": 1e3, "MUSD": 1e6},
     "USD/s": {"USD/h": 1 / HOUR, "USD/hour": 1 / HOUR},
-    "W": {"W": 1.0, "kW": 1e3},
+    "W": {"W": 1.0, "kW": 1e3, "MW": 1e6, "GW": 1e9},
     "J": {"kWh": KWH, "MWh": MWH, "GWh": 1e3 * MWH, "TWh": 1e6 * MWH},
     "kg": {"kg": 1.0, "t": 1e3},
     "kg/J": {"kg/kWh": 1 / KWH},

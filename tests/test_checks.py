@@ -185,3 +185,13 @@ def test_bad_confidence_is_exit_2(cli, tmp_path):
     plan.write_text("[runs.a]\nmodel = 'llama-3-8b'\nmax_days = 9\nconfidence = 'high'\n")
     run = cli("check", "--plan", str(plan))
     assert run.code == ExitCode.BAD_INPUT and "runs.a.confidence: expected a probability" in run.stderr
+
+
+def test_max_power_checks_the_facility_draw(cli):
+    """100K H100 at PUE 1.09 draw ~139 MW: a 130 MW site fails, a 150 MW one passes."""
+    assert cli("check", "llama-3-8b", "--cluster", "llama4-100k", "--max-power", "130 MW").code == ExitCode.CHECK_FAILED
+    doc = cli("check", "llama-3-8b", "--cluster", "llama4-100k", "--max-power", "150 MW", "--json").json()
+    check = doc["runs"][0]["checks"][0]
+    assert doc["passed"] and check["unit"] == "MW" and check["value"] == pytest.approx(138.866)
+    run = cli("check", "llama-3-8b", "--gpu", "mi300x", "--max-power", "1 MW")
+    assert run.code == ExitCode.BAD_INPUT and "no server_power ratio" in run.stderr

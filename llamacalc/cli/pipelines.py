@@ -41,6 +41,7 @@ def check(
     max_energy: Annotated[str | None, _limit("'20 GWh'")] = None,
     max_co2: Annotated[str | None, _limit("'5000 t'")] = None,
     max_flops: Annotated[str | None, _limit("1e25")] = None,
+    max_power: Annotated[str | None, _limit("'150 MW' (the cluster's draw at TDP)")] = None,
     confidence: Annotated[
         str, opt("Chance each figure must have of staying under its limit: 0.9 checks the P90, 0.5 the estimate.")
     ] = "0.5",

@@ -60,7 +60,8 @@ class Limit:
 
     def value_of(self, result: TrainResult, confidence: float = 0.5) -> float | None:
         """The run's figure at `confidence`: the chance it comes out at or below this value."""
-        value: float | None = getattr(result.budget, self.attribute)
+        holder = result.budget if hasattr(result.budget, self.attribute) else result  # facility power: the run's
+        value: float | None = getattr(holder, self.attribute)
         band = result.ranges.get(self.attribute)
         if value is None or band is None or confidence == 0.5:
             return value
@@ -109,6 +110,7 @@ LIMITS: Mapping[str, Limit] = {
         Limit("max_energy", "energy", "energy", "energy", _quantity(units.ENERGY)),
         Limit("max_co2", "CO2", "co2", "co2", _quantity(units.MASS)),
         Limit("max_flops", "compute", "flops", "flops", _quantity(units.COMPUTE)),
+        Limit("max_power", "facility power", "facility_power", "facility_watts", _quantity(units.FACILITY_POWER)),
     )
 }
 
@@ -159,10 +161,14 @@ def evaluate(result: TrainResult, maxima: Mapping[str, float], confidence: float
         limit = LIMITS[key]
         value, estimate = limit.value_of(result, confidence), limit.value_of(result)
         if value is None or estimate is None:
+            hardware = result.resolved.hardware.name
+            if key == "max_power":
+                raise InputError(
+                    f"{limit.option}: {hardware}'s preset has no server_power ratio or TDP to draw power from"
+                )
+            missing, option_ = ("price", "--price") if key == "max_cost" else ("power", "--power")
             raise InputError(
-                f"{limit.option}: the run's {limit.label} is unknown for {result.resolved.hardware.name} "
-                f"(no default {'price' if key == 'max_cost' else 'power'}); pass "
-                f"{'--price' if key == 'max_cost' else '--power'}"
+                f"{limit.option}: the run's {limit.label} is unknown for {hardware} (no default {missing}); pass {option_}"
             )
         scale = limit.scale
         checks.append(Check(limit, maximum / scale, value / scale, confidence, estimate / scale))

@@ -101,6 +101,7 @@ IN_DISPLAY_UNIT: dict[str, Callable[[float], str]] = {
     "energy": lambda mwh: energy(mwh * MWH),
     "co2": lambda t: tonnes(t * 1000),
     "flops": flops,
+    "facility_power": lambda mw: f"{mw:,.3g} MW",
 }
 
 
