@@ -167,9 +167,8 @@ def evaluate(result: TrainResult, maxima: Mapping[str, float], confidence: float
                     f"{limit.option}: {hardware}'s preset has no server_power ratio or TDP to draw power from"
                 )
             missing, option_ = ("price", "--price") if key == "max_cost" else ("power", "--power")
-            raise InputError(
-                f"{limit.option}: the run's {limit.label} is unknown for {hardware} (no default {missing}); pass {option_}"
-            )
+            unknown = f"the run's {limit.label} is unknown for {hardware}"
+            raise InputError(f"{limit.option}: {unknown} (no default {missing}); pass {option_}")
         scale = limit.scale
         checks.append(Check(limit, maximum / scale, value / scale, confidence, estimate / scale))
     return checks
