@@ -38,11 +38,14 @@ from llamacalc.specs import (
     Law,
     Model,
     Ownership,
+    PriceTier,
     Reported,
     Run,
 )
 
-KINDS = ("models", "hardware", "clusters", "laws", "runs", "efficiency", "serving", "ownership", "sources")
+KINDS = (
+    "models", "hardware", "clusters", "laws", "runs", "efficiency", "serving", "ownership", "pricing", "sources",
+)  # fmt: skip
 MAX_PRESET_BYTES = 1_000_000
 
 
@@ -130,6 +133,12 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "sources": _TABLE,
     },
     "sources": {"title": _TEXT, "source": _TEXT},  # a citation tag: its title is the reference
+    "pricing": {
+        "title": _TEXT,
+        "discount": _LIST,
+        "source": _TEXT,
+        "sources": _TABLE,
+    },
     "ownership": {
         "title": _TEXT,
         "networking_share": _NUMBER,
@@ -201,6 +210,7 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
 }
 
 REQUIRED: Mapping[str, tuple[str, ...]] = {
+    "pricing": ("discount", "source"),
     "sources": ("title",),
     "ownership": ("networking_share", "depreciation_ooms_per_year", "average_power", "electricity", "source"),
     "serving": ("model", "accelerator", "precision", "tp", "input", "output", "concurrency", "tokens_per_s", "source"),
@@ -245,7 +255,7 @@ class Catalog:
         singular = {
             "models": "model", "hardware": "GPU", "clusters": "cluster", "laws": "law", "runs": "run",
             "efficiency": "efficiency model", "serving": "serving run", "ownership": "ownership model",
-            "sources": "citation",
+            "sources": "citation", "pricing": "price tier",
         }[kind]  # fmt: skip
         raise PresetError(
             f"{option}: unknown {singular} '{name}'{did_you_mean(name, presets)}; see 'llamacalc presets' for the list"
@@ -282,6 +292,10 @@ class Catalog:
     def ownership(self, name: str = "epoch") -> Ownership:
         entry = self.entry("ownership", name, "--pricing owned")
         return self._spec(("ownership", entry.name), lambda: _build_ownership(entry))  # type: ignore[no-any-return]
+
+    def tier(self, name: str) -> PriceTier:
+        entry = self.entry("pricing", name, "--pricing")
+        return self._spec(("pricing", entry.name), lambda: _build_tier(entry))  # type: ignore[no-any-return]
 
     def efficiency(self, name: str = "default") -> Efficiency:
         entry = self.entry("efficiency", name, "efficiency model")
@@ -647,6 +661,17 @@ def _range(entry: Entry, key: str, parser: Callable[[Any], float]) -> tuple[floa
     if not 0 < low <= high:
         raise PresetError(f"{entry.where(key)}: expected 0 < low <= high")
     return low, high
+
+
+def _build_tier(entry: Entry) -> PriceTier:
+    low, high = _range(entry, "discount", lambda v: _fraction(entry, "discount", v))
+    return PriceTier(entry.name, (low, high), entry)
+
+
+def _fraction(entry: Entry, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise PresetError(f"{entry.where(key)}: expected fractions between 0 and 1, got {value!r}")
+    return float(value)
 
 
 def _build_ownership(entry: Entry) -> Ownership:

@@ -109,5 +109,6 @@ REQUEST_KEYS = tuple(INPUTS)
 HARDWARE_KEYS = (
     "gpu", "gpus", "days", "cluster", "mfu", "precision", "price", "pricing", "life", "power", "pue", "carbon",
 )  # fmt: skip
-PRICINGS = ("on-demand", "owned")  # the GPU preset's cloud price; or Epoch's amortised ownership (ownership.py)
+# the GPU preset's cloud price; a tier off it (`pricing` presets); or Epoch's amortised ownership (ownership.py)
+PRICINGS = ("on-demand", "reserved-1y", "reserved-3y", "spot", "owned")
 MODEL_KEYS = frozenset({"params", "active_params", "tokens", "flops", "recompute", "seq_len"})

@@ -208,6 +208,8 @@ def _setup(
     pricing, owned = _pricing(r, given, seen, hardware, power, pue)
     price = owned.total if owned is not None else _quantity(r, given, seen, "price", hardware)
     price_band = None if "price" in given or owned is not None else hardware.price_range
+    if pricing not in ("on-demand", "owned") and "price" not in given:
+        price, price_band = _tier(r, seen, hardware, pricing, price, price_band)
     carbon = _quantity(r, given, seen, "carbon")
     if carbon is None:
         seen["carbon"] = DEFAULTS["carbon"]
@@ -426,6 +428,31 @@ def _number(given: Mapping[str, Any], seen: dict[str, Assumption], key: str, def
         raise InputError(f"{option(key)}: expected a number ≥ {low:g}, e.g. {default.value}, got '{value}'")
     seen[key] = Assumption(number, "", "user")
     return number
+
+
+def _tier(
+    r: Resolver,
+    seen: dict[str, Assumption],
+    hardware: Hardware,
+    pricing: str,
+    price: float | None,
+    band: tuple[float, float] | None,
+) -> tuple[float, tuple[float, float]]:
+    """A cloud tier's price: the on-demand price less the middle of the tier's discount range, and its
+    P10-P90 from the on-demand range (if any) and the discount range together."""
+    if price is None:
+        raise InputError(f"--pricing {pricing}: {hardware.name} has no on-demand price to discount; pass --price")
+    tier = r.catalog.tier(pricing)
+    low, high = tier.discount
+    on_low, on_high = band or (price, price)
+    tiered = price * (1 - (low + high) / 2)
+    unit, scale = INPUTS["price"].display
+    seen["price"] = Assumption(
+        tiered / scale, unit, "derived",
+        f"{pricing}: on-demand {price / scale:.2f} {unit} less {low:.0%}-{high:.0%} "
+        f"({tier.entry.source_of('discount')})",
+    )  # fmt: skip
+    return tiered, (on_low * (1 - high), on_high * (1 - low))
 
 
 def _pricing(

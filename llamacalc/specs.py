@@ -195,6 +195,15 @@ class Cluster:
 
 
 @dataclass(frozen=True)
+class PriceTier:
+    """A cloud price tier: its discount off the on-demand price, low and high (P10-P90)."""
+
+    name: str
+    discount: tuple[float, float]
+    entry: Entry = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Ownership:
     """How owned hardware turns into a price per GPU-hour (Epoch AI's amortisation method)."""
 

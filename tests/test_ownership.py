@@ -57,7 +57,7 @@ def test_fleet_meta_350k(cli):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["train", "llama-3-8b", "--pricing", "leased"], "--pricing: expected one of on-demand, owned"),
+        (["train", "llama-3-8b", "--pricing", "leased"], "--pricing: expected one of on-demand, reserved-1y"),
         (["train", "llama-3-8b", "--life", "5 years"], "use it with --pricing owned"),
         (["train", "llama-3-8b", "--gpu", "mi300x", "--pricing", "owned"], "has no purchase price"),
         (["fleet", "meta-35k"], "unknown cluster 'meta-35k'"),
@@ -66,3 +66,18 @@ def test_fleet_meta_350k(cli):
 def test_ownership_errors(cli, args, message):
     run = cli(*args)
     assert run.code == 2 and message in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize(
+    ("tier", "low", "high"), [("reserved-1y", 0.17, 0.31), ("reserved-3y", 0.38, 0.56), ("spot", 0.5, 0.65)]
+)
+def test_cloud_tiers_discount_the_on_demand_price(cli, tier, low, high):
+    """A tier: the H100's $3.00 less the middle of its discount range; P10-P90 from both ranges ($2-4 on demand)."""
+    doc = cli("train", "llama-3.1-405b", "--pricing", tier, "--json").json()
+    assert doc["pricing"] == tier
+    assert doc["price_usd_per_gpu_hour"] == pytest.approx(3.0 * (1 - (low + high) / 2))
+    band = doc["ranges"]["price_usd_per_gpu_hour"]
+    assert band["p10"] == pytest.approx(2.0 * (1 - high)) and band["p90"] == pytest.approx(4.0 * (1 - low))
+    assert doc["assumptions"]["price"]["origin"] == "derived"
+    given = cli("train", "llama-3.1-405b", "--pricing", tier, "--price", "2.5 USD/h", "--json").json()
+    assert given["price_usd_per_gpu_hour"] == 2.5

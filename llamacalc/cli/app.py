@@ -229,9 +229,9 @@ PriceOpt = Annotated[str | None, opt("Price per GPU-hour, e.g. '2.5 USD/h' [defa
 PricingOpt = Annotated[
     str | None,
     opt(
-        "on-demand (the GPU preset's cloud price) or owned (hardware amortised, networking, energy) "
-        "[default: on-demand].",
-        complete=choices("on-demand", "owned"),
+        "on-demand (the GPU preset's cloud price), reserved-1y, reserved-3y, spot (tiers off it) or owned "
+        "(hardware amortised, networking, energy) [default: on-demand].",
+        complete=choices("on-demand", "reserved-1y", "reserved-3y", "spot", "owned"),
     ),
 ]
 LifeOpt = Annotated[
