@@ -74,7 +74,7 @@ def train(
             )
             for name, convention in CONVENTIONS.items()
         )
-        emit(Conventions(results), as_json)
+        emit(Conventions(results, explain), as_json)
         return
     result = estimate(Resolver(catalog), request)
     _warn_if_unfit(result)

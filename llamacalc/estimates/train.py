@@ -175,6 +175,7 @@ class Conventions:
     """`train --flops all`: the same run counted by every registered FLOP convention."""
 
     results: tuple[TrainResult, ...]
+    explain: bool = False  # each convention's breakdown and formula too
 
 
 @dataclass(frozen=True)

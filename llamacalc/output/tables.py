@@ -72,7 +72,14 @@ def train_table(result: TrainResult, assumed: bool = False) -> Table:
     """Estimate beside the publisher's reported figures, in human units; with `assumed`, a line
     naming the assumptions that move it most."""
     s, b, r = result.resolved, result.budget, result.reported
-    title = f"{s.model.title} ({s.model.name})" if s.model else "Custom model"
+    model = s.model
+    title = (
+        "Custom model"
+        if model is None
+        else model.name
+        if model.title == model.name
+        else f"{model.title} ({model.name})"
+    )
     reported = r is not None
     table = _table(title, "", "estimate", *(["reported"] if reported else []))
 
@@ -627,7 +634,8 @@ def _train_report(report: TrainReport) -> str:
 
 @renders("table", "Conventions")
 def _conventions(c: Conventions) -> str:
-    return text(conventions_table(c.results), *(breakdown_table(r.resolved) for r in c.results))
+    breakdowns = [breakdown_table(r.resolved) for r in c.results] if c.explain else []
+    return text(conventions_table(c.results), *breakdowns)
 
 
 renders("table", "Compared")(lambda c: text(compare_table(c.results)))
