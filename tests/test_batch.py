@@ -96,3 +96,32 @@ def test_batch_in_worker_processes_matches_one_process(tmp_path):
     assert json.loads(out[3]) == {"line": 4, "error": json.loads(out[3])["error"]}
     assert json.loads(out[-1])["line"] == len(lines)
     assert run("--jobs", "2", "--csv").stdout.decode().count("\n") == len(lines) + 1
+
+
+DRIVER = """
+import os, sys
+import llamacalc.estimates.batch as batch
+real = batch.run_line
+def run_line(resolver, number, line):
+    if b"die" in line:
+        os._exit(9)  # a worker killed mid-chunk, as the OOM killer would
+    return real(resolver, number, line)
+batch.run_line = run_line
+from llamacalc.cli.app import main
+sys.argv = ["llamacalc", "batch", "--jobs", "2"]
+main()
+"""
+
+
+def test_a_worker_that_dies_fails_its_lines_and_the_batch_goes_on(tmp_path):
+    good = json.dumps({"model": "llama-3-8b", "gpus": 1024, "mfu": 0.4})
+    lines = [good] * 3000 + [json.dumps({"model": "llama-3-8b", "die": 1})] + [good] * 3000
+    run = subprocess.run(
+        [sys.executable, "-c", DRIVER], input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == ExitCode.CHECK_FAILED, run.stderr
+    out = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(out) == len(lines)  # every line answered, in order
+    died = [d["line"] for d in out if "worker process died" in d.get("error", "")]
+    assert 3001 in died and len(died) < 2000  # the chunk that held the killing line, no other
+    assert all("gpus" in d for d in out if d.get("line") not in died)  # the rest computed, before and after

@@ -107,22 +107,70 @@ def _render_in_worker(chunk: Chunk) -> tuple[str, bool]:
 
 
 def _in_workers(resolver: "Resolver", as_csv: bool, incoming: Iterator[Chunk], jobs: int) -> Iterator[tuple[str, bool]]:
+    """Chunks rendered in forked worker processes, in input order. A worker that dies (a crash, the
+    OOM killer) breaks its pool: a new pool takes the chunks still to come, and each chunk the broken
+    pool held is retried alone; the one that kills its worker again becomes error lines."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     global _worker_job
     _worker_job = (resolver, as_csv)
     pending: queue.Queue[Any] = queue.Queue(maxsize=2 * jobs)  # bounded: flat memory, backpressure
     done = object()
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+    context = multiprocessing.get_context("fork")
+    pools = [ProcessPoolExecutor(jobs, mp_context=context)]
 
-        def feed() -> None:
-            try:
-                for chunk in incoming:
-                    pending.put(pool.apply_async(_render_in_worker, (chunk,)))
-            except BaseException as error:  # handed to the writer, which raises it
-                pending.put(error)
-            pending.put(done)
+    def feed() -> None:
+        try:
+            for chunk in incoming:
+                try:
+                    future = pools[-1].submit(_render_in_worker, chunk)
+                except BrokenProcessPool:  # a worker died: the chunks after it get a new pool
+                    pools.append(ProcessPoolExecutor(jobs, mp_context=context))
+                    future = pools[-1].submit(_render_in_worker, chunk)
+                pending.put((chunk, future))
+        except BaseException as error:  # handed to the writer, which raises it
+            pending.put(error)
+        pending.put(done)
 
+    try:
         threading.Thread(target=feed, daemon=True).start()
         while (item := pending.get()) is not done:
             if isinstance(item, BaseException):
                 raise item
-            yield item.get()
+            chunk, future = item
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                yield _alone(chunk, as_csv, context)
+    finally:
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _alone(chunk: Chunk, as_csv: bool, context: Any) -> tuple[str, bool]:
+    """A chunk whose pool broke, rendered again in a worker of its own: its lines, or their errors."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    with ProcessPoolExecutor(1, mp_context=context) as solo:
+        try:
+            return solo.submit(_render_in_worker, chunk).result()
+        except BrokenProcessPool:
+            return _lost(chunk, as_csv), True
+
+
+def _lost(chunk: Chunk, as_csv: bool) -> str:
+    """Error lines for a chunk whose worker process died before finishing it."""
+    first, lines = chunk
+    problem = "a worker process died while computing this line's chunk (out of memory, or a crash)"
+    rows = [_failed({"line": n, "error": problem}, n, as_csv) for n, line in enumerate(lines, first) if line.strip()]
+    if not as_csv:
+        return "".join(rows)
+    import csv
+
+    from llamacalc.output import documents
+
+    text = io.StringIO()
+    csv.DictWriter(text, documents.CSV_FIELDS, lineterminator="\n").writerows(rows)
+    return text.getvalue()
