@@ -465,13 +465,23 @@ def _quantity(kind: units.Kind) -> Callable[[Any], float]:
     return lambda value: units.parse_quantity(value, kind)
 
 
+# Physical figures of one accelerator, in canonical units: far past any chip made, either way; a
+# peak of 5e-324 FLOP/s or an exabyte of HBM is a typo that would break the arithmetic downstream.
+PHYSICAL_BOUNDS: Mapping[str, tuple[float, float]] = {
+    "FLOP/s": (1e9, 1e19), "B": (1e6, 1e15), "B/s": (1e6, 1e16), "W": (1.0, 1e6), "USD": (1e-3, 1e15),
+}  # fmt: skip
+
+
 def _positive(kind: units.Kind) -> Callable[[Any], float]:
-    """A physical figure that must be above zero: a peak, memory, bandwidth or power of 0 is no GPU."""
+    """A physical figure that must be above zero, and within PHYSICAL_BOUNDS for its unit."""
+    low, high = PHYSICAL_BOUNDS.get(kind.unit, (0.0, math.inf))
 
     def parse(value: Any) -> float:
         parsed = units.parse_quantity(value, kind)
         if parsed <= 0:
             raise UnitError(f"expected {kind.name} above zero, got '{value}'")
+        if not low <= parsed <= high:
+            raise UnitError(f"expected {kind.name} between {low:g} and {high:g} {kind.unit}, got '{value}'")
         return parsed
 
     return parse

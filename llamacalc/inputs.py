@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from llamacalc import units
+from llamacalc.errors import UnitError
 
 
 class Assumption(NamedTuple):
@@ -53,6 +54,7 @@ class Input:
     key: str
     reads: str | units.Kind | None  # a count (what it counts), a quantity, or None for names and choices
     sweepable: bool = False
+    bounds: tuple[float, float] | None = None  # in the display unit: beyond them is a typo, never a run
 
     @property
     def option(self) -> str:
@@ -64,10 +66,16 @@ class Input:
         return units.DISPLAY.get(self.key, ("", 1.0)) if isinstance(self.reads, units.Kind) else ("", 1.0)
 
     def parse(self, text: Any) -> float:
-        """The canonical float of a value given as text or a number."""
+        """The canonical float of a value given as text or a number, within the input's bounds."""
         if isinstance(self.reads, units.Kind):
-            return units.parse_quantity(text, self.reads)
-        return units.parse_count(text, self.reads or self.key)
+            value = units.parse_quantity(text, self.reads)
+        else:
+            value = units.parse_count(text, self.reads or self.key)
+        unit, scale = self.display
+        if self.bounds and not self.bounds[0] <= value / scale <= self.bounds[1]:
+            low, high = self.bounds
+            raise UnitError(f"expected {low:g} to {high:g} {unit}".rstrip() + f", got '{text}'")
+        return value
 
     def to_request(self, value: float) -> Any:
         """A canonical value as request text that parses back to it exactly."""
@@ -90,19 +98,19 @@ INPUTS: Mapping[str, Input] = {
         Input("tokens", "a token count", sweepable=True),
         Input("gpu", None),
         Input("gpus", "a GPU count", sweepable=True),
-        Input("days", units.DURATION, sweepable=True),
+        Input("days", units.DURATION, sweepable=True, bounds=(1e-6, 1e5)),
         Input("cluster", None),
         Input("mfu", units.FRACTION, sweepable=True),
         Input("precision", None),
-        Input("price", units.PRICE, sweepable=True),
-        Input("power", units.POWER, sweepable=True),
-        Input("pue", "a PUE", sweepable=True),
-        Input("carbon", units.CARBON, sweepable=True),
+        Input("price", units.PRICE, sweepable=True, bounds=(0, 1e4)),
+        Input("power", units.POWER, sweepable=True, bounds=(0, 1e5)),
+        Input("pue", "a PUE", sweepable=True, bounds=(1, 10)),
+        Input("carbon", units.CARBON, sweepable=True, bounds=(0, 10)),
         Input("flops", None),
         Input("recompute", None),
         Input("seq_len", "a sequence length"),
         Input("pricing", None),
-        Input("life", units.DURATION_YEARS),
+        Input("life", units.DURATION_YEARS, bounds=(0.1, 100)),
     )
 }
 REQUEST_KEYS = tuple(INPUTS)

@@ -348,9 +348,7 @@ def _scale(
     """Either a GPU count or a wall-clock duration: --days, --gpus, the cluster's, the reported run's,
     the model's home cluster's, else the default."""
     if "days" in given:
-        seconds = _parsed("days", units.parse_quantity, given["days"], units.DURATION)
-        if seconds <= 0:
-            raise InputError(f"--days: expected a positive duration, got '{given['days']}'")
+        seconds = _parsed("days", INPUTS["days"].parse, given["days"])
         seen["days"] = Assumption(seconds / units.DAY, "days", "user")
         return None, seconds
     if "gpus" in given:
@@ -424,8 +422,11 @@ def _number(given: Mapping[str, Any], seen: dict[str, Assumption], key: str, def
         number = float(value) if not isinstance(value, bool) else math.nan
     except (TypeError, ValueError):
         number = math.nan
-    if not (math.isfinite(number) and number >= low):
-        raise InputError(f"{option(key)}: expected a number ≥ {low:g}, e.g. {default.value}, got '{value}'")
+    high = (INPUTS[key].bounds or (low, math.inf))[1]
+    if not (math.isfinite(number) and low <= number <= high):
+        raise InputError(
+            f"{option(key)}: expected a number from {low:g} to {high:g}, e.g. {default.value}, got '{value}'"
+        )
     seen[key] = Assumption(number, "", "user")
     return number
 

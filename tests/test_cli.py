@@ -78,7 +78,7 @@ def test_gpu_without_power_or_price_gives_nulls_not_guesses(cli):
         (["--gpu", "h100-sxn"], "--gpu: unknown GPU 'h100-sxn' (did you mean 'h100-sxm'?)"),
         (["--mfu", "1.5"], "--mfu: expected a fraction in (0, 1]"),
         (["--mfu", "0"], "--mfu: expected a fraction in (0, 1]"),
-        (["--pue", "0.9"], "--pue: expected a number ≥ 1"),
+        (["--pue", "0.9"], "--pue: expected a number from 1 to 10"),
         (["--price", "-2 USD/h"], "--price: expected money per GPU-hour (e.g. '2.5 USD/h'), got '-2 USD/h' (negative)"),
         (["--gpus", "1.5"], "--gpus: expected a whole number of GPUs"),
         (["--gpus", "nan"], "--gpus: expected a GPU count"),

@@ -292,16 +292,21 @@ def test_thousands_separators_still_read(cli):
 
 # --- the fuzzer -----------------------------------------------------------------------------------------------------
 
-COMMANDS = [["train"], ["optimal"], ["loss"], ["check"], ["compare"], ["sweep"], ["memory"], ["presets", "show"]]
+COMMANDS = [
+    ["train"], ["optimal"], ["loss"], ["check"], ["compare"], ["sweep"], ["memory"], ["presets", "show"], ["serve"],
+    ["fleet"],
+]  # fmt: skip
 OPTIONS = [
     "--params", "--tokens", "--gpu", "--gpus", "--days", "--mfu", "--price", "--power", "--pue", "--carbon",
     "--compute", "--budget", "--loss", "--law", "--max-cost", "--max-days", "--max-gpus", "--confidence",
-    "--flops", "--seq-len", "--tp", "--dp", "--zero",
+    "--flops", "--seq-len", "--tp", "--dp", "--zero", "--pricing", "--life", "--inference-tokens", "--tokens-per-day",
+    "--capex", "--batch", "--serve-gpu", "--max-power",
 ]  # fmt: skip
 HOSTILE = [
     "9**9**9 FLOP", "2**2**2**2**2", "1,5T", "16,384", "-0", "1e-320", "1e308", "5e-324", "nan", "inf", "0",
     "\x1b[2J", "[link=x]y[/link]", "[/nope]", "1" * 300, "15.6", "0.5", "405B", "15.6T", "llama-3-8b", "h100",
-    "2.5 USD/h", "1:5:0.5", "1e-320:0.5:x10", "palm", "epoch", "0.9", "3 weeks", "$1,000,000",
+    "2.5 USD/h", "1:5:0.5", "1e-320:0.5:x10", "palm", "epoch", "0.9", "3 weeks", "$1,000,000", "owned", "spot",
+    "meta-350k", "5.5 years", "1e300", "150 MW",
 ]  # fmt: skip
 EXAMPLES = int(os.environ.get("LLAMACALC_FUZZ_EXAMPLES", "150"))
 
@@ -367,3 +372,23 @@ def test_fuzzed_hardware_presets_fail_cleanly(cli, tmp_path_factory, fields):
     clean_failure(run, f"{fields!r}: exit {run.code}, stderr {run.stderr!r}")
     if run.code == 0:
         finite_json(run.stdout)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "llama-3-8b", "--price", "1e300"], "--price: expected 0 to 10000 USD/GPU-hour"),
+        (["train", "llama-3-8b", "--days", "1e300"], "--days: expected 1e-06 to 100000 days"),
+        (["train", "llama-3-8b", "--pue", "50"], "--pue: expected a number from 1 to 10"),
+        (["train", "llama-3-8b", "--pricing", "owned", "--life", "1e-300yr"], "--life: expected 0.1 to 100 years"),
+        (["train", "llama-3-8b", "--inference-tokens", "1e300"], "--inference-tokens: at most 1e+20"),
+        (["serve", "llama-3-8b", "--tokens-per-day", "1e300"], "--tokens-per-day: at most 1e+20"),
+        (["serve", "llama-3-8b", "--price", "1e308"], "--price: expected 0 to 10000"),
+        (["fleet", "meta-350k", "--capex", "1e308 USD"], "--capex: at most 1e+15 USD"),
+        (["fleet", "meta-350k", "--pue", "1e308"], "--pue: expected a number from 1 to 10"),
+    ],
+)
+def test_inputs_beyond_their_bounds_are_exit_2(cli, args, message):
+    """Finite but absurd inputs (a $1e300 GPU-hour) are typos, refused before they print $5.69e+306."""
+    run = cli(*args)
+    assert run.code == ExitCode.BAD_INPUT and message in run.stderr, run.stderr

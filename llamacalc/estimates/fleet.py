@@ -12,9 +12,12 @@ from typing import Any
 from llamacalc import units
 from llamacalc.errors import InputError, prefixed
 from llamacalc.estimates.train import estimate
+from llamacalc.inputs import INPUTS
 from llamacalc.ownership import OwnedPrice, facility_watts, owned_price
 from llamacalc.resolve import Resolver
 from llamacalc.specs import Cluster, Hardware
+
+MAX_CAPEX = 1e15  # USD: a thousand times a hyperscaler's yearly capex
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,10 @@ def fleet(resolver: Resolver, cluster_name: str, capex: Any = None, life: Any = 
     hardware = catalog.hardware(cluster.gpu)
     with prefixed("--capex"):
         spent = units.parse_quantity(capex, units.MONEY) if capex is not None else cluster.capex
+    if spent is not None and spent > MAX_CAPEX:
+        raise InputError(f"--capex: at most {MAX_CAPEX:.0e} USD, got '{capex}'")
     with prefixed("--life"):
-        years = units.parse_quantity(life, units.DURATION_YEARS) if life is not None else None
+        years = INPUTS["life"].parse(life) if life is not None else None
     setup, _ = resolver.setup({"cluster": cluster.name, **({"pue": pue} if pue is not None else {})})
     owned, watts = None, None
     if hardware.power and hardware.server_power:

@@ -22,11 +22,12 @@ from llamacalc import units
 from llamacalc.catalog import Catalog
 from llamacalc.efficiency import Z90
 from llamacalc.errors import InputError, prefixed
-from llamacalc.inputs import DEFAULTS
+from llamacalc.inputs import DEFAULTS, INPUTS
 from llamacalc.serving import BYTES, decode_step, forward_flops, kv_bytes_per_token, max_batch, weight_bytes
 from llamacalc.specs import Architecture, Hardware
 
 PREFILL_MFU = 0.5  # assumption: Sardana et al. 2024's default prefill MFU (cost_optimal.py), here on the peak
+MAX_TOKENS = 1e20  # a day's or a lifetime's serving: a hundred quintillion is far past any demand
 
 
 @dataclass(frozen=True)
@@ -172,12 +173,14 @@ def estimate_serve(catalog: Catalog, model_name: str, options: Mapping[str, Any]
     if per_day is not None:
         with prefixed("--tokens-per-day"):
             demand = units.parse_count(per_day, "a token count")
+        if demand > MAX_TOKENS:
+            raise InputError(f"--tokens-per-day: at most {MAX_TOKENS:.0e}, got '{per_day}'")
     peak = hardware.peak(precision)
     step = decode_step(arch, precision, batch, setting.context, hardware.bandwidth * tp, peak * tp)
     price = options.get("price")
     if price is not None:
         with prefixed("--price"):
-            price = units.parse_quantity(price, units.PRICE)
+            price = INPUTS["price"].parse(price)
     return ServeEstimate(
         model.name, setting, forward_flops(arch, setting.context), weight_bytes(arch, precision),
         kv_bytes_per_token(arch, precision), largest, bound, derate,

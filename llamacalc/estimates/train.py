@@ -212,8 +212,12 @@ def serving_bill(catalog: Catalog, result: TrainResult, inference_tokens: Any) -
     s = result.resolved
     if s.model is None or s.model.arch is None or s.active_params is None:
         raise InputError("--inference-tokens: serving needs a model preset with an architecture (for its KV cache)")
+    from llamacalc.estimates.serve import MAX_TOKENS
+
     with prefixed("--inference-tokens"):
         tokens = units.parse_count(inference_tokens, "a token count")
+    if tokens > MAX_TOKENS:
+        raise InputError(f"--inference-tokens: at most {MAX_TOKENS:.0e}, got '{inference_tokens}'")
     served = estimate_serve(catalog, s.model.name, {"gpu": s.hardware.name})
     per_gpu = served.tokens_per_s_per_gpu
     gpu_hours = tokens / per_gpu / units.HOUR
