@@ -392,3 +392,56 @@ def test_inputs_beyond_their_bounds_are_exit_2(cli, args, message):
     """Finite but absurd inputs (a $1e300 GPU-hour) are typos, refused before they print $5.69e+306."""
     run = cli(*args)
     assert run.code == ExitCode.BAD_INPUT and message in run.stderr, run.stderr
+
+
+plan_value = st.one_of(
+    st.sampled_from(HOSTILE), st.floats(allow_nan=False), st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.booleans(), st.lists(st.integers(), max_size=2),
+)  # fmt: skip
+plan_run = st.dictionaries(
+    st.sampled_from(
+        ["model", "gpus", "days", "mfu", "price", "max_cost", "max_days", "max_power", "confidence", "oops"]
+    ),
+    plan_value,
+    max_size=4,
+)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(plan_run, min_size=1, max_size=3))
+def test_fuzzed_plan_files_fail_cleanly(cli, tmp_path_factory, runs):
+    folder = tmp_path_factory.mktemp("plans")
+    text = "".join(
+        f"[runs.r{i}]\nmodel = 'llama-3-8b'\n"
+        + "".join(f"{k} = {json.dumps(v)}\n" for k, v in run.items() if k != "model")
+        for i, run in enumerate(runs)
+    )
+    (folder / "plan.toml").write_text(text)
+    run = cli("check", "--plan", str(folder / "plan.toml"), "--json")
+    clean_failure(run, f"{text!r}: exit {run.code}, stderr {run.stderr!r}")
+    if run.code in (ExitCode.OK, ExitCode.CHECK_FAILED):
+        finite_json(run.stdout)
+
+
+config_value = st.one_of(
+    st.integers(min_value=-5, max_value=70000), st.sampled_from([True, False, None, "false", 5.5, [], {}]),
+)  # fmt: skip
+config_keys = [
+    "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "intermediate_size", "vocab_size",
+    "head_dim", "tie_word_embeddings", "num_local_experts", "num_experts_per_tok", "sliding_window", "attention_bias",
+]  # fmt: skip
+
+
+@pytest.mark.fuzz
+@settings(max_examples=EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(["LlamaForCausalLM", "MixtralForCausalLM", "Qwen2ForCausalLM", "Gemma2ForCausalLM", 5]),
+       st.dictionaries(st.sampled_from(config_keys), config_value, max_size=10))  # fmt: skip
+def test_fuzzed_config_files_fail_cleanly(cli, tmp_path_factory, architecture, fields):
+    folder = tmp_path_factory.mktemp("configs")
+    config = {"architectures": [architecture], **fields}
+    (folder / "config.json").write_text(json.dumps(config))
+    run = cli("train", "--config", str(folder / "config.json"), "--tokens", "1T", "--json")
+    clean_failure(run, f"{config!r}: exit {run.code}, stderr {run.stderr!r}")
+    if run.code == ExitCode.OK:
+        finite_json(run.stdout)
