@@ -132,6 +132,14 @@ def _without_commas(text: str, expected: str) -> str:
     return plain
 
 
+def parse_whole(text: str | float, what: str) -> int:
+    """A positive whole count such as '8' or '2K': a parallel degree, a batch, a token count per request."""
+    count = parse_count(text, what)
+    if count != int(count):
+        raise UnitError(f"expected a whole number, got '{text}'")
+    return int(count)
+
+
 def ml_shorthand(text: str) -> str:
     """Rewrite ML idioms for pint: '$2.5/h' -> '2.5 USD/h', '70B' -> '70e9', 'GPU-hours' -> 'GPU*hours'."""
     text = _NUM_SUFFIX.sub(lambda m: f"{m[1]}e{_SUFFIX_EXPONENT[m[2]]}", text)

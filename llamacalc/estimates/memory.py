@@ -19,7 +19,7 @@ from llamacalc.memory import (
     memory_per_gpu,
     min_data_parallel,
 )
-from llamacalc.units import parse_count
+from llamacalc.units import parse_count, parse_whole
 
 MAX_PARAMS = 1e15  # a thousand times the largest model trained; past it the byte counts lose meaning
 
@@ -50,10 +50,7 @@ def _degree(option: str, value: str | None, default: int, what: str = "a paralle
     if value is None:
         return default
     with prefixed(option):
-        number = parse_count(value, what)
-    if number != int(number):
-        raise InputError(f"{option}: expected a whole number, got '{value}'")
-    return int(number)
+        return parse_whole(value, what)
 
 
 def estimate_memory(

@@ -196,10 +196,7 @@ def _whole(options: Mapping[str, Any], key: str, default: int) -> int:
     if value is None:
         return default
     with prefixed("--" + key.replace("_", "-")):
-        number = units.parse_count(value, "a whole number")
-    if number != int(number):
-        raise InputError(f"--{key}: expected a whole number, got '{value}'")
-    return int(number)
+        return units.parse_whole(value, "a whole number")
 
 
 def _fewest_gpus(arch: Architecture, precision: str, memory: float, context: int) -> int:
