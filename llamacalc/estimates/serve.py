@@ -23,7 +23,7 @@ from llamacalc.catalog import Catalog
 from llamacalc.efficiency import Z90
 from llamacalc.errors import InputError, prefixed
 from llamacalc.inputs import DEFAULTS, INPUTS
-from llamacalc.serving import BYTES, decode_step, forward_flops, kv_bytes_per_token, max_batch, weight_bytes
+from llamacalc.serving import BYTES, Step, decode_step, forward_flops, kv_bytes_per_token, max_batch, weight_bytes
 from llamacalc.specs import Architecture, Hardware
 
 PREFILL_MFU = 0.5  # assumption: Sardana et al. 2024's default prefill MFU (cost_optimal.py), here on the peak
@@ -48,13 +48,17 @@ class Setting:
         return self.input + self.output / 2
 
 
-def bound_tokens_per_s(s: Setting) -> float:
-    """Output tokens per second of the replica at the roofline: prefill, then decode steps."""
+def roofline(s: Setting) -> tuple[float, Step]:
+    """Output tokens per second of the replica at the roofline (prefill, then decode steps), and the step."""
     peak = s.hardware.peak(s.precision) * s.tp
     assert s.hardware.bandwidth is not None
     prefill = s.batch * s.input * forward_flops(s.arch, s.input / 2) / (peak * PREFILL_MFU)
     step = decode_step(s.arch, s.precision, s.batch, s.context, s.hardware.bandwidth * s.tp, peak)
-    return s.batch * s.output / (prefill + s.output * step.seconds)
+    return s.batch * s.output / (prefill + s.output * step.seconds), step
+
+
+def bound_tokens_per_s(s: Setting) -> float:
+    return roofline(s)[0]
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,7 @@ def estimate_serve(catalog: Catalog, model_name: str, options: Mapping[str, Any]
         raise InputError(f"--batch: at most {largest:,} sequences of {inp + out:,} tokens fit on {tp} GPUs")
     setting = Setting(arch, hardware, precision, tp, inp, out, batch)
     calibration = derating(catalog)
-    bound = bound_tokens_per_s(setting)
+    bound, step = roofline(setting)
     derate = calibration.at(batch, largest)
     p50 = bound * derate
     spread = math.exp(Z90 * calibration.sigma)
@@ -176,7 +180,6 @@ def estimate_serve(catalog: Catalog, model_name: str, options: Mapping[str, Any]
         if demand > MAX_TOKENS:
             raise InputError(f"--tokens-per-day: at most {MAX_TOKENS:.0e}, got '{per_day}'")
     peak = hardware.peak(precision)
-    step = decode_step(arch, precision, batch, setting.context, hardware.bandwidth * tp, peak * tp)
     price = options.get("price")
     if price is not None:
         with prefixed("--price"):
