@@ -481,7 +481,8 @@ def _pricing(
     ownership = r.catalog.ownership()
     life = _quantity(r, given, seen, "life")
     owned = owned_price(hardware.purchase_price, ownership, power, hardware.server_power, pue, life)
-    depreciation = f"straight line over {life / YEAR:g} years" if life else "r = 0.14 orders of magnitude a year"
+    rate = ownership.depreciation / math.log(10)  # the preset's orders of magnitude a year
+    depreciation = f"straight line over {life / YEAR:g} years" if life else f"r = {rate:.3g} orders of magnitude a year"
     seen["price"] = Assumption(
         owned.total / INPUTS["price"].display[1], INPUTS["price"].display[0], "derived",
         f"owned: {hardware.name} at ${hardware.purchase_price:,.0f} ({hardware.entry.source_of('purchase_price')}), "
