@@ -62,9 +62,13 @@ RANGE_KEYS = {
 _RANGE_SCALES = {"seconds": DAY, "gpu_seconds": HOUR, "energy": MWH, "co2": 1000.0, "price": 1 / HOUR}
 
 
-def _range(band: Range, key: str) -> dict[str, float]:
+def _in_json_units(band: Range, key: str) -> tuple[float, float, float]:
     scale = _RANGE_SCALES.get(key, 1.0)
-    return {"p10": band.p10 / scale, "p50": band.p50 / scale, "p90": band.p90 / scale}
+    return band.p10 / scale, band.p50 / scale, band.p90 / scale
+
+
+def _range(band: Range, key: str) -> dict[str, float]:
+    return dict(zip(("p10", "p50", "p90"), _in_json_units(band, key), strict=True))
 
 
 def train_document(result: TrainResult, assumptions: bool = True, ranges: bool = True) -> dict[str, Any]:
@@ -135,8 +139,7 @@ def _ranges_json(ranges: Mapping[str, Range]) -> str:
     a batch's encoding time, and one f-string writes them at half the encoder's cost per value."""
     parts = []
     for key, band in ranges.items():
-        scale = _RANGE_SCALES.get(key, 1.0)
-        p10, p50, p90 = band.p10 / scale, band.p50 / scale, band.p90 / scale
+        p10, p50, p90 = _in_json_units(band, key)
         if not (math.isfinite(p10) and math.isfinite(p50) and math.isfinite(p90)):
             return _encode({RANGE_KEYS[k]: _range(b, k) for k, b in ranges.items()})  # raises as json.dumps
         middle = repr(p50)  # without a spread (a given --mfu) all three are one value: written once
