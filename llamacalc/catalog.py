@@ -41,6 +41,7 @@ from llamacalc.specs import (
     PriceTier,
     Reported,
     Run,
+    Scaling,
 )
 
 KINDS = (
@@ -177,6 +178,8 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "active_params_range": _LIST,
         "peak_range": _LIST,
         "statistics": _TABLE,
+        "scaling": _LIST,
+        "scaling_from": _INT,
         "source": _TEXT,
         "sources": _TABLE,
     },
@@ -714,5 +717,25 @@ def _build_efficiency(entry: Entry) -> Efficiency:
         ),  # fmt: skip
         statistics=MappingProxyType({k: float(v) for k, v in fields.get("statistics", {}).items()}),
         source=entry.source_of("intercept"),
+        scaling=tuple(_scaling(entry, i, item) for i, item in enumerate(fields.get("scaling", ()))),
+        scaling_from=entry.parse("scaling_from", _count("a GPU count")) or math.inf,
+        scaling_source=entry.source_of("scaling_from") if "scaling_from" in fields else "",
         entry=entry,
     )
+
+
+def _scaling(entry: Entry, index: int, item: Any) -> Scaling:
+    """One strong-scaling measurement: {gpus = [from, to], mfu = [at from, at to], source = "..."}."""
+    where = entry.where(f"scaling[{index}]")
+    if not (isinstance(item, dict) and set(item) == {"gpus", "mfu", "source"} and isinstance(item["source"], str)):
+        raise PresetError(f'{where}: expected {{gpus = [from, to], mfu = [at from, at to], source = "..."}}')
+    pairs = []
+    for key in ("gpus", "mfu"):
+        pair = item[key]
+        if not (isinstance(pair, list) and len(pair) == 2 and all(type(v) in (int, float) and v > 0 for v in pair)):
+            raise PresetError(f"{where}.{key}: expected two positive numbers")
+        pairs.append((float(pair[0]), float(pair[1])))
+    gpus, mfu = pairs
+    if not gpus[0] < gpus[1] or max(mfu) > 1:
+        raise PresetError(f"{where}: expected gpus rising and MFU fractions at most 1")
+    return Scaling(gpus, mfu, item["source"])

@@ -11,17 +11,25 @@ harder to keep fed, and MoE routing costs utilisation on 6·N_active·D. The acc
 through its peak, never its name. Which terms and cap to use is chosen by leave-one-organisation-out
 error (a new organisation's run is the case a user is in), and the remaining spread of those
 out-of-sample errors, σ in ln u, gives the range: P10/P90 = P50 · exp(∓1.2816 σ).
+
+Spreading one run over more GPUs costs utilisation (smaller batches per data-parallel group, more
+communication and stragglers). The published runs, almost all below 8K GPUs, cannot separate that
+from size, so it enters as a stated term instead of a fitted one: beyond `scaling_from` GPUs ln u
+falls by the median slope per doubling among published strong-scaling measurements, and P10/P90
+widen to the steepest and flattest of them. The fit sees each run's utilisation with that term
+taken out, so the two never count the same loss twice.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from llamacalc.specs import Efficiency
+from llamacalc.specs import Efficiency, Scaling
 
 Z90 = 1.2815515655446004  # the standard normal's 90th percentile: P10-P90 = ±Z90·σ
 PEAK_UNIT = 1e15  # log2_peak is in doublings from 1 PFLOP/s
@@ -46,6 +54,7 @@ class Point:
     is_moe: bool
     utilisation: float
     weight: float
+    gpus: float | None = None  # how many accelerators ran it, where published
 
 
 @dataclass(frozen=True)
@@ -73,11 +82,31 @@ def log_utilisation(model: Efficiency, active_params: float, peak: float, is_moe
     return sum(c * x[name] for name, c in model.coefficients.items())
 
 
-def predict(model: Efficiency, active_params: float, peak: float, is_moe: bool) -> Utilisation:
-    """P10/P50/P90 utilisation of a run; P50 is capped at 1 (the peak) and the band with it."""
-    centre = log_utilisation(model, active_params, peak, is_moe)
+def per_doubling(scaling: Sequence[Scaling]) -> tuple[float, float, float]:
+    """The steepest, median and flattest change of ln u per doubling of GPUs among measurements."""
+    slopes = sorted(math.log(s.mfu[1] / s.mfu[0]) / math.log2(s.gpus[1] / s.gpus[0]) for s in scaling)
+    return slopes[0], statistics.median(slopes), slopes[-1]
+
+
+def at_scale(model: Efficiency, gpus: float | None) -> tuple[float, float, float]:
+    """The change of ln u on `gpus` GPUs (steepest, median, flattest): none up to `scaling_from`."""
+    if not model.scaling or gpus is None or gpus <= model.scaling_from:
+        return 0.0, 0.0, 0.0
+    doublings = math.log2(gpus / model.scaling_from)
+    steep, median, flat = per_doubling(model.scaling)
+    return steep * doublings, median * doublings, flat * doublings
+
+
+def predict(
+    model: Efficiency, active_params: float, peak: float, is_moe: bool, gpus: float | None = None
+) -> Utilisation:
+    """P10/P50/P90 utilisation of a run on `gpus` GPUs (unknown: no loss at scale); P50 is capped at
+    1 (the peak) and the band with it. The scaling slopes' spread widens the band in quadrature."""
+    steep, median, flat = at_scale(model, gpus)
+    centre = log_utilisation(model, active_params, peak, is_moe) + median
     spread = Z90 * model.sigma
-    p10, p50, p90 = (min(1.0, math.exp(centre + k * spread)) for k in (-1, 0, 1))
+    below, above = math.hypot(spread, median - steep), math.hypot(spread, flat - median)
+    p10, p50, p90 = (min(1.0, math.exp(centre + k)) for k in (-below, 0.0, above))
     outside = []
     low, high = model.bounds["active_params"]
     if not low <= active_params <= high:
@@ -85,6 +114,9 @@ def predict(model: Efficiency, active_params: float, peak: float, is_moe: bool) 
     low, high = model.bounds["peak"]
     if not low * 0.999 <= peak <= high * 1.001:
         outside.append(f"a {peak / 1e12:,.0f} TFLOP/s peak (fitted {low / 1e12:,.0f}-{high / 1e12:,.0f})")
+    measured = max((s.gpus[1] for s in model.scaling), default=math.inf)
+    if gpus is not None and gpus > measured:
+        outside.append(f"{gpus:,.0f} GPUs (utilisation's fall with scale measured to {measured:,.0f})")
     return Utilisation(p10, p50, p90, tuple(outside))
 
 
@@ -159,10 +191,15 @@ class Fit:
     tried: Sequence[tuple[tuple[str, ...], float | None, float]]  # form, cap, held-out RMS
 
 
-def calibrate(points: Sequence[Point]) -> Fit:
-    """Fit every form and cap, keep the one with the least leave-one-organisation-out RMS error."""
+def calibrate(points: Sequence[Point], stated: Efficiency | None = None) -> Fit:
+    """Fit every form and cap, keep the one with the least leave-one-organisation-out RMS error.
+
+    The stated scaling term of `stated` (the model being refitted) is kept: each run's utilisation
+    is first brought back to `scaling_from` GPUs by it, so the fit explains only what scale does not."""
     if len({p.organisation for p in points}) < 3:
         raise ValueError("calibration needs runs from at least three organisations")
+    scaled = _keeping_scaling(_model({}, None, 1.0, points), stated)
+    points = [dataclasses.replace(p, utilisation=p.utilisation / math.exp(at_scale(scaled, p.gpus)[1])) for p in points]
     tried = []
     for form in FORMS:
         for cap in CAPS if "log10_active" in form else (None,):
@@ -174,11 +211,19 @@ def calibrate(points: Sequence[Point]) -> Fit:
     form, cap, rms, errors = min(tried, key=lambda t: t[2])
     sigma = math.sqrt(sum(e * e for e in errors) / (len(errors) - 1))
     model = _model(least_squares(points, form, cap), cap, sigma, points)
-    statistics = {**summary(errors, sigma), "organisations": float(len({p.organisation for p in points}))}
-    model = dataclasses.replace(model, statistics=MappingProxyType(statistics))
+    figures = {**summary(errors, sigma), "organisations": float(len({p.organisation for p in points}))}
+    model = _keeping_scaling(dataclasses.replace(model, statistics=MappingProxyType(figures)), stated)
     by_organisation = sorted(points, key=lambda p: p.organisation)  # held_out_errors' order
     held = dict(zip([p.name for p in by_organisation], errors, strict=True))
     return Fit(model, form, held, [(f, c, r) for f, c, r, _ in tried])
+
+
+def _keeping_scaling(model: Efficiency, stated: Efficiency | None) -> Efficiency:
+    if stated is None:
+        return model
+    return dataclasses.replace(
+        model, scaling=stated.scaling, scaling_from=stated.scaling_from, scaling_source=stated.scaling_source
+    )
 
 
 def summary(errors: Sequence[float], sigma: float) -> dict[str, float]:

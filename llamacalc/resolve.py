@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llamacalc import efficiency, units
+from llamacalc.budget import gpu_time, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, did_you_mean, prefixed
 from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, RECOMPUTE, Count, model_flops, training_flops
@@ -74,7 +75,7 @@ class Resolver:
         self._sides: dict[str, ModelSide] = {}
         self._cited: dict[tuple[str, str, str], Assumption] = {}
         self._utilisation_source_text: str | None = None
-        self._predicted: dict[tuple[float, float, bool], tuple[efficiency.Utilisation, Assumption]] = {}
+        self._predicted: dict[tuple[float, float, bool, float | None], tuple[efficiency.Utilisation, Assumption]] = {}
 
     def resolve(self, request: Mapping[str, Any]) -> Resolved:
         """Resolve a request against the presets, or raise InputError naming the offending option."""
@@ -93,13 +94,15 @@ class Resolver:
         return found
 
     def predicted(
-        self, model: Efficiency, size: float, peak: float, is_moe: bool
+        self, model: Efficiency, size: float, peak: float, is_moe: bool, gpus: float | None
     ) -> tuple[efficiency.Utilisation, Assumption]:
-        """The efficiency model's prediction and its Assumption, once per size and accelerator: a batch
-        repeats them, and the same Assumption object lets its JSON be encoded once."""
-        key = (size, peak, is_moe)
+        """The efficiency model's prediction and its Assumption, once per size, accelerator and scale: a
+        batch repeats them, and the same Assumption object lets its JSON be encoded once."""
+        if gpus is not None and gpus <= model.scaling_from:
+            gpus = None  # the same prediction at every count below the loss at scale
+        key = (size, peak, is_moe, gpus)
         if key not in self._predicted:
-            u = efficiency.predict(model, size, peak, is_moe)
+            u = efficiency.predict(model, size, peak, is_moe, gpus)
             self._predicted[key] = u, Assumption(u.p50, "", "default", self._utilisation_source(model))
         return self._predicted[key]
 
@@ -111,6 +114,7 @@ class Resolver:
                 "assumption: end-to-end utilisation of the BF16 peak, predicted from active size, peak and MoE by "
                 f"the efficiency model fitted to {stats.get('runs', 0):.0f} published runs (P10-P90 "
                 f"×/÷{math.exp(efficiency.Z90 * model.sigma):.2f}; `llamacalc backtest`)"
+                + (f", falling beyond {model.scaling_from:,.0f} GPUs as published runs did" if model.scaling else "")
             )
         return self._utilisation_source_text
 
@@ -135,7 +139,7 @@ def _resolve(r: Resolver, request: Mapping[str, Any]) -> Resolved:
     if size is None and model is not None and model.baseline is not None:
         size = model.baseline.active_params  # a compute-defined scenario runs at its baseline's efficiency
     is_moe = model.is_moe if model is not None and model.baseline is None else side.active != side.params
-    setup = _setup(r, given, model, seen, size, is_moe)
+    setup = _setup(r, given, model, seen, size, is_moe, side.flops)
     return Resolved(
         **vars(setup), model=model, params=side.params, active_params=side.active, tokens=side.tokens,
         flops=side.flops, convention=side.convention, counted=side.counted, assumptions=seen,
@@ -183,8 +187,10 @@ def _setup(
     seen: dict[str, Assumption],
     size: float | None = None,
     is_moe: bool = False,
+    flops: float | None = None,
 ) -> Setup:
-    """The hardware side; `size` (active parameters) picks the default MFU where it depends on size."""
+    """The hardware side; `size` (active parameters) and the GPU count pick the default MFU, and
+    `flops` the GPU count a deadline needs at it."""
     cluster = r.catalog.cluster(_text(given, "cluster")) if "cluster" in given else None
     home = _home_cluster(r, model)
     reported = model.reported if model else None
@@ -201,8 +207,12 @@ def _setup(
     peak = hardware.peak(str(precision))
     seen["peak"] = r.cited(hardware.entry, f"peak_{precision}", peak, "FLOP/s")
 
-    mfu, band, outside = _utilisation(r, given, seen, hardware, str(precision), size, is_moe)
-    gpus, seconds = _scale(given, seen, cluster, home, reported)
+    scale: dict[str, Assumption] = {}  # after the MFU in `seen`, as a person reads them
+    gpus, seconds = _scale(given, scale, cluster, home, reported)
+    mfu, band, outside = _utilisation(r, given, seen, hardware, str(precision), size, is_moe, gpus)
+    if gpus is None and seconds and flops and seen["mfu"].origin == "default" and size is not None:
+        mfu, band, outside = _deadline_utilisation(r, seen, hardware, size, is_moe, flops, seconds)
+    seen.update(scale)
     power = _quantity(r, given, seen, "power", hardware)
     pue = _number(given, seen, "pue", DEFAULTS["pue"], low=1.0)
     pricing, owned = _pricing(r, given, seen, hardware, power, pue)
@@ -381,6 +391,7 @@ def _utilisation(
     precision: str,
     size: float | None,
     is_moe: bool,
+    gpus: float | None,
 ) -> tuple[float, tuple[float, float], tuple[str, ...]]:
     """The MFU with its P10-P90 band: the user's (no band), else the efficiency model's prediction.
 
@@ -396,7 +407,29 @@ def _utilisation(
         seen["mfu"] = default
         spread = math.exp(efficiency.Z90 * model.sigma)
         return float(default.value), (default.value / spread, min(1.0, default.value * spread)), ()
-    u, seen["mfu"] = r.predicted(model, size, hardware.peaks["bf16"], is_moe)
+    u, seen["mfu"] = r.predicted(model, size, hardware.peaks["bf16"], is_moe, gpus)
+    return u.p50, (u.p10, u.p90), u.extrapolation
+
+
+def _deadline_utilisation(
+    r: Resolver,
+    seen: dict[str, Assumption],
+    hardware: Hardware,
+    size: float,
+    is_moe: bool,
+    flops: float,
+    seconds: float,
+) -> tuple[float, tuple[float, float], tuple[str, ...]]:
+    """The predicted MFU on the GPU count a deadline needs, which itself depends on the MFU: more
+    GPUs run less efficiently, so need more GPUs. Settles in a few steps (the loss is slow)."""
+    model, peak = r.catalog.efficiency(), hardware.peaks["bf16"]
+    gpus: float | None = None
+    for _ in range(20):
+        u, seen["mfu"] = r.predicted(model, size, peak, is_moe, gpus)
+        needed = whole_gpus(gpu_time(flops, peak, u.p50), seconds)
+        if needed == gpus or needed <= model.scaling_from:
+            break
+        gpus = needed
     return u.p50, (u.p10, u.p90), u.extrapolation
 
 

@@ -8,6 +8,7 @@ builds an Architecture from a Hugging Face config.json; nothing here reads a fil
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,6 +245,16 @@ CONFIDENCES = ("primary", "mixed", "secondary")
 
 
 @dataclass(frozen=True)
+class Scaling:
+    """Published utilisation of one model at two GPU counts (strong scaling: same model and global
+    batch, more GPUs), the evidence for how utilisation falls as a run spreads wider."""
+
+    gpus: tuple[float, float]
+    mfu: tuple[float, float]
+    source: str
+
+
+@dataclass(frozen=True)
 class Efficiency:
     """A fitted model of end-to-end utilisation: ln u = Σ coefficient · feature (efficiency.py).
 
@@ -258,4 +269,7 @@ class Efficiency:
     bounds: Mapping[str, tuple[float, float]]  # "active_params", "peak": fitted ranges
     statistics: Mapping[str, float]  # the fit's leave-one-organisation-out figures
     source: str
+    scaling: tuple[Scaling, ...] = ()  # the loss beyond `scaling_from` GPUs (efficiency.py)
+    scaling_from: float = math.inf  # GPUs up to which the fitted runs already speak
+    scaling_source: str = ""  # why the loss starts at `scaling_from`
     entry: Entry | None = field(default=None, repr=False)

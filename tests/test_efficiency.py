@@ -14,7 +14,7 @@ from llamacalc.resolve import Resolver
 
 
 def test_the_shipped_model_is_what_calibrate_fits_from_the_shipped_runs(catalog):
-    fit = fitted(published(catalog))
+    fit = fitted(published(catalog), catalog.efficiency())
     shipped = catalog.efficiency()
     assert dict(fit.model.coefficients) == pytest.approx(dict(shipped.coefficients), rel=1e-9)
     assert fit.model.sigma == pytest.approx(shipped.sigma, rel=1e-9)
@@ -22,7 +22,7 @@ def test_the_shipped_model_is_what_calibrate_fits_from_the_shipped_runs(catalog)
 
 
 def test_the_form_is_the_least_held_out_error_of_those_tried(catalog):
-    fit = fitted(published(catalog))
+    fit = fitted(published(catalog), catalog.efficiency())
     best = min(rms for _, _, rms in fit.tried)
     rms = math.sqrt(sum(e * e for e in fit.errors.values()) / len(fit.errors))
     assert rms == pytest.approx(best)
@@ -117,3 +117,38 @@ def test_outside_the_fitted_runs_is_flagged(catalog):
     result = estimate(Resolver(catalog), {"params": "2T", "tokens": "10T", "gpu": "b200"})
     assert any("active parameters" in e for e in result.resolved.extrapolation)
     assert any("TFLOP/s peak" in e for e in result.resolved.extrapolation)
+
+
+def test_utilisation_falls_beyond_the_stated_scale_and_its_range_widens(catalog):
+    """Llama 3 Table 4 and MegaScale Table 2: a run spread over more GPUs loses utilisation."""
+    model = catalog.efficiency()
+    assert model.scaling_from == 8192 and len(model.scaling) >= 3
+    steep, median, flat = efficiency.per_doubling(model.scaling)
+    assert steep < median < flat < 0
+    by_gpus = {g: efficiency.predict(model, 7e10, 989.4e12, False, g) for g in (1024, 8192, 16384, 163840)}
+    assert by_gpus[1024] == by_gpus[8192] == efficiency.predict(model, 7e10, 989.4e12, False)
+    assert by_gpus[16384].p50 == pytest.approx(by_gpus[8192].p50 * math.exp(median))
+    assert by_gpus[163840].p50 < by_gpus[16384].p50
+    width = {g: u.p90 / u.p10 for g, u in by_gpus.items()}
+    assert width[8192] < width[16384] < width[163840]
+    assert any("measured to 16,384" in note for note in by_gpus[163840].extrapolation)
+
+
+def test_a_deadline_finds_the_gpu_count_whose_own_utilisation_meets_it(catalog):
+    resolver = Resolver(catalog)
+    deadline = estimate(resolver, {"model": "llama-3.1-405b", "days": 10})
+    gpus = deadline.budget.gpus
+    assert gpus > 2 * 8192  # deep in the loss at scale
+    at_count = estimate(resolver, {"model": "llama-3.1-405b", "gpus": gpus})
+    assert at_count.resolved.mfu == pytest.approx(deadline.resolved.mfu, rel=2e-3)
+    assert at_count.budget.seconds <= 10 * 86400 * (1 + 2e-3)
+
+
+def test_calibrate_writes_back_the_scaling_it_kept(catalog, tmp_path):
+    from llamacalc.catalog import load_catalog
+    from llamacalc.output.documents import efficiency_toml
+
+    (tmp_path / "efficiency.toml").write_text(efficiency_toml(fitted(published(catalog), catalog.efficiency())))
+    again = load_catalog([shipped_presets_dir(), tmp_path]).efficiency()
+    assert again.scaling == catalog.efficiency().scaling
+    assert again.scaling_from == 8192 and again.scaling_source.startswith("assumption")

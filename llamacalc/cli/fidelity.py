@@ -90,7 +90,7 @@ def calibrate(
 
     catalog = catalog_from([*(presets or ()), *(runs or ())])
     try:
-        fit = fitted(published(catalog))
+        fit = fitted(published(catalog), catalog.efficiency())
     except ValueError as error:
         raise InputError(f"calibrate: {error}") from None
     sys.stdout.write(documents.efficiency_toml(fit))

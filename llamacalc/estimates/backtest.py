@@ -40,12 +40,12 @@ def backtest(catalog: Catalog) -> Backtest:
     if not runs:
         raise ValueError("no run or model preset has published accelerator-hours")
     model = catalog.efficiency()
-    held = fitted(runs).errors
+    held = fitted(runs, model).errors
     band = efficiency.Z90 * model.sigma
     rows = []
     for run in runs:
         p = run.point
-        p50 = efficiency.predict(model, p.active_params, p.peak, p.is_moe).p50
+        p50 = efficiency.predict(model, p.active_params, p.peak, p.is_moe, p.gpus).p50
         loo = held.get(p.name)
         rows.append(
             Row(

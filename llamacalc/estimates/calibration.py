@@ -51,7 +51,7 @@ def published(catalog: Catalog) -> list[Published]:
         weight = SECONDARY_WEIGHT if run.confidence == "secondary" else 1.0
         point = efficiency.Point(
             run.name, run.organisation, run.active_params, peak, run.is_moe,
-            implied_mfu(flops, run.hours * units.HOUR, peak), weight,
+            implied_mfu(flops, run.hours * units.HOUR, peak), weight, run.count,
         )  # fmt: skip
         found.append(
             Published(
@@ -68,11 +68,12 @@ def published(catalog: Catalog) -> list[Published]:
         point = efficiency.Point(
             model.name, str(model.entry.fields.get("organisation", model.name)),  # unknown: its own group
             model.active_params, peak, model.is_moe, implied_mfu(flops, reported.gpu_hours * units.HOUR, peak), 1.0,
+            reported.gpus,
         )  # fmt: skip
         found.append(Published(point, model.title, reported.gpu, reported.gpu_hours, flops, "", reported.source))
     return found
 
 
-def fitted(runs: Sequence[Published]) -> efficiency.Fit:
-    """The efficiency model refitted on the runs the fit uses."""
-    return efficiency.calibrate([r.point for r in runs if not r.excluded])
+def fitted(runs: Sequence[Published], model: efficiency.Efficiency) -> efficiency.Fit:
+    """The efficiency model refitted on the runs the fit uses, keeping `model`'s stated scaling term."""
+    return efficiency.calibrate([r.point for r in runs if not r.excluded], model)

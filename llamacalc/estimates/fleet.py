@@ -74,7 +74,7 @@ def fleet(resolver: Resolver, cluster_name: str, capex: Any = None, life: Any = 
             hours, published = reported.gpu_hours, True
         else:
             try:
-                result = estimate(resolver, {"model": name, "cluster": cluster.name})
+                result = estimate(resolver, {"model": name, "gpu": hardware.name})  # at its own scale, not the fleet's
             except InputError:  # a preset this GPU cannot run (no peak at its precision): not in the fleet view
                 continue
             hours, published = result.budget.gpu_seconds / units.HOUR, False

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.inputs import Assumption
     from llamacalc.resolve import Resolved
     from llamacalc.scaling import Split
-    from llamacalc.specs import Entry
+    from llamacalc.specs import Efficiency, Entry
 
 
 TRAIN_SCHEMA = "llamacalc.train/1"
@@ -548,11 +548,31 @@ def efficiency_toml(fit: Fit) -> str:
         'source = "assumption: fitted by llamacalc calibrate to the runs presets and the model presets with reported '
         "GPU-hours (steady-state and multimodal runs left out, secondary sources at half weight); terms and size cap "
         "chosen by leave-one-organisation-out error; sigma is that error's spread in ln u\"",
+        *_scaling_toml(m),
         "",
         '[efficiency."default".statistics]  # leave-one-organisation-out',
         *(f"{name} = {value:.4g}" for name, value in stats.items()),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _scaling_toml(m: Efficiency) -> list[str]:
+    """The stated loss at scale the fit kept, with its measurements and their sources."""
+    if not m.scaling:
+        return []
+    return [
+        f"scaling_from = {m.scaling_from:.0f}",
+        "scaling = [  # strong scaling: one model and batch on more GPUs",
+        *(
+            f"  {{ gpus = [{s.gpus[0]:.0f}, {s.gpus[1]:.0f}], mfu = [{s.mfu[0]!r}, {s.mfu[1]!r}], "
+            f"source = {json.dumps(s.source, ensure_ascii=False)} }},"
+            for s in m.scaling
+        ),
+        "]",
+        "",
+        '[efficiency."default".sources]',
+        f"scaling_from = {json.dumps(m.scaling_source, ensure_ascii=False)}",
+    ]
 
 
 # --- the json format: one renderer per result type (output/render.py) ------------------------------
