@@ -243,6 +243,7 @@ class Catalog:
 
     entries: Mapping[str, Mapping[str, Entry]]
     _built: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
+    _aliases: dict[str, dict[str, Entry]] = field(default_factory=dict, compare=False, repr=False)
 
     def names(self, kind: str) -> list[str]:
         return list(self.entries[kind])
@@ -252,9 +253,13 @@ class Catalog:
         presets = self.entries[kind]
         if name in presets:
             return presets[name]
-        for entry in presets.values():
-            if name in entry.fields.get("aliases", ()):
-                return entry
+        if kind not in self._aliases:  # built once: presets name their GPU by alias on every estimate
+            aliases = self._aliases[kind] = {}
+            for entry in presets.values():
+                for alias in entry.fields.get("aliases", ()):
+                    aliases.setdefault(alias, entry)  # the first preset to claim it, as listed
+        if name in self._aliases[kind]:
+            return self._aliases[kind][name]
         singular = {
             "models": "model", "hardware": "GPU", "clusters": "cluster", "laws": "law", "runs": "run",
             "efficiency": "efficiency model", "serving": "serving run", "ownership": "ownership model",

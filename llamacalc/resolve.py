@@ -17,7 +17,7 @@ from llamacalc.budget import gpu_time, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, did_you_mean, prefixed
 from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, RECOMPUTE, Count, model_flops, training_flops
-from llamacalc.inputs import DEFAULTS, INPUTS, MODEL_KEYS, PRICINGS, Assumption, option
+from llamacalc.inputs import DEFAULTS, HARDWARE_KEYS, INPUTS, MODEL_KEYS, PRICINGS, Assumption, option
 from llamacalc.ownership import OwnedPrice, owned_price
 from llamacalc.specs import PRECISIONS, Cluster, Efficiency, Entry, Hardware, Model, Reported
 from llamacalc.units import YEAR
@@ -66,13 +66,18 @@ class Resolved(Setup):
         return None if self.counted is None else sum(self.counted.components.values())
 
 
+SETUPS_KEPT = 1 << 16  # hardware sides remembered before starting afresh: bounded memory on any batch
+
+
 class Resolver:
     """Resolves requests against one catalog, remembering what repeats across a batch: the model
-    side of an unchanged preset, and each cited preset figure as an Assumption."""
+    side of an unchanged preset, the hardware side of the same inputs, and each cited preset figure
+    as an Assumption."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._sides: dict[str, ModelSide] = {}
+        self._setups: dict[tuple[Any, ...], tuple[Setup, tuple[tuple[str, Assumption], ...]]] = {}
         self._cited: dict[tuple[str, str, str], Assumption] = {}
         self._utilisation_source_text: str | None = None
         self._predicted: dict[tuple[float, float, bool, float | None], tuple[efficiency.Utilisation, Assumption]] = {}
@@ -118,6 +123,32 @@ class Resolver:
             )
         return self._utilisation_source_text
 
+    def hardware_side(
+        self,
+        given: Mapping[str, Any],
+        model: Model | None,
+        seen: dict[str, Assumption],
+        size: float | None,
+        is_moe: bool,
+        flops: float,
+    ) -> Setup:
+        """`_setup` of these inputs, once: a batch or a sweep repeats the same GPU, count, price and
+        MFU across many models and token counts. Its Assumptions are added to `seen` as `_setup` would."""
+        inputs = tuple((key, type(given[key]), given[key]) for key in HARDWARE_KEYS if key in given)  # true ≠ 1
+        key = (model.name if model else None, size, is_moe, flops if "days" in given else None, inputs)
+        try:
+            found = self._setups.get(key)
+        except TypeError:  # an unhashable value (a JSON list): resolved, and refused, the long way
+            return _setup(self, given, model, seen, size, is_moe, flops)
+        if found is None:
+            before = seen.keys() - ()
+            setup = _setup(self, given, model, seen, size, is_moe, flops)
+            if len(self._setups) >= SETUPS_KEPT:
+                self._setups.clear()
+            found = self._setups[key] = setup, tuple((k, a) for k, a in seen.items() if k not in before)
+        seen.update(found[1])
+        return found[0]
+
     def model_side(self, given: Mapping[str, Any], model: Model) -> ModelSide:
         """The model side of a preset as it stands, counted once."""
         if model.name not in self._sides:
@@ -139,7 +170,7 @@ def _resolve(r: Resolver, request: Mapping[str, Any]) -> Resolved:
     if size is None and model is not None and model.baseline is not None:
         size = model.baseline.active_params  # a compute-defined scenario runs at its baseline's efficiency
     is_moe = model.is_moe if model is not None and model.baseline is None else side.active != side.params
-    setup = _setup(r, given, model, seen, size, is_moe, side.flops)
+    setup = r.hardware_side(given, model, seen, size, is_moe, side.flops)
     return Resolved(
         **vars(setup), model=model, params=side.params, active_params=side.active, tokens=side.tokens,
         flops=side.flops, convention=side.convention, counted=side.counted, assumptions=seen,

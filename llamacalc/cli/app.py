@@ -261,6 +261,26 @@ PresetsOpt = Annotated[
     opt("Extra directory of *.toml presets (repeatable; also $LLAMACALC_PRESETS, a path list).", "--presets"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+FieldsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fields",
+        help="Only these keys of each run's JSON (implies --json), dotted when nested: days,cost_usd,ranges.days.p90",
+    ),
+]
+
+
+def train_fields(text: str | None) -> "tuple[tuple[str, ...], ...] | None":
+    """--fields checked against the shipped train schema, before any work; None without it."""
+    if text is None:
+        return None
+    import json
+    from importlib import resources
+
+    from llamacalc.output.fields import parse
+
+    schema = json.loads((resources.files("llamacalc") / "schemas" / "train.json").read_text(encoding="utf-8"))
+    return parse(text, schema)
 
 
 def preset_places(dirs: Sequence[Path] | None) -> list[tuple[str, Path]]:
@@ -310,12 +330,19 @@ def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str |
     return catalog.including(entry), entry.name
 
 
-def emit(result: object, as_json: bool) -> None:
-    """Render a command's result as JSON or tables and write it to stdout (ourselves: rich exits 1 on
-    a closed pipe)."""
+def emit(result: object, as_json: bool, fields: "tuple[tuple[str, ...], ...] | None" = None) -> None:
+    """Render a command's result as JSON (projected to `fields`, if given) or tables and write it to
+    stdout (ourselves: rich exits 1 on a closed pipe)."""
     from llamacalc.output.render import render
 
-    sys.stdout.write(render(result, "json" if as_json else "table"))
+    if fields is None:
+        sys.stdout.write(render(result, "json" if as_json else "table"))
+        return
+    import json
+
+    from llamacalc.output.fields import project
+
+    sys.stdout.write(json.dumps(project(json.loads(render(result, "json")), fields)) + "\n")
 
 
 def warn(messages: Sequence[str]) -> None:

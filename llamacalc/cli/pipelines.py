@@ -11,6 +11,7 @@ import typer
 
 from llamacalc.cli.app import (
     HARDWARE_INPUTS,
+    FieldsOpt,
     JsonOpt,
     PresetsOpt,
     catalog_from,
@@ -18,6 +19,7 @@ from llamacalc.cli.app import (
     emit,
     opt,
     run_inputs,
+    train_fields,
     writes_output,
 )
 from llamacalc.errors import ExitCode, InputError, prefixed
@@ -117,22 +119,25 @@ def batch(
     jobs: Annotated[
         int | None, typer.Option(help="Worker processes for large inputs [default: CPU count, ≤ 8].", min=1, max=64)
     ] = None,
+    fields: FieldsOpt = None,
 ) -> None:
     """Run JSON Lines scenarios from stdin (train option names as keys), one JSON result per line.
 
     Example: echo '{"model": "llama-3-70b", "gpus": 4096, "mfu": 0.4}' | llamacalc batch
     """
+    import csv
+
     from llamacalc.cli import stream
-    from llamacalc.output import documents
     from llamacalc.resolve import Resolver
 
+    projection = train_fields(fields)
     if sys.stdin.isatty():
         raise InputError("batch reads JSON Lines on stdin; pipe a file in (llamacalc batch < scenarios.jsonl)")
     resolver = Resolver(catalog_from(presets))
     if as_csv:
-        sys.stdout.write(",".join(documents.CSV_FIELDS) + "\n")
+        csv.writer(sys.stdout, lineterminator="\n").writerow(stream.columns(projection))
     failed = False
-    for text, chunk_failed in stream.results(resolver, as_csv, jobs or stream.default_jobs()):
+    for text, chunk_failed in stream.results(resolver, as_csv, jobs or stream.default_jobs(), projection):
         failed |= chunk_failed
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -180,6 +185,7 @@ def sweep(
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
+    fields: FieldsOpt = None,
 ) -> None:
     """Vary one input over start:stop:step (xF multiplies) and plot days and cost against it.
 
@@ -192,6 +198,7 @@ def sweep(
     from llamacalc.output import documents
     from llamacalc.resolve import Resolver
 
+    projection = train_fields(fields)
     swept = [key for key, value in request.items() if is_range(value)]
     if len(swept) != 1:
         raise InputError(
@@ -203,11 +210,20 @@ def sweep(
     results = [estimate(resolver, {**request, swept[0]: series.axis.to_request(v)}) for v in series.values]
     if as_csv:
         column = f"sweep_{swept[0]}"
-        writer = csv.DictWriter(sys.stdout, [column, *documents.CSV_FIELDS[2:]], lineterminator="\n")
+        names = documents.CSV_FIELDS[2:] if projection is None else tuple(".".join(f) for f in projection)
+        writer = csv.DictWriter(sys.stdout, [column, *names], lineterminator="\n")
         writer.writeheader()
         for value, result in zip(series.values, results, strict=True):
-            row = documents.csv_row(documents.train_document(result))
-            writer.writerow({column: series.display(value), **{k: row[k] for k in documents.CSV_FIELDS[2:]}})
+            if projection is None:
+                row = documents.csv_row(documents.train_document(result))
+            else:
+                row = documents.train_fields(result, projection)
+            writer.writerow({column: series.display(value), **{k: row[k] for k in names}})
+    elif projection is not None:
+        document = documents.sweep_document(series, results)
+        for point, result in zip(document["points"], results, strict=True):
+            point["result"] = documents.train_fields(result, projection)
+        sys.stdout.write(documents.encode(document) + "\n")
     else:
         emit(Sweep(series, tuple(results)), as_json)
 

@@ -13,13 +13,15 @@ import queue
 import sys
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 if TYPE_CHECKING:
+    from llamacalc.output.fields import Field
     from llamacalc.resolve import Resolver
 
 CHUNK_BYTES = 1 << 16
 Chunk = tuple[int, list[bytes]]  # the first line's number, and the lines
+Fields: TypeAlias = "tuple[Field, ...] | None"  # --fields: the paths each document is projected to, or all of it
 
 
 def default_jobs() -> int:
@@ -38,21 +40,26 @@ def chunks() -> Iterator[Chunk]:
         yield number, [pending]
 
 
-def render(resolver: "Resolver", chunk: Chunk, as_csv: bool) -> tuple[str, bool]:
+def columns(fields: Fields) -> tuple[str, ...]:
+    """The CSV header: every scalar of a train document, or the line, its error and the fields."""
+    from llamacalc.output import documents
+
+    return documents.CSV_FIELDS if fields is None else ("line", "error", *(".".join(f) for f in fields))
+
+
+def render(resolver: "Resolver", chunk: Chunk, as_csv: bool, fields: Fields = None) -> tuple[str, bool]:
     """A chunk's output text (JSON Lines or CSV rows), and whether any of its lines failed."""
     import csv
 
-    from llamacalc.output import documents
-
     first, lines = chunk
     text = io.StringIO()
-    writer = csv.DictWriter(text, documents.CSV_FIELDS, lineterminator="\n") if as_csv else None
+    writer = csv.DictWriter(text, columns(fields), lineterminator="\n") if as_csv else None
     failed = False
     for number, line in enumerate(lines, first):
         if not line.strip():
             continue
         try:  # a line never takes the others down: even a bug is that line's error
-            output, bad = _line(resolver, number, line, as_csv)
+            output, bad = _line(resolver, number, line, as_csv, fields)
         except Exception as error:  # noqa: BLE001 - reported in the line's place, and exit 1
             problem = {"line": number, "error": f"internal error ({type(error).__name__}); please report it"}
             output, bad = _failed(problem, number, as_csv), True
@@ -64,7 +71,7 @@ def render(resolver: "Resolver", chunk: Chunk, as_csv: bool) -> tuple[str, bool]
     return text.getvalue(), failed
 
 
-def _line(resolver: "Resolver", number: int, line: bytes, as_csv: bool) -> tuple[Any, bool]:
+def _line(resolver: "Resolver", number: int, line: bytes, as_csv: bool, fields: Fields) -> tuple[Any, bool]:
     """One line's output (a CSV row, or a JSON line), and whether it failed."""
     from llamacalc.estimates.batch import run_line
     from llamacalc.output import documents
@@ -72,41 +79,46 @@ def _line(resolver: "Resolver", number: int, line: bytes, as_csv: bool) -> tuple
     result = run_line(resolver, number, line)
     if isinstance(result, dict):  # the line's error object
         return _failed(result, number, as_csv), True
+    if fields is not None:
+        projected = documents.train_fields(result, fields)
+        return ({"line": number, **projected} if as_csv else documents.encode(projected) + "\n"), False
     if as_csv:
         return documents.csv_row(documents.train_document(result), number), False
     return documents.train_json(result) + "\n", False
 
 
 def _failed(problem: dict[str, Any], number: int, as_csv: bool) -> Any:
+    """A line's error object, or its CSV row: the line and the error, every other column empty."""
     import json
 
-    from llamacalc.output import documents
-
-    return documents.csv_row(problem, number) if as_csv else json.dumps(problem) + "\n"
+    return {"line": problem.get("line", number), "error": problem["error"]} if as_csv else json.dumps(problem) + "\n"
 
 
-def results(resolver: "Resolver", as_csv: bool, jobs: int) -> Iterator[tuple[str, bool]]:
+def results(resolver: "Resolver", as_csv: bool, jobs: int, fields: Fields = None) -> Iterator[tuple[str, bool]]:
     """Rendered chunks of stdin in input order, in worker processes past the first chunk."""
     incoming = chunks()
     first = next(incoming, None)
     if first is None:
         return
-    yield render(resolver, first, as_csv)
+    yield render(resolver, first, as_csv, fields)
     if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        yield from (render(resolver, chunk, as_csv) for chunk in incoming)
+        yield from (render(resolver, chunk, as_csv, fields) for chunk in incoming)
         return
-    yield from _in_workers(resolver, as_csv, incoming, jobs)
+    yield from _in_workers(resolver, as_csv, fields, incoming, jobs)
 
 
-_worker_job: tuple["Resolver", bool] | None = None  # what forked workers render with
+_worker_job: tuple["Resolver", bool, Fields] | None = None  # what forked workers render with
 
 
 def _render_in_worker(chunk: Chunk) -> tuple[str, bool]:
     assert _worker_job is not None
-    return render(_worker_job[0], chunk, _worker_job[1])
+    resolver, as_csv, fields = _worker_job
+    return render(resolver, chunk, as_csv, fields)
 
 
-def _in_workers(resolver: "Resolver", as_csv: bool, incoming: Iterator[Chunk], jobs: int) -> Iterator[tuple[str, bool]]:
+def _in_workers(
+    resolver: "Resolver", as_csv: bool, fields: Fields, incoming: Iterator[Chunk], jobs: int
+) -> Iterator[tuple[str, bool]]:
     """Chunks rendered in forked worker processes, in input order. A worker that dies (a crash, the
     OOM killer) breaks its pool: a new pool takes the chunks still to come, and each chunk the broken
     pool held is retried alone; the one that kills its worker again becomes error lines."""
@@ -114,7 +126,7 @@ def _in_workers(resolver: "Resolver", as_csv: bool, incoming: Iterator[Chunk], j
     from concurrent.futures.process import BrokenProcessPool
 
     global _worker_job
-    _worker_job = (resolver, as_csv)
+    _worker_job = (resolver, as_csv, fields)
     pending: queue.Queue[Any] = queue.Queue(maxsize=2 * jobs)  # bounded: flat memory, backpressure
     done = object()
     context = multiprocessing.get_context("fork")
@@ -142,13 +154,13 @@ def _in_workers(resolver: "Resolver", as_csv: bool, incoming: Iterator[Chunk], j
             try:
                 yield future.result()
             except BrokenProcessPool:
-                yield _alone(chunk, as_csv, context)
+                yield _alone(chunk, as_csv, fields, context)
     finally:
         for pool in pools:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _alone(chunk: Chunk, as_csv: bool, context: Any) -> tuple[str, bool]:
+def _alone(chunk: Chunk, as_csv: bool, fields: Fields, context: Any) -> tuple[str, bool]:
     """A chunk whose pool broke, rendered again in a worker of its own: its lines, or their errors."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -157,10 +169,10 @@ def _alone(chunk: Chunk, as_csv: bool, context: Any) -> tuple[str, bool]:
         try:
             return solo.submit(_render_in_worker, chunk).result()
         except BrokenProcessPool:
-            return _lost(chunk, as_csv), True
+            return _lost(chunk, as_csv, fields), True
 
 
-def _lost(chunk: Chunk, as_csv: bool) -> str:
+def _lost(chunk: Chunk, as_csv: bool, fields: Fields) -> str:
     """Error lines for a chunk whose worker process died before finishing it."""
     first, lines = chunk
     problem = "a worker process died while computing this line's chunk (out of memory, or a crash)"
@@ -169,8 +181,6 @@ def _lost(chunk: Chunk, as_csv: bool) -> str:
         return "".join(rows)
     import csv
 
-    from llamacalc.output import documents
-
     text = io.StringIO()
-    csv.DictWriter(text, documents.CSV_FIELDS, lineterminator="\n").writerows(rows)
+    csv.DictWriter(text, columns(fields), lineterminator="\n").writerows(rows)
     return text.getvalue()

@@ -8,6 +8,7 @@ from typer.core import TyperGroup
 
 from llamacalc.cli.app import (
     ConfigOpt,
+    FieldsOpt,
     JsonOpt,
     PresetsOpt,
     app,
@@ -17,10 +18,12 @@ from llamacalc.cli.app import (
     opt,
     preset_places,
     run_inputs,
+    train_fields,
     warn,
     with_config,
     writes_output,
 )
+from llamacalc.errors import InputError
 
 if TYPE_CHECKING:
     from llamacalc.estimates.train import TrainResult
@@ -46,6 +49,7 @@ def train(
     restart: Annotated[str | None, opt("With --goodput: time to restart after a failure, e.g. '10 min'.")] = None,
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
+    fields: FieldsOpt = None,
 ) -> None:
     """Compute, time, GPU-hours, cost, energy and CO2 to train a model.
 
@@ -62,6 +66,9 @@ def train(
     from llamacalc.flops import CONVENTIONS
     from llamacalc.resolve import Resolver
 
+    projection = train_fields(fields)
+    if projection is not None and request.get("flops") == "all":
+        raise InputError("--fields projects one run's document; with --flops all use --json (or one --flops)")
     catalog = catalog_from(presets)
     if config is not None:
         catalog, request["model"] = with_config(catalog, config, request.get("model"), request.get("tokens"))
@@ -82,7 +89,7 @@ def train(
     if lost is not None:  # the bill includes the time lost to interruptions
         result = with_goodput(result, lost)
     serving = serving_bill(catalog, result, inference_tokens) if inference_tokens is not None else None
-    emit(TrainReport(result, explain, lost, sources, serving), as_json)
+    emit(TrainReport(result, explain, lost, sources, serving), as_json, projection)
 
 
 def _warn_if_unfit(result: "TrainResult") -> None:

@@ -27,9 +27,11 @@ class Series:
     axis: Input
     values: list[float]  # canonical
 
-    def display(self, value: float) -> float:
-        """The value in the option's display unit, rid of float noise from repeated steps."""
-        return float(f"{value / self.axis.display[1]:.12g}")
+    def display(self, value: float) -> float | int:
+        """The value in the option's display unit, rid of float noise from repeated steps; a whole
+        count (GPUs) as an integer."""
+        shown = float(f"{value / self.axis.display[1]:.12g}")
+        return int(shown) if self.key == "gpus" else shown
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,9 +46,15 @@ class TrainResult:
     resolved: Resolved
     budget: Budget
     reported: Comparison | None
-    ranges: Mapping[str, Range]  # mfu, seconds or gpus, gpu_seconds, cost, energy, co2 (those known); price
     facility_watts: float | None  # the cluster's draw at TDP, servers and PUE included
     cost_parts: Mapping[str, float] | None  # USD: hardware, networking, energy, with --pricing owned
+    scaled_ranges: Mapping[str, Range] | None = None  # ranges already worked out (with_goodput's)
+
+    @functools.cached_property
+    def ranges(self) -> Mapping[str, Range]:
+        """mfu, seconds or gpus, gpu_seconds, cost, energy, co2 (those known), price: worked out when
+        first read, so a batch projecting days and cost (--fields) never pays for them."""
+        return self.scaled_ranges if self.scaled_ranges is not None else _ranges(self.resolved, self.budget)
 
 
 RANGED = ("gpu_seconds", "cost", "energy", "co2")  # Budget fields that scale with 1 / utilisation
@@ -73,7 +80,7 @@ def train(catalog: Catalog, resolved: Resolved) -> TrainResult:
         "hardware": owned.hardware * result.gpu_seconds, "networking": owned.networking * result.gpu_seconds,
         "energy": owned.energy * result.gpu_seconds,
     }  # fmt: skip
-    return TrainResult(s, result, _comparison(catalog, s), _ranges(s, result), facility, parts)
+    return TrainResult(s, result, _comparison(catalog, s), facility, parts)
 
 
 MAX_GPUS = 1e12  # as for --gpus: beyond any cluster, and still exact as a float
@@ -82,6 +89,13 @@ MAX_GPUS = 1e12  # as for --gpus: beyond any cluster, and still exact as a float
 def _guard(s: Resolved, b: Budget) -> None:
     """Every figure finite and positive (money, energy, CO2 may be 0), GPUs within bounds: inputs at
     the edge of floating point (an MFU of 1e-320, a price of 1e308) are refused, never printed as inf."""
+    inf = math.inf
+    if (  # the common case, at a batch line's cost: every comparison is False for NaN
+        0 < b.flops < inf and 0 < b.seconds < inf and 0 < b.gpu_seconds < inf and 0 < b.gpus <= MAX_GPUS
+        and (b.cost is None or 0 <= b.cost < inf) and (b.energy is None or 0 <= b.energy < inf)
+        and (b.co2 is None or 0 <= b.co2 < inf)
+    ):  # fmt: skip
+        return
     figures = {
         "compute": (b.flops, False), "GPUs": (b.gpus, False), "wall-clock": (b.seconds, False),
         "GPU-hours": (b.gpu_seconds, False), "cost": (b.cost, True), "energy": (b.energy, True), "CO2": (b.co2, True),
@@ -247,4 +261,4 @@ def with_goodput(result: TrainResult, g: GoodputEstimate) -> TrainResult:
         for key, band in result.ranges.items()
     }
     parts = None if result.cost_parts is None else {k: v * factor for k, v in result.cost_parts.items()}
-    return dataclasses.replace(result, budget=dataclasses.replace(b, **scaled), ranges=ranges, cost_parts=parts)
+    return dataclasses.replace(result, budget=dataclasses.replace(b, **scaled), scaled_ranges=ranges, cost_parts=parts)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from llamacalc.output.fields import Field, project
 from llamacalc.output.numbers import count, flops
 from llamacalc.output.render import renders
 from llamacalc.units import DAY, HOUR, MWH
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.serve import ServeEstimate
     from llamacalc.estimates.sweep import Series
-    from llamacalc.estimates.train import Range, TrainReport, TrainResult
+    from llamacalc.estimates.train import Comparison, Range, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
     from llamacalc.resolve import Resolved
@@ -71,52 +72,58 @@ def _range(band: Range, key: str) -> dict[str, float]:
     return dict(zip(("p10", "p50", "p90"), _in_json_units(band, key), strict=True))
 
 
+def _reported(r: Comparison | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {
+        "gpu": r.gpu, "gpus": r.gpus, "gpu_hours": r.gpu_hours, "co2_t": r.co2_t, "implied_mfu": r.implied_mfu,
+        "source": r.source,
+    }  # fmt: skip
+
+
+# The train document's keys, in order, each with how to read it from a result: one table that both
+# the whole document and a --fields projection (which reads only the keys it names) are built from.
+TRAIN_KEYS: Mapping[str, Callable[[TrainResult], Any]] = {
+    "schema": lambda t: TRAIN_SCHEMA,
+    "model": lambda t: t.resolved.model.name if t.resolved.model else None,
+    "gpu": lambda t: t.resolved.hardware.name,
+    "precision": lambda t: t.resolved.precision,
+    "params": lambda t: _whole(t.resolved.params),
+    "active_params": lambda t: _whole(t.resolved.active_params),
+    "tokens": lambda t: _whole(t.resolved.tokens),
+    "flops": lambda t: t.budget.flops,
+    "flops_convention": lambda t: t.resolved.convention,
+    "flops_per_token": lambda t: t.resolved.flops_per_token,
+    "peak_flops_per_gpu": lambda t: t.resolved.peak,
+    "mfu": lambda t: t.resolved.mfu,
+    "gpus": lambda t: t.budget.gpus,
+    "days": lambda t: t.budget.seconds / DAY,
+    "gpu_hours": lambda t: t.budget.gpu_seconds / HOUR,
+    "price_usd_per_gpu_hour": lambda t: _scaled(t.resolved.price, 1 / HOUR),
+    "cost_usd": lambda t: _finite(t.budget.cost),
+    "power_w_per_gpu": lambda t: t.resolved.power,
+    "pue": lambda t: t.resolved.pue,
+    "carbon_kg_per_kwh": lambda t: t.resolved.assumptions["carbon"].value,  # as given, in kg/kWh
+    "energy_mwh": lambda t: _scaled(t.budget.energy, MWH),
+    "co2_t": lambda t: _scaled(t.budget.co2, 1000),
+    "pricing": lambda t: t.resolved.pricing,
+    "cost_breakdown_usd": lambda t: None if t.cost_parts is None else dict(t.cost_parts),
+    "facility_mw": lambda t: _scaled(t.facility_watts, 1e6),
+    "ranges": lambda t: {RANGE_KEYS[key]: _range(band, key) for key, band in t.ranges.items()},
+    "extrapolation": lambda t: list(t.resolved.extrapolation),
+    "reported": lambda t: _reported(t.reported),
+    "assumptions": lambda t: assumptions_document(t.resolved.assumptions),
+}
+
+
 def train_document(result: TrainResult, assumptions: bool = True, ranges: bool = True) -> dict[str, Any]:
     """The `train --json` document: schema llamacalc.train/1 (`assumptions` last; "ranges" null
     without `ranges`, for train_json to write)."""
-    s, b, r = result.resolved, result.budget, result.reported
-    document = {
-        "schema": TRAIN_SCHEMA,
-        "model": s.model.name if s.model else None,
-        "gpu": s.hardware.name,
-        "precision": s.precision,
-        "params": _whole(s.params),
-        "active_params": _whole(s.active_params),
-        "tokens": _whole(s.tokens),
-        "flops": b.flops,
-        "flops_convention": s.convention,
-        "flops_per_token": s.flops_per_token,
-        "peak_flops_per_gpu": s.peak,
-        "mfu": s.mfu,
-        "gpus": b.gpus,
-        "days": b.seconds / DAY,
-        "gpu_hours": b.gpu_seconds / HOUR,
-        "price_usd_per_gpu_hour": _scaled(s.price, 1 / HOUR),
-        "cost_usd": _finite(b.cost),
-        "power_w_per_gpu": s.power,
-        "pue": s.pue,
-        "carbon_kg_per_kwh": s.assumptions["carbon"].value,  # as given, in kg/kWh
-        "energy_mwh": _scaled(b.energy, MWH),
-        "co2_t": _scaled(b.co2, 1000),
-        "pricing": s.pricing,
-        "cost_breakdown_usd": None if result.cost_parts is None else dict(result.cost_parts),
-        "facility_mw": _scaled(result.facility_watts, 1e6),
-        "ranges": {RANGE_KEYS[key]: _range(band, key) for key, band in result.ranges.items()} if ranges else None,
-        "extrapolation": list(s.extrapolation),
-        "reported": None
-        if r is None
-        else {
-            "gpu": r.gpu,
-            "gpus": r.gpus,
-            "gpu_hours": r.gpu_hours,
-            "co2_t": r.co2_t,
-            "implied_mfu": r.implied_mfu,
-            "source": r.source,
-        },
+    return {
+        key: None if key == "ranges" and not ranges else get(result)
+        for key, get in TRAIN_KEYS.items()
+        if assumptions or key != "assumptions"
     }
-    if assumptions:
-        document["assumptions"] = assumptions_document(s.assumptions)
-    return document
 
 
 def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> str:
@@ -124,7 +131,7 @@ def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> s
     bytes as json.dumps gives, built faster: the assumptions are most of each document and repeat
     across a batch, so each one's JSON is encoded once and reused.
     """
-    head = _encode({**train_document(result, assumptions=False, ranges=False), **(extra or {})})
+    head = encode({**train_document(result, assumptions=False, ranges=False), **(extra or {})})
     # the one unescaped '"ranges": null' is the key: quotes inside string values are escaped
     head = head.replace('"ranges": null', '"ranges": ' + _ranges_json(result.ranges), 1)
     body = ", ".join(
@@ -134,6 +141,12 @@ def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> s
     return f'{head[:-1]}, "assumptions": {{{body}}}}}'
 
 
+def train_fields(result: TrainResult, fields: Sequence[Field]) -> dict[str, Any]:
+    """The train document projected to `fields` (output/fields.py), building only the keys they
+    read: a batch that wants days and cost never computes ranges or encodes assumptions."""
+    return project({path[0]: TRAIN_KEYS[path[0]](result) for path in fields}, fields)
+
+
 def _ranges_json(ranges: Mapping[str, Range]) -> str:
     """The document's "ranges" as JSON, the same bytes as json.dumps: 24 floats a line are a third of
     a batch's encoding time, and one f-string writes them at half the encoder's cost per value."""
@@ -141,7 +154,7 @@ def _ranges_json(ranges: Mapping[str, Range]) -> str:
     for key, band in ranges.items():
         p10, p50, p90 = _in_json_units(band, key)
         if not (math.isfinite(p10) and math.isfinite(p50) and math.isfinite(p90)):
-            return _encode({RANGE_KEYS[k]: _range(b, k) for k, b in ranges.items()})  # raises as json.dumps
+            return encode({RANGE_KEYS[k]: _range(b, k) for k, b in ranges.items()})  # raises as json.dumps
         middle = repr(p50)  # without a spread (a given --mfu) all three are one value: written once
         low = middle if p10 == p50 else repr(p10)
         high = middle if p90 == p50 else repr(p90)
@@ -149,21 +162,21 @@ def _ranges_json(ranges: Mapping[str, Range]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-_encode = json.JSONEncoder(allow_nan=False).encode  # json.dumps(allow_nan=False) builds an encoder per call
+encode = json.JSONEncoder(allow_nan=False).encode  # json.dumps(allow_nan=False) builds an encoder per call
 
 
 @functools.lru_cache(maxsize=1024)  # preset and default figures: few, repeated, with long sources
 def _cited_json(a: Assumption) -> str:
-    return _encode(_assumption_dict(a))
+    return encode(_assumption_dict(a))
 
 
 def _user_json(a: Assumption) -> str:
     """`_assumption_dict(a)` as JSON for a user's input (new on every line): numbers written directly."""
     value = a.value
     if type(value) not in (int, float) or not math.isfinite(value):
-        return _encode(_assumption_dict(a))
+        return encode(_assumption_dict(a))
     flag = "true" if a.is_assumption else "false"
-    unit, source = _encode(a.unit), _encode(a.source)
+    unit, source = encode(a.unit), encode(a.source)
     return f'{{"value": {value!r}, "unit": {unit}, "origin": "user", "assumption": {flag}, "source": {source}}}'
 
 
