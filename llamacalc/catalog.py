@@ -238,6 +238,13 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
+class Citations:
+    """Citation tags ([S7]) and their full references: what `llamacalc sources` prints."""
+
+    references: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Catalog:
     """Every preset by kind and name; user presets override shipped ones of the same name."""
 
@@ -266,7 +273,8 @@ class Catalog:
             "sources": "citation", "pricing": "price tier",
         }[kind]  # fmt: skip
         raise PresetError(
-            f"{option}: unknown {singular} '{name}'{did_you_mean(name, presets)}; see 'llamacalc presets' for the list"
+            f"{option}: unknown {singular} '{name}'{did_you_mean(name, presets)}; "
+            f"see 'llamacalc {'sources' if kind == 'sources' else 'presets'}' for the list"
         )
 
     def find(self, name: str) -> Entry:
@@ -300,6 +308,11 @@ class Catalog:
     def ownership(self, name: str = "epoch") -> Ownership:
         entry = self.entry("ownership", name, "--pricing owned")
         return self._spec(("ownership", entry.name), lambda: _build_ownership(entry))  # type: ignore[no-any-return]
+
+    def citations(self, tag: str | None = None) -> Citations:
+        """Every citation tag with its full reference, or the one `tag` (a did-you-mean if unknown)."""
+        tags = [self.entry("sources", tag, "TAG").name] if tag is not None else self.names("sources")
+        return Citations({name: self.entries["sources"][name].title for name in tags})
 
     def tier(self, name: str) -> PriceTier:
         entry = self.entry("pricing", name, "--pricing")

@@ -214,3 +214,22 @@ def test_the_cli_spells_the_hardware_inputs_as_the_inputs_table():
     from llamacalc.inputs import HARDWARE_KEYS
 
     assert HARDWARE_INPUTS == HARDWARE_KEYS
+
+
+def test_the_answer_fits_twenty_lines_at_80_columns(cli):
+    lines = cli("train", "llama-3.1-405b", env={"COLUMNS": "80"}).stdout.splitlines()
+    assert len(lines) <= 20 and all(len(line.rstrip()) <= 80 for line in lines)
+    assert lines[0].startswith("Llama 3.1 405B (llama-3.1-405b): 405.9B parameters, 15.6T tokens")
+    assert lines[4].split()[:2] == ["training", "compute"]  # the answer first: no inputs before it
+    with_sources = cli("train", "llama-3.1-405b", "--sources", env={"COLUMNS": "80"}).stdout
+    assert "Inputs" in with_sources and "llamacalc sources S7" in with_sources
+
+
+def test_sources_gives_a_tags_full_reference(cli):
+    run = cli("sources", "S7", env={"COLUMNS": "80"})
+    assert run.code == 0 and "The Llama 3 Herd of Models" in run.stdout and "arxiv.org/abs/2407.21783" in run.stdout
+    assert cli("sources", "[S7]", "--json").json()["sources"]["S7"].startswith("Llama Team")
+    every = cli("sources", "--json").json()["sources"]
+    assert {"S1", "S7", "S29"} <= set(every)
+    unknown = cli("sources", "S77")
+    assert unknown.code == 2 and "did you mean 'S7'" in unknown.stderr and "'llamacalc sources'" in unknown.stderr

@@ -140,7 +140,7 @@ commands = typer.Typer()  # the command modules register here; _Group builds the
 
 HELP_ORDER = (
     "train", "optimal", "loss", "serve", "fleet", "check", "batch", "compare", "sweep", "backtest", "calibrate",
-    "memory", "presets", "schema",
+    "memory", "presets", "sources", "schema",
 )  # fmt: skip
 
 

@@ -147,3 +147,17 @@ def presets_show(
     if entry.kind in kind_builders:
         kind_builders[entry.kind](entry.name)  # validate every figure, not only the structure
     emit(entry, as_json)
+
+
+@commands.command()
+@writes_output
+def sources(
+    tag: Annotated[str | None, typer.Argument(help="A citation tag, e.g. S7; none lists them all.")] = None,
+    presets: PresetsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The full reference behind a citation tag such as [S7] (paper or card, section or table, URL).
+
+    Example: llamacalc sources S7
+    """
+    emit(catalog_from(presets).citations(tag.strip("[]") if tag else None), as_json)

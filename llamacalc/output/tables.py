@@ -37,7 +37,7 @@ from llamacalc.units import DAY, HOUR, MWH
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
     from rich.table import Table
 
-    from llamacalc.catalog import Catalog
+    from llamacalc.catalog import Catalog, Citations
     from llamacalc.estimates.backtest import Backtest
     from llamacalc.estimates.checks import Check
     from llamacalc.estimates.fleet import Fleet
@@ -80,17 +80,20 @@ def train_table(result: TrainResult, assumed: bool = False) -> Table:
         if model.title == model.name
         else f"{model.title} ({model.name})"
     )
+    size = []  # what is trained, in the title: the rows are what it costs
+    if s.params is not None:
+        active = f" ({count(s.active_params)} active)" if s.active_params != s.params else ""
+        size.append(f"{count(s.params)}{active} parameters")
+    if s.tokens is not None:
+        size.append(f"{count(s.tokens)} tokens")
     reported = r is not None
-    table = _table(title, "", "estimate", *(["reported"] if reported else []))
+    table = _table(
+        f"{title}: {', '.join(size)}" if size else title, "", "estimate", *(["reported"] if reported else [])
+    )
 
     def row(label: str, estimate: str, published: str = "") -> None:
         table.add_row(label, estimate, *([published] if reported else []))
 
-    if s.params is not None:
-        active = f" ({count(s.active_params)} active)" if s.active_params != s.params else ""
-        row("parameters", count(s.params) + active)
-    if s.tokens is not None:
-        row("tokens", count(s.tokens))
     row("training compute", f"{flops(b.flops)} ({s.convention})")
     row("GPU", f"{s.hardware.name}, {s.precision} peak {rate(s.peak)}", r.gpu or "" if r else "")
     row(
@@ -114,14 +117,16 @@ def train_table(result: TrainResult, assumed: bool = False) -> Table:
     row("CO2 (location-based)", _spread(result, "co2", tonnes(b.co2), tonnes), published_co2)
     if result.facility_watts is not None:
         row("facility power", f"{result.facility_watts / 1e6:,.3g} MW")
-    notes = [RANGE_NOTE] if _has_spread([result]) else []
+    notes = []
+    if "price" in result.ranges:  # both spreads in one line: the answer comes first, the notes short
+        band = result.ranges["price"]
+        prices = f"{_price(band.p10)}–{_price(band.p90)}/GPU-h"
+        notes.append(f"(P10–P90): MFU spread and price {prices}; --mfu, --price fix them")
+    elif _has_spread([result]):
+        notes.append(RANGE_NOTE)
     if result.cost_parts is not None:
         parts = ", ".join(f"{name} {money(value)}" for name, value in result.cost_parts.items())
         notes.append(f"owned: {parts} (Epoch AI's amortisation)")
-    if "price" in result.ranges:
-        band = result.ranges["price"]
-        prices = f"{_price(band.p10)}–{_price(band.p90)}/GPU-h"
-        notes.append(f"cost's range also spans the assumed price, {prices}; --price fixes it")
     if s.extrapolation:
         notes.append("extrapolated beyond the fitted runs: " + "; ".join(s.extrapolation))
     if r is not None:
@@ -239,12 +244,12 @@ def assumed_line(assumptions: Mapping[str, Assumption]) -> str:
         if name in assumptions and assumptions[name].is_assumption and assumptions[name].origin != "user"
     ]
     lead = f"assumed: {', '.join(assumed)}; " if assumed else ""
-    return f"{lead}--sources lists every input and its source"
+    return f"{lead}more: --sources"
 
 
 def assumptions_table(assumptions: Mapping[str, Assumption]) -> Table:
     table = _table("Inputs", "input", "value", "from", "source")
-    table.caption = "A citation such as [S7]: llamacalc presets show S7"
+    table.caption = "A citation such as [S7]: llamacalc sources S7"
     table.caption_justify = "left"
     table.columns[3].justify = "left"
     for name, a in assumptions.items():
@@ -648,6 +653,18 @@ renders("table", "Backtest")(lambda found: text(backtest_table(found)))
 renders("table", "MemoryEstimate")(lambda m: text(memory_table(m)))
 renders("table", "Catalog")(lambda catalog: text(presets_table(catalog)))
 renders("table", "Entry")(lambda entry: text(entry_table(entry)))
+
+
+@renders("table", "Citations")
+def _citations(c: Citations) -> str:
+    table = _table("Sources (cited as [tag] in presets and output)", "tag", "reference")
+    table.columns[1].justify = "left"
+    table.columns[1].overflow = "fold"
+    for tag, reference in c.references.items():
+        table.add_row(tag, reference)
+    return text(table)
+
+
 renders("table", "ServeEstimate")(lambda e: text(serve_table(e)))
 renders("table", "InferencePlan")(lambda plan: text(inference_table(plan)))
 renders("table", "Fleet")(lambda f: text(*fleet_tables(f)))
