@@ -6,6 +6,7 @@ Exit codes are `errors.ExitCode`: 0 ok, 1 a budget check or batch line failed, 2
 """
 
 import contextlib
+import contextvars
 import functools
 import inspect
 import os
@@ -335,6 +336,12 @@ def emit(result: object, as_json: bool, fields: "tuple[tuple[str, ...], ...] | N
     stdout (ourselves: rich exits 1 on a closed pipe)."""
     from llamacalc.output.render import render
 
+    reports = _REPORTS.get() or {}
+    for fmt, path in reports.items():
+        report = render(result, fmt)
+        with _atomic_stdout(path, f"--{fmt}"):
+            sys.stdout.write(report)
+    reports.clear()
     if fields is None:
         sys.stdout.write(render(result, "json" if as_json else "table"))
         return
@@ -402,25 +409,37 @@ def _with_options(
 OutputOpt = Annotated[
     Path | None, opt("Write the output to this file (complete or not at all) instead of stdout.", "-o", "--output")
 ]
+SvgOpt = Annotated[Path | None, opt("Also save the table as an SVG picture (a report for a doc or a PR).", "--svg")]
+HtmlOpt = Annotated[Path | None, opt("Also save the table as an HTML page.", "--html")]
+# format -> file: the reports the running command was asked for, written by `emit`
+_REPORTS: contextvars.ContextVar[dict[str, Path] | None] = contextvars.ContextVar("_REPORTS", default=None)
 
 
 def writes_output(command: Command) -> Command:
     """Give a command `-o/--output FILE`: its stdout goes to a temporary file renamed into place on
-    success (a finished document, even when a check fails), so a reader never sees half a file."""
+    success (a finished document, even when a check fails), so a reader never sees half a file; and
+    `--svg`/`--html FILE`, the table it prints saved as a report, written the same way."""
 
     @functools.wraps(command)
     def wrapper(**options: Any) -> Any:
         path = options.pop("output")
-        if path is None:
-            return command(**options)
-        with _atomic_stdout(path):
-            return command(**options)
+        reports = {fmt: file for fmt in ("svg", "html") if (file := options.pop(fmt)) is not None}
+        token = _REPORTS.set(dict(reports))
+        try:
+            with _atomic_stdout(path) if path is not None else contextlib.nullcontext():
+                done = command(**options)
+            if unwritten := _REPORTS.get():  # asked for, never written: the command prints no table
+                raise LlamacalcError(f"--{next(iter(unwritten))}: this command prints no table to save")
+            return done
+        finally:
+            _REPORTS.reset(token)
 
-    return _with_options(wrapper, command, {"output": OutputOpt}, first=False)
+    added = {"output": OutputOpt, "svg": SvgOpt, "html": HtmlOpt}
+    return _with_options(wrapper, command, added, first=False)
 
 
 @contextlib.contextmanager
-def _atomic_stdout(path: Path) -> Iterator[None]:
+def _atomic_stdout(path: Path, option: str = "--output") -> Iterator[None]:
     """Stdout into `path`, complete or not at all. A regular file (or a symlink's target) is replaced
     by a finished temporary file that keeps its mode (a new one: the umask's); a device or a FIFO is
     written through; '-' is stdout. The temporary file goes on every exit path, SIGTERM included."""
@@ -428,17 +447,17 @@ def _atomic_stdout(path: Path) -> Iterator[None]:
         yield
         return
     if not str(path).strip():
-        raise LlamacalcError("--output: expected a file name, got ''")
+        raise LlamacalcError(f"{option}: expected a file name, got ''")
     target = Path(os.path.realpath(path))  # write through a symlink, never replace it
     if target.is_dir():
-        raise LlamacalcError(f"--output: '{path}' is a folder; name a file in it")
+        raise LlamacalcError(f"{option}: '{path}' is a folder; name a file in it")
     if target.exists() and not target.is_file():  # /dev/null, a FIFO, a terminal: nothing to replace
         with _redirected(target.open("w", encoding="utf-8")):
             yield
         return
     folder = target.parent
     if not folder.is_dir():
-        raise LlamacalcError(f"--output: folder '{folder}' does not exist; create it first")
+        raise LlamacalcError(f"{option}: folder '{folder}' does not exist; create it first")
     import tempfile
 
     try:
@@ -446,7 +465,7 @@ def _atomic_stdout(path: Path) -> Iterator[None]:
             "w", dir=folder, prefix=f".{target.name}.", delete=False, encoding="utf-8"
         )
     except OSError as error:
-        raise LlamacalcError(f"--output: cannot write in '{folder}': {error.strerror}") from None
+        raise LlamacalcError(f"{option}: cannot write in '{folder}': {error.strerror}") from None
     finished = False
     try:
         with _redirected(handle):

@@ -17,6 +17,8 @@ FORMATS = {
     "table": "llamacalc.output.tables",
     "github": "llamacalc.output.github",  # workflow-command annotations
     "markdown": "llamacalc.output.github",  # a step summary
+    "svg": "llamacalc.output.export",  # the table as a picture
+    "html": "llamacalc.output.export",  # the table as a page
 }
 
 Renderer = Callable[[Any], str]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from llamacalc.errors import printable
@@ -605,6 +606,7 @@ def memory_table(m: MemoryEstimate) -> Table:
 
 
 MIN_WIDTH, DEFAULT_WIDTH = 20, 80
+STYLED: ContextVar[bool] = ContextVar("STYLED", default=False)  # styles kept off a terminal: for reports
 
 
 def text(*tables: Table) -> str:
@@ -613,7 +615,9 @@ def text(*tables: Table) -> str:
     from rich.console import Console
 
     plain = bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
-    console = Console(highlight=False, markup=False, color_system=None if plain else "auto")  # text is never markup
+    console = Console(  # text is never markup
+        highlight=False, markup=False, color_system="truecolor" if STYLED.get() else None if plain else "auto"
+    )
     if console.width < MIN_WIDTH:  # COLUMNS=0 or a tiny terminal: a readable table beats none
         console.width = DEFAULT_WIDTH
     with console.capture() as captured:
