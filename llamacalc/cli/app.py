@@ -338,9 +338,7 @@ def emit(result: object, as_json: bool, fields: "tuple[tuple[str, ...], ...] | N
 
     reports = _REPORTS.get() or {}
     for fmt, path in reports.items():
-        report = render(result, fmt)
-        with _atomic_stdout(path, f"--{fmt}"):
-            sys.stdout.write(report)
+        save(result, fmt, path, f"--{fmt}")
     reports.clear()
     if fields is None:
         sys.stdout.write(render(result, "json" if as_json else "table"))
@@ -350,6 +348,15 @@ def emit(result: object, as_json: bool, fields: "tuple[tuple[str, ...], ...] | N
     from llamacalc.output.fields import project
 
     sys.stdout.write(json.dumps(project(json.loads(render(result, "json")), fields)) + "\n")
+
+
+def save(result: object, format: str, path: Path, option: str) -> None:
+    """`result` rendered in `format` into the file `path`, complete or not at all."""
+    from llamacalc.output.render import render
+
+    text = render(result, format)
+    with _atomic_stdout(path, option):
+        sys.stdout.write(text)
 
 
 def warn(messages: Sequence[str]) -> None:

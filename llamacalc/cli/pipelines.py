@@ -19,6 +19,7 @@ from llamacalc.cli.app import (
     emit,
     opt,
     run_inputs,
+    save,
     train_fields,
     writes_output,
 )
@@ -186,6 +187,9 @@ def sweep(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     fields: FieldsOpt = None,
+    plot: Annotated[
+        Path | None, opt("Also draw days (or GPUs) and cost against the swept input, P10-P90 shaded, as SVG.")
+    ] = None,
 ) -> None:
     """Vary one input over start:stop:step (xF multiplies) and plot days and cost against it.
 
@@ -199,6 +203,8 @@ def sweep(
     from llamacalc.resolve import Resolver
 
     projection = train_fields(fields)
+    if plot is not None and plot.suffix.lower() != ".svg":
+        raise InputError(f"--plot: llamacalc draws SVG; name the file .svg (got '{plot}'), then convert if needed")
     swept = [key for key, value in request.items() if is_range(value)]
     if len(swept) != 1:
         raise InputError(
@@ -208,6 +214,8 @@ def sweep(
     series = parse_range(swept[0], request[swept[0]])
     resolver = Resolver(catalog_from(presets))
     results = [estimate(resolver, {**request, swept[0]: series.axis.to_request(v)}) for v in series.values]
+    if plot is not None:
+        save(Sweep(series, tuple(results)), "chart", plot, "--plot")
     if as_csv:
         column = f"sweep_{swept[0]}"
         names = documents.CSV_FIELDS[2:] if projection is None else tuple(".".join(f) for f in projection)

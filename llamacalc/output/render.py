@@ -19,6 +19,7 @@ FORMATS = {
     "markdown": "llamacalc.output.github",  # a step summary
     "svg": "llamacalc.output.export",  # the table as a picture
     "html": "llamacalc.output.export",  # the table as a page
+    "chart": "llamacalc.output.chart",  # a plot, as SVG
 }
 
 Renderer = Callable[[Any], str]

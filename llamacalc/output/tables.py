@@ -486,7 +486,7 @@ def compare_table(results: Sequence[TrainResult]) -> Table:
     return table
 
 
-def _axis_value(series: Series, value: float) -> str:
+def axis_value(series: Series, value: float) -> str:
     shown = series.display(value)
     if series.key == "mfu":
         return percent(shown)
@@ -507,7 +507,7 @@ def sweep_table(series: Series, results: Sequence[TrainResult]) -> Table:
     for value, result in zip(series.values, results, strict=True):
         b = result.budget
         table.add_row(
-            _axis_value(series, value),
+            axis_value(series, value),
             _spread(result, "gpus", count(b.gpus), count),
             _spread(result, "seconds", f"{b.seconds / DAY:,.1f}", _days),
             bar(b.seconds, longest, SWEEP_BAR),

@@ -1,0 +1,147 @@
+"""Charts as plain SVG: a sweep's days (or GPUs) and cost against the swept input, P10–P90 shaded.
+
+No plotting library: a chart is a few polylines, polygons and labels, so `sweep --plot` installs
+nothing and opens in any browser, README or PR. The x axis is logarithmic when the sweep multiplies
+(`1024:65536:x2`), linear otherwise; each y axis starts at zero so a halving looks like one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+from xml.sax.saxutils import escape
+
+from llamacalc.inputs import option
+from llamacalc.output.numbers import count, money
+from llamacalc.output.render import renders
+from llamacalc.output.tables import axis_value
+from llamacalc.units import DAY
+
+if TYPE_CHECKING:
+    from llamacalc.estimates.sweep import Sweep
+    from llamacalc.estimates.train import TrainResult
+
+WIDTH, HEIGHT = 960, 420
+LEFT, RIGHT, TOP, BOTTOM = 86, 24, 78, 64  # each panel's margins, in px
+INK, GRID, BAND, LINE = "#222", "#ddd", "#9ecae1", "#08519c"
+FONT = 'font-family="Helvetica, Arial, sans-serif"'
+
+
+class Band(NamedTuple):
+    """A figure's P10, P50 and P90 in the chart's unit."""
+
+    p10: float
+    p50: float
+    p90: float
+
+
+@renders("chart", "Sweep")
+def sweep_chart(sweep: Sweep) -> str:
+    """The sweep as an SVG document: one panel per figure, side by side."""
+    series, results = sweep.series, sweep.results
+    xs = list(series.values)
+    by_count = results[0].resolved.gpus is None  # --days given: the sweep changes the GPU count
+    panels: list[tuple[str, Callable[[float], str], list[Band]]] = [
+        ("GPUs" if by_count else "days", count, [_band(r, "gpus" if by_count else "seconds") for r in results])
+    ]
+    if all(r.budget.cost is not None for r in results):
+        panels.append(("cost (USD)", lambda usd: money(usd, 3), [_band(r, "cost") for r in results]))
+    width = (WIDTH - LEFT) // len(panels)
+    title = f"{_subject(results[0])}: {' and '.join(p[0] for p in panels)} against {option(series.key)}"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" {FONT}>',
+        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
+        f'<text x="{LEFT}" y="30" font-size="18" font-weight="bold" fill="{INK}">{escape(title)}</text>',
+        f'<text x="{LEFT}" y="52" font-size="13" fill="#555">line: estimate (P50); shaded: P10–P90 '
+        "(the efficiency model's out-of-sample spread, and the price's where it has one)</text>",
+    ]
+    for i, (label, shown, bands) in enumerate(panels):
+        parts += _panel(i * width, width, label, shown, bands, xs, lambda v: axis_value(series, v))
+    return "\n".join([*parts, "</svg>"]) + "\n"
+
+
+def _subject(result: TrainResult) -> str:
+    model = result.resolved.model
+    return model.name if model is not None else "custom model"
+
+
+def _band(result: TrainResult, key: str) -> Band:
+    """A figure's P10/P50/P90 in the chart's units (days, GPUs, USD); the estimate alone if no range."""
+    b = result.budget
+    scale = DAY if key == "seconds" else 1.0
+    p50 = {"seconds": b.seconds, "gpus": float(b.gpus), "cost": b.cost or 0.0}[key]
+    p10, _, p90 = result.ranges.get(key, (p50, p50, p50))
+    return Band(p10 / scale, p50 / scale, p90 / scale)
+
+
+def _panel(
+    left: int,
+    width: int,
+    label: str,
+    shown: Callable[[float], str],
+    bands: Sequence[Band],
+    xs: Sequence[float],
+    x_label: Callable[[float], str],
+) -> list[str]:
+    """One panel: axes, grid, the shaded band, the estimate's line and points, tick labels."""
+    x0, x1, y0, y1 = left + LEFT, left + width - RIGHT, HEIGHT - BOTTOM, TOP
+    logarithmic = len(xs) > 2 and xs[0] > 0 and _geometric(xs)
+    position = _scale(xs, x0, x1, logarithmic)
+    top = _nice(max(b.p90 for b in bands) * 1.05)
+    ticks = [top * i / 4 for i in range(5)]
+
+    def y(value: float) -> float:
+        return y0 - (y0 - y1) * value / top
+
+    parts = [f'<text x="{x0}" y="{y1 - 12}" font-size="14" font-weight="bold" fill="{INK}">{escape(label)}</text>']
+    for tick in ticks:
+        parts.append(f'<line x1="{x0}" y1="{y(tick):.1f}" x2="{x1}" y2="{y(tick):.1f}" stroke="{GRID}"/>')
+        parts.append(
+            f'<text x="{x0 - 8}" y="{y(tick) + 4:.1f}" font-size="12" text-anchor="end" fill="{INK}">'
+            f"{escape(shown(tick) if tick else '0')}</text>"
+        )
+    upper = [f"{position(x):.1f},{y(b.p90):.1f}" for x, b in zip(xs, bands, strict=True)]
+    lower = [f"{position(x):.1f},{y(b.p10):.1f}" for x, b in zip(xs, bands, strict=True)]
+    middle = [f"{position(x):.1f},{y(b.p50):.1f}" for x, b in zip(xs, bands, strict=True)]
+    parts.append(f'<polygon points="{" ".join(upper + lower[::-1])}" fill="{BAND}" fill-opacity="0.6"/>')
+    parts.append(f'<polyline points="{" ".join(middle)}" fill="none" stroke="{LINE}" stroke-width="2.5"/>')
+    parts += [f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="3.5" fill="{LINE}"/>' for p in middle]
+    parts.append(f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="{INK}"/>')
+    parts.append(f'<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="{INK}"/>')
+    for x in _x_ticks(xs):
+        parts.append(f'<line x1="{position(x):.1f}" y1="{y0}" x2="{position(x):.1f}" y2="{y0 + 5}" stroke="{INK}"/>')
+        parts.append(
+            f'<text x="{position(x):.1f}" y="{y0 + 20}" font-size="12" text-anchor="middle" fill="{INK}">'
+            f"{escape(x_label(x))}</text>"
+        )
+    return parts
+
+
+def _geometric(xs: Sequence[float]) -> bool:
+    ratios = [b / a for a, b in zip(xs, xs[1:], strict=False)]
+    return all(math.isclose(r, ratios[0], rel_tol=1e-6) for r in ratios) and ratios[0] > 1
+
+
+def _scale(xs: Sequence[float], x0: float, x1: float, logarithmic: bool) -> Callable[[float], float]:
+    f = math.log if logarithmic else float
+    low, high = f(xs[0]), f(xs[-1])
+    span = (high - low) or 1.0
+    return lambda x: x0 + (x1 - x0) * ((f(x) - low) / span if high != low else 0.5)
+
+
+def _x_ticks(xs: Sequence[float]) -> list[float]:
+    """At most eight labelled points, evenly picked, both ends included."""
+    if len(xs) <= 8:
+        return list(xs)
+    step = (len(xs) - 1) / 7
+    return [xs[round(i * step)] for i in range(8)]
+
+
+def _nice(value: float) -> float:
+    """The smallest 1, 2, 2.5, 4, 5 or 8 × 10^k at least `value` whose quarters read well."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(m * power for m in (1, 2, 2.5, 4, 5, 8, 10) if m * power >= value)
