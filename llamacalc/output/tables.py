@@ -64,8 +64,8 @@ def _table(title: str | None = None, *columns: str) -> Table:
             super().add_row(*(printable(c) if isinstance(c, str) else c for c in cells), **options)
 
     table = Printable(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
-    for i, column in enumerate(columns):
-        table.add_column(column, justify="left" if i == 0 else "right")
+    for i, column in enumerate(columns):  # folded, never cut with '…': a narrow terminal wraps a name
+        table.add_column(column, justify="left" if i == 0 else "right", overflow="fold")
     return table
 
 
@@ -442,7 +442,6 @@ def overtraining_table(found: Sequence[Overtraining]) -> Table:
 
 def check_table(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]]]) -> Table:
     table = _table("Budget check", "run", "limit", "value", "maximum", "margin", "")
-    table.columns[0].overflow = "fold"  # a run's name is never cut: CI logs must say which failed
     for name, result, checks in runs:
         label = name or (result.resolved.model.name if result.resolved.model else "custom")
         for c in checks:
@@ -528,7 +527,6 @@ def backtest_table(found: Backtest) -> Table:
         "Backtest: the efficiency model against published runs (error = estimated / reported hours − 1)",
         "run", "hours", "implied", "P50", "error", "held out", "band",
     )  # fmt: skip
-    table.columns[0].overflow = "fold"
     for column in table.columns[1:]:
         column.no_wrap = True
     for r in found.rows:
@@ -663,7 +661,6 @@ renders("table", "Entry")(lambda entry: text(entry_table(entry)))
 def _citations(c: Citations) -> str:
     table = _table("Sources (cited as [tag] in presets and output)", "tag", "reference")
     table.columns[1].justify = "left"
-    table.columns[1].overflow = "fold"
     for tag, reference in c.references.items():
         table.add_row(tag, reference)
     return text(table)
