@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from llamacalc.units import DAY, HOUR, KWH, MWH
@@ -10,8 +11,14 @@ _SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
 
 
 def _significant(value: float, digits: int) -> str:
-    """`digits` significant figures, never in exponent form: 760 at 2 -> '760', 4.06 -> '4.1'."""
-    return f"{float(f'{value:.{digits}g}'):,g}"
+    """`digits` significant figures, never in exponent form: 760 at 2 -> '760', 4.06 -> '4.1',
+    1,234,567 at 3 -> '1,230,000'; trailing zeros after the point dropped."""
+    rounded = float(f"{value:.{digits}g}")
+    if rounded == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(rounded))))
+    text = f"{rounded:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _scaled(value: float, digits: int) -> str | None:
@@ -57,15 +64,15 @@ def energy(joules: float | None) -> str:
         return "—"
     mwh = joules / MWH
     if mwh >= 1000:
-        return f"{mwh / 1000:,.3g} GWh"
-    return f"{mwh:,.3g} MWh" if mwh >= 1 else f"{joules / KWH:,.3g} kWh"
+        return f"{_significant(mwh / 1000, 3)} GWh"
+    return f"{_significant(mwh, 3)} MWh" if mwh >= 1 else f"{_significant(joules / KWH, 3)} kWh"
 
 
 def tonnes(kg: float | None) -> str:
     if kg is None:
         return "—"
     t = kg / 1000
-    return f"{t:,.0f} t" if t >= 100 else f"{t:,.3g} t"
+    return f"{t:,.0f} t" if t >= 100 else f"{_significant(t, 3)} t"
 
 
 def percent(fraction: float | None, decimals: int = 1) -> str:
@@ -73,6 +80,7 @@ def percent(fraction: float | None, decimals: int = 1) -> str:
 
 
 def rate(flop_per_s: float) -> str:
+    """'989.4 TFLOP/s', '1,978.9 TFLOP/s': one unit for every accelerator's peak."""
     return f"{flop_per_s / 1e12:,.1f} TFLOP/s"
 
 
@@ -96,13 +104,46 @@ def ranged(shown: str, low: str, high: str) -> str:
 IN_DISPLAY_UNIT: dict[str, Callable[[float], str]] = {
     "cost": money,
     "days": lambda days: duration(days * DAY),
-    "gpus": count,
+    "gpus": lambda n: whole(n),
     "gpu_hours": count,
     "energy": lambda mwh: energy(mwh * MWH),
     "co2": lambda t: tonnes(t * 1000),
     "flops": flops,
     "facility_power": lambda mw: f"{mw:,.3g} MW",
 }
+
+
+def whole(n: int | float) -> str:
+    """A count people act on exactly, GPUs above all: 16,384 and 131,072, never '131.1K'."""
+    return f"{n:,.0f}"
+
+
+def price(usd_per_hour: float) -> str:
+    """One spelling for a GPU's price: '$3.00/GPU-h'."""
+    return f"${usd_per_hour:,.2f}/GPU-h"
+
+
+# A figure given in a display unit (units.DISPLAY, a preset's field) as every table spells it: one
+# spelling per unit (USD/GPU-h, TFLOP/s, TB/s, GB), so a price reads the same in every command.
+BY_UNIT: dict[str, Callable[[float], str]] = {
+    "USD/GPU-hour": price,
+    "FLOP/s": rate,
+    "FLOP": flops,
+    "USD": money,
+    "W": lambda w: f"{w:,.0f} W",
+    "kg/kWh": lambda c: f"{c:g} kg CO2/kWh",
+    "years": lambda y: f"{y:g} years",
+    "days": lambda d: duration(d * DAY),
+    "B": lambda b: f"{b / 1e9:,.4g} GB",
+    "B/s": lambda b: f"{b / 1e12:,.3g} TB/s",
+}
+
+
+def quantity(value: float, unit: str) -> str:
+    """`value` in `unit`, by BY_UNIT where it names the unit, else a count and the unit."""
+    if unit in BY_UNIT:
+        return BY_UNIT[unit](value)
+    return f"{count(value) if value >= 1e5 or value == int(value) else f'{value:.4g}'} {unit}".strip()
 
 
 def margin(headroom: float, ratio: float) -> str:

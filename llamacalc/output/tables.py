@@ -19,6 +19,7 @@ from llamacalc.output.documents import (
     goodput_document,
 )
 from llamacalc.output.numbers import (
+    BY_UNIT,
     IN_DISPLAY_UNIT,
     bar,
     count,
@@ -28,9 +29,12 @@ from llamacalc.output.numbers import (
     margin,
     money,
     percent,
+    price,
+    quantity,
     ranged,
     rate,
     tonnes,
+    whole,
 )
 from llamacalc.output.render import renders
 from llamacalc.units import DAY, HOUR, MWH
@@ -102,7 +106,7 @@ def train_table(result: TrainResult, assumed: bool = False) -> Table:
         _spread(result, "mfu", percent(s.mfu), _percent),
         f"{percent(r.implied_mfu)} implied" if r and r.implied_mfu else "",
     )
-    row("GPUs", _spread(result, "gpus", count(b.gpus), count), count(r.gpus) if r and r.gpus else "")
+    row("GPUs", _spread(result, "gpus", whole(b.gpus), whole), whole(r.gpus) if r and r.gpus else "")
     row(
         "wall-clock",
         _spread(result, "seconds", duration(b.seconds), _days),
@@ -217,23 +221,23 @@ def conventions_table(results: Sequence[TrainResult]) -> Table:
     return table
 
 
-def _shown(a: Assumption) -> str:
-    if a.unit == "FLOP/s":
-        return rate(a.value)
-    if a.unit == "FLOP":
-        return flops(a.value)
-    if isinstance(a.value, int | float) and not isinstance(a.value, bool):
-        text = count(a.value) if a.value >= 1e5 or isinstance(a.value, int) else f"{a.value:.4g}"
-        return f"{text} {a.unit}".strip()
-    return str(a.value)
+FRACTIONS = frozenset({"mfu"})  # inputs that are shares of a whole: shown as percentages
+
+
+def _shown(name: str, a: Assumption) -> str:
+    if isinstance(a.value, bool) or not isinstance(a.value, int | float):
+        return str(a.value)
+    if name in FRACTIONS:
+        return percent(a.value)
+    return whole(a.value) if name == "gpus" else quantity(a.value, a.unit)
 
 
 SHOWN_ASSUMPTIONS = ("mfu", "gpus", "gpu", "price", "pue", "carbon")  # what moves the answer most, in order
 
 
 _ASSUMED_AS: dict[str, Callable[[Any], str]] = {
-    "mfu": lambda v: f"MFU {percent(v)}", "gpus": lambda v: f"{count(v)} GPUs", "gpu": str,
-    "price": lambda v: f"${v:,.2f}/GPU-h", "pue": lambda v: f"PUE {v:g}", "carbon": lambda v: f"{v:g} kg CO2/kWh",
+    "mfu": lambda v: f"MFU {percent(v)}", "gpus": lambda v: f"{whole(v)} GPUs", "gpu": str,
+    "price": price, "pue": lambda v: f"PUE {v:g}", "carbon": BY_UNIT["kg/kWh"],
 }  # fmt: skip
 
 
@@ -255,7 +259,7 @@ def assumptions_table(assumptions: Mapping[str, Assumption]) -> Table:
     table.columns[3].justify = "left"
     for name, a in assumptions.items():
         origin = "assumption" if a.is_assumption and a.origin != "user" else a.origin
-        table.add_row(name, _shown(a), origin, a.source)
+        table.add_row(name, _shown(name, a), origin, a.source)
     return table
 
 
@@ -281,11 +285,24 @@ def entry_table(entry: Entry) -> Table:
             continue
         if isinstance(value, dict):
             for sub, subvalue in value.items():
-                table.add_row(f"{key}.{sub}", str(subvalue), "" if sub == "source" else value.get("source", ""))
+                table.add_row(f"{key}.{sub}", _written(subvalue), "" if sub == "source" else value.get("source", ""))
         else:
             source = entry.source_of(key) if key in entry.figures else ""
-            table.add_row(key, str(value), source)
+            table.add_row(key, _written(value), source)
     return table
+
+
+def _written(value: Any) -> str:
+    """A preset's value as written in its file, for people: lists joined, numbers with separators."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_written(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_written(v)}" for k, v in value.items())
+    if isinstance(value, int | float):
+        return f"{value:,}" if abs(value) >= 1e4 else f"{value:g}"
+    return str(value)
 
 
 _BOUND_BY = {
@@ -307,7 +324,7 @@ def optimal_table(plan: OptimalPlan) -> Table:
         ("tokens", lambda o: count(o.split.tokens)),
         ("tokens / parameter", lambda o: f"{o.split.tokens_per_param:.1f}"),
         ("predicted loss", lambda o: "no loss law" if o.split.loss is None else f"{o.split.loss:.4f}"),
-        ("GPUs", lambda o: f"{count(o.train.budget.gpus)} {o.train.resolved.hardware.name}"),
+        ("GPUs", lambda o: f"{whole(o.train.budget.gpus)} {o.train.resolved.hardware.name}"),
         ("MFU", lambda o: _spread(o.train, "mfu", percent(o.train.resolved.mfu), _percent)),
         ("wall-clock", lambda o: _spread(o.train, "seconds", duration(o.train.budget.seconds), _days)),
         ("GPU-hours", lambda o: _spread(o.train, "gpu_seconds", count(o.train.budget.gpu_seconds / HOUR), _hours)),
@@ -323,7 +340,7 @@ def optimal_table(plan: OptimalPlan) -> Table:
 
 def fleet_tables(f: Fleet) -> tuple[Table, Table]:
     table = _table(f"{f.cluster.title} ({f.cluster.name}) as an owned fleet", "", "value")
-    table.add_row("GPUs", f"{count(f.cluster.gpus)} {f.hardware.name}")
+    table.add_row("GPUs", f"{whole(f.cluster.gpus)} {f.hardware.name}")
     if f.capex is not None and f.capex_per_gpu is not None:
         table.add_row("capex", f"{money(f.capex)} ({money(f.capex_per_gpu)} per GPU)")
     if f.owned is not None:
@@ -348,7 +365,7 @@ def serve_table(e: ServeEstimate) -> Table:
         "value",
     )
     band = e.tokens_per_s
-    table.add_row("forward FLOPs per token", f"{e.flops_per_token:.4g}")
+    table.add_row("forward FLOPs per token", flops(e.flops_per_token))
     table.add_row("weights", f"{e.weight_bytes / 1e9:,.1f} GB")
     table.add_row("KV cache per token", f"{e.kv_bytes_per_token:,.0f} B")
     table.add_row("largest batch that fits", count(e.max_batch))
@@ -359,7 +376,7 @@ def serve_table(e: ServeEstimate) -> Table:
     table.add_row("output tokens/s per GPU", f"{e.tokens_per_s_per_gpu:,.0f}")
     table.add_row("prefill tokens/s per GPU", f"{e.prefill_tokens_per_s_per_gpu:,.0f}")
     if e.gpus is not None and e.tokens_per_day is not None:
-        table.add_row(f"GPUs for {count(e.tokens_per_day)} tokens/day", count(e.gpus))
+        table.add_row(f"GPUs for {count(e.tokens_per_day)} tokens/day", whole(e.gpus))
     if e.usd_per_million_tokens is not None:
         table.add_row("cost per million output tokens", f"${e.usd_per_million_tokens:,.3g}")
     measured = ", ".join(sorted(e.calibration.accelerators))
@@ -489,6 +506,8 @@ def axis_value(series: Series, value: float) -> str:
     shown = series.display(value)
     if series.key == "mfu":
         return percent(shown)
+    if series.key == "gpus":
+        return whole(shown)
     text = count(shown) if series.axis.display[0] in ("", "days") and shown >= 1 else f"{shown:.4g}"
     return f"{text} {series.axis.display[0]}".strip()
 
@@ -507,7 +526,7 @@ def sweep_table(series: Series, results: Sequence[TrainResult]) -> Table:
         b = result.budget
         table.add_row(
             axis_value(series, value),
-            _spread(result, "gpus", count(b.gpus), count),
+            _spread(result, "gpus", whole(b.gpus), whole),
             _spread(result, "seconds", f"{b.seconds / DAY:,.1f}", _days),
             bar(b.seconds, longest, SWEEP_BAR),
             _spread(result, "cost", money(b.cost), _money),
@@ -589,13 +608,13 @@ def memory_table(m: MemoryEstimate) -> Table:
         table.add_row(key, "—" if value is None else f"{value / _GIB:,.1f}")
     table.add_row(f"{m.gpu} memory", f"{m.gpu_memory / _GIB:,.1f}")
     table.add_row("fits", "yes" if m.fits else "NO")
-    at_layout = "none: what ZeRO cannot shard exceeds the GPU" if m.min_gpus is None else count(m.min_gpus)
+    at_layout = "none: what ZeRO cannot shard exceeds the GPU" if m.min_gpus is None else whole(m.min_gpus)
     table.add_row("fewest GPUs at this TP, PP, ZeRO", at_layout)
     if m.fewest is None:
         fewest = "none"
     else:
         gpus, best = m.fewest
-        fewest = f"{count(gpus)} (TP {best.tp} × PP {best.pp} × DP {best.dp})"
+        fewest = f"{whole(gpus)} (TP {best.tp} × PP {best.pp} × DP {best.dp})"
     table.add_row("fewest GPUs at all (ZeRO-3, full recompute, TP ≤ 8)", fewest)
     return table
 
