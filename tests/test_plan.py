@@ -45,3 +45,18 @@ def test_money_and_a_deadline_together_say_which_binds(cli):
     many = cli("optimal", "--budget", "$10M", "--days", "30", "--gpus", "100000", "--json").json()
     assert many["binding"] == "money" and many["laws"][0]["train"]["days"] < 30
     assert "money spent within the deadline" in cli("optimal", "--budget", "$10M", "--days", "30").stdout
+
+
+def test_optimal_plot_draws_each_laws_frontier_around_the_budget(cli, tmp_path):
+    import xml.etree.ElementTree as ElementTree
+
+    run = cli("optimal", "--compute", "3.8e25", "--law", "all", "--plot", str(tmp_path / "f.svg"))
+    assert run.code == 0
+    svg = ElementTree.parse(tmp_path / "f.svg").getroot()
+    lines = svg.findall("{http://www.w3.org/2000/svg}polyline")
+    laws = cli("optimal", "--compute", "3.8e25", "--law", "all", "--json").json()["laws"]
+    assert len(lines) == 2 * len(laws)  # parameters and tokens, one line per law
+    words = "".join(svg.itertext())
+    assert all(o["law"] in words for o in laws) and "3.80e25 FLOP" in words
+    refused = cli("optimal", "--params", "8B", "--loss", "2.1", "--plot", str(tmp_path / "o.svg"))
+    assert refused.code == 2 and "--plot" in refused.stderr and not (tmp_path / "o.svg").exists()

@@ -350,10 +350,17 @@ def emit(result: object, as_json: bool, fields: "tuple[tuple[str, ...], ...] | N
     sys.stdout.write(json.dumps(project(json.loads(render(result, "json")), fields)) + "\n")
 
 
+PlotOpt = Annotated[Path | None, opt("Also draw the result as a chart: an SVG file.", "--plot")]
+
+
 def save(result: object, format: str, path: Path, option: str) -> None:
     """`result` rendered in `format` into the file `path`, complete or not at all."""
     from llamacalc.output.render import render
 
+    if format == "chart" and path.suffix.lower() != ".svg":
+        raise LlamacalcError(
+            f"{option}: llamacalc draws SVG; name the file .svg (got '{path}'), then convert if needed"
+        )
     text = render(result, format)
     with _atomic_stdout(path, option):
         sys.stdout.write(text)

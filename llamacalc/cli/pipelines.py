@@ -13,6 +13,7 @@ from llamacalc.cli.app import (
     HARDWARE_INPUTS,
     FieldsOpt,
     JsonOpt,
+    PlotOpt,
     PresetsOpt,
     catalog_from,
     commands,
@@ -187,9 +188,7 @@ def sweep(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     fields: FieldsOpt = None,
-    plot: Annotated[
-        Path | None, opt("Also draw days (or GPUs) and cost against the swept input, P10-P90 shaded, as SVG.")
-    ] = None,
+    plot: PlotOpt = None,
 ) -> None:
     """Vary one input over start:stop:step (xF multiplies) and plot days and cost against it.
 
@@ -203,8 +202,6 @@ def sweep(
     from llamacalc.resolve import Resolver
 
     projection = train_fields(fields)
-    if plot is not None and plot.suffix.lower() != ".svg":
-        raise InputError(f"--plot: llamacalc draws SVG; name the file .svg (got '{plot}'), then convert if needed")
     swept = [key for key, value in request.items() if is_range(value)]
     if len(swept) != 1:
         raise InputError(

@@ -11,6 +11,7 @@ from llamacalc.cli.app import (
     JsonOpt,
     ModelArg,
     ParamsOpt,
+    PlotOpt,
     PresetsOpt,
     TokensOpt,
     catalog_from,
@@ -19,6 +20,7 @@ from llamacalc.cli.app import (
     opt,
     presets_named,
     run_inputs,
+    save,
     warn,
     writes_output,
 )
@@ -59,6 +61,7 @@ def optimal(
     law: LawOpt = "epoch",
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
+    plot: PlotOpt = None,
 ) -> None:
     """The compute-optimal model for a budget, or the tokens to over-train a fixed size to a loss.
 
@@ -68,6 +71,8 @@ def optimal(
     from llamacalc.resolve import Resolver
     from llamacalc.units import parse_count
 
+    if plot is not None and (inference_tokens is not None or loss is not None):
+        raise LlamacalcError("--plot draws a budget's law frontier: give --compute, --days or --budget")
     catalog = catalog_from(presets)
     if inference_tokens is not None:
         if loss is None or params is not None or compute or days or budget:
@@ -106,6 +111,8 @@ def optimal(
 
     result = plan.optimal_plan(Resolver(catalog), law, request, compute=compute, days=days, money=budget)
     warn([w for o in result.optima for w in o.split.warnings])
+    if plot is not None:
+        save(result, "chart", plot, "--plot")
     emit(result, as_json)
 
 

@@ -21,6 +21,8 @@ from llamacalc.flops import INFERENCE_FLOP_PER_PARAM_TOKEN, training_flops
 from llamacalc.inputs import Assumption
 from llamacalc.resolve import Resolved, Resolver, Setup
 from llamacalc.scaling import (
+    MAX_FLOPS,
+    MIN_FLOPS,
     Split,
     compute_for_loss,
     equal_loss_split,
@@ -50,6 +52,13 @@ class OptimalPlan:
     assumptions: Mapping[str, Assumption]
     optima: Sequence[Optimum]
     binding: str  # the constraint that sets C: "compute", "money", "time", or "money and time"
+
+    def frontier(self, points: int = 41, decades: float = 2.0) -> dict[str, list[Split]]:
+        """Each law's compute-optimal split from C/10^decades to C·10^decades (log-spaced, within
+        the range a law splits): the frontier `optimal --plot` draws, the budget at its centre."""
+        steps = [self.flops * 10 ** (decades * (2 * i / (points - 1) - 1)) for i in range(points)]
+        inside = [c for c in steps if MIN_FLOPS <= c <= MAX_FLOPS]
+        return {o.law.name: [optimal(o.law, c) for c in inside] for o in self.optima}
 
 
 @dataclass(frozen=True)

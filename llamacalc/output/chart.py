@@ -13,18 +13,20 @@ from typing import TYPE_CHECKING, NamedTuple
 from xml.sax.saxutils import escape
 
 from llamacalc.inputs import option
-from llamacalc.output.numbers import count, money
+from llamacalc.output.numbers import count, flops, money
 from llamacalc.output.render import renders
 from llamacalc.output.tables import axis_value
 from llamacalc.units import DAY
 
 if TYPE_CHECKING:
+    from llamacalc.estimates.plan import OptimalPlan
     from llamacalc.estimates.sweep import Sweep
     from llamacalc.estimates.train import TrainResult
 
 WIDTH, HEIGHT = 960, 420
 LEFT, RIGHT, TOP, BOTTOM = 86, 24, 78, 64  # each panel's margins, in px
 INK, GRID, BAND, LINE = "#222", "#ddd", "#9ecae1", "#08519c"
+PALETTE = ("#08519c", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666")
 FONT = 'font-family="Helvetica, Arial, sans-serif"'
 
 
@@ -145,3 +147,63 @@ def _nice(value: float) -> float:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
     return next(m * power for m in (1, 2, 2.5, 4, 5, 8, 10) if m * power >= value)
+
+
+@renders("chart", "OptimalPlan")
+def frontier_chart(plan: OptimalPlan) -> str:
+    """Each law's compute-optimal parameters and tokens against compute, log-log, the budget marked."""
+    frontier = plan.frontier()
+    width = (WIDTH - LEFT) // 2
+    title = f"Compute-optimal models around {flops(plan.flops)}: each law's split"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" {FONT}>',
+        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
+        f'<text x="{LEFT}" y="30" font-size="18" font-weight="bold" fill="{INK}">{escape(title)}</text>',
+    ]
+    legend = [f'<tspan fill="{PALETTE[i % len(PALETTE)]}">■ {escape(name)}</tspan>' for i, name in enumerate(frontier)]
+    parts.append(f'<text x="{LEFT}" y="52" font-size="13" fill="#555">{"  ".join(legend)}  (dashed: the budget)</text>')
+    for i, (label, pick) in enumerate((("parameters", "params"), ("training tokens", "tokens"))):
+        lines = {name: [(s.flops, getattr(s, pick)) for s in splits] for name, splits in frontier.items()}
+        parts += _log_panel(i * width, width, label, lines, plan.flops)
+    return "\n".join([*parts, "</svg>"]) + "\n"
+
+
+def _log_panel(
+    left: int, width: int, label: str, lines: dict[str, list[tuple[float, float]]], marked: float
+) -> list[str]:
+    """A log-log panel: one line per series, decade grid lines, a dashed line at `marked` on x."""
+    x0, x1, y0, y1 = left + LEFT, left + width - RIGHT, HEIGHT - BOTTOM, TOP
+    xs = [x for points in lines.values() for x, _ in points]
+    ys = [y for points in lines.values() for _, y in points]
+    low_x, high_x = math.floor(math.log10(min(xs))), math.ceil(math.log10(max(xs)))
+    low_y, high_y = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)))
+
+    def px(x: float) -> float:
+        return x0 + (x1 - x0) * (math.log10(x) - low_x) / max(high_x - low_x, 1)
+
+    def py(y: float) -> float:
+        return y0 - (y0 - y1) * (math.log10(y) - low_y) / max(high_y - low_y, 1)
+
+    parts = [f'<text x="{x0}" y="{y1 - 12}" font-size="14" font-weight="bold" fill="{INK}">{escape(label)}</text>']
+    for k in range(low_y, high_y + 1):
+        parts.append(f'<line x1="{x0}" y1="{py(10**k):.1f}" x2="{x1}" y2="{py(10**k):.1f}" stroke="{GRID}"/>')
+        parts.append(
+            f'<text x="{x0 - 8}" y="{py(10**k) + 4:.1f}" font-size="12" text-anchor="end" fill="{INK}">'
+            f"{escape(count(10**k))}</text>"
+        )
+    for k in range(low_x, high_x + 1):
+        parts.append(
+            f'<text x="{px(10**k):.1f}" y="{y0 + 20}" font-size="12" text-anchor="middle" fill="{INK}">1e{k}</text>'
+        )
+    parts.append(f'<text x="{x1}" y="{y0 + 40}" font-size="12" text-anchor="end" fill="#555">compute (FLOP)</text>')
+    for i, points in enumerate(lines.values()):
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in points)
+        color = PALETTE[i % len(PALETTE)]
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2.5"/>')
+    parts.append(
+        f'<line x1="{px(marked):.1f}" y1="{y0}" x2="{px(marked):.1f}" y2="{y1}" stroke="{INK}" stroke-dasharray="5,4"/>'
+    )
+    parts.append(f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="{INK}"/>')
+    parts.append(f'<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="{INK}"/>')
+    return parts
