@@ -23,12 +23,18 @@ class Assumption(NamedTuple):
 
     value: Any
     unit: str
-    origin: str  # "user", "preset" or "default"
+    origin: str  # "user", "preset", "default", "derived" (from other inputs) or "law" (a scaling law's)
     source: str = ""
 
     @property
     def is_assumption(self) -> bool:
         return self.origin == "default" or self.source.lower().startswith("assumption")
+
+    @property
+    def provenance(self) -> str:
+        """Where it came from, in the one vocabulary of the table and JSON: user, preset, derived,
+        law, or assumption (a default, or a preset figure its source calls one)."""
+        return "assumption" if self.origin != "user" and self.is_assumption else self.origin
 
 
 def _default(value: Any, source: str, unit: str = "") -> Assumption:

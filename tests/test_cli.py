@@ -33,7 +33,7 @@ def test_train_json_has_every_documented_key(cli):
     assert doc["gpu_hours"] == pytest.approx(doc["gpus"] * doc["days"] * 24)
     assert doc["reported"]["gpu_hours"] == 30.84e6
     assert doc["reported"]["implied_mfu"] == pytest.approx(0.346, abs=0.001)
-    assert doc["assumptions"]["mfu"]["origin"] == "default"
+    assert doc["assumptions"]["mfu"]["origin"] == "assumption"
     assert doc["assumptions"]["mfu"]["assumption"] is True
 
 
@@ -233,3 +233,17 @@ def test_sources_gives_a_tags_full_reference(cli):
     assert {"S1", "S7", "S29"} <= set(every)
     unknown = cli("sources", "S77")
     assert unknown.code == 2 and "did you mean 'S7'" in unknown.stderr and "'llamacalc sources'" in unknown.stderr
+
+
+def test_one_origin_vocabulary_in_json_and_table(cli):
+    """JSON's "origin" is the word the --sources table prints; a law's proposal is the law's, not the user's."""
+    doc = cli("train", "llama-3.1-405b", "--gpus", "8192", "--json").json()
+    table = cli("train", "llama-3.1-405b", "--gpus", "8192", "--sources", env={"COLUMNS": "200"}).stdout
+    rows = {line.split()[0]: line.split() for line in table.splitlines() if line.startswith("  ") and line.strip()}
+    for name, a in doc["assumptions"].items():
+        assert a["origin"] in {"user", "preset", "assumption", "derived", "law"}
+        assert a["origin"] in rows[name], name
+    assert doc["assumptions"]["gpus"]["origin"] == "user" and doc["assumptions"]["price"]["origin"] == "assumption"
+    proposal = cli("optimal", "--compute", "3.8e25", "--json").json()["laws"][0]["train"]["assumptions"]
+    assert proposal["params"]["origin"] == proposal["tokens"]["origin"] == "law"
+    assert proposal["gpus"]["origin"] != "user"

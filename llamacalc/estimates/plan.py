@@ -352,7 +352,19 @@ def _consistent(
         if abs(resolved.mfu - mfu) <= 1e-12 * mfu or basis == "compute":
             break
         mfu = resolved.mfu
-    return flops, basis, seen, split, resolved
+    return flops, basis, seen, split, _proposed(resolved, law, flops, setup_seen)
+
+
+def _proposed(resolved: Resolved, law: Law, flops: float, setup_seen: Mapping[str, Assumption]) -> Resolved:
+    """The proposal's inputs as they came: its size and tokens from the law, its GPUs from the
+    budget's setup (the user's, a default or derived), not all "user" as the request passes them."""
+    source = f"the {law.name} law's compute-optimal split of {flops:.3g} FLOP ({law.entry.source_of('form')})"
+    chosen = {key: Assumption(resolved.assumptions[key].value, "", "law", source) for key in SPLIT_KEYS}
+    kept = {key: setup_seen[key] for key in ("gpu", "gpus") if key in setup_seen and key in resolved.assumptions}
+    return dataclasses.replace(resolved, assumptions={**resolved.assumptions, **chosen, **kept})
+
+
+SPLIT_KEYS = ("params", "active_params", "tokens")  # what a law's split sets in a proposal
 
 
 def loss_reports(catalog: Catalog, law_name: str, params: float, tokens: float) -> list[LossReport]:

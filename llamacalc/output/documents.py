@@ -181,7 +181,7 @@ def _user_json(a: Assumption) -> str:
 
 
 def _assumption_dict(a: Assumption) -> dict[str, Any]:
-    return {"value": a.value, "unit": a.unit, "origin": a.origin, "assumption": a.is_assumption, "source": a.source}
+    return {"value": a.value, "unit": a.unit, "origin": a.provenance, "assumption": a.is_assumption, "source": a.source}
 
 
 def entry_document(entry: Entry) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def count(value: float | None, digits: int = 4) -> str:
     if value is None:
         return "—"
     if value < 1e5:
-        return f"{value:,.0f}" if value == int(value) else f"{value:,.3g}"
+        return f"{value:,.0f}" if value == int(value) else _significant(value, 3)
     if value >= 1e15:
         return f"{value:.3g}"
     return _scaled(value, digits) or f"{value:,.0f}"

@@ -258,8 +258,7 @@ def assumptions_table(assumptions: Mapping[str, Assumption]) -> Table:
     table.caption_justify = "left"
     table.columns[3].justify = "left"
     for name, a in assumptions.items():
-        origin = "assumption" if a.is_assumption and a.origin != "user" else a.origin
-        table.add_row(name, _shown(name, a), origin, a.source)
+        table.add_row(name, _shown(name, a), a.provenance, a.source)
     return table
 
 
