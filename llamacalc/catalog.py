@@ -101,7 +101,19 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
                 "v_head_dim",
             )
         },
-        **{key: _BOOL for key in ("router_bias", "qkv_bias", "o_bias", "mlp_bias", "qk_norm")},
+        **{
+            key: _BOOL
+            for key in (
+                "router_bias",
+                "qkv_bias",
+                "o_bias",
+                "mlp_bias",
+                "qk_norm",
+                "qk_norm_full",
+                "norm_bias",
+                "gated_ffn",
+            )
+        },  # fmt: skip
         "precision": _TEXT,
         "cluster": _TEXT,
         "based_on": _TEXT,

@@ -51,13 +51,16 @@ def _attention_extras(arch: Architecture) -> int:
     """Attention biases and norms of one layer: parameters, but no matmul."""
     q, kv = arch.heads * arch.head_dim, arch.kv_heads * arch.head_dim
     biases = (q + 2 * kv if arch.qkv_bias else 0) + (arch.d_model if arch.o_bias else 0)
-    norms = 2 * arch.head_dim if arch.qk_norm else 0
+    norms = (q + kv if arch.qk_norm_full else 2 * arch.head_dim) if arch.qk_norm else 0
     latent_norms = arch.kv_lora_rank + arch.q_lora_rank  # each bottleneck is normalised
     return biases + norms + latent_norms
 
 
-def _gated(arch: Architecture, width: int) -> int:
-    """A gated FFN (SwiGLU, GeGLU) has three matrices: gate and up (d×width), down (width×d)."""
+def _mlp(arch: Architecture, width: int) -> int:
+    """A gated FFN (SwiGLU, GeGLU) has three matrices: gate and up (d×width), down (width×d); a plain
+    MLP (GELU: GPT-NeoX, Falcon) two, up and down."""
+    if not arch.gated_ffn:
+        return 2 * arch.d_model * width + ((width + arch.d_model) if arch.mlp_bias else 0)
     return 3 * arch.d_model * width + ((2 * width + arch.d_model) if arch.mlp_bias else 0)
 
 
@@ -73,13 +76,13 @@ def _ffn(arch: Architecture, routed: int) -> int:
     """FFN weights of all layers: gated on dense layers; router, shared and `routed` experts on MoE ones."""
     n_moe = moe_layers(arch)
     router = arch.d_model * arch.experts + (arch.experts if arch.router_bias else 0)
-    moe_layer = _gated(arch, arch.moe_ffn) * (routed + arch.shared_experts) + router
-    return (arch.layers - n_moe) * _gated(arch, arch.ffn) + n_moe * moe_layer
+    moe_layer = _mlp(arch, arch.moe_ffn) * (routed + arch.shared_experts) + router
+    return (arch.layers - n_moe) * _mlp(arch, arch.ffn) + n_moe * moe_layer
 
 
 def expert_params(arch: Architecture) -> int:
     """Weights in routed experts: what expert parallelism splits."""
-    return moe_layers(arch) * arch.experts * _gated(arch, arch.moe_ffn)
+    return moe_layers(arch) * arch.experts * _mlp(arch, arch.moe_ffn)
 
 
 def parameter_count(arch: Architecture, active: bool = False) -> int:
@@ -88,10 +91,11 @@ def parameter_count(arch: Architecture, active: bool = False) -> int:
     With `active`, counts only what one token uses: its routed and shared experts, not all experts.
     """
     d = arch.d_model
-    per_layer = _attention(arch) + _attention_extras(arch) + arch.layer_norms * d
+    norm = d * (2 if arch.norm_bias else 1)  # RMSNorm: a scale; LayerNorm: a scale and a bias
+    per_layer = _attention(arch) + _attention_extras(arch) + arch.layer_norms * norm
     embeddings = arch.vocab * d * (1 if arch.tied_embeddings else 2)
     ffn = _ffn(arch, arch.experts_per_token if active else arch.experts)
-    return arch.layers * per_layer + ffn + d + embeddings  # + d: the final norm
+    return arch.layers * per_layer + ffn + norm + embeddings  # + norm: the final one
 
 
 # --- FLOPs per token, by convention ---------------------------------------------------------------

@@ -1,15 +1,16 @@
 """Hugging Face `config.json` → a llamacalc model preset, its parameters counted from the architecture.
 
 Each supported family is a row of FAMILIES: which config keys give the MoE, and the layout quirks
-its modelling code has (q/k/v biases in Qwen2, per-head q/k norms in Qwen3 and Gemma 3, four norms
-per layer and tied embeddings in Gemma 2 and 3, multi-head latent attention and leading dense layers
-in DeepSeek-V2/V3, interleaved MoE layers in Llama 4 [S8]). Counts agree exactly with `transformers`
+its modelling code has (q/k/v biases in Qwen2, per-head q/k norms in Qwen3 and Gemma 3, whole-width
+ones in OLMo 2, four norms per layer and tied embeddings in Gemma 2 and 3, multi-head latent
+attention and leading dense layers in DeepSeek-V2/V3, interleaved MoE layers in Llama 4 [S8],
+LayerNorms and plain GELU MLPs with biases in GPT-NeoX, Falcon and StarCoder2). Counts agree exactly with `transformers`
 building the model (tests/test_hf_config.py). A family not listed is refused, never guessed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,38 @@ class Family:
     tied: bool = False  # tie_word_embeddings when the config omits it
     text_config: bool = False  # the decoder is described under "text_config"
     windowed: bool = True  # sliding_window bounds every layer's attention (Gemma alternates: counted global)
+    attention_bias: bool = False  # attention_bias when the config omits it
+    # the config in Llama's key names, and fields its own keys imply (Falcon's layout switches)
+    translate: Callable[[Mapping[str, Any]], tuple[Mapping[str, Any], dict[str, Any]]] | None = None
 
+
+def _falcon(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """Falcon (modeling_falcon): fused QKV with multi-query (7B) or grouped KV heads (40B, 180B:
+    new_decoder_architecture), a plain GELU MLP of ffn_hidden_size (default 4·d), LayerNorms: one
+    before the parallel attention and MLP, two in the new layout (num_ln_in_parallel_attn), and one
+    `bias` switch for every linear layer. Old RW configs name the sizes n_layer, n_head, n_head_kv."""
+    c = dict(config)
+    for old, new in (("n_layer", "num_hidden_layers"), ("n_head", "num_attention_heads"),
+                     ("n_head_kv", "num_kv_heads"), ("n_embed", "hidden_size")):  # fmt: skip
+        c.setdefault(new, c.get(old))
+    heads, d = c.get("num_attention_heads"), c.get("hidden_size")
+    layout = bool(c.get("new_decoder_architecture", False))
+    kv = c.get("num_kv_heads") or heads if layout else 1 if c.get("multi_query", True) else heads
+    norms = (c.get("num_ln_in_parallel_attn") or 2) if layout else 1 if c.get("parallel_attn", True) else 2
+    bias = c.get("bias", False)
+    wide = c.get("ffn_hidden_size") or (4 * d if isinstance(d, int) and not isinstance(d, bool) else None)
+    c |= {"num_key_value_heads": kv, "intermediate_size": wide, "attention_bias": bias, "mlp_bias": bias}
+    return c, {"layer_norms": norms}
+
+
+def _use_bias(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """StarCoder2: one `use_bias` switch (default on) for the attention and MLP linear layers."""
+    bias = config.get("use_bias", True)
+    return {**config, "attention_bias": bias, "mlp_bias": bias}, {}
+
+
+LAYER_NORM = {"norm_bias": True}  # LayerNorm (scale and bias) where Llama has RMSNorm
+PLAIN_MLP = {"gated_ffn": False}  # up and down (GELU), where Llama has gate, up and down
 
 FAMILIES: Mapping[str, Family] = {
     "LlamaForCausalLM": Family(),
@@ -48,6 +80,11 @@ FAMILIES: Mapping[str, Family] = {
     "DeepseekV3ForCausalLM": Family(moe="deepseek", fixed={"router_bias": True}),
     "Llama4ForConditionalGeneration": Family(moe="llama4", text_config=True),
     "Llama4ForCausalLM": Family(moe="llama4"),
+    "GraniteForCausalLM": Family(),  # Llama's weights; its multipliers scale activations, not parameters
+    "Olmo2ForCausalLM": Family(fixed={"qk_norm": True, "qk_norm_full": True}),  # norms after, not before
+    "GPTNeoXForCausalLM": Family(fixed={**LAYER_NORM, **PLAIN_MLP, "mlp_bias": True}, attention_bias=True),
+    "FalconForCausalLM": Family(fixed={**LAYER_NORM, **PLAIN_MLP}, tied=True, translate=_falcon),
+    "Starcoder2ForCausalLM": Family(fixed={**LAYER_NORM, **PLAIN_MLP}, tied=True, translate=_use_bias),
 }
 
 
@@ -59,12 +96,17 @@ def preset_fields(config: Mapping[str, Any], where: str) -> dict[str, Any]:
     kind = next((a for a in architectures if isinstance(a, str) and a in FAMILIES), None)
     if kind is None:
         raise InputError(
-            f"{where}: unsupported architectures {architectures!r:.80}; expected one of {', '.join(FAMILIES)}"
+            f"{where}: unsupported architectures {architectures!r:.80}; expected one of {', '.join(FAMILIES)}; "
+            "or give the size by hand (--params 7B --tokens 2T), or a model preset with layers, d_model, "
+            "heads, kv_heads, ffn and vocab"
         )
     family = FAMILIES[kind]
     text = config.get("text_config", config) if family.text_config else config
     if not isinstance(text, Mapping):
         raise InputError(f"{where}: text_config must be an object")
+    implied: dict[str, Any] = {}
+    if family.translate is not None:
+        text, implied = family.translate(text)
 
     def get(key: str, default: int | None = None) -> int:
         value = text.get(key, default)
@@ -92,10 +134,11 @@ def preset_fields(config: Mapping[str, Any], where: str) -> dict[str, Any]:
         "vocab": get("vocab_size"),
         "tied_embeddings": flag("tie_word_embeddings", family.tied),
         **family.fixed,
+        **implied,
     }
     if text.get("head_dim") is not None and get("head_dim") * heads != fields["d_model"]:
         fields["head_size"] = get("head_dim")
-    if flag("attention_bias", False):  # Llama's: on Q, K, V and O
+    if flag("attention_bias", family.attention_bias):  # Llama's: on Q, K, V and O
         fields |= {"qkv_bias": True, "o_bias": True}
     if flag("mlp_bias", False):
         fields["mlp_bias"] = True

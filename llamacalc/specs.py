@@ -64,8 +64,9 @@ class Entry:
 
 @dataclass(frozen=True)
 class Architecture:
-    """Decoder shape: GQA (or multi-head latent) attention, gated FFN (SwiGLU, GeGLU), optional MoE
-    layers. The defaults are Llama's; the other fields cover the families config.json files bring."""
+    """Decoder shape: GQA (or multi-head latent) attention, a gated (SwiGLU, GeGLU) or plain MLP,
+    optional MoE layers. The defaults are Llama's; the other fields cover the families config.json
+    files bring."""
 
     layers: int
     d_model: int
@@ -87,7 +88,10 @@ class Architecture:
     o_bias: bool = False  # and on the output projection (Llama's attention_bias)
     mlp_bias: bool = False
     qk_norm: bool = False  # a norm of head size on queries and keys (Qwen3, Gemma 3)
-    layer_norms: int = 2  # norms per layer: 2 in Llama, 4 in Gemma 2 and 3
+    qk_norm_full: bool = False  # ... over all heads at once instead (OLMo 2: q and k projections' width)
+    layer_norms: int = 2  # norms per layer: 2 in Llama, 4 in Gemma 2 and 3, 1 with parallel attention
+    norm_bias: bool = False  # LayerNorm with a bias, not RMSNorm (GPT-NeoX, Falcon): 2·d a norm
+    gated_ffn: bool = True  # gate, up and down matrices (SwiGLU); False: up and down (GELU MLP)
     sliding_window: int = 0  # attention span in tokens, when bounded (Mistral)
     kv_lora_rank: int = 0  # multi-head latent attention (DeepSeek-V2/V3): the compressed KV width
     q_lora_rank: int = 0  # and the compressed Q width (0: Q projected directly)

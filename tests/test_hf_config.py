@@ -87,3 +87,54 @@ def test_configs_checked_for_value(cli, tmp_path, config, message):
     (tmp_path / "config.json").write_text(config)
     run = cli("train", "--config", str(tmp_path / "config.json"), "--tokens", "1T")
     assert run.code == 2 and message in run.stderr, run.stderr
+
+
+def count(config: dict) -> tuple[int, int]:
+    entry = config_entry(config, Path("/x/config.json"), "1T")
+    return entry.fields["params"], entry.fields["active_params"]
+
+
+PYTHIA = {"architectures": ["GPTNeoXForCausalLM"], "vocab_size": 50304, "use_parallel_residual": True}
+
+
+@pytest.mark.parametrize(
+    ("shape", "run"),
+    [
+        ({"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096},
+         "pythia-410m"),
+        ({"hidden_size": 2048, "num_hidden_layers": 16, "num_attention_heads": 8, "intermediate_size": 8192},
+         "pythia-1b"),
+    ],
+)  # fmt: skip
+def test_gpt_neox_counts_pythias_published_parameters(catalog, shape, run):
+    """GPT-NeoX: LayerNorms with biases, fused QKV and dense with biases, a plain 4·d GELU MLP with
+    biases, untied input and output embeddings; Pythia's table gives the exact totals (runs presets)."""
+    assert count({**PYTHIA, **shape}) == (catalog.run(run).params, catalog.run(run).params)
+
+
+def test_falcon_layouts():
+    """Falcon-7B: multi-query (one K and one V head), one LayerNorm before the parallel attention and
+    MLP, a 4·d GELU MLP, no biases, tied embeddings: 6,921,720,704 parameters. The 40B/180B layout
+    (new_decoder_architecture) has grouped KV heads and two LayerNorms; old RW keys read the same."""
+    falcon_7b = {"architectures": ["FalconForCausalLM"], "hidden_size": 4544, "num_hidden_layers": 32,
+                 "num_attention_heads": 71, "vocab_size": 65024, "multi_query": True, "parallel_attn": True,
+                 "new_decoder_architecture": False, "bias": False}  # fmt: skip
+    assert count(falcon_7b) == (6_921_720_704, 6_921_720_704)
+    rw = {"architectures": ["FalconForCausalLM"], "n_embed": 4544, "n_layer": 32, "n_head": 71, "vocab_size": 65024}
+    assert count(rw) == count(falcon_7b)
+    d, layers, heads, kv, vocab = 8192, 60, 128, 8, 65024
+    falcon_40b = {"architectures": ["FalconForCausalLM"], "hidden_size": d, "num_hidden_layers": layers,
+                  "num_attention_heads": heads, "num_kv_heads": kv, "vocab_size": vocab,
+                  "new_decoder_architecture": True}  # fmt: skip
+    head = d // heads
+    per_layer = d * (heads + 2 * kv) * head + d * d + 2 * d * 4 * d + 2 * (2 * d)
+    assert count(falcon_40b)[0] == layers * per_layer + vocab * d + 2 * d
+
+
+def test_olmo2_norms_span_the_projections():
+    """OLMo 2: Llama's weights plus RMSNorms over the whole q and k projections (not per head)."""
+    shape = {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
+             "intermediate_size": 11008, "vocab_size": 100352}  # fmt: skip
+    olmo2 = count({"architectures": ["Olmo2ForCausalLM"], **shape})[0]
+    llama = count({"architectures": ["LlamaForCausalLM"], **shape})[0]
+    assert olmo2 - llama == 32 * (4096 + 4096)  # q_norm and k_norm, every layer
