@@ -37,8 +37,10 @@ def test_sweep_csv(cli):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--gpus", "8"], "give exactly one option as a range"),
-        (["--gpus", "1:8:x2", "--mfu", "0.1:0.5:0.1"], "give exactly one option as a range"),
+        (["--gpus", "8"], "give one option as a range start:stop:step or a list a,b,c"),
+        (["--gpus", "1:8:x2", "--mfu", "0.1:0.5:0.1", "--price", "1,2"], "(got 3: --gpus, --mfu, --price)"),
+        (["--gpus", "1K:32K"], "--gpus: '1K:32K' has no step; give start:stop:step, e.g. 1K:32K:x2"),
+        (["--gpus", "1024,many"], "--gpus: expected a list of values such as 1024,4096"),
         (["--gpus", "a:b:c"], "--gpus: expected a range start:stop:step"),
         (["--gpus", "64:8:x2"], "the range must rise"),
         (["--gpus", "8:64:x1"], "the step must move toward stop"),
@@ -81,3 +83,17 @@ def test_plot_draws_the_band_on_a_log_axis_and_refuses_other_formats(cli, tmp_pa
     assert png.code == ExitCode.BAD_INPUT and ".svg" in png.stderr and not (tmp_path / "g.png").exists()
     by_count = cli("sweep", "llama-3-70b", "--days", "10:40:10", "--plot", str(tmp_path / "d.svg"))
     assert by_count.code == 0 and "GPUs and cost" in (tmp_path / "d.svg").read_text()
+
+
+def test_a_list_of_names_and_a_grid_of_two_inputs(cli):
+    gpus = cli("sweep", "llama-3-70b", "--gpu", "h100-sxm,b200", "--json").json()
+    assert gpus["axes"] == ["gpu"] and [p["value"] for p in gpus["points"]] == ["h100-sxm", "b200"]
+    assert [p["result"]["gpu"] for p in gpus["points"]] == ["h100-sxm", "b200"]
+    grid = cli("sweep", "llama-3-70b", "--gpus", "1024,4096", "--mfu", "0.3:0.4:0.1", "--json").json()
+    assert grid["axes"] == ["gpus", "mfu"]
+    assert [tuple(p["values"].values()) for p in grid["points"]] == [(1024, 0.3), (1024, 0.4), (4096, 0.3), (4096, 0.4)]
+    single = cli("train", "llama-3-70b", "--gpus", "4096", "--mfu", "0.4", "--json").json()
+    assert grid["points"][3]["result"]["days"] == pytest.approx(single["days"])
+    assert cli("sweep", "llama-3-70b", "--gpus", "16,384", "--json").code == ExitCode.BAD_INPUT  # one count, no list
+    table = cli("sweep", "llama-3-8b,llama-3-70b", "--gpu", "h100-sxm,b200", env={"COLUMNS": "80"}).stdout
+    assert "Sweep over MODEL × --gpu" in table and table.count("llama-3-70b") == 2 and "█" not in table

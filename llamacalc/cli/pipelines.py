@@ -190,47 +190,37 @@ def sweep(
     fields: FieldsOpt = None,
     plot: PlotOpt = None,
 ) -> None:
-    """Vary one input over start:stop:step (xF multiplies) and plot days and cost against it.
+    """Vary one input (or two: a grid) over start:stop:step (xF multiplies) or a list a,b,c.
 
-    Example: llamacalc sweep llama-3.1-405b --gpus 1024:65536:x2
+    Example: llamacalc sweep llama-3.1-405b --gpus 1024:65536:x2 --gpu h100-sxm,b200
     """
     import csv
 
-    from llamacalc.estimates.sweep import Sweep, is_range, parse_range
-    from llamacalc.estimates.train import estimate
+    from llamacalc.estimates.sweep import sweep as swept
     from llamacalc.output import documents
     from llamacalc.resolve import Resolver
 
     projection = train_fields(fields)
-    swept = [key for key, value in request.items() if is_range(value)]
-    if len(swept) != 1:
-        raise InputError(
-            "give exactly one option as a range start:stop:step, e.g. --gpus 1024:65536:x2"
-            + (f" (got {len(swept)})" if swept else "")
-        )
-    series = parse_range(swept[0], request[swept[0]])
-    resolver = Resolver(catalog_from(presets))
-    results = [estimate(resolver, {**request, swept[0]: series.axis.to_request(v)}) for v in series.values]
+    result = swept(Resolver(catalog_from(presets)), request)
     if plot is not None:
-        save(Sweep(series, tuple(results)), "chart", plot, "--plot")
+        save(result, "chart", plot, "--plot")
     if as_csv:
-        column = f"sweep_{swept[0]}"
+        columns = [f"sweep_{a.key}" for a in result.axes]
         names = documents.CSV_FIELDS[2:] if projection is None else tuple(".".join(f) for f in projection)
-        writer = csv.DictWriter(sys.stdout, [column, *names], lineterminator="\n")
+        writer = csv.DictWriter(sys.stdout, [*columns, *names], lineterminator="\n")
         writer.writeheader()
-        for value, result in zip(series.values, results, strict=True):
+        for point, run in zip(result.points, result.results, strict=True):
             if projection is None:
-                row = documents.csv_row(documents.train_document(result))
+                row = documents.csv_row(documents.train_document(run))
             else:
-                row = documents.train_fields(result, projection)
-            writer.writerow({column: series.display(value), **{k: row[k] for k in names}})
+                row = documents.train_fields(run, projection)
+            at = {c: a.display(v) for c, a, v in zip(columns, result.axes, point, strict=True)}
+            writer.writerow({**at, **{k: row[k] for k in names}})
     elif projection is not None:
-        document = documents.sweep_document(series, results)
-        for point, result in zip(document["points"], results, strict=True):
-            point["result"] = documents.train_fields(result, projection)
+        document = documents.sweep_document(result, lambda run: documents.train_fields(run, projection))
         sys.stdout.write(documents.encode(document) + "\n")
     else:
-        emit(Sweep(series, tuple(results)), as_json)
+        emit(result, as_json)
 
 
 def _to_github(report: Any) -> None:

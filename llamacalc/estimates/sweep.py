@@ -1,45 +1,129 @@
-"""Sweeps: one `train` input varied over a range, `start:stop:step` (`xF` steps multiply).
+"""Sweeps: `train` over the values of one input, or of two at once (a grid).
 
-Examples: `--gpus 1024:65536:x2`, `--mfu 0.2:0.6:0.05`, `--tokens 1T:30T:x2`, `--price 1:5:0.5`.
-Values are parsed like the option they sweep (inputs.INPUTS), then handed back as request text in
-canonical units, so a swept run is resolved exactly like a single `train`.
+An input is swept by a range, `start:stop:step` (`xF` steps multiply) — `--gpus 1024:65536:x2`,
+`--mfu 0.2:0.6:0.05`, `--tokens 1T:30T:x2` — or by a list, `--gpu h100-sxm,b200,mi300x`,
+`--gpus 1024,4096`. Numbers are parsed like the option they sweep (inputs.INPUTS), then handed
+back as request text in canonical units, so a swept run is resolved exactly like a single `train`.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from llamacalc.errors import InputError
-from llamacalc.estimates.train import TrainResult
+from llamacalc.estimates.train import TrainResult, estimate
 from llamacalc.inputs import INPUTS, Input, option
+from llamacalc.resolve import Resolver
 
 MAX_POINTS = 10_000
+NAMED = ("model", "gpu", "cluster", "precision", "pricing")  # inputs swept as a list of names
+MAX_AXES = 2
 
 
 def is_range(value: Any) -> bool:
     return isinstance(value, str) and value.count(":") == 2
 
 
+def is_swept(key: str, value: Any) -> bool:
+    """A range, or a comma-separated list that is not one value (16,384 is one GPU count)."""
+    if not isinstance(value, str) or (key not in NAMED and key not in INPUTS):
+        return False
+    if is_range(value):
+        return INPUTS[key].sweepable if key not in NAMED else False
+    if "," not in value:
+        return False
+    return key in NAMED or (INPUTS[key].sweepable and not _one_value(INPUTS[key], value))
+
+
+def _one_value(axis: Input, text: str) -> bool:
+    try:
+        axis.parse(text)
+    except (InputError, ValueError):
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Series:
     key: str
     axis: Input
-    values: list[float]  # canonical
+    values: list[Any]  # canonical numbers, or names
 
-    def display(self, value: float) -> float | int:
+    @property
+    def named(self) -> bool:
+        return self.key in NAMED
+
+    def display(self, value: Any) -> Any:
         """The value in the option's display unit, rid of float noise from repeated steps; a whole
-        count (GPUs) as an integer."""
+        count (GPUs) as an integer; a name as given."""
+        if self.named:
+            return value
         shown = float(f"{value / self.axis.display[1]:.12g}")
         return int(shown) if self.key == "gpus" else shown
+
+    def request(self, value: Any) -> Any:
+        return value if self.named else self.axis.to_request(value)
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """`sweep`: the series and the run at each of its values."""
+    """`sweep`: its axes (one, or two for a grid), each point's values on them, and the run there."""
 
-    series: Series
+    axes: tuple[Series, ...]
+    points: tuple[tuple[Any, ...], ...]
     results: tuple[TrainResult, ...]
+
+    @property
+    def series(self) -> Series:
+        """The first axis: what a one-input sweep plots against."""
+        return self.axes[0]
+
+
+def sweep(resolver: Resolver, request: Mapping[str, Any]) -> Sweep:
+    """`train` at every point of the swept inputs (the grid of two), in order."""
+    for key, value in request.items():
+        if isinstance(value, str) and value.count(":") == 1 and key in INPUTS and INPUTS[key].sweepable:
+            raise InputError(f"{option(key)}: '{value}' has no step; give start:stop:step, e.g. {value}:x2")
+        if key in NAMED and is_range(value):
+            raise InputError(f"{option(key)}: cannot be swept as a range; give a list of names, e.g. h100-sxm,b200")
+        if is_range(value) and key in INPUTS and not INPUTS[key].sweepable:
+            sweepable = [i.option for i in INPUTS.values() if i.sweepable]
+            raise InputError(f"{option(key)}: cannot be swept; sweep one of {', '.join(sweepable)}, or a list of names")
+    swept = [key for key, value in request.items() if is_swept(key, value)]
+    if not 1 <= len(swept) <= MAX_AXES:
+        raise InputError(
+            "give one option as a range start:stop:step or a list a,b,c (two for a grid), e.g. --gpus 1024:65536:x2"
+            + (f" (got {len(swept)}: {', '.join(map(option, swept))})" if swept else "")
+        )
+    axes = tuple(parse_series(key, request[key]) for key in swept)
+    points = tuple(itertools.product(*(a.values for a in axes)))
+    if len(points) > MAX_POINTS:
+        raise InputError(f"the grid has {len(points):,} points, more than {MAX_POINTS:,}; use fewer values")
+    results = tuple(
+        estimate(resolver, {**request, **{a.key: a.request(v) for a, v in zip(axes, point, strict=True)}})
+        for point in points
+    )
+    return Sweep(axes, points, results)
+
+
+def parse_series(key: str, text: str) -> Series:
+    """A range's values, or a list's, for option `key`."""
+    if is_range(text):
+        return parse_range(key, text)
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        raise InputError(f"{option(key)}: expected a list such as a,b,c, got '{text}'")
+    if key in NAMED:
+        return Series(key, INPUTS[key], items)
+    axis = INPUTS[key]
+    try:
+        values = [axis.parse(item) for item in items]
+    except (InputError, ValueError):
+        raise InputError(f"{option(key)}: expected a list of values such as 1024,4096, got '{text}'") from None
+    return Series(key, axis, values)
 
 
 def parse_range(key: str, text: str) -> Series:

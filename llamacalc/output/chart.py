@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 from xml.sax.saxutils import escape
 
+from llamacalc.errors import InputError
 from llamacalc.inputs import option
 from llamacalc.output.numbers import count, flops, money
 from llamacalc.output.render import renders
@@ -42,6 +43,8 @@ class Band(NamedTuple):
 def sweep_chart(sweep: Sweep) -> str:
     """The sweep as an SVG document: one panel per figure, side by side."""
     series, results = sweep.series, sweep.results
+    if len(sweep.axes) > 1 or series.named:
+        raise InputError("--plot draws one numeric input against days and cost; sweep one range or list of numbers")
     xs = list(series.values)
     by_count = results[0].resolved.gpus is None  # --days given: the sweep changes the GPU count
     panels: list[tuple[str, Callable[[float], str], list[Band]]] = [

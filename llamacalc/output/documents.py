@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.memory import MemoryEstimate
     from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.serve import ServeEstimate
-    from llamacalc.estimates.sweep import Series
+    from llamacalc.estimates.sweep import Sweep
     from llamacalc.estimates.train import Comparison, Range, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
@@ -443,15 +443,24 @@ def compare_document(results: Sequence[TrainResult]) -> dict[str, Any]:
     }
 
 
-def sweep_document(series: Series, results: Sequence[TrainResult]) -> dict[str, Any]:
-    """The `sweep --json` document: schema llamacalc.sweep/1."""
+def sweep_document(sweep: Sweep, result: Callable[[TrainResult], Any] | None = None) -> dict[str, Any]:
+    """The `sweep --json` document: schema llamacalc.sweep/1. "swept", "unit" and each point's
+    "value" name the first axis; "axes" and each point's "values" every axis (two in a grid).
+    `result` renders each run (the whole train document, or a --fields projection)."""
+    first = sweep.series
+    render = result or train_document
     return {
         "schema": "llamacalc.sweep/1",
-        "swept": series.key,
-        "unit": series.axis.display[0],
+        "swept": first.key,
+        "unit": "" if first.named else first.axis.display[0],
+        "axes": [a.key for a in sweep.axes],
         "points": [
-            {"value": series.display(v), "result": train_document(r)}
-            for v, r in zip(series.values, results, strict=True)
+            {
+                "value": first.display(point[0]),
+                "values": {a.key: a.display(v) for a, v in zip(sweep.axes, point, strict=True)},
+                "result": render(r),
+            }
+            for point, r in zip(sweep.points, sweep.results, strict=True)
         ],
     }
 
@@ -610,7 +619,7 @@ def _train_report(report: TrainReport) -> str:
 renders("json", "Conventions")(lambda c: _dumped(conventions_document(c.results)))
 renders("json", "Compared")(lambda c: _dumped(compare_document(c.results)))
 renders("json", "CheckReport")(lambda report: _dumped(check_document(report.runs)))
-renders("json", "Sweep")(lambda sweep: _dumped(sweep_document(sweep.series, sweep.results)))
+renders("json", "Sweep")(lambda sweep: _dumped(sweep_document(sweep)))
 renders("json", "OptimalPlan")(lambda plan: _dumped(optimal_document(plan)))
 renders("json", "OvertrainingPlan")(lambda plan: _dumped(overtraining_document(plan.found)))
 renders("json", "LossComparison")(lambda c: _dumped(loss_document(c.model, c.reports)))

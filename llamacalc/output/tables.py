@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.memory import MemoryEstimate
     from llamacalc.estimates.plan import InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.serve import ServeEstimate
-    from llamacalc.estimates.sweep import Series
+    from llamacalc.estimates.sweep import Series, Sweep
     from llamacalc.estimates.train import Conventions, ServingBill, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
@@ -501,8 +501,10 @@ def compare_table(results: Sequence[TrainResult]) -> Table:
     return table
 
 
-def axis_value(series: Series, value: float) -> str:
+def axis_value(series: Series, value: Any) -> str:
     shown = series.display(value)
+    if series.named:
+        return str(shown)
     if series.key == "mfu":
         return percent(shown)
     if series.key == "gpus":
@@ -514,22 +516,34 @@ def axis_value(series: Series, value: float) -> str:
 SWEEP_BAR = 10  # characters at full scale: two bars and two ranges fit 80 columns
 
 
-def sweep_table(series: Series, results: Sequence[TrainResult]) -> Table:
-    """The sweep as rows, with bars plotting days and cost against the swept input, and their P10-P90."""
+def sweep_table(sweep: Sweep) -> Table:
+    """The sweep as rows with days and cost and their P10-P90; one input also gets bars plotting
+    them against it (a grid's rows, the last input fastest, mix two inputs: no bars)."""
+    results = sweep.results
+    keys = [a.key for a in sweep.axes]
+    plotted = len(keys) == 1
+    counted = "gpus" not in keys  # a swept GPU count is its own column already
+    columns = (*(["GPUs"] if counted else []), "days", *([""] if plotted else []), "cost", *([""] if plotted else []))
+    table = _table(f"Sweep over {' × '.join(map(option, keys))}", *keys, *columns)
+    for axis, column in zip(sweep.axes, table.columns, strict=False):
+        column.justify = "left" if axis.named else "right"
     longest = max(r.budget.seconds for r in results)
-    costs = [r.budget.cost for r in results]
-    dearest = max((c for c in costs if c is not None), default=0.0)
-    table = _table(f"Sweep over {option(series.key)}", series.key, "GPUs", "days", "", "cost", "")
-    table.columns[3].justify = table.columns[5].justify = "left"
-    for value, result in zip(series.values, results, strict=True):
+    dearest = max((r.budget.cost for r in results if r.budget.cost is not None), default=0.0)
+    if plotted:
+        table.columns[-1].justify = table.columns[-3].justify = "left"
+    for point, result in zip(sweep.points, results, strict=True):
         b = result.budget
+        days = _spread(result, "seconds", f"{b.seconds / DAY:,.1f}", _days)
+        cost = _spread(result, "cost", money(b.cost), _money)
+        shown = (
+            (days, bar(b.seconds, longest, SWEEP_BAR), cost, bar(b.cost, dearest, SWEEP_BAR))
+            if plotted
+            else (days, cost)
+        )
         table.add_row(
-            axis_value(series, value),
-            _spread(result, "gpus", whole(b.gpus), whole),
-            _spread(result, "seconds", f"{b.seconds / DAY:,.1f}", _days),
-            bar(b.seconds, longest, SWEEP_BAR),
-            _spread(result, "cost", money(b.cost), _money),
-            bar(b.cost, dearest, SWEEP_BAR),
+            *(axis_value(a, v) for a, v in zip(sweep.axes, point, strict=True)),
+            *([_spread(result, "gpus", whole(b.gpus), whole)] if counted else []),
+            *shown,
         )
     _range_caption(table, results)
     return table
@@ -665,7 +679,7 @@ def _conventions(c: Conventions) -> str:
 
 renders("table", "Compared")(lambda c: text(compare_table(c.results)))
 renders("table", "CheckReport")(lambda report: text(check_table(report.runs)))
-renders("table", "Sweep")(lambda sweep: text(sweep_table(sweep.series, sweep.results)))
+renders("table", "Sweep")(lambda sweep: text(sweep_table(sweep)))
 renders("table", "OptimalPlan")(lambda plan: text(optimal_table(plan), assumptions_table(plan.assumptions)))
 renders("table", "OvertrainingPlan")(lambda plan: text(overtraining_table(plan.found)))
 renders("table", "LossComparison")(lambda c: text(loss_table(c.title, c.reports)))
