@@ -106,3 +106,13 @@ def test_a_registered_convention_gets_explain_json_and_all(cli, toy_convention):
     assert "everything" in explained and "lookup" in explained
     every = cli("train", "llama-3.1-405b", "--flops", "all", "--json").json()
     assert [c["convention"] for c in every["conventions"]][-1] == "toy"
+
+
+def test_flops_all_keeps_the_train_documents_shape(cli):
+    """`--flops all --json` is the 6nd train document (so `.days` still works) with every convention
+    nested under "conventions", not another document whose top-level keys a pipeline finds null."""
+    plain = cli("train", "llama-3.1-405b", "--json").json()
+    every = cli("train", "llama-3.1-405b", "--flops", "all", "--json").json()
+    assert every["schema"] == plain["schema"] and every["days"] == plain["days"]
+    assert [c["convention"] for c in every["conventions"]][0] == "6nd" and len(every["conventions"]) >= 4
+    assert {k: v for k, v in every.items() if k != "conventions"} == plain

@@ -44,7 +44,7 @@ def validator(name: str):
         ("check", ["check", "llama-3.1-405b", "--max-cost", "1e12 USD", "--max-co2", "10 t"]),
         ("compare", ["compare", "llama-3.1-405b", "llama-4-projected", "llama-4-scout"]),
         ("sweep", ["sweep", "llama-3-8b", "--gpus", "8:64:x2"]),
-        ("flops", ["train", "llama-3.1-405b", "--flops", "all", "--recompute", "full"]),
+        ("train", ["train", "llama-3.1-405b", "--flops", "all", "--recompute", "full"]),
         ("backtest", ["backtest"]),
         (
             "memory",

@@ -220,29 +220,24 @@ def formula(s: Resolved) -> str:
     return f"C = ({' + '.join(terms)}) = {per_token} × D {count(s.tokens)} = {flops(s.flops)}"
 
 
-def conventions_document(results: Sequence[TrainResult]) -> dict[str, Any]:
-    """`train --flops all --json`: schema llamacalc.flops/1, each convention's count and its budget."""
+def conventions(results: Sequence[TrainResult]) -> list[dict[str, Any]]:
+    """Each convention's count and its budget, the first (6nd) the base of the ratios: what
+    `train --flops all --json` nests under "conventions" of the first one's train document."""
     base = results[0].budget.flops
-    return {
-        "schema": "llamacalc.flops/1",
-        "model": results[0].resolved.model.name if results[0].resolved.model else None,
-        "conventions": [
-            {
-                "convention": r.resolved.convention,
-                "recompute": r.resolved.assumptions["recompute"].value
-                if "recompute" in r.resolved.assumptions
-                else None,
-                "flops_per_token": r.resolved.flops_per_token,
-                "per_token": dict(r.resolved.per_token or {}),
-                "flops": r.budget.flops,
-                "ratio_to_6nd": r.budget.flops / base,
-                "days": r.budget.seconds / DAY,
-                "gpu_hours": r.budget.gpu_seconds / HOUR,
-                "formula": formula(r.resolved),
-            }
-            for r in results
-        ],
-    }
+    return [
+        {
+            "convention": r.resolved.convention,
+            "recompute": r.resolved.assumptions["recompute"].value if "recompute" in r.resolved.assumptions else None,
+            "flops_per_token": r.resolved.flops_per_token,
+            "per_token": dict(r.resolved.per_token or {}),
+            "flops": r.budget.flops,
+            "ratio_to_6nd": r.budget.flops / base,
+            "days": r.budget.seconds / DAY,
+            "gpu_hours": r.budget.gpu_seconds / HOUR,
+            "formula": formula(r.resolved),
+        }
+        for r in results
+    ]
 
 
 def _split_document(split: Split) -> dict[str, Any]:
@@ -616,7 +611,7 @@ def _train_report(report: TrainReport) -> str:
     return train_json(report.result, extra or None) + "\n"
 
 
-renders("json", "Conventions")(lambda c: _dumped(conventions_document(c.results)))
+renders("json", "Conventions")(lambda c: train_json(c.results[0], {"conventions": conventions(c.results)}) + "\n")
 renders("json", "Compared")(lambda c: _dumped(compare_document(c.results)))
 renders("json", "CheckReport")(lambda report: _dumped(check_document(report.runs)))
 renders("json", "Sweep")(lambda sweep: _dumped(sweep_document(sweep)))

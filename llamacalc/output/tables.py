@@ -14,7 +14,7 @@ from llamacalc.errors import printable
 from llamacalc.inputs import option
 from llamacalc.output.documents import (
     compare_document,
-    conventions_document,
+    conventions,
     formula,
     goodput_document,
 )
@@ -209,9 +209,8 @@ def breakdown_table(s: Resolved) -> Table:
 
 
 def conventions_table(results: Sequence[TrainResult]) -> Table:
-    doc = conventions_document(results)
     table = _table("FLOP conventions, side by side", "convention", "FLOP/token", "FLOP", "vs 6nd", "days", "GPU-hours")
-    for c in doc["conventions"]:
+    for c in conventions(results):
         recompute = {None: "", "none": " (no recompute)"}.get(c["recompute"], f" ({c['recompute']} recompute)")
         name = c["convention"] + recompute
         per_token = "—" if c["flops_per_token"] is None else f"{c['flops_per_token']:.4g}"
