@@ -60,3 +60,10 @@ def test_optimal_plot_draws_each_laws_frontier_around_the_budget(cli, tmp_path):
     assert all(o["law"] in words for o in laws) and "3.80e25 FLOP" in words
     refused = cli("optimal", "--params", "8B", "--loss", "2.1", "--plot", str(tmp_path / "o.svg"))
     assert refused.code == 2 and "--plot" in refused.stderr and not (tmp_path / "o.svg").exists()
+
+
+def test_optimal_answers_first_and_lists_inputs_with_sources(cli):
+    short = cli("optimal", "--budget", "$10M", "--days", "30", env={"COLUMNS": "80"}).stdout
+    assert "Inputs" not in short and "more: --sources" in short and len(short.splitlines()) <= 25
+    full = cli("optimal", "--budget", "$10M", "--days", "30", "--sources", env={"COLUMNS": "80"}).stdout
+    assert "Inputs" in full and "--budget spent within --days 30" in full

@@ -262,6 +262,9 @@ PresetsOpt = Annotated[
     opt("Extra directory of *.toml presets (repeatable; also $LLAMACALC_PRESETS, a path list).", "--presets"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+SourcesOpt = Annotated[
+    bool, typer.Option("--sources", help="Show every input: its value, where it came from, and its source.")
+]
 FieldsOpt = Annotated[
     str | None,
     typer.Option(

@@ -1,5 +1,6 @@
 """`llamacalc optimal` and `llamacalc loss`: compute-optimal planning with scaling laws."""
 
+import dataclasses
 import math
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from llamacalc.cli.app import (
     ParamsOpt,
     PlotOpt,
     PresetsOpt,
+    SourcesOpt,
     TokensOpt,
     catalog_from,
     commands,
@@ -62,6 +64,7 @@ def optimal(
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
     plot: PlotOpt = None,
+    sources: SourcesOpt = False,
 ) -> None:
     """The compute-optimal model for a budget, or the tokens to over-train a fixed size to a loss.
 
@@ -113,7 +116,7 @@ def optimal(
     warn([w for o in result.optima for w in o.split.warnings])
     if plot is not None:
         save(result, "chart", plot, "--plot")
-    emit(result, as_json)
+    emit(dataclasses.replace(result, sources=sources), as_json)
 
 
 @commands.command("loss")

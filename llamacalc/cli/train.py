@@ -11,6 +11,7 @@ from llamacalc.cli.app import (
     FieldsOpt,
     JsonOpt,
     PresetsOpt,
+    SourcesOpt,
     app,
     catalog_from,
     commands,
@@ -39,9 +40,7 @@ def train(
     inference_tokens: Annotated[
         str | None, opt("Tokens to serve after training, e.g. 10T: adds the serving bill (see `serve`).")
     ] = None,
-    sources: Annotated[
-        bool, typer.Option("--sources", help="Show every input: its value, where it came from, and its source.")
-    ] = False,
+    sources: SourcesOpt = False,
     goodput: Annotated[
         bool, typer.Option("--goodput", help="Add interruptions at the Llama 3 405B run's failure rate.")
     ] = False,

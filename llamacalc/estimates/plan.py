@@ -52,6 +52,7 @@ class OptimalPlan:
     assumptions: Mapping[str, Assumption]
     optima: Sequence[Optimum]
     binding: str  # the constraint that sets C: "compute", "money", "time", or "money and time"
+    sources: bool = False  # show every input with its source (`--sources`), not one line of them
 
     def frontier(self, points: int = 41, decades: float = 2.0) -> dict[str, list[Split]]:
         """Each law's compute-optimal split from C/10^decades to C·10^decades (log-spaced, within

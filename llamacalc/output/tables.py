@@ -333,6 +333,9 @@ def optimal_table(plan: OptimalPlan) -> Table:
     for label, cell in rows:
         table.add_row(label, *(cell(o) for o in plan.optima))
     _range_caption(table, [o.train for o in plan.optima])
+    if not plan.sources:  # the answer first: the assumptions in a line, every input behind --sources
+        table.caption = "\n".join(filter(None, [str(table.caption or ""), assumed_line(plan.assumptions)]))
+        table.caption_justify = "left"
     return table
 
 
@@ -679,7 +682,9 @@ def _conventions(c: Conventions) -> str:
 renders("table", "Compared")(lambda c: text(compare_table(c.results)))
 renders("table", "CheckReport")(lambda report: text(check_table(report.runs)))
 renders("table", "Sweep")(lambda sweep: text(sweep_table(sweep)))
-renders("table", "OptimalPlan")(lambda plan: text(optimal_table(plan), assumptions_table(plan.assumptions)))
+renders("table", "OptimalPlan")(
+    lambda plan: text(optimal_table(plan), *([assumptions_table(plan.assumptions)] if plan.sources else []))
+)
 renders("table", "OvertrainingPlan")(lambda plan: text(overtraining_table(plan.found)))
 renders("table", "LossComparison")(lambda c: text(loss_table(c.title, c.reports)))
 renders("table", "Backtest")(lambda found: text(backtest_table(found)))
