@@ -424,7 +424,7 @@ def loss_table(title: str, reports: Sequence[LossReport]) -> Table:
     first = reports[0]
     table = _table(
         f"{title}: {count(first.params)} parameters on {count(first.tokens)} tokens "
-        f"({first.tokens / first.params:.1f} tokens/parameter), {flops(first.flops)}",
+        f"({first.tokens / first.params:,.1f} tokens/parameter), {flops(first.flops)}",
         "",
         *(r.law.name for r in reports),
     )
@@ -482,7 +482,7 @@ def compare_table(results: Sequence[TrainResult]) -> Table:
         ("tokens", "tokens", count, None),
         ("training compute", "flops", flops, None),
         ("MFU", "mfu", percent, ("mfu", _percent)),
-        ("GPUs", "gpus", count, ("gpus", count)),
+        ("GPUs", "gpus", whole, ("gpus", whole)),
         ("GPU-hours", "gpu_hours", count, ("gpu_seconds", _hours)),
         ("wall-clock", "days", lambda d: duration(d * DAY), ("seconds", _days)),
         ("cost", "cost_usd", money, ("cost", _money)),
