@@ -327,8 +327,8 @@ def optimal_table(plan: OptimalPlan) -> Table:
         ("wall-clock", lambda o: _spread(o.train, "seconds", duration(o.train.budget.seconds), _days)),
         ("GPU-hours", lambda o: _spread(o.train, "gpu_seconds", count(o.train.budget.gpu_seconds / HOUR), _hours)),
         ("cost", lambda o: _spread(o.train, "cost", money(o.train.budget.cost), _money)),
-        ("energy", lambda o: energy(o.train.budget.energy)),
-        ("CO2", lambda o: tonnes(o.train.budget.co2)),
+        ("energy", lambda o: _spread(o.train, "energy", energy(o.train.budget.energy), energy)),
+        ("CO2", lambda o: _spread(o.train, "co2", tonnes(o.train.budget.co2), tonnes)),
     ]
     for label, cell in rows:
         table.add_row(label, *(cell(o) for o in plan.optima))
@@ -486,8 +486,8 @@ def compare_table(results: Sequence[TrainResult]) -> Table:
         ("GPU-hours", "gpu_hours", count, ("gpu_seconds", _hours)),
         ("wall-clock", "days", lambda d: duration(d * DAY), ("seconds", _days)),
         ("cost", "cost_usd", money, ("cost", _money)),
-        ("energy", "energy_mwh", lambda mwh: energy(mwh * MWH), None),
-        ("CO2", "co2_t", lambda t: tonnes(t * 1000), None),
+        ("energy", "energy_mwh", lambda mwh: energy(mwh * MWH), ("energy", energy)),
+        ("CO2", "co2_t", lambda t: tonnes(t * 1000), ("co2", tonnes)),
     ]
     for label, key, shown, spread in rows:
         cells = []
