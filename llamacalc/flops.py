@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from llamacalc.specs import Architecture, Model
 
@@ -104,16 +105,14 @@ def parameter_count(arch: Architecture, active: bool = False) -> int:
 # embedding lookup, not norms. L, d_attn, T = layers, heads × head_dim, sequence length.
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
     """One term of a convention's per-token count: coefficient × the product of named factors."""
 
     coefficient: float
     factors: tuple[tuple[str, float], ...]  # (symbol, value): ("N_matmul", 4.04e11), ("L", 126), ...
 
 
-@dataclass(frozen=True)
-class Count:
+class Count(NamedTuple):
     """Training FLOPs per token by component, and the terms they add up from (for the formula)."""
 
     components: Mapping[str, float]

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from llamacalc.errors import InputError, PresetError, prefixed
 
@@ -111,8 +111,7 @@ ARCH_FIELDS = ("layers", "d_model", "heads", "kv_heads", "ffn", "vocab")
 MOE_FIELDS = ("experts", "experts_per_token", "moe_ffn")
 
 
-@dataclass(frozen=True)
-class Reported:
+class Reported(NamedTuple):
     """What the model's publishers reported about its training run."""
 
     gpu: str | None
@@ -248,8 +247,7 @@ HOURS_TYPES = ("end-to-end", "steady-state")
 CONFIDENCES = ("primary", "mixed", "secondary")
 
 
-@dataclass(frozen=True)
-class Scaling:
+class Scaling(NamedTuple):
     """Published utilisation of one model at two GPU counts (strong scaling: same model and global
     batch, more GPUs), the evidence for how utilisation falls as a run spreads wider."""
 

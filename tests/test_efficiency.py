@@ -7,6 +7,7 @@ import tomllib
 import pytest
 
 from llamacalc import efficiency
+from llamacalc import fit as fitting
 from llamacalc.catalog import shipped_presets_dir
 from llamacalc.estimates.calibration import fitted, published
 from llamacalc.estimates.train import estimate
@@ -47,11 +48,11 @@ def test_steady_state_and_multimodal_runs_are_left_out_with_a_reason(catalog):
 def test_least_squares_recovers_known_coefficients():
     truth = {"intercept": -1.2, "log10_active": 0.3, "log2_peak": -0.2}
     points = [
-        efficiency.Point(f"r{i}", f"o{i % 4}", n, peak, False, 0.0, 1.0)
+        fitting.Point(f"r{i}", f"o{i % 4}", n, peak, False, 0.0, 1.0)
         for i, (n, peak) in enumerate([(1e9, 312e12), (7e9, 989e12), (7e10, 312e12), (3e9, 197e12), (4e10, 989e12)])
     ]
     points = [
-        efficiency.Point(
+        fitting.Point(
             p.name,
             p.organisation,
             p.active_params,
@@ -62,7 +63,7 @@ def test_least_squares_recovers_known_coefficients():
         )  # fmt: skip
         for p in points
     ]
-    assert efficiency.least_squares(points, tuple(truth), None) == pytest.approx(truth)
+    assert fitting.least_squares(points, tuple(truth), None) == pytest.approx(truth)
 
 
 def test_same_specs_under_another_name_give_the_same_estimate(tmp_path):

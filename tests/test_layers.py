@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "llamacalc"
-FORMULAS = ("budget", "scaling", "memory", "goodput", "efficiency", "flops")
+FORMULAS = ("budget", "scaling", "memory", "goodput", "efficiency", "fit", "flops")
 
 
 def imports(path: Path, annotations: bool = True) -> set[str]:

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from llamacalc import efficiency
+from llamacalc import efficiency, fit
 from llamacalc.catalog import Catalog
 from llamacalc.estimates.calibration import Published, fitted, published
 
@@ -32,7 +32,7 @@ class Row:
 class Backtest:
     rows: Sequence[Row]
     model: efficiency.Efficiency  # the shipped (or user-calibrated) model
-    summary: Mapping[str, float]  # out of sample: efficiency.summary, plus in-sample mean |error|
+    summary: Mapping[str, float]  # out of sample: fit.summary, plus in-sample mean |error|
 
 
 def backtest(catalog: Catalog) -> Backtest:
@@ -59,7 +59,7 @@ def backtest(catalog: Catalog) -> Backtest:
         )
     used = [r for r in rows if not r.run.excluded]
     summary = {
-        **efficiency.summary(list(held.values()), model.sigma),
+        **fit.summary(list(held.values()), model.sigma),
         "in_sample_mean_abs_error": sum(abs(r.error) for r in used) / len(used),
     }
     return Backtest(rows, model, summary)

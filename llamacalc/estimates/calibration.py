@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from llamacalc import efficiency, units
+from llamacalc import efficiency, fit, units
 from llamacalc.budget import implied_mfu
 from llamacalc.catalog import Catalog
 from llamacalc.flops import model_flops, training_flops
@@ -24,7 +24,7 @@ from llamacalc.flops import model_flops, training_flops
 class Published:
     """One published run, whether the fit uses it, and why not when it does not."""
 
-    point: efficiency.Point
+    point: fit.Point
     title: str
     accelerator: str
     hours: float  # accelerator-hours reported
@@ -49,7 +49,7 @@ def published(catalog: Catalog) -> list[Published]:
             else ""
         )  # fmt: skip
         weight = SECONDARY_WEIGHT if run.confidence == "secondary" else 1.0
-        point = efficiency.Point(
+        point = fit.Point(
             run.name, run.organisation, run.active_params, peak, run.is_moe,
             implied_mfu(flops, run.hours * units.HOUR, peak), weight, run.count,
         )  # fmt: skip
@@ -65,7 +65,7 @@ def published(catalog: Catalog) -> list[Published]:
             continue
         peak = catalog.hardware(reported.gpu).peak("bf16")
         flops = model_flops(model)
-        point = efficiency.Point(
+        point = fit.Point(
             model.name, str(model.entry.fields.get("organisation", model.name)),  # unknown: its own group
             model.active_params, peak, model.is_moe, implied_mfu(flops, reported.gpu_hours * units.HOUR, peak), 1.0,
             reported.gpus,
@@ -74,6 +74,6 @@ def published(catalog: Catalog) -> list[Published]:
     return found
 
 
-def fitted(runs: Sequence[Published], model: efficiency.Efficiency) -> efficiency.Fit:
+def fitted(runs: Sequence[Published], model: efficiency.Efficiency) -> fit.Fit:
     """The efficiency model refitted on the runs the fit uses, keeping `model`'s stated scaling term."""
-    return efficiency.calibrate([r.point for r in runs if not r.excluded], model)
+    return fit.calibrate([r.point for r in runs if not r.excluded], model)

@@ -21,8 +21,7 @@ if TYPE_CHECKING:  # goodput is asked for rarely: loaded when it is
     from llamacalc.goodput import Goodput
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     """The publisher's reported figures beside the estimate."""
 
     gpu: str | None
@@ -153,8 +152,7 @@ def _comparison(catalog: Catalog, s: Resolved) -> Comparison | None:
 # --- what the train commands show ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GoodputEstimate:
+class GoodputEstimate(NamedTuple):
     """Interruptions of the run at the Llama 3 failure rate, and the wall-clock they cost."""
 
     goodput: Goodput
@@ -162,8 +160,7 @@ class GoodputEstimate:
     source: str
 
 
-@dataclass(frozen=True)
-class ServingBill:
+class ServingBill(NamedTuple):
     """Serving T tokens after training, on the training GPU type at `serve`'s derated throughput."""
 
     tokens: float
@@ -173,8 +170,7 @@ class ServingBill:
     cost: float | None  # USD, at the training price
 
 
-@dataclass(frozen=True)
-class TrainReport:
+class TrainReport(NamedTuple):
     """`train`: the estimate, its FLOP breakdown when asked (`explain`), and goodput when asked."""
 
     result: TrainResult
@@ -184,16 +180,14 @@ class TrainReport:
     serving: ServingBill | None = None  # --inference-tokens: the lifetime bill beside training's
 
 
-@dataclass(frozen=True)
-class Conventions:
+class Conventions(NamedTuple):
     """`train --flops all`: the same run counted by every registered FLOP convention."""
 
     results: tuple[TrainResult, ...]
     explain: bool = False  # each convention's breakdown and formula too
 
 
-@dataclass(frozen=True)
-class Compared:
+class Compared(NamedTuple):
     """`compare`: runs side by side, each with its ratios to the first."""
 
     results: tuple[TrainResult, ...]

@@ -19,7 +19,6 @@ from llamacalc.units import DAY, HOUR, MWH
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
     from llamacalc.catalog import Catalog
-    from llamacalc.efficiency import Fit
     from llamacalc.estimates.backtest import Backtest
     from llamacalc.estimates.checks import Check
     from llamacalc.estimates.fleet import Fleet
@@ -28,6 +27,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.serve import ServeEstimate
     from llamacalc.estimates.sweep import Sweep
     from llamacalc.estimates.train import Comparison, Range, TrainReport, TrainResult
+    from llamacalc.fit import Fit
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
     from llamacalc.resolve import Resolved
