@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from llamacalc import units
 from llamacalc.errors import PresetError, UnitError, did_you_mean, prefixed
@@ -249,8 +249,7 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
 # --- loading ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Citations:
+class Citations(NamedTuple):
     """Citation tags ([S7]) and their full references: what `llamacalc sources` prints."""
 
     references: Mapping[str, str]
@@ -606,7 +605,7 @@ def architecture(entry: Entry) -> Architecture | None:
         raise PresetError(
             f"{entry.where('heads')}: heads must divide d_model (or give head_size) and be a multiple of kv_heads"
         )
-    names = [f for f in Architecture.__dataclass_fields__ if f in fields]
+    names = [f for f in Architecture._fields if f in fields]
     return Architecture(**{key: fields[key] for key in names})
 
 

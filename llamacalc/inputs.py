@@ -8,7 +8,6 @@ a default with its source. resolve.py, sweep, checks, batch and the CLI all read
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from llamacalc import units
@@ -53,8 +52,7 @@ DEFAULTS: Mapping[str, Assumption] = {
 }
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(NamedTuple):
     """One input of a run: how to read its text, and how people see its value."""
 
     key: str

@@ -19,9 +19,8 @@ not lower the peak.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from llamacalc.flops import expert_params
 from llamacalc.specs import Architecture
@@ -31,8 +30,7 @@ ZERO_STAGES = (0, 1, 2, 3)
 RECOMPUTE_MODES = ("none", "selective", "full")  # activations kept: all, all but attention scores, layer inputs
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """How a run is split: tensor, pipeline, expert and data parallel degrees, ZeRO stage."""
 
     tp: int = 1
@@ -44,8 +42,7 @@ class Layout:
     recompute: str = "none"
 
 
-@dataclass(frozen=True)
-class Memory:
+class Memory(NamedTuple):
     """Bytes per GPU."""
 
     weights: float
@@ -100,7 +97,7 @@ def min_data_parallel(
 
     Only ZeRO-sharded states shrink with DP; replicated states and activations do not.
     """
-    at_one = memory_per_gpu(params, arch, seq_len, dataclasses.replace(layout, dp=1))
+    at_one = memory_per_gpu(params, arch, seq_len, layout._replace(dp=1))
     states = (at_one.weights, at_one.gradients, at_one.optimizer)
     sharded = sum(part for part, is_sharded in zip(states, _sharded(layout), strict=True) if is_sharded)
     fixed = at_one.total - sharded
@@ -130,5 +127,5 @@ def fewest_gpus(
             layout = Layout(tp=tp, pp=pp, zero=3, micro_batch=micro_batch, recompute="full")
             dp = min_data_parallel(params, arch, seq_len, layout, hbm)
             if dp is not None and (best is None or tp * pp * dp < best[0]):
-                best = (tp * pp * dp, dataclasses.replace(layout, dp=dp))
+                best = (tp * pp * dp, layout._replace(dp=dp))
     return best

@@ -10,14 +10,13 @@ replaces r·ln10 by 1 / life. Facility power: GPUs × TDP × server ratio × PUE
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from llamacalc.specs import Ownership
 from llamacalc.units import YEAR
 
 
-@dataclass(frozen=True)
-class OwnedPrice:
+class OwnedPrice(NamedTuple):
     """USD per GPU-second of an owned cluster, by what it pays for."""
 
     hardware: float

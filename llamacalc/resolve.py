@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from llamacalc import efficiency, units
 from llamacalc.budget import gpu_time, whole_gpus
@@ -177,8 +177,7 @@ def _resolve(r: Resolver, request: Mapping[str, Any]) -> Resolved:
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class ModelSide:
+class ModelSide(NamedTuple):
     """What a request says about the model: sizes, tokens and its FLOP count, with their origins."""
 
     params: float | None

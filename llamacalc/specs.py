@@ -62,8 +62,7 @@ class Entry:
             return parser(self.fields[key])
 
 
-@dataclass(frozen=True)
-class Architecture:
+class Architecture(NamedTuple):
     """Decoder shape: GQA (or multi-head latent) attention, a gated (SwiGLU, GeGLU) or plain MLP,
     optional MoE layers. The defaults are Llama's; the other fields cover the families config.json
     files bring."""

@@ -527,7 +527,7 @@ def memory_document(m: MemoryEstimate) -> dict[str, Any]:
         "schema": "llamacalc.memory/1",
         "model": m.model,
         "gpu": m.gpu,
-        "layout": dict(vars(m.layout)),
+        "layout": m.layout._asdict(),
         "bytes_per_gpu": {
             "weights": used.weights,
             "gradients": used.gradients,
@@ -540,7 +540,7 @@ def memory_document(m: MemoryEstimate) -> dict[str, Any]:
         "min_dp": m.min_dp,
         "min_gpus": m.min_gpus,
         "fewest_gpus": None if m.fewest is None else m.fewest[0],
-        "fewest_layout": None if m.fewest is None else dict(vars(m.fewest[1])),
+        "fewest_layout": None if m.fewest is None else m.fewest[1]._asdict(),
     }
 
 
