@@ -8,6 +8,7 @@ arXiv:2203.15556, App. F). For a mixture of experts N is the *active* count per 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from llamacalc.specs import Architecture, Model
