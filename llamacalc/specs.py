@@ -175,8 +175,7 @@ LAW_FORMS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class Law:
+class Law(NamedTuple):
     """A scaling law's constants as published; the formulas live in scaling.py."""
 
     name: str
@@ -184,30 +183,27 @@ class Law:
     form: str
     constants: Mapping[str, float]
     fit_range: tuple[float, float] | None  # FLOPs over which the law was fitted
-    entry: Entry = field(repr=False)
+    entry: Entry
 
 
-@dataclass(frozen=True)
-class Cluster:
+class Cluster(NamedTuple):
     name: str
     title: str
     gpu: str
     gpus: int
     capex: float | None  # USD spent on it (or, for a fleet, the capital budget it came from)
-    entry: Entry = field(repr=False)
+    entry: Entry
 
 
-@dataclass(frozen=True)
-class PriceTier:
+class PriceTier(NamedTuple):
     """A cloud price tier: its discount off the on-demand price, low and high (P10-P90)."""
 
     name: str
     discount: tuple[float, float]
-    entry: Entry = field(repr=False)
+    entry: Entry
 
 
-@dataclass(frozen=True)
-class Ownership:
+class Ownership(NamedTuple):
     """How owned hardware turns into a price per GPU-hour (Epoch AI's amortisation method)."""
 
     name: str
@@ -215,7 +211,7 @@ class Ownership:
     depreciation: float  # per year, continuous: r · ln 10 for r orders of magnitude a year
     average_power: float  # average draw over TDP
     electricity: float  # USD per joule
-    entry: Entry = field(repr=False)
+    entry: Entry
 
 
 @dataclass(frozen=True)
