@@ -120,8 +120,7 @@ class Reported(NamedTuple):
     source: str
 
 
-@dataclass(frozen=True)
-class Model:
+class Model(NamedTuple):
     """A model to train: total and active parameters, tokens, or a compute figure from a baseline."""
 
     name: str
@@ -135,15 +134,14 @@ class Model:
     precision: str | None
     cluster: str | None
     reported: Reported | None
-    entry: Entry = field(repr=False)
+    entry: Entry
 
     @property
     def is_moe(self) -> bool:
         return self.active_params is not None and self.active_params != self.params
 
 
-@dataclass(frozen=True)
-class Hardware:
+class Hardware(NamedTuple):
     """An accelerator, per chip: dense peaks by precision (FLOP/s), memory (B), power (W), price."""
 
     name: str
@@ -156,7 +154,7 @@ class Hardware:
     price_range: tuple[float, float] | None  # P10, P90 of the price where sources disagree
     purchase_price: float | None  # USD per GPU, its share of the server included
     server_power: float | None  # server watts per GPU watt of TDP (CPUs, NICs, fans)
-    entry: Entry = field(repr=False)
+    entry: Entry
 
     def peak(self, precision: str) -> float:
         if precision not in self.peaks:
