@@ -9,7 +9,7 @@ which proves their dimensions.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 def gpu_time(flops: float, peak: float, mfu: float) -> float:
@@ -57,8 +57,7 @@ def implied_mfu(flops: float, gpu_seconds: float, peak: float) -> float:
     return flops / (gpu_seconds * peak)
 
 
-@dataclass(frozen=True)
-class Budget:
+class Budget(NamedTuple):
     """A training run's budget in canonical units: FLOP, GPUs, s, GPU·s, USD, J, kg."""
 
     flops: float

@@ -255,4 +255,4 @@ def with_goodput(result: TrainResult, g: GoodputEstimate) -> TrainResult:
         for key, band in result.ranges.items()
     }
     parts = None if result.cost_parts is None else {k: v * factor for k, v in result.cost_parts.items()}
-    return dataclasses.replace(result, budget=dataclasses.replace(b, **scaled), scaled_ranges=ranges, cost_parts=parts)
+    return dataclasses.replace(result, budget=b._replace(**scaled), scaled_ranges=ranges, cost_parts=parts)
