@@ -192,6 +192,25 @@ class Compared(NamedTuple):
 
     results: tuple[TrainResult, ...]
 
+    def ratios(self) -> list[dict[str, float | None]]:
+        """Each run's figures (RATIOED) over the first run's; None where either is unknown or zero."""
+        base = _figures(self.results[0])
+        return [{key: _ratio(value, base[key]) for key, value in _figures(r).items()} for r in self.results]
+
+
+RATIOED = ("params", "active_params", "tokens", "flops", "gpu_seconds", "seconds", "cost", "energy", "co2")
+
+
+def _ratio(value: float | None, base: float | None) -> float | None:
+    return None if value is None or not base else value / base
+
+
+def _figures(result: TrainResult) -> dict[str, float | None]:
+    s, b = result.resolved, result.budget
+    return {"params": s.params, "active_params": s.active_params, "tokens": s.tokens} | {
+        key: getattr(b, key) for key in RATIOED[3:]
+    }
+
 
 def goodput_estimate(result: TrainResult, checkpoint_every: str | None, restart: str | None) -> GoodputEstimate:
     """Goodput from --checkpoint-every and --restart (together), else the Llama 3 calibration."""

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.serve import ServeEstimate
     from llamacalc.estimates.sweep import Sweep
-    from llamacalc.estimates.train import Comparison, Range, TrainReport, TrainResult
+    from llamacalc.estimates.train import Compared, Comparison, Range, TrainReport, TrainResult
     from llamacalc.fit import Fit
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
@@ -420,21 +420,16 @@ def check_document(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]
     return {"schema": "llamacalc.check/1", "passed": all(d["passed"] for d in documents), "runs": documents}
 
 
-RATIO_KEYS = ("params", "active_params", "tokens", "flops", "gpu_hours", "days", "cost_usd", "energy_mwh", "co2_t")
-
-
-def _ratio(value: float | None, base: float | None) -> float | None:
-    return None if value is None or not base else value / base
-
-
-def compare_document(results: Sequence[TrainResult]) -> dict[str, Any]:
+def compare_document(compared: Compared) -> dict[str, Any]:
     """The `compare --json` document: schema llamacalc.compare/1; ratios are to the first model."""
-    documents = [train_document(r) for r in results]
-    first = documents[0]
+    documents = [train_document(r) for r in compared.results]
     return {
         "schema": "llamacalc.compare/1",
         "models": documents,
-        "ratios": [{"model": d["model"], **{key: _ratio(d[key], first[key]) for key in RATIO_KEYS}} for d in documents],
+        "ratios": [  # in the documents' key names: seconds -> days, cost -> cost_usd, ...
+            {"model": d["model"], **{RANGE_KEYS.get(key, key): value for key, value in ratios.items()}}
+            for d, ratios in zip(documents, compared.ratios(), strict=True)
+        ],
     }
 
 
@@ -612,7 +607,7 @@ def _train_report(report: TrainReport) -> str:
 
 
 renders("json", "Conventions")(lambda c: train_json(c.results[0], {"conventions": conventions(c.results)}) + "\n")
-renders("json", "Compared")(lambda c: _dumped(compare_document(c.results)))
+renders("json", "Compared")(lambda c: _dumped(compare_document(c)))
 renders("json", "CheckReport")(lambda report: _dumped(check_document(report.runs)))
 renders("json", "Sweep")(lambda sweep: _dumped(sweep_document(sweep)))
 renders("json", "OptimalPlan")(lambda plan: _dumped(optimal_document(plan)))

@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.plan import InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.serve import ServeEstimate
     from llamacalc.estimates.sweep import Series, Sweep
-    from llamacalc.estimates.train import Conventions, ServingBill, TrainReport, TrainResult
+    from llamacalc.estimates.train import Compared, Conventions, ServingBill, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
     from llamacalc.resolve import Resolved
@@ -472,8 +472,9 @@ def check_table(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]]])
     return table
 
 
-def compare_table(results: Sequence[TrainResult]) -> Table:
-    doc = compare_document(results)
+def compare_table(compared: Compared) -> Table:
+    results = compared.results
+    doc = compare_document(compared)
     names = [d["model"] or "custom" for d in doc["models"]]
     table = _table("Comparison (ratios to the first column)", "", *names)
     rows: list[tuple[str, str, Any, tuple[str, Callable[[float], str]] | None]] = [
@@ -679,7 +680,7 @@ def _conventions(c: Conventions) -> str:
     return text(conventions_table(c.results), *breakdowns)
 
 
-renders("table", "Compared")(lambda c: text(compare_table(c.results)))
+renders("table", "Compared")(lambda c: text(compare_table(c)))
 renders("table", "CheckReport")(lambda report: text(check_table(report.runs)))
 renders("table", "Sweep")(lambda sweep: text(sweep_table(sweep)))
 renders("table", "OptimalPlan")(
