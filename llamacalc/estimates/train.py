@@ -186,6 +186,10 @@ class Conventions(NamedTuple):
     results: tuple[TrainResult, ...]
     explain: bool = False  # each convention's breakdown and formula too
 
+    def ratios(self) -> list[float]:
+        """Each convention's FLOPs over the first's (6nd): how much more a fuller count finds."""
+        return [r.budget.flops / self.results[0].budget.flops for r in self.results]
+
 
 class Compared(NamedTuple):
     """`compare`: runs side by side, each with its ratios to the first."""

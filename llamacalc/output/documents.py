@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.serve import ServeEstimate
     from llamacalc.estimates.sweep import Sweep
-    from llamacalc.estimates.train import Compared, Comparison, Range, TrainReport, TrainResult
+    from llamacalc.estimates.train import Compared, Comparison, Conventions, Range, TrainReport, TrainResult
     from llamacalc.fit import Fit
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
@@ -220,10 +220,9 @@ def formula(s: Resolved) -> str:
     return f"C = ({' + '.join(terms)}) = {per_token} × D {count(s.tokens)} = {flops(s.flops)}"
 
 
-def conventions(results: Sequence[TrainResult]) -> list[dict[str, Any]]:
+def conventions(counted: Conventions) -> list[dict[str, Any]]:
     """Each convention's count and its budget, the first (6nd) the base of the ratios: what
     `train --flops all --json` nests under "conventions" of the first one's train document."""
-    base = results[0].budget.flops
     return [
         {
             "convention": r.resolved.convention,
@@ -231,12 +230,12 @@ def conventions(results: Sequence[TrainResult]) -> list[dict[str, Any]]:
             "flops_per_token": r.resolved.flops_per_token,
             "per_token": dict(r.resolved.per_token or {}),
             "flops": r.budget.flops,
-            "ratio_to_6nd": r.budget.flops / base,
+            "ratio_to_6nd": ratio,
             "days": r.budget.seconds / DAY,
             "gpu_hours": r.budget.gpu_seconds / HOUR,
             "formula": formula(r.resolved),
         }
-        for r in results
+        for r, ratio in zip(counted.results, counted.ratios(), strict=True)
     ]
 
 
@@ -510,7 +509,7 @@ def goodput_document(g: Goodput, lost_per_interruption: float, result: TrainResu
         "lost_per_interruption_minutes": lost_per_interruption * 60,
         "lost_days": g.lost_hours / 24 if finite else None,
         "effective_days": g.effective_hours / 24 if finite else None,
-        "effective_gpu_hours": g.effective_hours * result.budget.gpus if finite else None,
+        "effective_gpu_hours": result.budget.gpu_seconds / HOUR if finite else None,  # the bill with the time lost
         "goodput": g.fraction,
     }
 
@@ -606,7 +605,7 @@ def _train_report(report: TrainReport) -> str:
     return train_json(report.result, extra or None) + "\n"
 
 
-renders("json", "Conventions")(lambda c: train_json(c.results[0], {"conventions": conventions(c.results)}) + "\n")
+renders("json", "Conventions")(lambda c: train_json(c.results[0], {"conventions": conventions(c)}) + "\n")
 renders("json", "Compared")(lambda c: _dumped(compare_document(c)))
 renders("json", "CheckReport")(lambda report: _dumped(check_document(report.runs)))
 renders("json", "Sweep")(lambda sweep: _dumped(sweep_document(sweep)))

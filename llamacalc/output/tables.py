@@ -208,9 +208,9 @@ def breakdown_table(s: Resolved) -> Table:
     return table
 
 
-def conventions_table(results: Sequence[TrainResult]) -> Table:
+def conventions_table(counted: Conventions) -> Table:
     table = _table("FLOP conventions, side by side", "convention", "FLOP/token", "FLOP", "vs 6nd", "days", "GPU-hours")
-    for c in conventions(results):
+    for c in conventions(counted):
         recompute = {None: "", "none": " (no recompute)"}.get(c["recompute"], f" ({c['recompute']} recompute)")
         name = c["convention"] + recompute
         per_token = "—" if c["flops_per_token"] is None else f"{c['flops_per_token']:.4g}"
@@ -677,7 +677,7 @@ def _train_report(report: TrainReport) -> str:
 @renders("table", "Conventions")
 def _conventions(c: Conventions) -> str:
     breakdowns = [breakdown_table(r.resolved) for r in c.results] if c.explain else []
-    return text(conventions_table(c.results), *breakdowns)
+    return text(conventions_table(c), *breakdowns)
 
 
 renders("table", "Compared")(lambda c: text(compare_table(c)))
