@@ -30,6 +30,7 @@ from llamacalc.specs import (
     MOE_FIELDS,
     PRECISIONS,
     RUN_ARCHITECTURES,
+    SERVING_PRECISIONS,
     Architecture,
     Cluster,
     Efficiency,
@@ -127,6 +128,7 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "aliases": _LIST,
         "peak_bf16": _NUMBER + _TEXT,
         "peak_fp8": _NUMBER + _TEXT,
+        "peak_int8": _NUMBER + _TEXT,
         "memory": _NUMBER + _TEXT,
         "bandwidth": _NUMBER + _TEXT,
         "power": _NUMBER + _TEXT,
@@ -530,7 +532,7 @@ def _number(entry: Entry, key: str, low: float = 0.0, high: float = math.inf, *,
 
 
 def _build_hardware(entry: Entry) -> Hardware:
-    peaks = {p: entry.parse(f"peak_{p}", _positive(units.RATE)) for p in PRECISIONS}
+    peaks = {p: entry.parse(f"peak_{p}", _positive(units.RATE)) for p in SERVING_PRECISIONS}
     price = entry.parse("price", _quantity(units.PRICE))
     price_range = _range(entry, "price_range", _quantity(units.PRICE)) if "price_range" in entry.fields else None
     if price_range and not (price and price_range[0] <= price <= price_range[1]):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from llamacalc.flops import INFERENCE_FLOP_PER_PARAM_TOKEN, matmul_params, parameter_count
 from llamacalc.specs import Architecture
 
-BYTES = {"bf16": 2, "fp8": 1}  # bytes per weight and per KV-cache element
+BYTES = {"bf16": 2, "fp8": 1, "int8": 1}  # bytes per weight and per KV-cache element
 # assumption: the share of the memory left after the weights that holds KV cache, as TensorRT-LLM's
 # default kv_cache_free_gpu_mem_fraction
 KV_MEMORY_SHARE = 0.9

@@ -95,3 +95,15 @@ def test_train_adds_the_serving_bill(cli):
     assert "Lifetime: training, then serving 100T tokens" in " ".join(table.split())
     bad = cli("train", "llama-4-behemoth", "--inference-tokens", "1T")
     assert bad.code == 2 and "needs a model preset with an architecture" in bad.stderr
+
+
+def test_int8_weights_serve_where_the_accelerator_publishes_an_int8_peak(cli):
+    """INT8 halves the bytes of BF16 like FP8; its prefill runs at the INT8 peak (A100: 624 TOPS [S31])."""
+    int8 = cli("serve", "llama-3.1-70b", "--gpu", "a100-sxm-80gb", "--precision", "int8", "--tp", "2", "--json").json()
+    bf16 = cli("serve", "llama-3.1-70b", "--gpu", "a100-sxm-80gb", "--tp", "2", "--json").json()
+    assert int8["weight_bytes"] * 2 == bf16["weight_bytes"]
+    assert int8["kv_cache_bytes_per_token"] * 2 == bf16["kv_cache_bytes_per_token"]
+    assert int8["prefill_tokens_per_s_per_gpu"] == pytest.approx(2 * bf16["prefill_tokens_per_s_per_gpu"])
+    refused = cli("serve", "llama-3.1-70b", "--precision", "int8")
+    assert refused.code == 2 and "h100-sxm has no published int8 peak" in refused.stderr
+    assert cli("train", "llama-3-8b", "--precision", "int8").code == 2  # INT8 serves, never trains

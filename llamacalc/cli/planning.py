@@ -17,6 +17,7 @@ from llamacalc.cli.app import (
     SourcesOpt,
     TokensOpt,
     catalog_from,
+    choices,
     commands,
     emit,
     opt,
@@ -55,7 +56,10 @@ def optimal(
             complete=presets_named("hardware"),
         ),
     ] = None,  # fmt: skip
-    serve_precision: Annotated[str | None, opt("Serving precision, bf16 or fp8 [default: bf16].")] = None,
+    serve_precision: Annotated[
+        str | None,
+        opt("Serving precision, bf16, fp8 or int8 [default: bf16].", complete=choices("bf16", "fp8", "int8")),
+    ] = None,
     serve_price: Annotated[str | None, opt("Serving price per GPU-hour [default: the serving GPU's].")] = None,
     prefill_mfu: Annotated[str | None, opt("Serving MFU on input tokens [default: 0.5].")] = None,
     decode_mfu: Annotated[str | None, opt("Serving MFU on output tokens [default: 0.01].")] = None,
@@ -174,7 +178,10 @@ def _float(option: str, value: str) -> float:
 def serve(
     model: ModelArg = None,
     gpu: GpuOpt = None,
-    precision: Annotated[str | None, opt("Weights and KV cache: bf16 or fp8 [default: bf16].")] = None,
+    precision: Annotated[
+        str | None,
+        opt("Weights and KV cache: bf16, fp8 or int8 [default: bf16].", complete=choices("bf16", "fp8", "int8")),
+    ] = None,
     tp: Annotated[str | None, opt("GPUs per replica (tensor parallel) [default: the fewest that fit].")] = None,
     batch: Annotated[str | None, opt("Sequences decoded together, or 'max' [default: the most that fit].")] = None,
     input_tokens: Annotated[str | None, opt("Input (prompt) tokens per request [default: 1000].")] = None,
