@@ -118,6 +118,11 @@ class Count(NamedTuple):
     components: Mapping[str, float]
     terms: tuple[Term, ...]
 
+    def shares(self) -> dict[str, float]:
+        """Each component's share of the FLOPs per token."""
+        total = sum(self.components.values()) or 1.0
+        return {name: value / total for name, value in self.components.items()}
+
 
 Counter = Callable[[float | None, Architecture | None, int, str], Count]  # (active N, arch, seq_len, recompute)
 

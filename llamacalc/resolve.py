@@ -65,6 +65,13 @@ class Resolved(Setup):
     def flops_per_token(self) -> float | None:
         return None if self.counted is None else sum(self.counted.components.values())
 
+    @property
+    def flops_by_component(self) -> dict[str, float]:
+        """Each component's training FLOPs over the run's tokens (empty where not counted)."""
+        if self.counted is None or self.tokens is None:
+            return {}
+        return {name: per_token * self.tokens for name, per_token in self.counted.components.items()}
+
 
 SETUPS_KEPT = 1 << 16  # hardware sides remembered before starting afresh: bounded memory on any batch
 

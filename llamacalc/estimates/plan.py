@@ -78,6 +78,10 @@ class LossReport:
         return None if self.loss is None or self.optimal.loss is None else self.loss - self.optimal.loss
 
     @property
+    def tokens_per_param(self) -> float:
+        return self.tokens / self.params
+
+    @property
     def inference_tokens(self) -> float | None:
         """The serving for which this N and D is the inference-aware optimum (Sardana et al. 2024)."""
         return implied_inference_tokens(self.law, self.params, self.tokens) if self.loss is not None else None

@@ -201,10 +201,12 @@ def breakdown_table(s: Resolved) -> Table:
     """Training FLOPs by component, with the formula as the title."""
     table = _table(formula(s), "component", "FLOP/token", "FLOP", "share")
     table.min_width = len(table.title or "")  # keep the formula on one line where the terminal allows
-    per_token = s.per_token or {}
-    total = s.flops_per_token or 1.0
-    for component, value in per_token.items():
-        table.add_row(component, f"{value:.4g}", flops(value * (s.tokens or 0)), percent(value / total))
+    if s.counted is None:
+        return table
+    shares, totals = s.counted.shares(), s.flops_by_component
+    for component, value in s.counted.components.items():
+        total = flops(totals[component]) if component in totals else "—"
+        table.add_row(component, f"{value:.4g}", total, percent(shares[component]))
     return table
 
 
@@ -424,7 +426,7 @@ def loss_table(title: str, reports: Sequence[LossReport]) -> Table:
     first = reports[0]
     table = _table(
         f"{title}: {count(first.params)} parameters on {count(first.tokens)} tokens "
-        f"({first.tokens / first.params:,.1f} tokens/parameter), {flops(first.flops)}",
+        f"({first.tokens_per_param:,.1f} tokens/parameter), {flops(first.flops)}",
         "",
         *(r.law.name for r in reports),
     )
