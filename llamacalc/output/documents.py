@@ -170,14 +170,20 @@ def _cited_json(a: Assumption) -> str:
     return encode(_assumption_dict(a))
 
 
+_text_json = functools.lru_cache(maxsize=1024)(encode)  # units and sources: a few strings, on every line
+
+
 def _user_json(a: Assumption) -> str:
-    """`_assumption_dict(a)` as JSON for a user's input (new on every line): numbers written directly."""
+    """`_assumption_dict(a)` as JSON for a user's input: a number (new on every line) written directly,
+    its unit and source encoded once; a name (a GPU, a precision) repeats, so is encoded once whole."""
     value = a.value
     if type(value) not in (int, float) or not math.isfinite(value):
-        return encode(_assumption_dict(a))
+        return _cited_json(a) if isinstance(value, str) else encode(_assumption_dict(a))
     flag = "true" if a.is_assumption else "false"
-    unit, source = encode(a.unit), encode(a.source)
-    return f'{{"value": {value!r}, "unit": {unit}, "origin": "user", "assumption": {flag}, "source": {source}}}'
+    return (
+        f'{{"value": {value!r}, "unit": {_text_json(a.unit)}, "origin": "user", "assumption": {flag}, '
+        f'"source": {_text_json(a.source)}}}'
+    )
 
 
 def _assumption_dict(a: Assumption) -> dict[str, Any]:
