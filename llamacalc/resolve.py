@@ -73,6 +73,7 @@ class Resolved(Setup):
         return {name: per_token * self.tokens for name, per_token in self.counted.components.items()}
 
 
+HARDWARE_SET = frozenset(HARDWARE_KEYS)
 SETUPS_KEPT = 1 << 16  # hardware sides remembered before starting afresh: bounded memory on any batch
 
 
@@ -141,7 +142,7 @@ class Resolver:
     ) -> Setup:
         """`_setup` of these inputs, once: a batch or a sweep repeats the same GPU, count, price and
         MFU across many models and token counts. Its Assumptions are added to `seen` as `_setup` would."""
-        inputs = tuple((key, type(given[key]), given[key]) for key in HARDWARE_KEYS if key in given)  # true ≠ 1
+        inputs = tuple((key, type(value), value) for key, value in given.items() if key in HARDWARE_SET)  # true ≠ 1
         key = (model.name if model else None, size, is_moe, flops if "days" in given else None, inputs)
         try:
             found = self._setups.get(key)

@@ -6,6 +6,8 @@ import json
 from importlib import resources
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llamacalc.errors import ExitCode, InputError
 from llamacalc.estimates.train import estimate
@@ -97,3 +99,14 @@ def test_train_and_sweep_fields(cli):
         points[0]["value"] == 8192 and points[0]["values"] == {"gpus": 8192} and list(points[0]["result"]) == ["days"]
     )
     assert cli("train", "llama-3.1-405b", "--flops", "all", "--fields", "days").code == ExitCode.BAD_INPUT
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=8),
+        st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(), st.none(), st.text(max_size=5)),
+        max_size=4,
+    )
+)
+def test_the_fast_writer_is_json_dumps(projected):
+    assert documents.fields_json(projected) == json.dumps(projected)

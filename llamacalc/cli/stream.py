@@ -81,7 +81,7 @@ def _line(resolver: "Resolver", number: int, line: bytes, as_csv: bool, fields: 
         return _failed(result, number, as_csv), True
     if fields is not None:
         projected = documents.train_fields(result, fields)
-        return ({"line": number, **projected} if as_csv else documents.encode(projected) + "\n"), False
+        return ({"line": number, **projected} if as_csv else documents.fields_json(projected) + "\n"), False
     if as_csv:
         return documents.csv_row(documents.train_document(result), number), False
     return documents.train_json(result) + "\n", False

@@ -147,6 +147,14 @@ def train_fields(result: TrainResult, fields: Sequence[Field]) -> dict[str, Any]
     return project({path[0]: TRAIN_KEYS[path[0]](result) for path in fields}, fields)
 
 
+def fields_json(projected: Mapping[str, Any]) -> str:
+    """A --fields projection as JSON, the same bytes as json.dumps: plain numbers (what a pipeline
+    usually asks for) written directly, anything else through the encoder."""
+    if all(type(v) in (int, float) and math.isfinite(v) for v in projected.values()):
+        return "{" + ", ".join(f"{_text_json(key)}: {value!r}" for key, value in projected.items()) + "}"
+    return encode(projected)
+
+
 def _ranges_json(ranges: Mapping[str, Range]) -> str:
     """The document's "ranges" as JSON, the same bytes as json.dumps: 24 floats a line are a third of
     a batch's encoding time, and one f-string writes them at half the encoder's cost per value."""
