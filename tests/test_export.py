@@ -41,8 +41,10 @@ def test_a_report_is_complete_or_absent(cli, tmp_path):
 
 
 def test_a_command_without_a_table_says_so(cli, tmp_path):
-    run = cli("batch", "--svg", str(tmp_path / "r.svg"), input='{"model": "llama-3-8b"}\n')
-    assert run.code == ExitCode.BAD_INPUT and "prints no table" in run.stderr
+    run = cli("presets", "--paths", "--svg", str(tmp_path / "r.svg"))
+    assert run.code == ExitCode.BAD_INPUT and "prints no table" in run.stderr and not (tmp_path / "r.svg").exists()
+    data = cli("batch", "--svg", str(tmp_path / "r.svg"), input='{"model": "llama-3-8b"}\n')
+    assert data.code == ExitCode.BAD_INPUT and "No such option: --svg" in data.stderr  # JSON Lines: no table
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="no headless Chromium on this machine")

@@ -436,11 +436,19 @@ def writes_output(command: Command) -> Command:
     """Give a command `-o/--output FILE`: its stdout goes to a temporary file renamed into place on
     success (a finished document, even when a check fails), so a reader never sees half a file; and
     `--svg`/`--html FILE`, the table it prints saved as a report, written the same way."""
+    return _writing(command, {"output": OutputOpt, "svg": SvgOpt, "html": HtmlOpt})
 
+
+def writes_data(command: Command) -> Command:
+    """`-o/--output FILE` alone, for a command that prints data (JSON Lines, TOML), never a table."""
+    return _writing(command, {"output": OutputOpt})
+
+
+def _writing(command: Command, added: Mapping[str, Any]) -> Command:
     @functools.wraps(command)
     def wrapper(**options: Any) -> Any:
         path = options.pop("output")
-        reports = {fmt: file for fmt in ("svg", "html") if (file := options.pop(fmt)) is not None}
+        reports = {fmt: file for fmt in ("svg", "html") if (file := options.pop(fmt, None)) is not None}
         token = _REPORTS.set(dict(reports))
         try:
             with _atomic_stdout(path) if path is not None else contextlib.nullcontext():
@@ -451,7 +459,6 @@ def writes_output(command: Command) -> Command:
         finally:
             _REPORTS.reset(token)
 
-    added = {"output": OutputOpt, "svg": SvgOpt, "html": HtmlOpt}
     return _with_options(wrapper, command, added, first=False)
 
 

@@ -16,6 +16,7 @@ from llamacalc.cli.app import (
     emit,
     opt,
     warn,
+    writes_data,
     writes_output,
 )
 from llamacalc.errors import InputError
@@ -73,7 +74,7 @@ def memory(
 
 
 @commands.command()
-@writes_output
+@writes_data
 def calibrate(
     runs: Annotated[
         list[Path] | None,

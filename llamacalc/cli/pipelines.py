@@ -22,6 +22,7 @@ from llamacalc.cli.app import (
     run_inputs,
     save,
     train_fields,
+    writes_data,
     writes_output,
 )
 from llamacalc.errors import ExitCode, InputError, prefixed
@@ -114,7 +115,7 @@ def check(
 
 
 @commands.command()
-@writes_output
+@writes_data
 def batch(
     presets: PresetsOpt = None,
     as_csv: CsvOpt = False,
