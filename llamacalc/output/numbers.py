@@ -127,6 +127,7 @@ def price(usd_per_hour: float) -> str:
 # spelling per unit (USD/GPU-h, TFLOP/s, TB/s, GB), so a price reads the same in every command.
 BY_UNIT: dict[str, Callable[[float], str]] = {
     "USD/GPU-hour": price,
+    "USD/s": lambda usd: price(usd * HOUR),  # a price per GPU in canonical units
     "FLOP/s": rate,
     "FLOP": flops,
     "USD": money,

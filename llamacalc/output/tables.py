@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from llamacalc.errors import printable
+from llamacalc import units
+from llamacalc.errors import LlamacalcError, printable
 from llamacalc.inputs import option
 from llamacalc.output.documents import (
     compare_document,
@@ -288,8 +289,28 @@ def entry_table(entry: Entry) -> Table:
                 table.add_row(f"{key}.{sub}", _written(subvalue), "" if sub == "source" else value.get("source", ""))
         else:
             source = entry.source_of(key) if key in entry.figures else ""
-            table.add_row(key, _written(value), source)
+            table.add_row(key, _field(entry, key, value), source)
     return table
+
+
+# Preset fields holding a quantity: shown in the one number style (1,978.9 TFLOP/s, 3.35 TB/s, $3.00/GPU-h).
+QUANTITY_FIELDS = {
+    "peak_bf16": units.RATE, "peak_fp8": units.RATE, "peak_int8": units.RATE, "memory": units.MEMORY,
+    "bandwidth": units.BANDWIDTH, "power": units.POWER, "price": units.PRICE, "price_range": units.PRICE,
+    "purchase_price": units.MONEY,
+}  # fmt: skip
+
+
+def _field(entry: Entry, key: str, value: Any) -> str:
+    """A preset's field for people: a quantity in the one number style, else as written."""
+    kind = QUANTITY_FIELDS.get(key) if entry.kind == "hardware" else None
+    if kind is None:
+        return _written(value)
+    try:
+        values = [units.parse_quantity(v, kind) for v in (value if isinstance(value, list) else [value])]
+    except (LlamacalcError, ValueError, TypeError):
+        return _written(value)
+    return "–".join(quantity(v, kind.unit) for v in values)
 
 
 def _written(value: Any) -> str:
