@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from llamacalc import units
 from llamacalc.errors import LlamacalcError, printable
 from llamacalc.inputs import option
 from llamacalc.output.documents import (
@@ -38,7 +37,7 @@ from llamacalc.output.numbers import (
     whole,
 )
 from llamacalc.output.render import renders
-from llamacalc.units import DAY, HOUR, MWH
+from llamacalc.units import BANDWIDTH, DAY, HOUR, MEMORY, MONEY, MWH, POWER, PRICE, RATE, parse_quantity
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
     from rich.table import Table
@@ -295,9 +294,8 @@ def entry_table(entry: Entry) -> Table:
 
 # Preset fields holding a quantity: shown in the one number style (1,978.9 TFLOP/s, 3.35 TB/s, $3.00/GPU-h).
 QUANTITY_FIELDS = {
-    "peak_bf16": units.RATE, "peak_fp8": units.RATE, "peak_int8": units.RATE, "memory": units.MEMORY,
-    "bandwidth": units.BANDWIDTH, "power": units.POWER, "price": units.PRICE, "price_range": units.PRICE,
-    "purchase_price": units.MONEY,
+    "peak_bf16": RATE, "peak_fp8": RATE, "peak_int8": RATE, "memory": MEMORY, "bandwidth": BANDWIDTH,
+    "power": POWER, "price": PRICE, "price_range": PRICE, "purchase_price": MONEY,
 }  # fmt: skip
 
 
@@ -307,7 +305,7 @@ def _field(entry: Entry, key: str, value: Any) -> str:
     if kind is None:
         return _written(value)
     try:
-        values = [units.parse_quantity(v, kind) for v in (value if isinstance(value, list) else [value])]
+        values = [parse_quantity(v, kind) for v in (value if isinstance(value, list) else [value])]
     except (LlamacalcError, ValueError, TypeError):
         return _written(value)
     return "–".join(quantity(v, kind.unit) for v in values)
