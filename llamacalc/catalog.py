@@ -87,6 +87,7 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "experts": _INT,
         "experts_per_token": _INT,
         "shared_experts": _INT,
+        "shared_ffn": _INT,
         "moe_ffn": _INT,
         "moe_every": _INT,
         **{

@@ -77,7 +77,10 @@ def _ffn(arch: Architecture, routed: int) -> int:
     """FFN weights of all layers: gated on dense layers; router, shared and `routed` experts on MoE ones."""
     n_moe = moe_layers(arch)
     router = arch.d_model * arch.experts + (arch.experts if arch.router_bias else 0)
-    moe_layer = _mlp(arch, arch.moe_ffn) * (routed + arch.shared_experts) + router
+    shared = _mlp(arch, arch.shared_ffn or arch.moe_ffn) * arch.shared_experts + (
+        arch.d_model if arch.shared_gate else 0
+    )
+    moe_layer = _mlp(arch, arch.moe_ffn) * routed + shared + router
     return (arch.layers - n_moe) * _mlp(arch, arch.ffn) + n_moe * moe_layer
 
 

@@ -72,6 +72,7 @@ FAMILIES: Mapping[str, Family] = {
     "Qwen2ForCausalLM": Family(fixed={"qkv_bias": True}),
     "Qwen3ForCausalLM": Family(fixed={"qk_norm": True}),
     "Qwen3MoeForCausalLM": Family(moe="qwen", fixed={"qk_norm": True}),
+    "Qwen2MoeForCausalLM": Family(moe="qwen", fixed={"qkv_bias": True}),
     "MixtralForCausalLM": Family(moe="mixtral"),
     "GemmaForCausalLM": Family(tied=True),
     "Gemma2ForCausalLM": Family(fixed={"layer_norms": 4}, tied=True, windowed=False),
@@ -160,8 +161,11 @@ def _moe(kind: str, text: Mapping[str, Any], get: Any) -> dict[str, Any]:
     if kind == "qwen":
         if text.get("mlp_only_layers"):
             raise InputError("mlp_only_layers (dense layers among the MoE ones) is not supported")
-        return {"experts": get("num_experts"), "experts_per_token": get("num_experts_per_tok"),
-                "moe_ffn": get("moe_intermediate_size"), "moe_every": get("decoder_sparse_step", 1)}  # fmt: skip
+        routed = {"experts": get("num_experts"), "experts_per_token": get("num_experts_per_tok"),
+                  "moe_ffn": get("moe_intermediate_size"), "moe_every": get("decoder_sparse_step", 1)}  # fmt: skip
+        if text.get("shared_expert_intermediate_size"):  # Qwen2-MoE: one gated shared expert of its own width
+            routed |= {"shared_experts": 1, "shared_ffn": get("shared_expert_intermediate_size"), "shared_gate": True}
+        return routed
     if kind == "llama4":  # dense and MoE layers interleaved, one shared expert per MoE layer
         return {"experts": get("num_local_experts"), "experts_per_token": get("num_experts_per_tok"),
                 "moe_ffn": get("intermediate_size"), "ffn": get("intermediate_size_mlp"), "shared_experts": 1,

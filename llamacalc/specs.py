@@ -79,6 +79,8 @@ class Architecture(NamedTuple):
     experts: int = 0
     experts_per_token: int = 0
     shared_experts: int = 0
+    shared_ffn: int = 0  # a shared expert's width when not moe_ffn (Qwen2-MoE's shared_expert_intermediate_size)
+    shared_gate: bool = False  # a sigmoid gate (d → 1) on the shared expert's output (Qwen2-MoE)
     moe_ffn: int = 0
     moe_every: int = 1
     dense_layers: int = 0  # leading layers that stay dense in an MoE (DeepSeek's first_k_dense_replace)

@@ -138,3 +138,16 @@ def test_olmo2_norms_span_the_projections():
     olmo2 = count({"architectures": ["Olmo2ForCausalLM"], **shape})[0]
     llama = count({"architectures": ["LlamaForCausalLM"], **shape})[0]
     assert olmo2 - llama == 32 * (4096 + 4096)  # q_norm and k_norm, every layer
+
+
+def test_qwen2_moe_counts_its_gated_shared_expert_once():
+    """Qwen2-MoE: 60 routed experts (4 a token) and one always-on shared expert of its own width with a
+    sigmoid gate; Qwen1.5-MoE-A2.7B's card says 14.3B total, 2.7B activated."""
+    d, layers, experts, routed, width = 2048, 24, 60, 4, 1408
+    config = {"architectures": ["Qwen2MoeForCausalLM"], "hidden_size": d, "num_hidden_layers": layers,
+              "num_attention_heads": 16, "num_key_value_heads": 16, "intermediate_size": 5632,
+              "moe_intermediate_size": width, "shared_expert_intermediate_size": 5632, "num_experts": experts,
+              "num_experts_per_tok": routed, "vocab_size": 151936, "tie_word_embeddings": False}  # fmt: skip
+    total, active = count(config)
+    assert total == pytest.approx(14.3e9, rel=5e-3) and active == pytest.approx(2.7e9, rel=5e-3)
+    assert total - active == layers * (experts - routed) * 3 * d * width  # only routed experts sit idle
