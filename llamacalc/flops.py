@@ -97,7 +97,7 @@ def parameter_count(arch: Architecture, active: bool = False) -> int:
     d = arch.d_model
     norm = d * (2 if arch.norm_bias else 1)  # RMSNorm: a scale; LayerNorm: a scale and a bias
     per_layer = _attention(arch) + _attention_extras(arch) + arch.layer_norms * norm
-    embeddings = arch.vocab * d * (1 if arch.tied_embeddings else 2)
+    embeddings = arch.vocab * d * (1 if arch.tied_embeddings else 2) + (arch.vocab if arch.unembedding_bias else 0)
     ffn = _ffn(arch, arch.experts_per_token if active else arch.experts)
     return arch.layers * per_layer + ffn + norm + embeddings  # + norm: the final one
 

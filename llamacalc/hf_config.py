@@ -62,6 +62,29 @@ def _use_bias(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, A
     return {**config, "attention_bias": bias, "mlp_bias": bias}, {}
 
 
+def _stablelm(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """StableLM: biases on Q, K and V alone (use_qkv_bias), one LayerNorm a layer with the parallel
+    residual; per-head q/k LayerNorms (qk_layernorm) are not counted here, so refused."""
+    if config.get("qk_layernorm"):
+        raise InputError("StableLM with qk_layernorm (per-head LayerNorms) is not supported")
+    norms = 1 if config.get("use_parallel_residual") else 2
+    return config, {"qkv_bias": bool(config.get("use_qkv_bias", False)), "layer_norms": norms}
+
+
+def _phi(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """Phi-1/1.5/2: Q, K, V and dense with biases, one LayerNorm before the parallel attention and
+    MLP, a GELU MLP with biases, and a bias on the output layer."""
+    if config.get("qk_layernorm"):
+        raise InputError("Phi with qk_layernorm is not supported")
+    return {**config, "attention_bias": True, "mlp_bias": True}, {}
+
+
+def _cohere(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """Command R: one bias-free LayerNorm before the parallel attention and MLP; use_qk_norm adds
+    LayerNorms over all query and key heads (a weight per head and dimension)."""
+    return config, ({"qk_norm": True, "qk_norm_full": True} if config.get("use_qk_norm") else {})
+
+
 LAYER_NORM = {"norm_bias": True}  # LayerNorm (scale and bias) where Llama has RMSNorm
 PLAIN_MLP = {"gated_ffn": False}  # up and down (GELU), where Llama has gate, up and down
 
@@ -86,6 +109,11 @@ FAMILIES: Mapping[str, Family] = {
     "GPTNeoXForCausalLM": Family(fixed={**LAYER_NORM, **PLAIN_MLP, "mlp_bias": True}, attention_bias=True),
     "FalconForCausalLM": Family(fixed={**LAYER_NORM, **PLAIN_MLP}, tied=True, translate=_falcon),
     "Starcoder2ForCausalLM": Family(fixed={**LAYER_NORM, **PLAIN_MLP}, tied=True, translate=_use_bias),
+    "StableLmForCausalLM": Family(fixed=LAYER_NORM, translate=_stablelm),
+    "PhiForCausalLM": Family(
+        fixed={**LAYER_NORM, **PLAIN_MLP, "layer_norms": 1, "unembedding_bias": True}, translate=_phi
+    ),
+    "CohereForCausalLM": Family(fixed={"layer_norms": 1}, tied=True, translate=_cohere),  # its LayerNorm: no bias
 }
 
 

@@ -94,6 +94,7 @@ class Architecture(NamedTuple):
     layer_norms: int = 2  # norms per layer: 2 in Llama, 4 in Gemma 2 and 3, 1 with parallel attention
     norm_bias: bool = False  # LayerNorm with a bias, not RMSNorm (GPT-NeoX, Falcon): 2·d a norm
     gated_ffn: bool = True  # gate, up and down matrices (SwiGLU); False: up and down (GELU MLP)
+    unembedding_bias: bool = False  # a bias on the output layer (Phi-1.5/2's lm_head)
     sliding_window: int = 0  # attention span in tokens, when bounded (Mistral)
     kv_lora_rank: int = 0  # multi-head latent attention (DeepSeek-V2/V3): the compressed KV width
     q_lora_rank: int = 0  # and the compressed Q width (0: Q projected directly)

@@ -151,3 +151,19 @@ def test_qwen2_moe_counts_its_gated_shared_expert_once():
     total, active = count(config)
     assert total == pytest.approx(14.3e9, rel=5e-3) and active == pytest.approx(2.7e9, rel=5e-3)
     assert total - active == layers * (experts - routed) * 3 * d * width  # only routed experts sit idle
+
+
+def test_stablelm_phi_and_command_r(catalog):
+    """StableLM-3B-4E1T gives its run preset's exact count; Phi-2 and Command R their cards' sizes."""
+    stablelm = {"architectures": ["StableLmForCausalLM"], "hidden_size": 2560, "num_hidden_layers": 32,
+                "num_attention_heads": 32, "num_key_value_heads": 32, "intermediate_size": 6912,
+                "vocab_size": 50304, "use_qkv_bias": False, "tie_word_embeddings": False}  # fmt: skip
+    assert count(stablelm)[0] == catalog.run("stablelm-3b-4e1t").params
+    phi2 = {"architectures": ["PhiForCausalLM"], "hidden_size": 2560, "num_hidden_layers": 32,
+            "num_attention_heads": 32, "intermediate_size": 10240, "vocab_size": 51200}  # fmt: skip
+    assert count(phi2)[0] == pytest.approx(2.7e9, rel=0.03)  # "2.7B"; biases everywhere, lm_head too
+    command_r = {"architectures": ["CohereForCausalLM"], "hidden_size": 8192, "num_hidden_layers": 40,
+                 "num_attention_heads": 64, "intermediate_size": 22528, "vocab_size": 256000}  # fmt: skip
+    assert count(command_r)[0] == pytest.approx(35e9, rel=5e-3)
+    with pytest.raises(Exception, match="qk_layernorm"):
+        count({**stablelm, "qk_layernorm": True})
