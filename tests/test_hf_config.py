@@ -167,3 +167,13 @@ def test_stablelm_phi_and_command_r(catalog):
     assert count(command_r)[0] == pytest.approx(35e9, rel=5e-3)
     with pytest.raises(Exception, match="qk_layernorm"):
         count({**stablelm, "qk_layernorm": True})
+
+
+def test_granite_moe_gives_its_run_presets_sizes(catalog):
+    """Granite 3.0 MoE: every layer's experts gated (input_linear holds gate and up), no shared one."""
+    base = {"architectures": ["GraniteMoeForCausalLM"], "num_key_value_heads": 8, "intermediate_size": 512,
+            "num_experts_per_tok": 8, "vocab_size": 49155, "tie_word_embeddings": True}  # fmt: skip
+    small = {**base, "hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "num_local_experts": 32}
+    large = {**base, "hidden_size": 1536, "num_hidden_layers": 32, "num_attention_heads": 24, "num_local_experts": 40}
+    assert count(large)[0] == pytest.approx(catalog.run("granite-3.0-3b-a800m").params, rel=5e-3)  # 3.3B
+    assert count(small)[0] == pytest.approx(catalog.run("granite-3.0-1b-a400m").params, rel=0.03)  # "1.3B"
