@@ -104,10 +104,8 @@ FAMILIES: Mapping[str, Family] = {
     "DeepseekV3ForCausalLM": Family(moe="deepseek", fixed={"router_bias": True}),
     "Llama4ForConditionalGeneration": Family(moe="llama4", text_config=True),
     "Llama4ForCausalLM": Family(moe="llama4"),
-    "GraniteForCausalLM": Family(),
-    "GraniteMoeForCausalLM": Family(
-        moe="mixtral"
-    ),  # every layer's experts, gated, no shared one  # Llama's weights; its multipliers scale activations, not parameters
+    "GraniteForCausalLM": Family(),  # Llama's weights; its multipliers scale activations, not parameters
+    "GraniteMoeForCausalLM": Family(moe="mixtral"),  # every layer's experts, gated, no shared one
     "Olmo2ForCausalLM": Family(fixed={"qk_norm": True, "qk_norm_full": True}),  # norms after, not before
     "GPTNeoXForCausalLM": Family(fixed={**LAYER_NORM, **PLAIN_MLP, "mlp_bias": True}, attention_bias=True),
     "FalconForCausalLM": Family(fixed={**LAYER_NORM, **PLAIN_MLP}, tied=True, translate=_falcon),
