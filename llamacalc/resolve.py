@@ -7,6 +7,7 @@ One `Resolver` serves every command that plans a run: train, batch, check, compa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -140,8 +141,14 @@ class Resolver:
         is_moe: bool,
         flops: float,
     ) -> Setup:
-        """`_setup` of these inputs, once: a batch or a sweep repeats the same GPU, count, price and
-        MFU across many models and token counts. Its Assumptions are added to `seen` as `_setup` would."""
+        """`_setup` of these inputs, once: a batch or a sweep repeats the same GPU, count and price
+        across many models, token counts and MFUs. Its Assumptions are added to `seen` as `_setup`
+        would. A given MFU is applied on top, so that varying it alone never resolves the rest again."""
+        if "mfu" in given:
+            rest = {key: value for key, value in given.items() if key != "mfu"}
+            setup = self.hardware_side(rest, model, seen, size, is_moe, flops)
+            mfu = _fraction(given, seen, "mfu", DEFAULTS["mfu.bf16"])
+            return dataclasses.replace(setup, mfu=mfu, mfu_band=(mfu, mfu), extrapolation=())
         inputs = tuple((key, type(value), value) for key, value in given.items() if key in HARDWARE_SET)  # true ≠ 1
         key = (model.name if model else None, size, is_moe, flops if "days" in given else None, inputs)
         try:

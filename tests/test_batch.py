@@ -125,3 +125,18 @@ def test_a_worker_that_dies_fails_its_lines_and_the_batch_goes_on(tmp_path):
     died = [d["line"] for d in out if "worker process died" in d.get("error", "")]
     assert 3001 in died and len(died) < 2000  # the chunk that held the killing line, no other
     assert all("gpus" in d for d in out if d.get("line") not in died)  # the rest computed, before and after
+
+
+def test_a_given_mfu_is_applied_on_top_of_a_remembered_hardware_side(cli):
+    """Lines that differ only in --mfu share one resolved hardware side; each still gets its own MFU,
+    no predicted range, and the same document `train` gives."""
+    lines = [{"model": "llama-3-70b", "gpus": 4096, "mfu": mfu} for mfu in (0.3, 0.4, 0.3)] + [
+        {"model": "llama-3-70b", "gpus": 4096}
+    ]
+    out = [
+        json.loads(line) for line in cli("batch", input="\n".join(map(json.dumps, lines)) + "\n").stdout.splitlines()
+    ]
+    assert out[0]["days"] / out[1]["days"] == pytest.approx(4 / 3) and out[0] == out[2]
+    assert out[1]["ranges"]["days"]["p10"] == out[1]["ranges"]["days"]["p90"] and out[1]["extrapolation"] == []
+    assert out[1] == cli("train", "llama-3-70b", "--gpus", "4096", "--mfu", "0.4", "--json").json()
+    assert out[3]["assumptions"]["mfu"]["origin"] == "assumption" and out[3]["mfu"] < 0.3
