@@ -7,11 +7,10 @@ One `Resolver` serves every command that plans a run: train, batch, check, compa
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from llamacalc import efficiency, units
 from llamacalc.budget import gpu_time, whole_gpus
@@ -75,6 +74,7 @@ class Resolved(Setup):
 
 
 HARDWARE_SET = frozenset(HARDWARE_KEYS)
+R = TypeVar("R", bound="Setup")
 SETUPS_KEPT = 1 << 16  # hardware sides remembered before starting afresh: bounded memory on any batch
 
 
@@ -148,7 +148,7 @@ class Resolver:
             rest = {key: value for key, value in given.items() if key != "mfu"}
             setup = self.hardware_side(rest, model, seen, size, is_moe, flops)
             mfu = _fraction(given, seen, "mfu", DEFAULTS["mfu.bf16"])
-            return dataclasses.replace(setup, mfu=mfu, mfu_band=(mfu, mfu), extrapolation=())
+            return _built(Setup, vars(setup), mfu=mfu, mfu_band=(mfu, mfu), extrapolation=())
         inputs = tuple((key, type(value), value) for key, value in given.items() if key in HARDWARE_SET)  # true ≠ 1
         key = (model.name if model else None, size, is_moe, flops if "days" in given else None, inputs)
         try:
@@ -186,10 +186,18 @@ def _resolve(r: Resolver, request: Mapping[str, Any]) -> Resolved:
         size = model.baseline.active_params  # a compute-defined scenario runs at its baseline's efficiency
     is_moe = model.is_moe if model is not None and model.baseline is None else side.active != side.params
     setup = r.hardware_side(given, model, seen, size, is_moe, side.flops)
-    return Resolved(
-        **vars(setup), model=model, params=side.params, active_params=side.active, tokens=side.tokens,
+    return _built(
+        Resolved, vars(setup), model=model, params=side.params, active_params=side.active, tokens=side.tokens,
         flops=side.flops, convention=side.convention, counted=side.counted, assumptions=seen,
     )  # fmt: skip
+
+
+def _built(cls: type[R], fields: Mapping[str, Any], **more: Any) -> R:
+    """A frozen Setup or Resolved from fields already checked, without its generated __init__: that
+    sets each of ~25 fields through object.__setattr__, a fifth of a batch line's resolution."""
+    built = object.__new__(cls)
+    built.__dict__.update(fields, **more)
+    return built
 
 
 class ModelSide(NamedTuple):
