@@ -16,8 +16,8 @@ from llamacalc.resolve import Resolver
 
 def run_line(resolver: Resolver, number: int, line: str | bytes) -> TrainResult | dict[str, Any]:
     """The result for one input line, or its error object."""
-    try:
-        request = json.loads(line)
+    try:  # decoded here (UTF-8, a BOM dropped), not by json: its encoding sniffing costs more than this
+        request = json.loads(line.decode("utf-8-sig", "surrogatepass") if isinstance(line, bytes) else line)
     except ValueError as error:
         return {"line": number, "error": f"not JSON: {error}"}
     except RecursionError:
