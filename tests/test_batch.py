@@ -140,3 +140,9 @@ def test_a_given_mfu_is_applied_on_top_of_a_remembered_hardware_side(cli):
     assert out[1]["ranges"]["days"]["p10"] == out[1]["ranges"]["days"]["p90"] and out[1]["extrapolation"] == []
     assert out[1] == cli("train", "llama-3-70b", "--gpus", "4096", "--mfu", "0.4", "--json").json()
     assert out[3]["assumptions"]["mfu"]["origin"] == "assumption" and out[3]["mfu"] < 0.3
+
+
+def test_a_byte_order_mark_and_bad_utf8_are_handled_per_line(cli):
+    text = '\ufeff{"model": "llama-3-8b", "gpus": 64}\n{"model": "llama-3-8b", "gpus": 64}\n'
+    first, second = (json.loads(line) for line in cli("batch", "--fields", "days", input=text).stdout.splitlines())
+    assert first == second
