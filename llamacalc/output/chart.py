@@ -54,17 +54,40 @@ def sweep_chart(sweep: Sweep) -> str:
         panels.append(("cost (USD)", lambda usd: money(usd, 3), [_band(r, "cost") for r in results]))
     width = (WIDTH - LEFT) // len(panels)
     title = f"{_subject(results[0])}: {' and '.join(p[0] for p in panels)} against {option(series.key)}"
-    parts = [
+    key = (
+        "line: estimate (P50); shaded: P10–P90 "
+        "(the efficiency model's out-of-sample spread, and the price's where it has one)"
+    )
+    parts = []
+    for i, (label, shown, bands) in enumerate(panels):
+        parts += _panel(i * width, width, label, shown, bands, xs, lambda v: axis_value(series, v))
+    return _document(title, key, parts)
+
+
+def _document(title: str, key: str, panels: list[str]) -> str:
+    """An SVG document: white, the title, a line of key (SVG text content), then the panels."""
+    return "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" {FONT}>',
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
         f'<text x="{LEFT}" y="30" font-size="18" font-weight="bold" fill="{INK}">{escape(title)}</text>',
-        f'<text x="{LEFT}" y="52" font-size="13" fill="#555">line: estimate (P50); shaded: P10–P90 '
-        "(the efficiency model's out-of-sample spread, and the price's where it has one)</text>",
+        f'<text x="{LEFT}" y="52" font-size="13" fill="#555">{key}</text>',
+        *panels,
+        "</svg>",
+    ]) + "\n"  # fmt: skip
+
+
+def _label(x0: float, y1: float, label: str) -> str:
+    """A panel's name, above its top-left corner."""
+    return f'<text x="{x0}" y="{y1 - 12}" font-size="14" font-weight="bold" fill="{INK}">{escape(label)}</text>'
+
+
+def _axes(x0: float, x1: float, y0: float, y1: float) -> list[str]:
+    """A panel's x and y axes, from its bottom-left corner."""
+    return [
+        f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="{INK}"/>',
+        f'<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="{INK}"/>',
     ]
-    for i, (label, shown, bands) in enumerate(panels):
-        parts += _panel(i * width, width, label, shown, bands, xs, lambda v: axis_value(series, v))
-    return "\n".join([*parts, "</svg>"]) + "\n"
 
 
 def _subject(result: TrainResult) -> str:
@@ -100,7 +123,7 @@ def _panel(
     def y(value: float) -> float:
         return y0 - (y0 - y1) * value / top
 
-    parts = [f'<text x="{x0}" y="{y1 - 12}" font-size="14" font-weight="bold" fill="{INK}">{escape(label)}</text>']
+    parts = [_label(x0, y1, label)]
     for tick in ticks:
         parts.append(f'<line x1="{x0}" y1="{y(tick):.1f}" x2="{x1}" y2="{y(tick):.1f}" stroke="{GRID}"/>')
         parts.append(
@@ -113,8 +136,7 @@ def _panel(
     parts.append(f'<polygon points="{" ".join(upper + lower[::-1])}" fill="{BAND}" fill-opacity="0.6"/>')
     parts.append(f'<polyline points="{" ".join(middle)}" fill="none" stroke="{LINE}" stroke-width="2.5"/>')
     parts += [f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="3.5" fill="{LINE}"/>' for p in middle]
-    parts.append(f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="{INK}"/>')
-    parts.append(f'<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="{INK}"/>')
+    parts += _axes(x0, x1, y0, y1)
     for x in _x_ticks(xs):
         parts.append(f'<line x1="{position(x):.1f}" y1="{y0}" x2="{position(x):.1f}" y2="{y0 + 5}" stroke="{INK}"/>')
         parts.append(
@@ -158,18 +180,12 @@ def frontier_chart(plan: OptimalPlan) -> str:
     frontier = plan.frontier()
     width = (WIDTH - LEFT) // 2
     title = f"Compute-optimal models around {flops(plan.flops)}: each law's split"
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" {FONT}>',
-        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
-        f'<text x="{LEFT}" y="30" font-size="18" font-weight="bold" fill="{INK}">{escape(title)}</text>',
-    ]
     legend = [f'<tspan fill="{PALETTE[i % len(PALETTE)]}">■ {escape(name)}</tspan>' for i, name in enumerate(frontier)]
-    parts.append(f'<text x="{LEFT}" y="52" font-size="13" fill="#555">{"  ".join(legend)}  (dashed: the budget)</text>')
+    parts = []
     for i, (label, pick) in enumerate((("parameters", "params"), ("training tokens", "tokens"))):
         lines = {name: [(s.flops, getattr(s, pick)) for s in splits] for name, splits in frontier.items()}
         parts += _log_panel(i * width, width, label, lines, plan.flops)
-    return "\n".join([*parts, "</svg>"]) + "\n"
+    return _document(title, f"{'  '.join(legend)}  (dashed: the budget)", parts)
 
 
 def _log_panel(
@@ -188,7 +204,7 @@ def _log_panel(
     def py(y: float) -> float:
         return y0 - (y0 - y1) * (math.log10(y) - low_y) / max(high_y - low_y, 1)
 
-    parts = [f'<text x="{x0}" y="{y1 - 12}" font-size="14" font-weight="bold" fill="{INK}">{escape(label)}</text>']
+    parts = [_label(x0, y1, label)]
     for k in range(low_y, high_y + 1):
         parts.append(f'<line x1="{x0}" y1="{py(10**k):.1f}" x2="{x1}" y2="{py(10**k):.1f}" stroke="{GRID}"/>')
         parts.append(
@@ -207,6 +223,5 @@ def _log_panel(
     parts.append(
         f'<line x1="{px(marked):.1f}" y1="{y0}" x2="{px(marked):.1f}" y2="{y1}" stroke="{INK}" stroke-dasharray="5,4"/>'
     )
-    parts.append(f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="{INK}"/>')
-    parts.append(f'<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="{INK}"/>')
+    parts += _axes(x0, x1, y0, y1)
     return parts
