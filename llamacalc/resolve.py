@@ -147,8 +147,8 @@ class Resolver:
         if "mfu" in given:
             rest = {key: value for key, value in given.items() if key != "mfu"}
             setup = self.hardware_side(rest, model, seen, size, is_moe, flops)
-            mfu = _fraction(given, seen, "mfu", DEFAULTS["mfu.bf16"])
-            return _built(Setup, vars(setup), mfu=mfu, mfu_band=(mfu, mfu), extrapolation=())
+            mfu, band, outside = _given_utilisation(given, seen)
+            return _built(Setup, vars(setup), mfu=mfu, mfu_band=band, extrapolation=outside)
         inputs = tuple((key, type(value), value) for key, value in given.items() if key in HARDWARE_SET)  # true ≠ 1
         key = (model.name if model else None, size, is_moe, flops if "days" in given else None, inputs)
         try:
@@ -452,8 +452,7 @@ def _utilisation(
     accelerator's BF16 peak and MoE; FP8 runs keep their cited default, with the model's spread.
     """
     if "mfu" in given:
-        mfu = _fraction(given, seen, "mfu", DEFAULTS["mfu.bf16"])
-        return mfu, (mfu, mfu), ()
+        return _given_utilisation(given, seen)
     model = r.catalog.efficiency()
     if size is None or precision != "bf16" or "bf16" not in hardware.peaks:
         default = DEFAULTS[f"mfu.{precision}"]
@@ -462,6 +461,14 @@ def _utilisation(
         return float(default.value), (default.value / spread, min(1.0, default.value * spread)), ()
     u, seen["mfu"] = r.predicted(model, size, hardware.peaks["bf16"], is_moe, gpus)
     return u.p50, (u.p10, u.p90), u.extrapolation
+
+
+def _given_utilisation(
+    given: Mapping[str, Any], seen: dict[str, Assumption]
+) -> tuple[float, tuple[float, float], tuple[str, ...]]:
+    """The user's MFU: no band, and nothing extrapolated."""
+    mfu = _fraction(given, seen, "mfu", DEFAULTS["mfu.bf16"])
+    return mfu, (mfu, mfu), ()
 
 
 def _deadline_utilisation(

@@ -226,6 +226,10 @@ MfuOpt = Annotated[
 PrecisionOpt = Annotated[
     str | None, opt("bf16 or fp8: the dense peak MFU refers to [default: bf16].", complete=choices("bf16", "fp8"))
 ]
+ServingPrecisionOpt = Annotated[
+    str | None,
+    opt("Weights and KV cache served in bf16, fp8 or int8 [default: bf16].", complete=choices("bf16", "fp8", "int8")),
+]
 PriceOpt = Annotated[str | None, opt("Price per GPU-hour, e.g. '2.5 USD/h' [default: the GPU preset's].")]
 PricingOpt = Annotated[
     str | None,

@@ -14,10 +14,10 @@ from llamacalc.cli.app import (
     ParamsOpt,
     PlotOpt,
     PresetsOpt,
+    ServingPrecisionOpt,
     SourcesOpt,
     TokensOpt,
     catalog_from,
-    choices,
     commands,
     emit,
     opt,
@@ -56,10 +56,7 @@ def optimal(
             complete=presets_named("hardware"),
         ),
     ] = None,  # fmt: skip
-    serve_precision: Annotated[
-        str | None,
-        opt("Serving precision, bf16, fp8 or int8 [default: bf16].", complete=choices("bf16", "fp8", "int8")),
-    ] = None,
+    serve_precision: ServingPrecisionOpt = None,
     serve_price: Annotated[str | None, opt("Serving price per GPU-hour [default: the serving GPU's].")] = None,
     prefill_mfu: Annotated[str | None, opt("Serving MFU on input tokens [default: 0.5].")] = None,
     decode_mfu: Annotated[str | None, opt("Serving MFU on output tokens [default: 0.01].")] = None,
@@ -178,10 +175,7 @@ def _float(option: str, value: str) -> float:
 def serve(
     model: ModelArg = None,
     gpu: GpuOpt = None,
-    precision: Annotated[
-        str | None,
-        opt("Weights and KV cache: bf16, fp8 or int8 [default: bf16].", complete=choices("bf16", "fp8", "int8")),
-    ] = None,
+    precision: ServingPrecisionOpt = None,
     tp: Annotated[str | None, opt("GPUs per replica (tensor parallel) [default: the fewest that fit].")] = None,
     batch: Annotated[str | None, opt("Sequences decoded together, or 'max' [default: the most that fit].")] = None,
     input_tokens: Annotated[str | None, opt("Input (prompt) tokens per request [default: 1000].")] = None,
