@@ -300,28 +300,22 @@ class Catalog:
         raise PresetError(f"unknown preset '{name}'{did_you_mean(name, every)}; see 'llamacalc presets'")
 
     def model(self, name: str, option: str = "MODEL") -> Model:
-        entry = self.entry("models", name, option)
-        return self._spec(("models", entry.name), lambda: _build_model(self, entry))  # type: ignore[no-any-return]
+        return self._spec("models", name, option, lambda entry: _build_model(self, entry))  # type: ignore[no-any-return]
 
     def hardware(self, name: str, option: str = "--gpu") -> Hardware:
-        entry = self.entry("hardware", name, option)
-        return self._spec(("hardware", entry.name), lambda: _build_hardware(entry))  # type: ignore[no-any-return]
+        return self._spec("hardware", name, option, _build_hardware)  # type: ignore[no-any-return]
 
     def law(self, name: str, option: str = "--law") -> Law:
-        entry = self.entry("laws", name, option)
-        return self._spec(("laws", entry.name), lambda: _build_law(entry))  # type: ignore[no-any-return]
+        return self._spec("laws", name, option, _build_law)  # type: ignore[no-any-return]
 
     def cluster(self, name: str, option: str = "--cluster") -> Cluster:
-        entry = self.entry("clusters", name, option)
-        return self._spec(("clusters", entry.name), lambda: _build_cluster(self, entry))  # type: ignore[no-any-return]
+        return self._spec("clusters", name, option, lambda entry: _build_cluster(self, entry))  # type: ignore[no-any-return]
 
     def run(self, name: str, option: str = "--run") -> Run:
-        entry = self.entry("runs", name, option)
-        return self._spec(("runs", entry.name), lambda: _build_run(self, entry))  # type: ignore[no-any-return]
+        return self._spec("runs", name, option, lambda entry: _build_run(self, entry))  # type: ignore[no-any-return]
 
     def ownership(self, name: str = "epoch") -> Ownership:
-        entry = self.entry("ownership", name, "--pricing owned")
-        return self._spec(("ownership", entry.name), lambda: _build_ownership(entry))  # type: ignore[no-any-return]
+        return self._spec("ownership", name, "--pricing owned", _build_ownership)  # type: ignore[no-any-return]
 
     def citations(self, tag: str | None = None) -> Citations:
         """Every citation tag with its full reference, or the one `tag` (a did-you-mean if unknown)."""
@@ -329,12 +323,10 @@ class Catalog:
         return Citations({name: self.entries["sources"][name].title for name in tags})
 
     def tier(self, name: str) -> PriceTier:
-        entry = self.entry("pricing", name, "--pricing")
-        return self._spec(("pricing", entry.name), lambda: _build_tier(entry))  # type: ignore[no-any-return]
+        return self._spec("pricing", name, "--pricing", _build_tier)  # type: ignore[no-any-return]
 
     def efficiency(self, name: str = "default") -> Efficiency:
-        entry = self.entry("efficiency", name, "efficiency model")
-        return self._spec(("efficiency", entry.name), lambda: _build_efficiency(entry))  # type: ignore[no-any-return]
+        return self._spec("efficiency", name, "efficiency model", _build_efficiency)  # type: ignore[no-any-return]
 
     def including(self, entry: Entry) -> Catalog:
         """This catalog plus one more preset (validated like a file's), e.g. read from a config.json."""
@@ -342,11 +334,17 @@ class Catalog:
         entries[entry.kind][entry.name] = _validated(entry)
         return Catalog({kind: MappingProxyType(found) for kind, found in entries.items()})
 
-    def _spec(self, key: tuple[str, str], build: Callable[[], Any]) -> Any:
-        """Each preset parsed into its spec once: a batch uses the same presets many times."""
-        if key not in self._built:
-            self._built[key] = build()
-        return self._built[key]
+    def _spec(self, kind: str, name: str, option: str, build: Callable[[Entry], Any]) -> Any:
+        """Each preset parsed into its spec once, and looked up once by each name it is asked by (its
+        own or an alias): a batch names the same presets on every line."""
+        found = self._built.get((kind, name))
+        if found is None:
+            entry = self.entry(kind, name, option)
+            found = self._built.get((kind, entry.name))
+            if found is None:
+                found = self._built[kind, entry.name] = build(entry)
+            self._built[kind, name] = found
+        return found
 
 
 RunsSource = tuple[Path, str] | list[Entry]  # a file of lazy kinds alone, unparsed; or another file's lazy entries

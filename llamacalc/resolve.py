@@ -74,7 +74,7 @@ class Resolved(Setup):
 
 
 HARDWARE_SET = frozenset(HARDWARE_KEYS)
-R = TypeVar("R", bound="Setup")
+T = TypeVar("T")
 SETUPS_KEPT = 1 << 16  # hardware sides remembered before starting afresh: bounded memory on any batch
 
 
@@ -141,15 +141,13 @@ class Resolver:
         is_moe: bool,
         flops: float,
     ) -> Setup:
-        """`_setup` of these inputs, once: a batch or a sweep repeats the same GPU, count and price
-        across many models, token counts and MFUs. Its Assumptions are added to `seen` as `_setup`
-        would. A given MFU is applied on top, so that varying it alone never resolves the rest again."""
+        """`_setup` of these inputs but a given MFU, once: a batch or a sweep repeats the same GPU,
+        count and price across many models, token counts and MFUs. Its Assumptions are added to
+        `seen` as `_setup` would. The caller applies a given MFU on top, so that varying it alone
+        never resolves the rest again."""
         if "mfu" in given:
-            rest = {key: value for key, value in given.items() if key != "mfu"}
-            setup = self.hardware_side(rest, model, seen, size, is_moe, flops)
-            mfu, band, outside = _given_utilisation(given, seen)
-            return _built(Setup, vars(setup), mfu=mfu, mfu_band=band, extrapolation=outside)
-        inputs = tuple((key, type(value), value) for key, value in given.items() if key in HARDWARE_SET)  # true ≠ 1
+            given = {key: value for key, value in given.items() if key != "mfu"}
+        inputs = tuple([(key, type(value), value) for key, value in given.items() if key in HARDWARE_SET])  # true ≠ 1
         key = (model.name if model else None, size, is_moe, flops if "days" in given else None, inputs)
         try:
             found = self._setups.get(key)
@@ -186,15 +184,20 @@ def _resolve(r: Resolver, request: Mapping[str, Any]) -> Resolved:
         size = model.baseline.active_params  # a compute-defined scenario runs at its baseline's efficiency
     is_moe = model.is_moe if model is not None and model.baseline is None else side.active != side.params
     setup = r.hardware_side(given, model, seen, size, is_moe, side.flops)
-    return _built(
-        Resolved, vars(setup), model=model, params=side.params, active_params=side.active, tokens=side.tokens,
+    mfu = {}
+    if "mfu" in given:  # on top of the remembered hardware side
+        value, band, outside = _given_utilisation(given, seen)
+        mfu = {"mfu": value, "mfu_band": band, "extrapolation": outside}
+    return built(
+        Resolved, vars(setup), **mfu, model=model, params=side.params, active_params=side.active, tokens=side.tokens,
         flops=side.flops, convention=side.convention, counted=side.counted, assumptions=seen,
     )  # fmt: skip
 
 
-def _built(cls: type[R], fields: Mapping[str, Any], **more: Any) -> R:
-    """A frozen Setup or Resolved from fields already checked, without its generated __init__: that
-    sets each of ~25 fields through object.__setattr__, a fifth of a batch line's resolution."""
+def built(cls: type[T], fields: Mapping[str, Any], **more: Any) -> T:
+    """A frozen dataclass (Setup, Resolved, TrainResult) from fields already checked, without its
+    generated __init__: that sets each field through object.__setattr__, a fifth of a batch line's
+    resolution. Fields left out keep their class defaults."""
     built = object.__new__(cls)
     built.__dict__.update(fields, **more)
     return built
@@ -225,11 +228,12 @@ def _model_side(r: Resolver, given: Mapping[str, Any], model: Model | None) -> M
 
 
 def _given(request: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = [key for key in request if key not in INPUTS]
-    if unknown:
-        raise InputError(f"unknown input '{unknown[0]}'{did_you_mean(unknown[0], INPUTS)}")
+    if not request.keys() <= INPUTS.keys():
+        unknown = next(key for key in request if key not in INPUTS)
+        raise InputError(f"unknown input '{unknown}'{did_you_mean(unknown, INPUTS)}")
     given = {key: value for key, value in request.items() if value is not None}
-    _check_conflicts(given)
+    if "days" in given or "cluster" in given:
+        _check_conflicts(given)
     return given
 
 

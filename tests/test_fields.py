@@ -104,9 +104,15 @@ def test_train_and_sweep_fields(cli):
 @given(
     st.dictionaries(
         st.text(max_size=8),
-        st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(), st.none(), st.text(max_size=5)),
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.integers(),
+            st.booleans(),
+            st.none(),
+            st.text(max_size=5),
+        ),
         max_size=4,
     )
 )
 def test_the_fast_writer_is_json_dumps(projected):
-    assert documents.fields_json(projected) == json.dumps(projected)
+    assert documents.fields_json(tuple(projected), list(projected.values())) == json.dumps(projected)

@@ -15,6 +15,9 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
+from llamacalc.estimates import batch
+from llamacalc.output import documents
+
 if TYPE_CHECKING:
     from llamacalc.output.fields import Field
     from llamacalc.resolve import Resolver
@@ -42,8 +45,6 @@ def chunks() -> Iterator[Chunk]:
 
 def columns(fields: Fields) -> tuple[str, ...]:
     """The CSV header: every scalar of a train document, or the line, its error and the fields."""
-    from llamacalc.output import documents
-
     return documents.CSV_FIELDS if fields is None else ("line", "error", *(".".join(f) for f in fields))
 
 
@@ -73,15 +74,13 @@ def render(resolver: "Resolver", chunk: Chunk, as_csv: bool, fields: Fields = No
 
 def _line(resolver: "Resolver", number: int, line: bytes, as_csv: bool, fields: Fields) -> tuple[Any, bool]:
     """One line's output (a CSV row, or a JSON line), and whether it failed."""
-    from llamacalc.estimates.batch import run_line
-    from llamacalc.output import documents
-
-    result = run_line(resolver, number, line)
+    result = batch.run_line(resolver, number, line)
     if isinstance(result, dict):  # the line's error object
         return _failed(result, number, as_csv), True
     if fields is not None:
-        projected = documents.train_fields(result, fields)
-        return ({"line": number, **projected} if as_csv else documents.fields_json(projected) + "\n"), False
+        if as_csv:
+            return {"line": number, **documents.train_fields(result, fields)}, False
+        return documents.train_fields_json(result, fields) + "\n", False
     if as_csv:
         return documents.csv_row(documents.train_document(result), number), False
     return documents.train_json(result) + "\n", False

@@ -15,7 +15,7 @@ from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
 from llamacalc.inputs import option
 from llamacalc.ownership import facility_watts
-from llamacalc.resolve import Resolved, Resolver
+from llamacalc.resolve import Resolved, Resolver, built
 
 if TYPE_CHECKING:  # goodput is asked for rarely: loaded when it is
     from llamacalc.goodput import Goodput
@@ -79,7 +79,10 @@ def train(catalog: Catalog, resolved: Resolved) -> TrainResult:
         "hardware": owned.hardware * result.gpu_seconds, "networking": owned.networking * result.gpu_seconds,
         "energy": owned.energy * result.gpu_seconds,
     }  # fmt: skip
-    return TrainResult(s, result, _comparison(catalog, s), facility, parts)
+    return built(
+        TrainResult, {}, resolved=s, budget=result, reported=_comparison(catalog, s), facility_watts=facility,
+        cost_parts=parts,
+    )  # fmt: skip
 
 
 MAX_GPUS = 1e12  # as for --gpus: beyond any cluster, and still exact as a float

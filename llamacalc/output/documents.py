@@ -10,9 +10,9 @@ import functools
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from llamacalc.output.fields import Field, project
+from llamacalc.output.fields import Field
 from llamacalc.output.numbers import count, flops
 from llamacalc.output.render import renders
 from llamacalc.units import DAY, HOUR, MWH
@@ -144,15 +144,52 @@ def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> s
 def train_fields(result: TrainResult, fields: Sequence[Field]) -> dict[str, Any]:
     """The train document projected to `fields` (output/fields.py), building only the keys they
     read: a batch that wants days and cost never computes ranges or encodes assumptions."""
-    return project({path[0]: TRAIN_KEYS[path[0]](result) for path in fields}, fields)
+    projection = _projection(tuple(fields))
+    return dict(zip(projection.names, projection.values(result), strict=True))
 
 
-def fields_json(projected: Mapping[str, Any]) -> str:
-    """A --fields projection as JSON, the same bytes as json.dumps: plain numbers (what a pipeline
-    usually asks for) written directly, anything else through the encoder."""
-    if all(type(v) in (int, float) and math.isfinite(v) for v in projected.values()):
-        return "{" + ", ".join(f"{_text_json(key)}: {value!r}" for key, value in projected.items()) + "}"
-    return encode(projected)
+def train_fields_json(result: TrainResult, fields: Sequence[Field]) -> str:
+    """`train_fields` as JSON text."""
+    projection = _projection(tuple(fields))
+    return fields_json(projection.names, projection.values(result))
+
+
+def fields_json(names: tuple[str, ...], values: Sequence[Any]) -> str:
+    """Values at --fields paths as a JSON object, the same bytes as json.dumps: plain numbers (what
+    a pipeline usually asks for) written into a frame made once, anything else through the encoder."""
+    for value in values:
+        if type(value) is not float and type(value) is not int or not math.isfinite(value):
+            return encode(dict(zip(names, values, strict=True)))
+    return _frame(names) % tuple(values)
+
+
+@functools.lru_cache(maxsize=8)
+def _frame(names: tuple[str, ...]) -> str:
+    """{"days": %r, "cost_usd": %r}"""
+    return "{" + ", ".join(encode(name).replace("%", "%%") + ": %r" for name in names) + "}"
+
+
+class _Projection(NamedTuple):
+    """--fields worked out once per command, not per line: the paths' names, and each path's
+    top-level getter with the keys below it."""
+
+    names: tuple[str, ...]  # the paths as written: days, ranges.days.p90
+    getters: tuple[tuple[Callable[[TrainResult], Any], tuple[str, ...]], ...]
+
+    def values(self, result: TrainResult) -> list[Any]:
+        values = []
+        for get, below in self.getters:
+            value = get(result)
+            for key in below:
+                value = value.get(key) if isinstance(value, dict) else None
+            values.append(value)
+        return values
+
+
+@functools.lru_cache(maxsize=8)
+def _projection(fields: tuple[Field, ...]) -> _Projection:
+    names = tuple(".".join(path) for path in fields)
+    return _Projection(names, tuple((TRAIN_KEYS[path[0]], path[1:]) for path in fields))
 
 
 def _ranges_json(ranges: Mapping[str, Range]) -> str:
