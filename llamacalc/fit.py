@@ -1,4 +1,4 @@
-"""The efficiency model's fit: weighted least squares of ln u on each candidate form, the form and
+"""The efficiency model's fit: robust (Huber) regression of ln u on each candidate form, the form and
 size cap chosen by leave-one-organisation-out error, and that error's spread as the model's σ.
 
 Pure arithmetic on points (no numpy: a few unknowns); `llamacalc calibrate` and `backtest` call it
@@ -58,12 +58,39 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
     return solution
 
 
-def least_squares(points: Sequence[Point], form: Sequence[str], size_cap: float | None) -> dict[str, float]:
-    """Weighted least squares of ln u on the form's features."""
+def least_squares(
+    points: Sequence[Point], form: Sequence[str], size_cap: float | None, damping: Sequence[float] | None = None
+) -> dict[str, float]:
+    """Weighted least squares of ln u on the form's features (each run's weight times its damping)."""
     rows = [features(p.active_params, p.peak, p.is_moe, size_cap) for p in points]
-    xtx = [[sum(p.weight * r[i] * r[j] for p, r in zip(points, rows, strict=True)) for j in form] for i in form]
-    xty = [sum(p.weight * r[i] * math.log(p.utilisation) for p, r in zip(points, rows, strict=True)) for i in form]
+    weights = [p.weight * d for p, d in zip(points, damping or [1.0] * len(points), strict=True)]
+    xtx = [[sum(w * r[i] * r[j] for w, r in zip(weights, rows, strict=True)) for j in form] for i in form]
+    xty = [sum(w * r[i] * math.log(p.utilisation) for w, p, r in zip(weights, points, rows, strict=True)) for i in form]
     return dict(zip(form, _solve(xtx, xty), strict=True))
+
+
+HUBER = math.log(1.3)  # ln u residuals beyond ±30%, the accuracy a planner asks for, count linearly
+
+
+def robust_fit(points: Sequence[Point], form: Sequence[str], size_cap: float | None) -> dict[str, float]:
+    """Huber regression of ln u (iteratively reweighted least squares): squared error within ±30%,
+    linear beyond, so a run whose published hours are off by 2× (a different count of hours, a
+    transcription) pulls on the fit no harder than a run 30% off pulls twice. Out of sample it beat
+    plain least squares on every measure (RMS, share within ±30%, band width) at every threshold
+    from ±20% to ±42%; ±30% is the one the accuracy target names."""
+    coefficients = least_squares(points, form, size_cap)
+    for _ in range(100):
+        damping = [min(1.0, HUBER / max(abs(_residual(coefficients, p, size_cap)), 1e-12)) for p in points]
+        refitted = least_squares(points, form, size_cap, damping)
+        if max(abs(refitted[k] - coefficients[k]) for k in form) < 1e-10:
+            return refitted
+        coefficients = refitted
+    return coefficients
+
+
+def _residual(coefficients: Mapping[str, float], p: Point, size_cap: float | None) -> float:
+    x = features(p.active_params, p.peak, p.is_moe, size_cap)
+    return math.log(p.utilisation) - sum(c * x[name] for name, c in coefficients.items())
 
 
 def _model(
@@ -87,7 +114,7 @@ def held_out_errors(points: Sequence[Point], form: Sequence[str], size_cap: floa
     errors = []
     for organisation in sorted({p.organisation for p in points}):
         train = [p for p in points if p.organisation != organisation]
-        fitted = least_squares(train, form, size_cap)
+        fitted = robust_fit(train, form, size_cap)
         model = _model(fitted, size_cap, 1.0, train)
         errors += [
             math.log(p.utilisation) - log_utilisation(model, p.active_params, p.peak, p.is_moe)
@@ -126,7 +153,7 @@ def calibrate(points: Sequence[Point], stated: Efficiency | None = None) -> Fit:
             tried.append((form, cap, math.sqrt(sum(e * e for e in errors) / len(errors)), errors))
     form, cap, rms, errors = min(tried, key=lambda t: t[2])
     sigma = math.sqrt(sum(e * e for e in errors) / (len(errors) - 1))
-    model = _model(least_squares(points, form, cap), cap, sigma, points)
+    model = _model(robust_fit(points, form, cap), cap, sigma, points)
     figures = {**summary(errors, sigma), "organisations": float(len({p.organisation for p in points}))}
     model = _keeping_scaling(dataclasses.replace(model, statistics=MappingProxyType(figures)), stated)
     by_organisation = sorted(points, key=lambda p: p.organisation)  # held_out_errors' order

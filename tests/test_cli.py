@@ -17,7 +17,7 @@ def test_train_405b_table_shows_estimate_and_reported(cli):
     assert "3.80e25 FLOP" in run.stdout
     assert "30.84M" in run.stdout  # the model card's GPU-hours
     assert "34.6% implied" in run.stdout
-    assert "assumed: MFU 23.1%, $3.00/GPU-h, PUE 1.09" in " ".join(run.stdout.split())  # the answer's assumptions
+    assert "assumed: MFU 24.9%, $3.00/GPU-h, PUE 1.09" in " ".join(run.stdout.split())  # the answer's assumptions
     assert "Inputs" not in run.stdout and len(run.stdout.splitlines()) <= 25
     assert run.stderr == ""
     sources = cli("train", "llama-3.1-405b", "--sources").stdout

@@ -35,7 +35,7 @@ def test_held_out_statistics_as_measured(catalog):
     stats = catalog.efficiency().statistics
     assert 0.70 <= stats["p10_p90_coverage"] <= 0.90
     assert stats["p90_over_p10"] <= 3.0
-    assert stats["within_30_percent"] == pytest.approx(0.683, abs=0.01)  # below the 75% target: see README
+    assert stats["within_30_percent"] == pytest.approx(0.707, abs=0.01)  # below the 75% target: see README
 
 
 def test_steady_state_and_multimodal_runs_are_left_out_with_a_reason(catalog):
@@ -64,6 +64,23 @@ def test_least_squares_recovers_known_coefficients():
         for p in points
     ]
     assert fitting.least_squares(points, tuple(truth), None) == pytest.approx(truth)
+
+
+def test_one_misreported_run_moves_the_robust_fit_less():
+    """Nine runs on a known line and one whose hours are off ×3, at the edge of the sizes where it
+    pulls hardest: the Huber fit strays less than half as far from the line as least squares."""
+    truth = {"intercept": -1.2, "log10_active": 0.3}
+    sizes = [1e9, 2e9, 3e9, 5e9, 7e9, 1e10, 2e10, 4e10, 7e10, 1e11]
+
+    def u(n: float) -> float:
+        return math.exp(sum(c * efficiency.features(n, 989e12, False, None)[k] for k, c in truth.items()))
+
+    points = [fitting.Point(f"r{i}", f"o{i}", n, 989e12, False, u(n), 1.0) for i, n in enumerate(sizes)]
+    points[0] = fitting.Point("r0", "o0", sizes[0], 989e12, False, 3 * u(sizes[0]), 1.0)
+    plain = fitting.least_squares(points, tuple(truth), None)
+    robust = fitting.robust_fit(points, tuple(truth), None)
+    for term, value in truth.items():
+        assert abs(robust[term] - value) < 0.5 * abs(plain[term] - value)
 
 
 def test_same_specs_under_another_name_give_the_same_estimate(tmp_path):

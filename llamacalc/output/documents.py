@@ -608,8 +608,9 @@ def efficiency_toml(fit: Fit) -> str:
         f"active_params_range = [{low!r}, {high!r}]",
         f'peak_range = ["{peak_low / 1e12:.6g} TFLOP/s", "{peak_high / 1e12:.6g} TFLOP/s"]',
         'source = "assumption: fitted by llamacalc calibrate to the runs presets and the model presets with reported '
-        "GPU-hours (steady-state and multimodal runs left out, secondary sources at half weight); terms and size cap "
-        "chosen by leave-one-organisation-out error; sigma is that error's spread in ln u\"",
+        "GPU-hours (steady-state and multimodal runs left out, secondary sources at half weight) by Huber regression "
+        "of ln u (errors beyond 30% count linearly); terms and size cap chosen by leave-one-organisation-out error; "
+        "sigma is that error's spread in ln u\"",
         *_scaling_toml(m),
         "",
         '[efficiency."default".statistics]  # leave-one-organisation-out',
