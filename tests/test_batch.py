@@ -146,3 +146,9 @@ def test_a_byte_order_mark_and_bad_utf8_are_handled_per_line(cli):
     text = '\ufeff{"model": "llama-3-8b", "gpus": 64}\n{"model": "llama-3-8b", "gpus": 64}\n'
     first, second = (json.loads(line) for line in cli("batch", "--fields", "days", input=text).stdout.splitlines())
     assert first == second
+
+
+def test_a_lone_surrogate_echoed_in_a_csv_error_is_written_escaped(cli):
+    run = cli("batch", "--csv", input='{"model": "\\ud800x"}\n')
+    assert run.code == ExitCode.CHECK_FAILED, run.stderr
+    assert "unknown model '\\ud800x'" in run.stdout

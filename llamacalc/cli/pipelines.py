@@ -139,11 +139,12 @@ def batch(
     resolver = Resolver(catalog_from(presets))
     if as_csv:
         csv.writer(sys.stdout, lineterminator="\n").writerow(stream.columns(projection))
+        sys.stdout.flush()  # the rows go to the byte stream beneath
     failed = False
-    for text, chunk_failed in stream.results(resolver, as_csv, jobs or stream.default_jobs(), projection):
+    for data, chunk_failed in stream.results(resolver, as_csv, jobs or stream.default_jobs(), projection):
         failed |= chunk_failed
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     if failed:
         raise typer.Exit(ExitCode.CHECK_FAILED)
 

@@ -48,8 +48,10 @@ def columns(fields: Fields) -> tuple[str, ...]:
     return documents.CSV_FIELDS if fields is None else ("line", "error", *(".".join(f) for f in fields))
 
 
-def render(resolver: "Resolver", chunk: Chunk, as_csv: bool, fields: Fields = None) -> tuple[str, bool]:
-    """A chunk's output text (JSON Lines or CSV rows), and whether any of its lines failed."""
+def render(resolver: "Resolver", chunk: Chunk, as_csv: bool, fields: Fields = None) -> tuple[bytes, bool]:
+    """A chunk's output (JSON Lines or CSV rows) as UTF-8, and whether any of its lines failed.
+    Bytes, encoded once where they are made: a worker's chunk crosses to the writer and out to stdout
+    without being decoded and encoded again."""
     import csv
 
     first, lines = chunk
@@ -69,7 +71,7 @@ def render(resolver: "Resolver", chunk: Chunk, as_csv: bool, fields: Fields = No
             writer.writerow(output)
         else:
             text.write(output)
-    return text.getvalue(), failed
+    return _utf8(text.getvalue()), failed
 
 
 def _line(resolver: "Resolver", number: int, line: bytes, as_csv: bool, fields: Fields) -> tuple[Any, bool]:
@@ -93,7 +95,7 @@ def _failed(problem: dict[str, Any], number: int, as_csv: bool) -> Any:
     return {"line": problem.get("line", number), "error": problem["error"]} if as_csv else json.dumps(problem) + "\n"
 
 
-def results(resolver: "Resolver", as_csv: bool, jobs: int, fields: Fields = None) -> Iterator[tuple[str, bool]]:
+def results(resolver: "Resolver", as_csv: bool, jobs: int, fields: Fields = None) -> Iterator[tuple[bytes, bool]]:
     """Rendered chunks of stdin in input order, in worker processes past the first chunk."""
     incoming = chunks()
     first = next(incoming, None)
@@ -109,7 +111,7 @@ def results(resolver: "Resolver", as_csv: bool, jobs: int, fields: Fields = None
 _worker_job: tuple["Resolver", bool, Fields] | None = None  # what forked workers render with
 
 
-def _render_in_worker(chunk: Chunk) -> tuple[str, bool]:
+def _render_in_worker(chunk: Chunk) -> tuple[bytes, bool]:
     assert _worker_job is not None
     resolver, as_csv, fields = _worker_job
     return render(resolver, chunk, as_csv, fields)
@@ -117,7 +119,7 @@ def _render_in_worker(chunk: Chunk) -> tuple[str, bool]:
 
 def _in_workers(
     resolver: "Resolver", as_csv: bool, fields: Fields, incoming: Iterator[Chunk], jobs: int
-) -> Iterator[tuple[str, bool]]:
+) -> Iterator[tuple[bytes, bool]]:
     """Chunks rendered in forked worker processes, in input order. A worker that dies (a crash, the
     OOM killer) breaks its pool: a new pool takes the chunks still to come, and each chunk the broken
     pool held is retried alone; the one that kills its worker again becomes error lines."""
@@ -159,7 +161,7 @@ def _in_workers(
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _alone(chunk: Chunk, as_csv: bool, fields: Fields, context: Any) -> tuple[str, bool]:
+def _alone(chunk: Chunk, as_csv: bool, fields: Fields, context: Any) -> tuple[bytes, bool]:
     """A chunk whose pool broke, rendered again in a worker of its own: its lines, or their errors."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -171,15 +173,21 @@ def _alone(chunk: Chunk, as_csv: bool, fields: Fields, context: Any) -> tuple[st
             return _lost(chunk, as_csv, fields), True
 
 
-def _lost(chunk: Chunk, as_csv: bool, fields: Fields) -> str:
+def _utf8(text: str) -> bytes:
+    """Output text as UTF-8; a lone surrogate a line gave (JSON's "\\ud800", echoed in a CSV error)
+    is written escaped, never an encoding error."""
+    return text.encode("utf-8", "backslashreplace")
+
+
+def _lost(chunk: Chunk, as_csv: bool, fields: Fields) -> bytes:
     """Error lines for a chunk whose worker process died before finishing it."""
     first, lines = chunk
     problem = "a worker process died while computing this line's chunk (out of memory, or a crash)"
     rows = [_failed({"line": n, "error": problem}, n, as_csv) for n, line in enumerate(lines, first) if line.strip()]
     if not as_csv:
-        return "".join(rows)
+        return _utf8("".join(rows))
     import csv
 
     text = io.StringIO()
     csv.DictWriter(text, columns(fields), lineterminator="\n").writerows(rows)
-    return text.getvalue()
+    return _utf8(text.getvalue())
