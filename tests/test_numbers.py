@@ -5,7 +5,19 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llamacalc.output.numbers import count, energy, flops, money, percent, price, quantity, rate, tonnes, whole
+from llamacalc.output.numbers import (
+    count,
+    energy,
+    flops,
+    money,
+    percent,
+    power,
+    price,
+    quantity,
+    rate,
+    tonnes,
+    whole,
+)
 from llamacalc.units import MWH
 
 SUFFIX = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
@@ -61,3 +73,11 @@ def test_one_spelling_per_unit():
     assert rate(1978.9e12) == "1,978.9 TFLOP/s" == quantity(1978.9e12, "FLOP/s")
     assert quantity(3.35e12, "B/s") == "3.35 TB/s" and quantity(80e9, "B") == "80 GB"
     assert quantity(0.367, "kg/kWh") == "0.367 kg CO2/kWh"
+
+
+@given(st.floats(0.5, 1e13))
+def test_power_reads_back_in_the_largest_unit_it_reaches(watts):
+    number, unit = re.fullmatch(r"([\d,.]+) (W|kW|MW|GW)", power(watts)).groups()
+    value = float(number.replace(",", ""))
+    assert 1 <= value < 1000 or unit == "GW" or watts < 1
+    assert abs(value * {"W": 1, "kW": 1e3, "MW": 1e6, "GW": 1e9}[unit] - watts) <= 5e-3 * watts

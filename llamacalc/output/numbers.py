@@ -68,6 +68,14 @@ def energy(joules: float | None) -> str:
     return f"{_significant(mwh, 3)} MWh" if mwh >= 1 else f"{_significant(joules / KWH, 3)} kWh"
 
 
+def power(watts: float) -> str:
+    """A draw in the largest unit it reaches, 3 figures: '88.9 kW', '22.8 MW', '1.24 GW'."""
+    for unit, scale in (("GW", 1e9), ("MW", 1e6), ("kW", 1e3), ("W", 1.0)):
+        if float(f"{watts / scale:.3g}") >= 1 or unit == "W":  # as rounded: 999.6 kW is 1 MW
+            break
+    return f"{_significant(watts / scale, 3)} {unit}"
+
+
 def tonnes(kg: float | None) -> str:
     if kg is None:
         return "—"
@@ -109,7 +117,7 @@ IN_DISPLAY_UNIT: dict[str, Callable[[float], str]] = {
     "energy": lambda mwh: energy(mwh * MWH),
     "co2": lambda t: tonnes(t * 1000),
     "flops": flops,
-    "facility_power": lambda mw: f"{mw:,.3g} MW",
+    "facility_power": lambda mw: power(mw * 1e6),
 }
 
 

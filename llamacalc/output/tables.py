@@ -29,6 +29,7 @@ from llamacalc.output.numbers import (
     margin,
     money,
     percent,
+    power,
     price,
     quantity,
     ranged,
@@ -121,7 +122,7 @@ def train_table(result: TrainResult, assumed: bool = False) -> Table:
     published_co2 = tonnes(r.co2_t * 1000) if r and r.co2_t else ""
     row("CO2 (location-based)", _spread(result, "co2", tonnes(b.co2), tonnes), published_co2)
     if result.facility_watts is not None:
-        row("facility power", f"{result.facility_watts / 1e6:,.3g} MW")
+        row("facility power", power(result.facility_watts))
     notes = []
     if "price" in result.ranges:  # both spreads in one line: the answer comes first, the notes short
         band = result.ranges["price"]
@@ -368,7 +369,7 @@ def fleet_tables(f: Fleet) -> tuple[Table, Table]:
     if f.owned is not None:
         table.add_row("owned $/GPU-hour", f"${f.owned.total * HOUR:,.2f} (hardware, networking, energy)")
     if f.facility_watts is not None:
-        table.add_row("facility power", f"{f.facility_watts / 1e6:,.0f} MW")
+        table.add_row("facility power", power(f.facility_watts))
     table.add_row("GPU-hours a year", count(f.gpu_hours_per_year))
     shares = _table("Training runs as a share of a fleet-year", "model", "GPU-hours", "", "share")
     for s in f.shares:
