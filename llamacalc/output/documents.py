@@ -126,22 +126,14 @@ def train_document(result: TrainResult, assumptions: bool = True, ranges: bool =
     }
 
 
-# train_json's head: every key but the assumptions, "ranges" a placeholder written in afterwards
-_HEAD = tuple(
-    (key, (lambda t: None) if key == "ranges" else get) for key, get in TRAIN_KEYS.items() if key != "assumptions"
-)
-
-
 def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> str:
     """`train_document(result)` (plus `extra` keys before the assumptions) as JSON text, the same
     bytes as json.dumps gives, built faster: the assumptions are most of each document and repeat
     across a batch, so each one's JSON is encoded once and reused.
     """
-    document = {key: get(result) for key, get in _HEAD}
-    if extra:
-        document.update(extra)
+    head = encode({**train_document(result, assumptions=False, ranges=False), **(extra or {})})
     # the one unescaped '"ranges": null' is the key: quotes inside string values are escaped
-    head = encode(document).replace('"ranges": null', '"ranges": ' + _ranges_json(result.ranges), 1)
+    head = head.replace('"ranges": null', '"ranges": ' + _ranges_json(result.ranges), 1)
     body = ", ".join(
         f'"{name}": {_user_json(a) if a.origin == "user" else _cited_json(a)}'
         for name, a in result.resolved.assumptions.items()
