@@ -1,11 +1,13 @@
 """Startup and throughput benchmarks, measured as ratios in one run on this machine.
 
-    python benchmarks/run.py [--runs 20] [--lines 100000] [--json]
+    python benchmarks/run.py [--runs 20] [--lines 100000] [--json] [--instructions]
 
 Times whole processes of the venv's own `llamacalc` entry point, interleaved (one run of each
 command per round, so load drifts hit all alike), and reports medians and ratios to `python -c pass`.
 Batch throughput compares `llamacalc batch` with a stdlib baseline that only parses and re-serialises
-the same JSON lines. Stdlib only, plus the installed project.
+the same JSON lines. `--instructions` also counts the instructions a batch line costs, under
+valgrind: a count that is the same on every run, for changes smaller than this machine's drift.
+Stdlib only, plus the installed project.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import argparse
 import json
 import os
 import random
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -81,6 +85,37 @@ def peak_rss_mib(command: list[str], stdin: Path) -> float:
     return int(run.stdout) / 1024
 
 
+PER_LINE = (  # a batch rendered in-process: 500 lines to warm what a batch remembers, then argv[3] more
+    "import sys\n"
+    "from llamacalc.cli import stream\n"
+    "from llamacalc.cli.app import catalog_from, train_fields\n"
+    "from llamacalc.resolve import Resolver\n"
+    "lines = open(sys.argv[1], 'rb').read().splitlines()\n"
+    "fields = train_fields(sys.argv[2]) if sys.argv[2] else None\n"
+    "resolver = Resolver(catalog_from(None))\n"
+    "stream.render(resolver, (1, lines[:500]), False, fields)\n"
+    "stream.render(resolver, (501, lines[500 : 500 + int(sys.argv[3])]), False, fields)\n"
+)
+
+
+def instructions_per_line(scenarios: Path, fields: str, count: int = 2000) -> float:
+    """Instructions one batch line costs, counted by valgrind's callgrind: a run rendering `count`
+    lines less one rendering none, after the same warm-up, so start-up cancels out."""
+
+    def counted(lines: int) -> int:
+        command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", PY, "-c", PER_LINE]
+        run = subprocess.run(  # not from here: `-c` would import this checkout instead of the venv's install
+            [*command, str(scenarios), fields, str(lines)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=scenarios.parent,
+        )
+        return int(re.search(r"Collected : (\d+)", run.stderr)[1])
+
+    return (counted(count) - counted(0)) / count
+
+
 def imports(command: list[str]) -> set[str]:
     """Top-level modules a command imports (python -X importtime)."""
     run = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
@@ -102,7 +137,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--instructions", action="store_true", help="count instructions per batch line (valgrind)")
     args = parser.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
     compile_package()
 
     times: dict[str, list[float]] = {name: [] for name in STARTUP}
@@ -114,6 +152,7 @@ def main() -> None:
     median = {name: statistics.median(values) * 1000 for name, values in times.items()}
 
     batch: dict[int, dict[str, float]] = {}
+    counts: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         for count in (10_000, args.lines):
             path = Path(folder, f"{count}.jsonl")
@@ -123,6 +162,8 @@ def main() -> None:
                 ours.append(wall([LLAMACALC, "batch"], path))
                 projected.append(wall([LLAMACALC, "batch", "--fields", FIELDS], path))
                 base.append(wall([PY, "-c", BASELINE], path))
+            if args.instructions and count == 10_000:
+                counts = {"full": instructions_per_line(path, ""), "fields": instructions_per_line(path, FIELDS)}
             batch[count] = {
                 "seconds": statistics.median(ours),
                 "baseline_seconds": statistics.median(base),
@@ -151,6 +192,8 @@ def main() -> None:
         "batch": batch,
         "targets": targets,
     }
+    if args.instructions:
+        result["instructions_per_line"] = counts
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -165,6 +208,9 @@ def main() -> None:
             f"{b['baseline_per_s']:>9,.0f}/s, ratio {b['seconds'] / b['baseline_seconds']:.2f}x), "
             f"peak RSS {b['peak_rss_mib']:.1f} MiB"
         )
+    if args.instructions:
+        full, fields = counts["full"], counts["fields"]
+        print(f"Instructions per batch line (valgrind, in-process): {full:,.0f}, --fields {fields:,.0f}")
     print("Targets:")
     for name, met in targets.items():
         print(f"  [{'met' if met else 'MISSED'}] {name}")
