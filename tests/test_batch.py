@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llamacalc.errors import ExitCode
 
@@ -64,15 +66,42 @@ def test_batch_streams_output_as_input_arrives(tmp_path):
     assert proc.wait(timeout=30) == 0
 
 
-def test_fast_json_is_the_train_document(catalog):
-    """train_json (batch, train --json) and train_document (everything else) never drift apart."""
-    from llamacalc.estimates.train import estimate
-    from llamacalc.output import documents
+SCENARIOS = st.fixed_dictionaries(
+    {"model": st.sampled_from(["llama-3.1-405b", "llama-3-8b", "llama-4-maverick", "llama-2-70b"])},
+    optional={
+        "gpu": st.sampled_from(["h100-sxm", "a100-sxm-80gb", "b200", "tpu-v5p", "mi300x"]),
+        "gpus": st.integers(1, 200_000),
+        "mfu": st.floats(0.01, 1.0),
+        "price": st.floats(0.0, 20.0),
+        "carbon": st.sampled_from([0.0, 0.05, 0.367]),
+        "pue": st.floats(1.0, 2.0),
+        "pricing": st.sampled_from(["owned", "reserved-1y", "spot"]),
+        "tokens": st.floats(1e9, 1e14),
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def batch_resolver(catalog):
+    """One resolver across examples, as a batch keeps one: its memos and the floats written fill up."""
     from llamacalc.resolve import Resolver
 
-    for request in ({"model": "llama-3.1-405b"}, {"params": "7B", "tokens": "1T", "price": "$2/h", "days": 9}):
-        result = estimate(Resolver(catalog), request)
-        assert documents.train_json(result) == json.dumps(documents.train_document(result), allow_nan=False)
+    return Resolver(catalog)
+
+
+@settings(max_examples=300, deadline=None)
+@given(SCENARIOS)
+def test_fast_json_is_the_train_document(batch_resolver, request):
+    """train_json (batch, train --json) and train_document (everything else) never drift apart."""
+    from llamacalc.errors import LlamacalcError
+    from llamacalc.estimates.train import estimate
+    from llamacalc.output import documents
+
+    try:
+        result = estimate(batch_resolver, request)
+    except LlamacalcError:
+        return
+    assert documents.train_json(result) == json.dumps(documents.train_document(result), allow_nan=False)
 
 
 def test_batch_in_worker_processes_matches_one_process(tmp_path):
