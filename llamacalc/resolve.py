@@ -116,6 +116,8 @@ class Resolver:
             gpus = None  # the same prediction at every count below the loss at scale
         key = (size, peak, is_moe, gpus)
         if key not in self._predicted:
+            if len(self._predicted) >= SETUPS_KEPT:
+                self._predicted.clear()
             u = efficiency.predict(model, size, peak, is_moe, gpus)
             self._predicted[key] = u, Assumption(u.p50, "", "default", self._utilisation_source(model))
         return self._predicted[key]
@@ -141,13 +143,16 @@ class Resolver:
         is_moe: bool,
         flops: float,
     ) -> Setup:
-        """`_setup` of these inputs but a given MFU, once: a batch or a sweep repeats the same GPU,
-        count and price across many models, token counts and MFUs. Its Assumptions are added to
-        `seen` as `_setup` would. The caller applies a given MFU on top, so that varying it alone
+        """`_setup` of these inputs but a given MFU and GPU count, once: a batch or a sweep repeats the
+        same GPU and price across many models, token counts, counts and MFUs. Its Assumptions are
+        added to `seen` as `_setup` would. A given count is applied on top here, with the utilisation
+        predicted at it, and the caller applies a given MFU on top, so that varying either alone
         never resolves the rest again."""
         if "mfu" in given:
             given = {key: value for key, value in given.items() if key != "mfu"}
-        inputs = tuple([(key, type(value), value) for key, value in given.items() if key in HARDWARE_SET])  # true ≠ 1
+        inputs = tuple(
+            [(key, type(value), value) if key != "gpus" else key for key, value in given.items() if key in HARDWARE_SET]
+        )  # type too: true ≠ 1
         key = (model.name if model else None, size, is_moe, flops if "days" in given else None, inputs)
         try:
             found = self._setups.get(key)
@@ -160,7 +165,12 @@ class Resolver:
                 self._setups.clear()
             found = self._setups[key] = setup, tuple((k, a) for k, a in seen.items() if k not in before)
         seen.update(found[1])
-        return found[0]
+        setup = found[0]
+        if "gpus" in given and (count := _gpu_count(given["gpus"])) != setup.gpus:
+            seen["gpus"] = Assumption(count, "", "user")
+            mfu, band, outside = _utilisation(self, given, seen, setup.hardware, setup.precision, size, is_moe, count)
+            setup = built(Setup, vars(setup), gpus=count, mfu=mfu, mfu_band=band, extrapolation=outside)
+        return setup
 
     def model_side(self, given: Mapping[str, Any], model: Model) -> ModelSide:
         """The model side of a preset as it stands, counted once."""

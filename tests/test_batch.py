@@ -171,6 +171,38 @@ def test_a_given_mfu_is_applied_on_top_of_a_remembered_hardware_side(cli):
     assert out[3]["assumptions"]["mfu"]["origin"] == "assumption" and out[3]["mfu"] < 0.3
 
 
+VARIANTS = st.lists(
+    st.fixed_dictionaries(
+        {}, optional={"gpus": st.integers(1, 200_000), "mfu": st.floats(0.01, 1.0), "tokens": st.floats(1e9, 1e14)}
+    ),
+    min_size=2,
+    max_size=5,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(SCENARIOS, VARIANTS)
+def test_what_a_batch_remembers_never_changes_a_line(catalog, base, variants):
+    """Lines that differ in what is applied on top of a remembered hardware side (GPU count, MFU,
+    tokens): each line's document (or error) from one resolver across them equals a fresh
+    resolver's for that line alone."""
+    requests = [{**base, **variant} for variant in variants]
+    from llamacalc.errors import LlamacalcError
+    from llamacalc.estimates.train import estimate
+    from llamacalc.output import documents
+    from llamacalc.resolve import Resolver
+
+    def document(resolver: Resolver, request: dict) -> object:
+        try:
+            return documents.train_document(estimate(resolver, request))
+        except LlamacalcError as error:
+            return str(error)
+
+    shared = Resolver(catalog)
+    for request in requests:
+        assert document(shared, request) == document(Resolver(catalog), request)
+
+
 def test_a_byte_order_mark_and_bad_utf8_are_handled_per_line(cli):
     text = '\ufeff{"model": "llama-3-8b", "gpus": 64}\n{"model": "llama-3-8b", "gpus": 64}\n'
     first, second = (json.loads(line) for line in cli("batch", "--fields", "days", input=text).stdout.splitlines())
