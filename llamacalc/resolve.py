@@ -143,34 +143,53 @@ class Resolver:
         is_moe: bool,
         flops: float,
     ) -> Setup:
-        """`_setup` of these inputs but a given MFU and GPU count, once: a batch or a sweep repeats the
-        same GPU and price across many models, token counts, counts and MFUs. Its Assumptions are
-        added to `seen` as `_setup` would. A given count is applied on top here, with the utilisation
-        predicted at it, and the caller applies a given MFU on top, so that varying either alone
+        """`_setup` of these inputs but a given MFU, once: a batch or a sweep repeats the same GPU,
+        count and price across many models, token counts and MFUs. Its Assumptions are added to
+        `seen` as `_setup` would. The caller applies a given MFU on top, so that varying it alone
         never resolves the rest again."""
         if "mfu" in given:
             given = {key: value for key, value in given.items() if key != "mfu"}
-        inputs = tuple(
-            [(key, type(value), value) if key != "gpus" else key for key, value in given.items() if key in HARDWARE_SET]
-        )  # type too: true ≠ 1
+        inputs = tuple([(key, type(value), value) for key, value in given.items() if key in HARDWARE_SET])  # true ≠ 1
         key = (model.name if model else None, size, is_moe, flops if "days" in given else None, inputs)
         try:
             found = self._setups.get(key)
         except TypeError:  # an unhashable value (a JSON list): resolved, and refused, the long way
             return _setup(self, given, model, seen, size, is_moe, flops)
         if found is None:
-            before = seen.keys() - ()
-            setup = _setup(self, given, model, seen, size, is_moe, flops)
             if len(self._setups) >= SETUPS_KEPT:
                 self._setups.clear()
-            found = self._setups[key] = setup, tuple((k, a) for k, a in seen.items() if k not in before)
+            found = self._setups[key] = self._new_hardware_side(key, given, model, size, is_moe, flops)
         seen.update(found[1])
-        setup = found[0]
-        if "gpus" in given and (count := _gpu_count(given["gpus"])) != setup.gpus:
-            seen["gpus"] = Assumption(count, "", "user")
-            mfu, band, outside = _utilisation(self, given, seen, setup.hardware, setup.precision, size, is_moe, count)
-            setup = built(Setup, vars(setup), gpus=count, mfu=mfu, mfu_band=band, extrapolation=outside)
-        return setup
+        return found[0]
+
+    def _new_hardware_side(
+        self,
+        key: tuple[Any, ...],
+        given: Mapping[str, Any],
+        model: Model | None,
+        size: float | None,
+        is_moe: bool,
+        flops: float,
+    ) -> tuple[Setup, tuple[tuple[str, Assumption], ...]]:
+        """A hardware side not seen with these inputs, and the Assumptions it adds. From one that
+        differs only in the GPU count, when there is one, with the count and the utilisation at it
+        applied on top: a batch or a sweep over many counts never resolves the rest again."""
+        any_count = None
+        if "gpus" in given:
+            any_count = (*key[:-1], tuple(("gpus",) if item[0] == "gpus" else item for item in key[-1]))
+            if (base := self._setups.get(any_count)) is not None:
+                count, (setup, added) = _gpu_count(given["gpus"]), base
+                seen = dict(added, gpus=Assumption(count, "", "user"))
+                mfu, band, outside = _utilisation(
+                    self, given, seen, setup.hardware, setup.precision, size, is_moe, count
+                )
+                at_count = built(Setup, vars(setup), gpus=count, mfu=mfu, mfu_band=band, extrapolation=outside)
+                return at_count, tuple(seen.items())
+        seen = {}
+        found = _setup(self, given, model, seen, size, is_moe, flops), tuple(seen.items())
+        if any_count is not None:
+            self._setups[any_count] = found
+        return found
 
     def model_side(self, given: Mapping[str, Any], model: Model) -> ModelSide:
         """The model side of a preset as it stands, counted once."""
