@@ -132,16 +132,7 @@ def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> s
     which writes a float it has written before from a table (a preset's figures repeat across lines,
     and each range's P50 is the figure itself), and each assumption's JSON is encoded once.
     """
-    parts = []
-    for key, get in TRAIN_KEYS.items():
-        if key == "assumptions":  # last, after any extra keys
-            break
-        if key == "ranges":
-            parts.append('"ranges": ' + _ranges_json(result.ranges))
-        elif key == "reported":  # the same publisher's figures on every line of one model
-            parts.append('"reported": ' + _reported_json(result.reported))
-        else:
-            parts.append(_KEYS_JSON[key] + _value_json(get(result)))
+    parts = [key + (get(result) if written else _value_json(get(result))) for key, get, written in _HEAD]
     parts += [f"{_text_json(key)}: {encode(value)}" for key, value in (extra or {}).items()]
     body = ", ".join(
         f'"{name}": {_user_json(a) if a.origin == "user" else _cited_json(a)}'
@@ -150,7 +141,6 @@ def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> s
     return f'{{{", ".join(parts)}, "assumptions": {{{body}}}}}'
 
 
-_KEYS_JSON = {key: f"{json.dumps(key)}: " for key in TRAIN_KEYS}
 _FLOATS: dict[float, str] = {}  # floats already written, and their JSON
 FLOATS_KEPT = 1 << 13  # then started afresh: bounded memory on any batch
 
@@ -175,12 +165,25 @@ def _value_json(value: Any) -> str:
         return _text_json(value)
     if value is None:
         return "null"
-    return encode(value)
+    return encode(value) if value != [] else "[]"  # no extrapolation, on most lines
 
 
 @functools.lru_cache(maxsize=256)
 def _reported_json(reported: Comparison | None) -> str:
     return encode(_reported(reported))
+
+
+# The keys train_json writes before the assumptions (which come last, after any extra keys): each
+# one's JSON key, and a getter of its value, or of its JSON text already written (`written`).
+_WRITTEN: Mapping[str, Callable[[TrainResult], str]] = {
+    "ranges": lambda t: _ranges_json(t.ranges),
+    "reported": lambda t: _reported_json(t.reported),  # the same on every line of one model
+}
+_HEAD = tuple(
+    (f"{json.dumps(key)}: ", _WRITTEN.get(key, get), key in _WRITTEN)
+    for key, get in TRAIN_KEYS.items()
+    if key != "assumptions"
+)
 
 
 def train_fields(result: TrainResult, fields: Sequence[Field]) -> dict[str, Any]:
@@ -239,8 +242,10 @@ def _ranges_json(ranges: Mapping[str, Range]) -> str:
     batch's encoding time, each P50 already written as the figure itself."""
     parts = []
     for key, band in ranges.items():
-        p10, p50, p90 = (_value_json(value) for value in _in_json_units(band, key))
-        parts.append(f'"{RANGE_KEYS[key]}": {{"p10": {p10}, "p50": {p50}, "p90": {p90}}}')
+        p10, p50, p90 = _in_json_units(band, key)
+        parts.append(
+            f'"{RANGE_KEYS[key]}": {{"p10": {_value_json(p10)}, "p50": {_value_json(p50)}, "p90": {_value_json(p90)}}}'
+        )
     return "{" + ", ".join(parts) + "}"
 
 
