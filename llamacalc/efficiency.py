@@ -23,8 +23,8 @@ taken out, so the two never count the same loss twice.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
 from typing import NamedTuple
 
 from llamacalc.specs import Efficiency, Scaling
@@ -58,7 +58,8 @@ def log_utilisation(model: Efficiency, active_params: float, peak: float, is_moe
     return sum(c * x[name] for name, c in model.coefficients.items())
 
 
-def per_doubling(scaling: Sequence[Scaling]) -> tuple[float, float, float]:
+@functools.lru_cache(maxsize=8)  # a batch of many GPU counts asks on every line
+def per_doubling(scaling: tuple[Scaling, ...]) -> tuple[float, float, float]:
     """The steepest, median and flattest change of ln u per doubling of GPUs among measurements."""
     slopes = sorted(math.log(s.mfu[1] / s.mfu[0]) / math.log2(s.gpus[1] / s.gpus[0]) for s in scaling)
     middle = len(slopes) // 2  # the median (no `statistics`: 4 ms of imports on every run)
