@@ -44,7 +44,7 @@ class Range(NamedTuple):
 class TrainResult:
     resolved: Resolved
     budget: Budget
-    reported: Comparison | None
+    catalog: Catalog = dataclasses.field(repr=False, compare=False)  # where the publisher's GPU is
     facility_watts: float | None  # the cluster's draw at TDP, servers and PUE included
     cost_parts: Mapping[str, float] | None  # USD: hardware, networking, energy, with --pricing owned
     scaled_ranges: Mapping[str, Range] | None = None  # ranges already worked out (with_goodput's)
@@ -54,6 +54,12 @@ class TrainResult:
         """mfu, seconds or gpus, gpu_seconds, cost, energy, co2 (those known), price: worked out when
         first read, so a batch projecting days and cost (--fields) never pays for them."""
         return self.scaled_ranges if self.scaled_ranges is not None else _ranges(self.resolved, self.budget)
+
+    @functools.cached_property
+    def reported(self) -> Comparison | None:
+        """The publisher's figures beside the estimate, when the preset has them: worked out when
+        first read, as the ranges are."""
+        return _comparison(self.catalog, self.resolved)
 
 
 RANGED = ("gpu_seconds", "cost", "energy", "co2")  # Budget fields that scale with 1 / utilisation
@@ -80,8 +86,7 @@ def train(catalog: Catalog, resolved: Resolved) -> TrainResult:
         "energy": owned.energy * result.gpu_seconds,
     }  # fmt: skip
     return built(
-        TrainResult, {}, resolved=s, budget=result, reported=_comparison(catalog, s), facility_watts=facility,
-        cost_parts=parts,
+        TrainResult, {}, resolved=s, budget=result, catalog=catalog, facility_watts=facility, cost_parts=parts,
     )  # fmt: skip
 
 
