@@ -93,8 +93,8 @@ PER_LINE = (  # a batch rendered in-process: 500 lines to warm what a batch reme
     "lines = open(sys.argv[1], 'rb').read().splitlines()\n"
     "fields = train_fields(sys.argv[2]) if sys.argv[2] else None\n"
     "resolver = Resolver(catalog_from(None))\n"
-    "stream.render(resolver, (1, lines[:500]), False, fields)\n"
-    "stream.render(resolver, (501, lines[500 : 500 + int(sys.argv[3])]), False, fields)\n"
+    "stream.render(resolver, (1, b'\\n'.join(lines[:500])), False, fields)\n"
+    "stream.render(resolver, (501, b'\\n'.join(lines[500 : 500 + int(sys.argv[3])])), False, fields)\n"
 )
 
 

@@ -213,3 +213,11 @@ def test_a_lone_surrogate_echoed_in_a_csv_error_is_written_escaped(cli):
     run = cli("batch", "--csv", input='{"model": "\\ud800x"}\n')
     assert run.code == ExitCode.CHECK_FAILED, run.stderr
     assert "unknown model '\\ud800x'" in run.stdout
+
+
+def test_a_line_longer_than_a_read_keeps_the_numbering(cli):
+    """A line longer than one 64 KiB read arrives in pieces; it is still one line, and the next is 2."""
+    long = json.dumps({"model": "llama-3-8b", "gpu": "x" * 100_000})
+    out = cli("batch", "--fields", "days", input=f'{long}\n{{"model": "llama-3-8b"}}').stdout.splitlines()
+    assert json.loads(out[0])["line"] == 1 and "unknown GPU" in json.loads(out[0])["error"]
+    assert list(json.loads(out[1])) == ["days"] and len(out) == 2

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from llamacalc.resolve import Resolver
 
 CHUNK_BYTES = 1 << 16
-Chunk = tuple[int, list[bytes]]  # the first line's number, and the lines
+Chunk = tuple[int, bytes]  # the first line's number, and whole lines: split where they are read
 Fields: TypeAlias = "tuple[Field, ...] | None"  # --fields: the paths each document is projected to, or all of it
 
 
@@ -32,15 +32,20 @@ def default_jobs() -> int:
 
 
 def chunks() -> Iterator[Chunk]:
-    """Stdin's complete lines, numbered, a chunk at a time: whatever has arrived, without waiting."""
+    """Stdin's complete lines, numbered, a chunk at a time: whatever has arrived, without waiting.
+    Kept as one block of bytes, so handing a chunk to a worker copies it once instead of pickling
+    each of its lines."""
     stream = cast("io.BufferedReader", sys.stdin.buffer)
     pending, number = b"", 1
     while data := stream.read1(CHUNK_BYTES):
-        *complete, pending = (pending + data).split(b"\n")
-        yield number, complete
-        number += len(complete)
+        data = pending + data
+        end = data.rfind(b"\n") + 1  # past the last complete line; 0 when none has ended yet
+        if end:
+            yield number, data[:end]
+            number += data.count(b"\n", 0, end)
+        pending = data[end:]
     if pending.strip():
-        yield number, [pending]
+        yield number, pending
 
 
 def columns(fields: Fields) -> tuple[str, ...]:
@@ -54,11 +59,11 @@ def render(resolver: "Resolver", chunk: Chunk, as_csv: bool, fields: Fields = No
     without being decoded and encoded again."""
     import csv
 
-    first, lines = chunk
+    first, block = chunk
     text = io.StringIO()
     writer = csv.DictWriter(text, columns(fields), lineterminator="\n") if as_csv else None
     failed = False
-    for number, line in enumerate(lines, first):
+    for number, line in enumerate(block.split(b"\n"), first):
         if not line.strip():
             continue
         try:  # a line never takes the others down: even a bug is that line's error
@@ -181,9 +186,10 @@ def _utf8(text: str) -> bytes:
 
 def _lost(chunk: Chunk, as_csv: bool, fields: Fields) -> bytes:
     """Error lines for a chunk whose worker process died before finishing it."""
-    first, lines = chunk
+    first, block = chunk
     problem = "a worker process died while computing this line's chunk (out of memory, or a crash)"
-    rows = [_failed({"line": n, "error": problem}, n, as_csv) for n, line in enumerate(lines, first) if line.strip()]
+    numbered = enumerate(block.split(b"\n"), first)
+    rows = [_failed({"line": n, "error": problem}, n, as_csv) for n, line in numbered if line.strip()]
     if not as_csv:
         return _utf8("".join(rows))
     import csv
