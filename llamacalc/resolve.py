@@ -76,7 +76,6 @@ class Resolved(Setup):
 HARDWARE_SET = frozenset(HARDWARE_KEYS)
 T = TypeVar("T")
 SETUPS_KEPT = 1 << 16  # hardware sides remembered before starting afresh: bounded memory on any batch
-ON_TOP = frozenset({"gpus", "price"})  # inputs a remembered hardware side takes on top, line by line
 
 
 class Resolver:
@@ -173,28 +172,23 @@ class Resolver:
         flops: float,
     ) -> tuple[Setup, tuple[tuple[str, Assumption], ...]]:
         """A hardware side not seen with these inputs, and the Assumptions it adds. From one that
-        differs only in the GPU count or the price, when there is one, with those (and the
-        utilisation at the count) applied on top: a batch or a sweep over many counts or prices
-        never resolves the rest again."""
-        general = None
-        if "gpus" in given or "price" in given:
-            general = (*key[:-1], tuple((item[0],) if item[0] in ON_TOP else item for item in key[-1]))
-            if (base := self._setups.get(general)) is not None:
-                setup, added = base
-                seen, more = dict(added), {}
-                if "gpus" in given:
-                    count = seen["gpus"] = Assumption(_gpu_count(given["gpus"]), "", "user")
-                    mfu, band, outside = _utilisation(
-                        self, given, seen, setup.hardware, setup.precision, size, is_moe, count.value
-                    )
-                    more = {"gpus": count.value, "mfu": mfu, "mfu_band": band, "extrapolation": outside}
-                if "price" in given:  # a given price is used as it stands: no tier, no ownership, no range
-                    more["price"] = _quantity(self, given, seen, "price", setup.hardware)
-                return built(Setup, vars(setup), **more), tuple(seen.items())
+        differs only in the GPU count, when there is one, with the count and the utilisation at it
+        applied on top: a batch or a sweep over many counts never resolves the rest again."""
+        any_count = None
+        if "gpus" in given:
+            any_count = (*key[:-1], tuple(("gpus",) if item[0] == "gpus" else item for item in key[-1]))
+            if (base := self._setups.get(any_count)) is not None:
+                count, (setup, added) = _gpu_count(given["gpus"]), base
+                seen = dict(added, gpus=Assumption(count, "", "user"))
+                mfu, band, outside = _utilisation(
+                    self, given, seen, setup.hardware, setup.precision, size, is_moe, count
+                )
+                at_count = built(Setup, vars(setup), gpus=count, mfu=mfu, mfu_band=band, extrapolation=outside)
+                return at_count, tuple(seen.items())
         seen = {}
         found = _setup(self, given, model, seen, size, is_moe, flops), tuple(seen.items())
-        if general is not None:
-            self._setups[general] = found
+        if any_count is not None:
+            self._setups[any_count] = found
         return found
 
     def model_side(self, given: Mapping[str, Any], model: Model) -> ModelSide:
