@@ -173,7 +173,13 @@ def test_a_given_mfu_is_applied_on_top_of_a_remembered_hardware_side(cli):
 
 VARIANTS = st.lists(
     st.fixed_dictionaries(
-        {}, optional={"gpus": st.integers(1, 200_000), "mfu": st.floats(0.01, 1.0), "tokens": st.floats(1e9, 1e14)}
+        {},
+        optional={
+            "gpus": st.integers(1, 200_000),
+            "mfu": st.floats(0.01, 1.0),
+            "tokens": st.floats(1e9, 1e14),
+            "price": st.one_of(st.floats(0.0, 20.0), st.sampled_from(["$2/h", "3 USD/GPU/hour", "-1", "free"])),
+        },
     ),
     min_size=2,
     max_size=5,
@@ -183,8 +189,8 @@ VARIANTS = st.lists(
 @settings(max_examples=200, deadline=None)
 @given(SCENARIOS, VARIANTS)
 def test_what_a_batch_remembers_never_changes_a_line(catalog, base, variants):
-    """Lines that differ in what is applied on top of a remembered hardware side (GPU count, MFU,
-    tokens): each line's document (or error) from one resolver across them equals a fresh
+    """Lines that differ in what is applied on top of a remembered hardware side (GPU count, price,
+    MFU, tokens): each line's document (or error) from one resolver across them equals a fresh
     resolver's for that line alone."""
     requests = [{**base, **variant} for variant in variants]
     from llamacalc.errors import LlamacalcError
