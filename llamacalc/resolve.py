@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, TypeVar
 from llamacalc import efficiency, units
 from llamacalc.budget import gpu_time, whole_gpus
 from llamacalc.catalog import Catalog
-from llamacalc.errors import InputError, did_you_mean
+from llamacalc.errors import InputError, did_you_mean, prefixed
 from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, RECOMPUTE, Count, model_flops, training_flops
 from llamacalc.inputs import DEFAULTS, HARDWARE_KEYS, INPUTS, MODEL_KEYS, PRICINGS, Assumption, option
 from llamacalc.ownership import OwnedPrice, owned_price
@@ -637,9 +637,6 @@ def _quantity(
 
 
 def _parsed(key: str, parser: Any, value: Any, *what: Any) -> Any:
-    """Run a parser, prefixing its error with the option name (as errors.prefixed does: a context
-    manager would cost a batch line more than most parses)."""
-    try:
+    """Run a parser, prefixing its error with the option name."""
+    with prefixed(option(key)):
         return parser(value, *what)
-    except InputError as cause:
-        raise InputError(f"{option(key)}: {cause}") from None
