@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from llamacalc.output.fields import Field
+from llamacalc.output.fields import Field, below
 from llamacalc.output.numbers import count, flops
 from llamacalc.output.render import renders
 from llamacalc.units import DAY, HOUR, MWH
@@ -222,13 +222,7 @@ class _Projection(NamedTuple):
     getters: tuple[tuple[Callable[[TrainResult], Any], tuple[str, ...]], ...]
 
     def values(self, result: TrainResult) -> list[Any]:
-        values = []
-        for get, below in self.getters:
-            value = get(result)
-            for key in below:
-                value = value.get(key) if isinstance(value, dict) else None
-            values.append(value)
-        return values
+        return [below(get(result), keys) if keys else get(result) for get, keys in self.getters]
 
 
 @functools.lru_cache(maxsize=8)

@@ -53,10 +53,11 @@ def _children(node: Mapping[str, Any]) -> dict[str, Any]:
 
 def project(document: Mapping[str, Any], fields: Sequence[Field]) -> dict[str, Any]:
     """The document's values at `fields` (null where the document has none), keyed by dotted path."""
-    projected = {}
-    for path in fields:
-        value: Any = document
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        projected[".".join(path)] = value
-    return projected
+    return {".".join(path): below(document, path) for path in fields}
+
+
+def below(value: Any, keys: Sequence[str]) -> Any:
+    """The value at `keys` inside nested objects, or None where one is missing (or not an object)."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
