@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from llamacalc.specs import Efficiency, Scaling
@@ -53,9 +54,12 @@ def features(active_params: float, peak: float, is_moe: bool, size_cap: float | 
     }
 
 
-def log_utilisation(model: Efficiency, active_params: float, peak: float, is_moe: bool) -> float:
-    x = features(active_params, peak, is_moe, model.size_cap)
-    return sum(c * x[name] for name, c in model.coefficients.items())
+def log_utilisation(
+    coefficients: Mapping[str, float], size_cap: float | None, active_params: float, peak: float, is_moe: bool
+) -> float:
+    """ln u = Σ coefficient · feature: a fitted model's, or a fit's in progress (fit.py)."""
+    x = features(active_params, peak, is_moe, size_cap)
+    return sum(c * x[name] for name, c in coefficients.items())
 
 
 @functools.lru_cache(maxsize=8)  # a batch of many GPU counts asks on every line
@@ -82,7 +86,7 @@ def predict(
     """P10/P50/P90 utilisation of a run on `gpus` GPUs (unknown: no loss at scale); P50 is capped at
     1 (the peak) and the band with it. The scaling slopes' spread widens the band in quadrature."""
     steep, median, flat = at_scale(model, gpus)
-    centre = log_utilisation(model, active_params, peak, is_moe) + median
+    centre = log_utilisation(model.coefficients, model.size_cap, active_params, peak, is_moe) + median
     spread = Z90 * model.sigma
     below, above = math.hypot(spread, median - steep), math.hypot(spread, flat - median)
     p10, p50, p90 = (min(1.0, math.exp(centre + k)) for k in (-below, 0.0, above))

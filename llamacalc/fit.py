@@ -90,8 +90,8 @@ def robust_fit(points: Sequence[Point], form: Sequence[str], size_cap: float | N
 
 
 def _residual(coefficients: Mapping[str, float], p: Point, size_cap: float | None) -> float:
-    x = features(p.active_params, p.peak, p.is_moe, size_cap)
-    return math.log(p.utilisation) - sum(c * x[name] for name, c in coefficients.items())
+    """ln(reported u / predicted u)."""
+    return math.log(p.utilisation) - log_utilisation(coefficients, size_cap, p.active_params, p.peak, p.is_moe)
 
 
 def _model(
@@ -116,12 +116,7 @@ def held_out_errors(points: Sequence[Point], form: Sequence[str], size_cap: floa
     for organisation in sorted({p.organisation for p in points}):
         train = [p for p in points if p.organisation != organisation]
         fitted = robust_fit(train, form, size_cap)
-        model = _model(fitted, size_cap, 1.0, train)
-        errors += [
-            math.log(p.utilisation) - log_utilisation(model, p.active_params, p.peak, p.is_moe)
-            for p in points
-            if p.organisation == organisation
-        ]
+        errors += [_residual(fitted, p, size_cap) for p in points if p.organisation == organisation]
     return errors
 
 
