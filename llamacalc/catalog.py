@@ -615,15 +615,18 @@ def _build_reported(catalog: Catalog, entry: Entry) -> Reported | None:
     if table is None:
         return None
     gpu = table.get("gpu")
+    peaks: Mapping[str, float] = {}
     if gpu is not None:
         gpu = catalog.entry("hardware", gpu, entry.where("reported.gpu")).name
+        peaks = catalog.hardware(gpu).peaks
     gpu_hours = table.get("gpu_hours")
     if gpu_hours is not None:
         with prefixed(entry.where("reported.gpu_hours"), PresetError):
             gpu_hours = units.parse_count(gpu_hours, "a GPU-hour count")
         if gpu_hours < 1:
             raise PresetError(f"{entry.where('reported.gpu_hours')}: expected at least one GPU-hour, got {gpu_hours:g}")
-    return Reported(gpu, gpu_hours, table.get("gpus"), table.get("co2_t"), str(table.get("source", "")))
+    source = str(table.get("source", ""))
+    return Reported(gpu, gpu_hours, table.get("gpus"), table.get("co2_t"), source, tuple(peaks.items()))
 
 
 def _law_constant(entry: Entry, key: str) -> float:

@@ -122,6 +122,7 @@ class Reported(NamedTuple):
     gpus: int | None
     co2_t: float | None
     source: str
+    peaks: tuple[tuple[str, float], ...] = ()  # the reported GPU's dense peaks by precision, for its MFU
 
 
 class Model(NamedTuple):

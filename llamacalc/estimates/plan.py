@@ -324,7 +324,7 @@ def optimal_plan(
             resolver, law, setup, setup_seen, request, compute, days, money
         )
         budgets.append((flops, basis, seen))
-        optima.append(Optimum(split, law, train(catalog, resolved)))
+        optima.append(Optimum(split, law, train(resolved)))
     flops, basis, seen = budgets[0]
     if seen["mfu"].origin != "user":  # each proposal has its own, from its size: in its train result
         seen = {key: value for key, value in seen.items() if key != "mfu"}

@@ -16,6 +16,7 @@ from llamacalc.errors import InputError, prefixed
 from llamacalc.inputs import option
 from llamacalc.ownership import facility_watts
 from llamacalc.resolve import Resolved, Resolver, built
+from llamacalc.specs import Reported
 
 if TYPE_CHECKING:  # goodput is asked for rarely: loaded when it is
     from llamacalc.goodput import Goodput
@@ -44,7 +45,6 @@ class Range(NamedTuple):
 class TrainResult:
     resolved: Resolved
     budget: Budget
-    catalog: Catalog = dataclasses.field(repr=False, compare=False)  # where the publisher's GPU is
     facility_watts: float | None  # the cluster's draw at TDP, servers and PUE included
     cost_parts: Mapping[str, float] | None  # USD: hardware, networking, energy, with --pricing owned
     scaled_ranges: Mapping[str, Range] | None = None  # ranges already worked out (with_goodput's)
@@ -55,11 +55,11 @@ class TrainResult:
         first read, so a batch projecting days and cost (--fields) never pays for them."""
         return self.scaled_ranges if self.scaled_ranges is not None else _ranges(self.resolved, self.budget)
 
-    @functools.cached_property
+    @property
     def reported(self) -> Comparison | None:
-        """The publisher's figures beside the estimate, when the preset has them: worked out when
-        first read, as the ranges are."""
-        return _comparison(self.catalog, self.resolved)
+        """The publisher's figures beside the estimate, when the preset has them."""
+        s = self.resolved
+        return _comparison(s.model.reported, s.precision, s.flops) if s.model and s.model.reported else None
 
 
 RANGED = ("gpu_seconds", "cost", "energy", "co2")  # Budget fields that scale with 1 / utilisation
@@ -67,10 +67,10 @@ RANGED = ("gpu_seconds", "cost", "energy", "co2")  # Budget fields that scale wi
 
 def estimate(resolver: Resolver, request: Mapping[str, Any]) -> TrainResult:
     """Resolve a request and budget it: what every command that plans a run calls."""
-    return train(resolver.catalog, resolver.resolve(request))
+    return train(resolver.resolve(request))
 
 
-def train(catalog: Catalog, resolved: Resolved) -> TrainResult:
+def train(resolved: Resolved) -> TrainResult:
     """The budget of a resolved run, with the publisher's figures beside it when the preset has them."""
     s = resolved
     result = budget(
@@ -86,7 +86,7 @@ def train(catalog: Catalog, resolved: Resolved) -> TrainResult:
         "energy": owned.energy * result.gpu_seconds,
     }  # fmt: skip
     return built(
-        TrainResult, {}, resolved=s, budget=result, catalog=catalog, facility_watts=facility, cost_parts=parts,
+        TrainResult, {}, resolved=s, budget=result, facility_watts=facility, cost_parts=parts,
     )  # fmt: skip
 
 
@@ -145,15 +145,12 @@ def _widened(band: Range, low: float, high: float) -> Range:
     return Range(band.p50 * math.exp(-down), band.p50, band.p50 * math.exp(up))
 
 
-def _comparison(catalog: Catalog, s: Resolved) -> Comparison | None:
-    reported = s.model.reported if s.model else None
-    if reported is None:
-        return None
+@functools.lru_cache(maxsize=256)  # a batch asks the same of every line of one model
+def _comparison(reported: Reported, precision: str, flops: float) -> Comparison:
     mfu = None
-    if reported.gpu_hours is not None and reported.gpu is not None:
-        peaks = catalog.hardware(reported.gpu).peaks
-        if s.precision in peaks:
-            mfu = implied_mfu(s.flops, reported.gpu_hours * units.HOUR, peaks[s.precision])
+    peak = dict(reported.peaks).get(precision)
+    if reported.gpu_hours is not None and peak is not None:
+        mfu = implied_mfu(flops, reported.gpu_hours * units.HOUR, peak)
     return Comparison(reported.gpu, reported.gpus, reported.gpu_hours, reported.co2_t, mfu, reported.source)
 
 
