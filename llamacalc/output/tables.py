@@ -123,13 +123,7 @@ def train_table(result: TrainResult, assumed: bool = False) -> Table:
     row("CO2 (location-based)", _spread(result, "co2", tonnes(b.co2), tonnes), published_co2)
     if result.facility_watts is not None:
         row("facility power", power(result.facility_watts))
-    notes = []
-    if "price" in result.ranges:  # both spreads in one line: the answer comes first, the notes short
-        band = result.ranges["price"]
-        prices = f"{_price(band.p10)}–{_price(band.p90)}/GPU-h"
-        notes.append(f"(P10–P90): MFU spread and price {prices}; --mfu, --price fix them")
-    elif _has_spread([result]):
-        notes.append(RANGE_NOTE)
+    notes = [note] if (note := _range_note([result])) else []
     if result.cost_parts is not None:
         parts = ", ".join(f"{name} {money(value)}" for name, value in result.cost_parts.items())
         notes.append(f"owned: {parts} (Epoch AI's amortisation)")
@@ -145,16 +139,25 @@ def train_table(result: TrainResult, assumed: bool = False) -> Table:
     return table
 
 
-RANGE_NOTE = "(P10–P90): the efficiency model's out-of-sample spread; --mfu fixes it"
-
-
-def _has_spread(results: Sequence[TrainResult]) -> bool:
-    return any(r.ranges["mfu"].p10 != r.ranges["mfu"].p90 for r in results)
+def _range_note(results: Sequence[TrainResult]) -> str | None:
+    """What the (P10–P90) figures spread over, in one line: the efficiency model's MFU, the price
+    presets' range, or both (the answer comes first, the notes short); None when nothing spreads."""
+    mfu = any(r.ranges["mfu"].p10 != r.ranges["mfu"].p90 for r in results)
+    bands = {(band.p10, band.p90) for r in results if (band := r.ranges.get("price"))}
+    if not bands:
+        return "(P10–P90): the efficiency model's out-of-sample spread; --mfu fixes it" if mfu else None
+    price = "the GPUs' price ranges"
+    if len(bands) == 1:
+        ((low, high),) = bands
+        price = f"price {_price(low)}–{_price(high)}/GPU-h"
+    if mfu:
+        return f"(P10–P90): MFU spread and {price}; --mfu, --price fix them"
+    return f"(P10–P90): {price}; --price fixes it"
 
 
 def _range_caption(table: Table, results: Sequence[TrainResult]) -> None:
-    if _has_spread(results):
-        table.caption = RANGE_NOTE
+    if note := _range_note(results):
+        table.caption = note
         table.caption_justify = "left"
 
 
