@@ -93,7 +93,7 @@ def predict(
     outside = []
     low, high = model.bounds["active_params"]
     if not low <= active_params <= high:
-        outside.append(f"{active_params / 1e9:,.3g}B active parameters (fitted {low / 1e9:,.3g}B-{high / 1e9:,.3g}B)")
+        outside.append(f"{_size(active_params)} active parameters (fitted {_size(low)}-{_size(high)})")
     low, high = model.bounds["peak"]
     if not low * 0.999 <= peak <= high * 1.001:
         outside.append(f"a {peak / 1e12:,.0f} TFLOP/s peak (fitted {low / 1e12:,.0f}-{high / 1e12:,.0f})")
@@ -101,3 +101,8 @@ def predict(
     if gpus is not None and gpus > measured:
         outside.append(f"{gpus:,.0f} GPUs (utilisation's fall with scale measured to {measured:,.0f})")
     return Utilisation(p10, p50, p90, tuple(outside))
+
+
+def _size(params: float) -> str:
+    """0.135B, 406B, 2T: three figures, never an exponent."""
+    return f"{params / 1e12:.3g}T" if params >= 999.5e9 else f"{params / 1e9:.3g}B"

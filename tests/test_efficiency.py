@@ -133,7 +133,7 @@ def test_days_given_range_the_gpus(catalog):
 
 def test_outside_the_fitted_runs_is_flagged(catalog):
     result = estimate(Resolver(catalog), {"params": "2T", "tokens": "10T", "gpu": "b200"})
-    assert any("active parameters" in e for e in result.resolved.extrapolation)
+    assert "2T active parameters (fitted 0.135B-406B)" in result.resolved.extrapolation  # never 2e+03B
     assert any("TFLOP/s peak" in e for e in result.resolved.extrapolation)
 
 
