@@ -580,7 +580,7 @@ def backtest_document(found: Backtest) -> dict[str, Any]:
             }
             for r in found.rows
         ],
-        "summary": dict(found.summary),
+        "summary": {**found.summary, "runs": int(found.summary["runs"])},  # a count: 41, not 41.0
         "model": {
             "coefficients": dict(found.model.coefficients),
             "size_cap": found.model.size_cap,
