@@ -92,7 +92,10 @@ _CO2 = re.compile(r"(?<=[gt])\s*CO2(?:eq|e)?\b")
 _SUFFIX_EXPONENT = {"k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12, "P": 15, "E": 18}
 
 
-_COUNT_EXAMPLES = {"a GPU count": "'16384' or '16K'", "a sequence length": "'8192'", "a parallel degree": "'8'"}
+_COUNT_EXAMPLES = {
+    "a GPU count": "'16384' or '16K'", "a sequence length": "'8192'", "a parallel degree": "'8'",
+    "a GPU-hour count": "'30.84M' or '184320'", "an accelerator-hour count": "'30.84M' or '184320'",
+}  # fmt: skip
 
 
 def _shown(value: object) -> str:

@@ -170,3 +170,23 @@ def test_calibrate_writes_back_the_scaling_it_kept(catalog, tmp_path):
     again = load_catalog([shipped_presets_dir(), tmp_path]).efficiency()
     assert again.scaling == catalog.efficiency().scaling
     assert again.scaling_from == 8192 and again.scaling_source.startswith("assumption")
+
+
+def test_a_run_faster_than_the_peak_is_refused_before_it_reaches_the_fit(cli, tmp_path):
+    """Hours too few for a run's 6·N·D (a typo in a team's own runs) would pull the fit towards the impossible."""
+    run = """[runs."ours"]
+title = "Our 7B"
+organisation = "Us"
+params = "7B"
+tokens = "2T"
+accelerator = "h100-sxm"
+accelerator_hours = {hours}
+hours_type = "end-to-end"
+confidence = "primary"
+source = "our logs"
+"""
+    (tmp_path / "ours.toml").write_text(run.format(hours=150_000))
+    assert cli("calibrate", "--runs", str(tmp_path)).code == 0
+    (tmp_path / "ours.toml").write_text(run.format(hours=15))  # 6·N·D at ~1,600× the peak
+    refused = cli("calibrate", "--runs", str(tmp_path))
+    assert refused.code == 2 and "runs.ours.accelerator_hours" in refused.stderr and "peak" in refused.stderr

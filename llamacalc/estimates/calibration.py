@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from llamacalc import efficiency, fit, units
 from llamacalc.budget import implied_mfu
 from llamacalc.catalog import Catalog
+from llamacalc.errors import PresetError
 from llamacalc.flops import model_flops, training_flops
 
 
@@ -51,7 +52,7 @@ def published(catalog: Catalog) -> list[Published]:
         weight = SECONDARY_WEIGHT if run.confidence == "secondary" else 1.0
         point = fit.Point(
             run.name, run.organisation, run.active_params, peak, run.is_moe,
-            implied_mfu(flops, run.hours * units.HOUR, peak), weight, run.count,
+            _utilisation(flops, run.hours, peak, run.entry.where("accelerator_hours")), weight, run.count,
         )  # fmt: skip
         found.append(
             Published(
@@ -67,11 +68,23 @@ def published(catalog: Catalog) -> list[Published]:
         flops = model_flops(model)
         point = fit.Point(
             model.name, str(model.entry.fields.get("organisation", model.name)),  # unknown: its own group
-            model.active_params, peak, model.is_moe, implied_mfu(flops, reported.gpu_hours * units.HOUR, peak), 1.0,
-            reported.gpus,
+            model.active_params, peak, model.is_moe,
+            _utilisation(flops, reported.gpu_hours, peak, model.entry.where("reported.gpu_hours")), 1.0, reported.gpus,
         )  # fmt: skip
         found.append(Published(point, model.title, reported.gpu, reported.gpu_hours, flops, "", reported.source))
     return found
+
+
+def _utilisation(flops: float, hours: float, peak: float, where: str) -> float:
+    """A run's utilisation, refused above 100% of the peak: hours too few for its 6·N·D (a typo in
+    the parameters, tokens or hours) would otherwise pull the fit towards the impossible."""
+    utilisation = implied_mfu(flops, hours * units.HOUR, peak)
+    if utilisation > 1:
+        raise PresetError(
+            f"{where}: these hours would run 6·N·D at {utilisation:.3g}× the BF16 peak (at most 1): "
+            "check the parameters, tokens and hours"
+        )
+    return utilisation
 
 
 def fitted(runs: Sequence[Published], model: efficiency.Efficiency) -> fit.Fit:
