@@ -739,7 +739,7 @@ def _build_efficiency(entry: Entry) -> Efficiency:
         raise PresetError(f"{entry.where('sigma')}: expected a spread between 0 and 5 (ln units)")
     return Efficiency(
         name=entry.name,
-        coefficients=MappingProxyType({key: float(fields[key]) for key in terms if key in fields}),
+        coefficients=MappingProxyType({key: _finite(entry, key) for key in terms if key in fields}),
         size_cap=entry.parse("size_cap", _count("a parameter count")),
         sigma=sigma,
         bounds=MappingProxyType(
@@ -755,6 +755,13 @@ def _build_efficiency(entry: Entry) -> Efficiency:
         scaling_source=entry.source_of("scaling_from") if "scaling_from" in fields else "",
         entry=entry,
     )
+
+
+def _finite(entry: Entry, key: str) -> float:
+    value = float(entry.fields[key])
+    if not math.isfinite(value):
+        raise PresetError(f"{entry.where(key)}: expected a finite number, got {value}")
+    return value
 
 
 def _scaling(entry: Entry, index: int, item: Any) -> Scaling:

@@ -89,7 +89,7 @@ def predict(
     centre = log_utilisation(model.coefficients, model.size_cap, active_params, peak, is_moe) + median
     spread = Z90 * model.sigma
     below, above = math.hypot(spread, median - steep), math.hypot(spread, flat - median)
-    p10, p50, p90 = (min(1.0, math.exp(centre + k)) for k in (-below, 0.0, above))
+    p10, p50, p90 = (math.exp(min(0.0, centre + k)) for k in (-below, 0.0, above))  # at most 1, never overflowing
     outside = []
     low, high = model.bounds["active_params"]
     if not low <= active_params <= high:

@@ -190,3 +190,23 @@ source = "our logs"
     (tmp_path / "ours.toml").write_text(run.format(hours=15))  # 6·N·D at ~1,600× the peak
     refused = cli("calibrate", "--runs", str(tmp_path))
     assert refused.code == 2 and "runs.ours.accelerator_hours" in refused.stderr and "peak" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "refused"),
+    [
+        ("moe = nan", "expected a finite number"),
+        ("intercept = -1e308", "predicts no utilisation"),
+        ("intercept = 1e308", None),
+    ],
+)
+def test_an_edited_efficiency_model_is_refused_or_capped_never_a_crash(cli, tmp_path, edit, refused):
+    shipped = (shipped_presets_dir() / "efficiency" / "default.toml").read_text()
+    key = edit.split(" = ")[0]
+    lines = [edit if line.startswith(f"{key} = ") else line for line in shipped.splitlines()]
+    (tmp_path / "efficiency.toml").write_text("\n".join(lines) + "\n")
+    run = cli("train", "llama-3-8b", "--presets", str(tmp_path), "--json")
+    if refused:
+        assert run.code == 2 and refused in run.stderr and "efficiency.default" in run.stderr
+    else:  # a utilisation is at most the peak
+        assert run.code == 0 and run.json()["mfu"] == 1.0
