@@ -458,6 +458,7 @@ def _validated(entry: Entry) -> Entry:
             raise PresetError(f"{entry.where(key)}: missing required field")
     _check_nested(entry, "sources", dict.fromkeys(entry.fields, _TEXT))
     _check_nested(entry, "reported", _REPORTED)
+    _check_nested(entry, "statistics", dict.fromkeys(entry.fields.get("statistics", {}), _NUMBER))  # a fit's figures
     for alias in entry.fields.get("aliases", ()):
         if not isinstance(alias, str):
             raise PresetError(f"{entry.where('aliases')}: expected a list of strings")

@@ -28,11 +28,13 @@ import math
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from llamacalc.errors import PresetError
 from llamacalc.specs import Efficiency, Scaling
 
 Z90 = 1.2815515655446004  # the standard normal's 90th percentile: P10-P90 = ±Z90·σ
 PEAK_UNIT = 1e15  # log2_peak is in doublings from 1 PFLOP/s
 SIZE_CENTRE = 10.0  # log10_active is centred on 10B active parameters
+FLOOR = 1e-6  # no run trains at a millionth of its peak: a prediction below it is an edited model's, refused
 
 
 class Utilisation(NamedTuple):
@@ -90,6 +92,9 @@ def predict(
     spread = Z90 * model.sigma
     below, above = math.hypot(spread, median - steep), math.hypot(spread, flat - median)
     p10, p50, p90 = (math.exp(min(0.0, centre + k)) for k in (-below, 0.0, above))  # at most 1, never overflowing
+    if not p10 >= FLOOR:
+        where = model.entry.where() if model.entry else "the efficiency model"
+        raise PresetError(f"{where}: predicts {p10:.3g} of the peak here (below {FLOOR:g}); check its coefficients")
     outside = []
     low, high = model.bounds["active_params"]
     if not low <= active_params <= high:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, TypeVar
 from llamacalc import efficiency, units
 from llamacalc.budget import gpu_time, whole_gpus
 from llamacalc.catalog import Catalog
-from llamacalc.errors import InputError, PresetError, did_you_mean, prefixed
+from llamacalc.errors import InputError, did_you_mean, prefixed
 from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, RECOMPUTE, Count, model_flops, training_flops
 from llamacalc.inputs import DEFAULTS, HARDWARE_KEYS, INPUTS, MODEL_KEYS, PRICINGS, Assumption, option
 from llamacalc.ownership import OwnedPrice, owned_price
@@ -119,9 +119,6 @@ class Resolver:
             if len(self._predicted) >= SETUPS_KEPT:
                 self._predicted.clear()
             u = efficiency.predict(model, size, peak, is_moe, gpus)
-            if not u.p10 > 0:  # coefficients no published run could give: a user's edited model
-                where = model.entry.where("intercept") if model.entry else "the efficiency model"
-                raise PresetError(f"{where}: the model predicts no utilisation (0) here; check its coefficients")
             self._predicted[key] = u, Assumption(u.p50, "", "default", self._utilisation_source(model))
         return self._predicted[key]
 

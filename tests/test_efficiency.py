@@ -196,7 +196,7 @@ source = "our logs"
     ("edit", "refused"),
     [
         ("moe = nan", "expected a finite number"),
-        ("intercept = -1e308", "predicts no utilisation"),
+        ("intercept = -1e308", "check its coefficients"),
         ("intercept = 1e308", None),
     ],
 )

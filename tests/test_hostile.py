@@ -445,3 +445,46 @@ def test_fuzzed_config_files_fail_cleanly(cli, tmp_path_factory, architecture, f
     clean_failure(run, f"{config!r}: exit {run.code}, stderr {run.stderr!r}")
     if run.code == ExitCode.OK:
         finite_json(run.stdout)
+
+
+OUR_RUN = """[runs."ours"]
+title = "Our 7B"
+organisation = "Us"
+params = "7B"
+tokens = "2T"
+architecture = "dense"
+accelerator = "h100-sxm"
+count = 256
+accelerator_hours = 150000
+hours_type = "end-to-end"
+confidence = "primary"
+source = "our logs"
+"""
+toml_value = st.one_of(
+    st.sampled_from(["nan", "inf", "-inf", "0", "-1", "1e308", "-1e308", "1e-320", '"x"', '""', "[]", "[1]", "{}",
+                     "true", '"10B"', '"-5 TFLOP/s"', '"1e400"', '["1 TFLOP/s", "1 TFLOP/s"]']),
+    st.floats(allow_nan=False).map(lambda x: repr(x).replace("inf", "1e400")),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1).map(str),
+)  # fmt: skip
+
+
+@pytest.mark.fuzz
+@settings(max_examples=EXAMPLES // 3, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.booleans(), st.integers(min_value=0), toml_value)  # a third: each example refits (backtest)
+def test_fuzzed_efficiency_models_and_runs_fail_cleanly(cli, tmp_path_factory, efficiency, line, value):
+    """One field of the shipped efficiency model, or of a team's own run, set to a hostile value: train
+    and backtest (which refits on every run) exit 0 or 2, never trace back, never print a NaN."""
+    from llamacalc.catalog import shipped_presets_dir
+
+    text = (shipped_presets_dir() / "efficiency" / "default.toml").read_text() if efficiency else OUR_RUN
+    lines = text.splitlines()
+    keyed = [i for i, text in enumerate(lines) if " = " in text and not text.startswith(("[", " ", "#"))]
+    chosen = keyed[line % len(keyed)]
+    lines[chosen] = f"{lines[chosen].split(' = ')[0]} = {value}"
+    folder = tmp_path_factory.mktemp("presets")
+    (folder / "p.toml").write_text("\n".join(lines) + "\n")
+    for args in (["train", "llama-3-8b", "--json"], ["backtest", "--json"]):
+        run = cli(*args, "--presets", str(folder))
+        clean_failure(run, f"{lines[chosen]!r}: {args}: exit {run.code}, stderr {run.stderr!r}")
+        if run.code == 0:
+            finite_json(run.stdout)
