@@ -142,10 +142,11 @@ def test_quantile_rises_with_confidence(confidence, step):
     assert quantile(BAND, confidence) < quantile(BAND, confidence + step)
 
 
-@pytest.mark.parametrize("text", ["0", "1", "1.5", "-0.1", "nan", "ninety", True])
-def test_confidence_is_a_probability(text):
-    with pytest.raises(InputError, match="expected a probability between 0 and 1"):
+@pytest.mark.parametrize("text", ["0", "1", "1.5", "-0.1", "nan", "ninety", True, "1e-320", "0.999999999"])
+def test_confidence_is_a_probability_whose_quantile_the_runs_support(text):
+    with pytest.raises(InputError, match="expected a probability from 0.01 to 0.99"):
         parse_confidence(text)
+    assert parse_confidence("0.01") == 0.01 and parse_confidence("0.99") == 0.99
 
 
 def test_confidence_checks_the_p90(cli):

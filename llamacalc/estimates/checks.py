@@ -83,9 +83,14 @@ def parse_confidence(value: Any) -> float:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
-    if isinstance(value, bool) or not 0 < number < 1:
-        raise InputError(f"expected a probability between 0 and 1, e.g. 0.9, got '{value}'")
+    if isinstance(value, bool) or not CONFIDENCES[0] <= number <= CONFIDENCES[1]:
+        raise InputError(f"expected a probability from 0.01 to 0.99, e.g. 0.9, got '{value}'")
     return number
+
+
+# Confidences a check reads: the ranges come from a few dozen published runs, so their tails beyond
+# P1 and P99 are not known (and P1e-318 is a typo, not a plan).
+CONFIDENCES = (0.01, 0.99)
 
 
 def _quantity(kind: units.Kind) -> Callable[[Any], float]:
@@ -207,7 +212,11 @@ def read_plan(text: str, where: str) -> list[PlannedRun]:
         raise InputError(f"{where}: not valid TOML: {error}") from None
     for key in data:
         if key not in ("defaults", "runs"):
-            raise InputError(f"{where}: unknown table [{key}]{did_you_mean(key, ['defaults', 'runs'])}")
+            what = f"table [{key}]" if isinstance(data[key], dict) else f"top-level key '{key}'"
+            raise InputError(
+                f"{where}: unknown {what}{did_you_mean(key, ['defaults', 'runs'])}; "
+                "expected [defaults] and [runs.NAME] tables, inputs, limits and confidence inside them"
+            )
     defaults = _table(data.get("defaults", {}), f"{where}: [defaults]")
     runs = _table(data.get("runs", {}), f"{where}: [runs]")
     if not runs:
