@@ -196,3 +196,9 @@ def test_max_power_checks_the_facility_draw(cli):
     assert doc["passed"] and check["unit"] == "MW" and check["value"] == pytest.approx(138.866)
     run = cli("check", "llama-3-8b", "--gpu", "mi300x", "--max-power", "1 MW")
     assert run.code == ExitCode.BAD_INPUT and "no server_power ratio" in run.stderr
+
+
+def test_a_plan_key_outside_its_tables_says_where_it_goes(cli, tmp_path):
+    (tmp_path / "plan.toml").write_text('confidence = 0.9\n[runs.a]\nmodel = "llama-3-8b"\nmax_cost = "$5M"\n')
+    run = cli("check", "--plan", str(tmp_path / "plan.toml"))
+    assert run.code == 2 and "unknown top-level key 'confidence'" in run.stderr and "[defaults]" in run.stderr
