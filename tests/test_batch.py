@@ -53,6 +53,18 @@ def test_batch_csv(cli):
     assert rows[1]["line"] == "2" and "unknown model" in rows[1]["error"]
 
 
+def test_batch_csv_carries_each_range_beside_its_figure(cli):
+    lines = '{"model": "llama-3-8b"}\n{"model": "llama-3-8b", "days": 30}\n'
+    documents = [json.loads(line) for line in cli("batch", input=lines).stdout.splitlines()]
+    rows = list(csv.DictReader(io.StringIO(cli("batch", "--csv", input=lines).stdout)))
+    for document, row in zip(documents, rows, strict=True):
+        for name in ("mfu", "days", "gpus", "cost_usd", "co2_t", "price_usd_per_gpu_hour"):
+            band = document["ranges"].get(name)
+            shown = (row[f"{name}_p10"], row[f"{name}_p90"])
+            assert shown == (("", "") if band is None else (str(band["p10"]), str(band["p90"])))
+    assert rows[1]["gpus_p10"] == str(documents[1]["ranges"]["gpus"]["p10"]) and "." not in rows[1]["gpus_p10"]
+
+
 def test_batch_streams_output_as_input_arrives(tmp_path):
     """The first result is readable before stdin is closed."""
     proc = subprocess.Popen(

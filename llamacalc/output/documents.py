@@ -64,7 +64,9 @@ _RANGE_SCALES = {"seconds": DAY, "gpu_seconds": HOUR, "energy": MWH, "co2": 1000
 
 
 def _in_json_units(band: Range, key: str) -> tuple[float, float, float]:
-    scale = _RANGE_SCALES.get(key, 1.0)
+    scale = _RANGE_SCALES.get(key)
+    if scale is None:  # a fraction, or a GPU count that stays whole
+        return band.p10, band.p50, band.p90
     return band.p10 / scale, band.p50 / scale, band.p90 / scale
 
 
@@ -541,21 +543,25 @@ def sweep_document(sweep: Sweep, result: Callable[[TrainResult], Any] | None = N
     }
 
 
+_RANGE_COLUMNS = tuple(f"{name}_{end}" for name in RANGE_KEYS.values() for end in ("p10", "p90"))
 CSV_FIELDS = (
     "line", "error", "model", "gpu", "precision", "params", "active_params", "tokens", "flops",
     "peak_flops_per_gpu", "mfu", "gpus", "days", "gpu_hours", "price_usd_per_gpu_hour", "cost_usd",
     "power_w_per_gpu", "pue", "carbon_kg_per_kwh", "energy_mwh", "co2_t",
-    "reported_gpu_hours", "reported_implied_mfu", "reported_co2_t",
+    "reported_gpu_hours", "reported_implied_mfu", "reported_co2_t", *_RANGE_COLUMNS,
 )  # fmt: skip
 
 
 def csv_row(document: Mapping[str, Any], line: int | None = None) -> dict[str, Any]:
-    """A train document (or an error object) flattened to CSV_FIELDS; assumptions are left out."""
+    """A train document (or an error object) flattened to CSV_FIELDS: `reported` as reported_*
+    columns, each range as its P10 and P90 beside the figure (its P50); assumptions are left out."""
     row = {key: document.get(key) for key in CSV_FIELDS}
     row["line"] = document.get("line", line)
     reported = document.get("reported") or {}
     for key in ("gpu_hours", "implied_mfu", "co2_t"):
         row[f"reported_{key}"] = reported.get(key)
+    for name, band in (document.get("ranges") or {}).items():
+        row[f"{name}_p10"], row[f"{name}_p90"] = band["p10"], band["p90"]
     return row
 
 
