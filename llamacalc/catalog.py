@@ -192,6 +192,7 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "sigma": _NUMBER,
         "active_params_range": _LIST,
         "peak_range": _LIST,
+        "gpus_range": _LIST,
         "statistics": _TABLE,
         "scaling": _LIST,
         "scaling_from": _INT,
@@ -747,6 +748,7 @@ def _build_efficiency(entry: Entry) -> Efficiency:
             {
                 "active_params": _range(entry, "active_params_range", _count("a parameter count")),
                 "peak": _range(entry, "peak_range", _quantity(units.RATE)),
+                **({"gpus": _range(entry, "gpus_range", _count("a GPU count"))} if "gpus_range" in fields else {}),
             }
         ),  # fmt: skip
         statistics=MappingProxyType({k: float(v) for k, v in fields.get("statistics", {}).items()}),

@@ -105,6 +105,9 @@ def predict(
     measured = max((s.gpus[1] for s in model.scaling), default=math.inf)
     if gpus is not None and gpus > measured:
         outside.append(f"{gpus:,.0f} GPUs (utilisation's fall with scale measured to {measured:,.0f})")
+    elif gpus is not None and "gpus" in model.bounds and gpus < model.bounds["gpus"][0]:
+        low, high = model.bounds["gpus"]
+        outside.append(f"{gpus:,.0f} GPUs (the fitted runs used {low:,.0f}-{high:,.0f})")
     return Utilisation(p10, p50, p90, tuple(outside))
 
 

@@ -99,12 +99,15 @@ def _model(
 ) -> Efficiency:
     sizes = [p.active_params for p in points]
     peaks = [p.peak for p in points]
+    bounds = {"active_params": (min(sizes), max(sizes)), "peak": (min(peaks), max(peaks))}
+    if counts := [p.gpus for p in points if p.gpus is not None]:
+        bounds["gpus"] = (min(counts), max(counts))
     return Efficiency(
         name="default",
         coefficients=MappingProxyType(dict(coefficients)),
         size_cap=size_cap,
         sigma=sigma,
-        bounds=MappingProxyType({"active_params": (min(sizes), max(sizes)), "peak": (min(peaks), max(peaks))}),
+        bounds=MappingProxyType(bounds),
         statistics=MappingProxyType({}),
         source="",
     )

@@ -112,8 +112,8 @@ class Resolver:
     ) -> tuple[efficiency.Utilisation, Assumption]:
         """The efficiency model's prediction and its Assumption, once per size, accelerator and scale: a
         batch repeats them, and the same Assumption object lets its JSON be encoded once."""
-        if gpus is not None and gpus <= model.scaling_from:
-            gpus = None  # the same prediction at every count below the loss at scale
+        if gpus is not None and model.bounds.get("gpus", (0, 0))[0] <= gpus <= model.scaling_from:
+            gpus = None  # the same prediction at every count below the loss at scale, not flagged as fewer than fitted
         key = (size, peak, is_moe, gpus)
         if key not in self._predicted:
             if len(self._predicted) >= SETUPS_KEPT:

@@ -134,6 +134,9 @@ def test_days_given_range_the_gpus(catalog):
 def test_outside_the_fitted_runs_is_flagged(catalog):
     result = estimate(Resolver(catalog), {"params": "2T", "tokens": "10T", "gpu": "b200"})
     assert "2T active parameters (fitted 0.135B-406B)" in result.resolved.extrapolation  # never 2e+03B
+    few = estimate(Resolver(catalog), {"model": "llama-3-8b", "gpus": 4}).resolved.extrapolation
+    assert few == ("4 GPUs (the fitted runs used 8-16,384)",)
+    assert estimate(Resolver(catalog), {"model": "llama-3-8b", "gpus": 8}).resolved.extrapolation == ()
     assert any("TFLOP/s peak" in e for e in result.resolved.extrapolation)
 
 

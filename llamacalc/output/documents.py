@@ -649,6 +649,7 @@ def efficiency_toml(fit: Fit) -> str:
         f"sigma = {m.sigma!r}",
         f"active_params_range = [{low!r}, {high!r}]",
         f'peak_range = ["{peak_low / 1e12:.6g} TFLOP/s", "{peak_high / 1e12:.6g} TFLOP/s"]',
+        *([f"gpus_range = [{m.bounds['gpus'][0]:.0f}, {m.bounds['gpus'][1]:.0f}]"] if "gpus" in m.bounds else []),
         'source = "assumption: fitted by llamacalc calibrate to the runs presets and the model presets with reported '
         "GPU-hours (steady-state and multimodal runs left out, secondary sources at half weight) by Huber regression "
         "of ln u (errors beyond 30% count linearly); terms and size cap chosen by leave-one-organisation-out error; "
