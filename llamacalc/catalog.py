@@ -627,8 +627,11 @@ def _build_reported(catalog: Catalog, entry: Entry) -> Reported | None:
             gpu_hours = units.parse_count(gpu_hours, "a GPU-hour count")
         if gpu_hours < 1:
             raise PresetError(f"{entry.where('reported.gpu_hours')}: expected at least one GPU-hour, got {gpu_hours:g}")
+    co2 = table.get("co2_t")
+    if co2 is not None and not (math.isfinite(co2) and co2 >= 0):
+        raise PresetError(f"{entry.where('reported.co2_t')}: expected tonnes of CO2, 0 or more, got {co2}")
     source = str(table.get("source", ""))
-    return Reported(gpu, gpu_hours, table.get("gpus"), table.get("co2_t"), source, tuple(peaks.items()))
+    return Reported(gpu, gpu_hours, table.get("gpus"), co2, source, tuple(peaks.items()))
 
 
 def _law_constant(entry: Entry, key: str) -> float:

@@ -17,6 +17,9 @@ TRAIN_FLOP_PER_PARAM_TOKEN = 6  # 2 forward + 4 backward [Kaplan 2020 §2.1]
 INFERENCE_FLOP_PER_PARAM_TOKEN = 2  # the forward pass alone, per input or output token [Kaplan 2020 §2.1]
 
 
+FEWEST = 1000  # parameters or tokens below this are no model: a missing suffix ('15.6'), or too little compute
+
+
 def training_flops(params: float, tokens: float, per_param_token: float = TRAIN_FLOP_PER_PARAM_TOKEN) -> float:
     """C = 6·N·D: training FLOPs for N (active) parameters seen on D tokens.
 

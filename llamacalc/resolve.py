@@ -16,7 +16,7 @@ from llamacalc import efficiency, units
 from llamacalc.budget import gpu_time, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, did_you_mean, prefixed
-from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, RECOMPUTE, Count, model_flops, training_flops
+from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, FEWEST, RECOMPUTE, Count, model_flops, training_flops
 from llamacalc.inputs import DEFAULTS, HARDWARE_KEYS, INPUTS, MODEL_KEYS, PRICINGS, Assumption, option
 from llamacalc.ownership import OwnedPrice, owned_price
 from llamacalc.specs import PRECISIONS, Cluster, Efficiency, Entry, Hardware, Model, Reported
@@ -349,9 +349,6 @@ def _gpu(
     if home is not None:
         return r.catalog.hardware(home.gpu), Assumption(home.gpu, "", "preset", home.entry.source_of("gpu"))
     return r.catalog.hardware(DEFAULTS["gpu"].value), DEFAULTS["gpu"]
-
-
-FEWEST = 1000  # parameters or tokens below this are a missing suffix ('15.6' for '15.6T'), not a model
 
 
 def _count_input(

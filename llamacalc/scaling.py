@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from llamacalc.errors import InputError
+from llamacalc.flops import FEWEST
 from llamacalc.flops import TRAIN_FLOP_PER_PARAM_TOKEN as K
 from llamacalc.specs import Law
 
@@ -51,22 +52,33 @@ def optimal(law: Law, flops: float) -> Split:
     """The compute-optimal N and D for C FLOPs under `law` (with 6·N·D = C exactly)."""
     if not MIN_FLOPS <= flops <= MAX_FLOPS:
         raise InputError(f"{flops:.3g} FLOP is outside {MIN_FLOPS:g}-{MAX_FLOPS:g} FLOP, where a law can split compute")
+    try:
+        params, tokens = _split(law, flops)
+    except (OverflowError, ZeroDivisionError):  # a user's law with constants no fit gives
+        params = tokens = math.nan
+    if not (math.isfinite(params) and math.isfinite(tokens) and min(params, tokens) > 0):
+        raise InputError(f"the {law.name} law's constants split {flops:.3g} FLOP into no finite model; check them")
+    if min(params, tokens) < FEWEST:
+        raise InputError(
+            f"{flops:.3g} FLOP is too little for the {law.name} law to split into a model: {params:.3g} parameters "
+            f"and {tokens:.3g} tokens (at least {FEWEST:,} of each)"
+        )
+    warnings = _extrapolation(law, flops)
+    return Split(law.name, flops, params, tokens, loss(law, params, tokens) if has_loss(law) else None, warnings)
+
+
+def _split(law: Law, flops: float) -> tuple[float, float]:
     k = law.constants
     if law.form == "parametric":
         alpha, beta = k["alpha"], k["beta"]
         g = (alpha * k["A"] / (beta * k["B"])) ** (1 / (alpha + beta))
         params = g * (flops / K) ** (beta / (alpha + beta))
-        tokens = flops / (K * params)  # = (C/6)^b / G, written so that 6ND = C holds to rounding
-    elif law.form == "ratio":
+        return params, flops / (K * params)  # = (C/6)^b / G, written so that 6ND = C holds to rounding
+    if law.form == "ratio":
         params = math.sqrt(flops / (K * k["ratio"]))
-        tokens = k["ratio"] * params
-    else:  # tokens-power
-        tokens = k["A"] * flops ** k["alpha"]
-        params = flops / (K * tokens)
-    if not all(math.isfinite(v) and v > 0 for v in (flops, params, tokens)):
-        raise InputError(f"{flops:.3g} FLOP is beyond what the {law.name} law can split into parameters and tokens")
-    warnings = _extrapolation(law, flops)
-    return Split(law.name, flops, params, tokens, loss(law, params, tokens) if has_loss(law) else None, warnings)
+        return params, k["ratio"] * params
+    tokens = k["A"] * flops ** k["alpha"]  # tokens-power
+    return flops / (K * tokens), tokens
 
 
 def optimal_loss(law: Law, flops: float) -> float:

@@ -185,6 +185,12 @@ def test_absurd_numbers_are_exit_2(cli, args):
          ["optimal", "--compute", "1e24", "--law", "x"], "laws.x.alpha"),
         ('[laws.x]\nform = "parametric"\nE = 1\nA = -1\nB = 1\nalpha = 0.3\nbeta = 0.3\n',
          ["optimal", "--compute", "1e24", "--law", "x"], "laws.x.A"),
+        ('[laws.x]\nform = "parametric"\nE = 1\nA = 1e300\nB = 1\nalpha = 0.3\nbeta = 0.3\n',
+         ["optimal", "--compute", "1e24", "--law", "x"], "the x law's constants split 1e+24 FLOP into no finite model"),
+        ('[laws.x]\nform = "parametric"\nE = 1\nA = 1e300\nB = 1\nalpha = 0.3\nbeta = 0.3\n',
+         ["loss", "--params", "7B", "--tokens", "1T", "--law", "x"], "check them"),
+        ('[models.m]\nparams = "8B"\ntokens = "1T"\n[models.m.reported]\ngpu = "h100-sxm"\nco2_t = nan\n',
+         ["train", "m"], "models.m.reported.co2_t: expected tonnes of CO2"),
     ],
 )  # fmt: skip
 def test_preset_values_are_checked(cli, tmp_path, preset, args, message):
@@ -386,6 +392,7 @@ def test_fuzzed_hardware_presets_fail_cleanly(cli, tmp_path_factory, fields):
         (["serve", "llama-3-8b", "--price", "1e308"], "--price: expected 0 to 10000"),
         (["fleet", "meta-350k", "--capex", "1e308 USD"], "--capex: at most 1e+15 USD"),
         (["fleet", "meta-350k", "--pue", "1e308"], "--pue: expected a number from 1 to 10"),
+        (["optimal", "--compute", "1e3 FLOP"], "too little for the epoch law to split into a model"),
     ],
 )
 def test_inputs_beyond_their_bounds_are_exit_2(cli, args, message):
