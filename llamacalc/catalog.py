@@ -650,8 +650,11 @@ def _build_law(entry: Entry) -> Law:
         if key not in entry.fields:
             raise PresetError(f"{entry.where(key)}: missing; a {form} law needs {', '.join(LAW_FORMS[form])}")
     constants = {key: _law_constant(entry, key) for key in LAW_FORMS[form]}
-    fit = entry.fields.get("fit_min_flops"), entry.fields.get("fit_max_flops")
-    fit_range = (float(fit[0]), float(fit[1])) if fit[0] and fit[1] else None
+    fit_range = None
+    if "fit_min_flops" in entry.fields and "fit_max_flops" in entry.fields:
+        fit_range = _number(entry, "fit_min_flops"), _number(entry, "fit_max_flops")
+        if fit_range[0] > fit_range[1]:
+            raise PresetError(f"{entry.where('fit_min_flops')}: expected at most fit_max_flops")
     return Law(entry.name, entry.title, form, MappingProxyType(constants), fit_range, entry)
 
 

@@ -495,3 +495,50 @@ def test_fuzzed_efficiency_models_and_runs_fail_cleanly(cli, tmp_path_factory, e
         clean_failure(run, f"{lines[chosen]!r}: {args}: exit {run.code}, stderr {run.stderr!r}")
         if run.code == 0:
             finite_json(run.stdout)
+
+
+def _keyed_lines(text: str) -> list[tuple[int, str, str]]:
+    """(line, kind, name) of every `key = value` line inside a [kind.name] table of a preset file."""
+    found, table = [], None
+    for number, line in enumerate(text.splitlines()):
+        if line.startswith("["):
+            parts = line.strip("[]").split(".", 1)
+            table = (parts[0], parts[1].split(".")[0].strip('"')) if len(parts) == 2 else None
+        elif table and " = " in line and not line.startswith((" ", "#")):
+            found.append((number, *table))
+    return found
+
+
+COMMANDS_BY_KIND = {
+    "models": lambda name: [["train", name, "--json"], ["memory", name, "--json"], ["serve", name, "--json"]],
+    "hardware": lambda name: [["train", "llama-3-8b", "--gpu", name, "--json"],
+                              ["train", "llama-3-8b", "--gpu", name, "--pricing", "owned", "--json"]],
+    "clusters": lambda name: [["train", "llama-3-8b", "--cluster", name, "--json"], ["fleet", name, "--json"]],
+    "laws": lambda name: [["optimal", "--compute", "1e24FLOP", "--law", name, "--json"],
+                          ["loss", "--params", "7B", "--tokens", "1T", "--law", name, "--json"]],
+    "ownership": lambda name: [["train", "llama-3-8b", "--pricing", "owned", "--json"]],
+    "pricing": lambda name: [["train", "llama-3-8b", "--pricing", name, "--json"]],
+    "serving": lambda name: [["serve", "llama-3-8b", "--json"]],
+}  # fmt: skip
+
+
+@pytest.mark.fuzz
+@settings(max_examples=EXAMPLES // 2, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.integers(min_value=0), st.integers(min_value=0), toml_value)
+def test_fuzzed_shipped_presets_fail_cleanly(cli, tmp_path_factory, file, line, value):
+    """One field of a shipped preset (a model, GPU, cluster, law, price tier...) set to a hostile value,
+    as a user's copy of the file: the commands that read it exit 0 or 2, never trace back or print NaN."""
+    from llamacalc.catalog import shipped_presets_dir
+
+    files = sorted(p for p in shipped_presets_dir().rglob("*.toml") if p.parent.name in COMMANDS_BY_KIND)
+    path = files[file % len(files)]
+    lines = path.read_text().splitlines()
+    chosen, kind, name = _keyed_lines("\n".join(lines))[line % len(_keyed_lines("\n".join(lines)))]
+    lines[chosen] = f"{lines[chosen].split(' = ')[0]} = {value}"
+    folder = tmp_path_factory.mktemp("presets")
+    (folder / path.name).write_text("\n".join(lines) + "\n")
+    for args in COMMANDS_BY_KIND.get(kind, lambda _: [])(name):
+        run = cli(*args, "--presets", str(folder))
+        clean_failure(run, f"{path.name}: {lines[chosen]!r}: {args}: exit {run.code}, stderr {run.stderr!r}")
+        if run.code == 0:
+            finite_json(run.stdout)
