@@ -537,7 +537,7 @@ def test_fuzzed_shipped_presets_fail_cleanly(cli, tmp_path_factory, file, line, 
     lines[chosen] = f"{lines[chosen].split(' = ')[0]} = {value}"
     folder = tmp_path_factory.mktemp("presets")
     (folder / path.name).write_text("\n".join(lines) + "\n")
-    for args in COMMANDS_BY_KIND.get(kind, lambda _: [])(name):
+    for args in [["presets", "show", name, "--json"], *COMMANDS_BY_KIND[kind](name)]:
         run = cli(*args, "--presets", str(folder))
         clean_failure(run, f"{path.name}: {lines[chosen]!r}: {args}: exit {run.code}, stderr {run.stderr!r}")
         if run.code == 0:

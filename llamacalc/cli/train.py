@@ -1,6 +1,7 @@
 """`llamacalc train` and `llamacalc presets`: one run's budget, and the presets behind it."""
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -142,9 +143,17 @@ def presets_show(
     """
     catalog = catalog_from(presets)
     entry = catalog.find(name)
-    kind_builders = {"models": catalog.model, "hardware": catalog.hardware, "clusters": catalog.cluster}
+    kind_builders: dict[str, Callable[[str], object]] = {
+        "models": catalog.model, "hardware": catalog.hardware, "clusters": catalog.cluster, "laws": catalog.law,
+        "runs": catalog.run, "efficiency": catalog.efficiency, "ownership": catalog.ownership,
+        "pricing": catalog.tier,
+    }  # fmt: skip
     if entry.kind in kind_builders:
         kind_builders[entry.kind](entry.name)  # validate every figure, not only the structure
+    elif entry.kind == "serving":  # checked where serve reads it (not imported for other presets: ~65 ms)
+        from llamacalc.estimates.serve import measured
+
+        measured(entry)
     emit(entry, as_json)
 
 

@@ -85,7 +85,7 @@ def derating(catalog: Catalog) -> Derating:
     measured_on = set()
     for name in catalog.names("serving"):
         entry = catalog.entry("serving", name, "serving")
-        fields = _measured(entry)
+        fields = measured(entry)
         model = catalog.model(str(fields["model"]))
         hardware = catalog.hardware(str(fields["accelerator"]))
         measured_on.add(hardware.name)
@@ -109,7 +109,7 @@ def derating(catalog: Catalog) -> Derating:
     )  # fmt: skip
 
 
-def _measured(entry: Entry) -> Mapping[str, Any]:
+def measured(entry: Entry) -> Mapping[str, Any]:
     """A serving measurement's fields, checked beyond their types: a throughput, a precision the
     roofline knows, and a load of 1 or "max"."""
     fields = entry.fields
