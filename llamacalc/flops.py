@@ -73,7 +73,7 @@ def moe_layers(arch: Architecture) -> int:
     (Llama 4's interleave step, Qwen's decoder_sparse_step)."""
     if not arch.is_moe:
         return 0
-    return sum(1 for i in range(arch.dense_layers, arch.layers) if (i + 1) % arch.moe_every == 0)
+    return arch.layers // arch.moe_every - arch.dense_layers // arch.moe_every  # multiples of the step past the dense
 
 
 def _ffn(arch: Architecture, routed: int) -> int:

@@ -1,7 +1,10 @@
 """FLOP accounting against hand-computed values, and its dimensions checked with pint."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from llamacalc.catalog import load_catalog, shipped_presets_dir
 from llamacalc.flops import model_flops, training_flops
 from llamacalc.units import registry
 
@@ -33,6 +36,7 @@ def test_formula_is_dimensionally_flop():
 
 
 FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+CATALOG = load_catalog([shipped_presets_dir()])
 
 
 def test_conventions_for_405b_hand_counted(catalog):
@@ -117,3 +121,14 @@ def test_flops_all_keeps_the_train_documents_shape(cli):
     assert [c["convention"] for c in every["conventions"]][0] == "6nd" and len(every["conventions"]) >= 4
     same = {k: v for k, v in every.items() if k not in ("conventions", "assumptions")}
     assert same == {k: v for k, v in plain.items() if k != "assumptions"}  # each convention is asked for by name
+
+
+@given(st.integers(0, 64), st.integers(0, 64), st.integers(1, 8))
+def test_moe_layers_counts_every_step_past_the_dense_ones_without_walking_them(dense, extra, every):
+    """Llama 4 interleaves MoE every 2nd layer, DeepSeek keeps the first k dense; a counted closed form, so
+    a config.json with 2**63 layers answers instead of looping for ever."""
+    from llamacalc.flops import moe_layers
+
+    arch = CATALOG.model("llama-4-maverick").arch._replace(dense_layers=dense, layers=dense + extra, moe_every=every)
+    assert moe_layers(arch) == sum(1 for i in range(dense, dense + extra) if (i + 1) % every == 0)
+    assert moe_layers(arch._replace(layers=2**63)) == 2**63 // every - dense // every
