@@ -326,6 +326,9 @@ class Catalog:
     def tier(self, name: str) -> PriceTier:
         return self._spec("pricing", name, "--pricing", _build_tier)  # type: ignore[no-any-return]
 
+    def serving(self, name: str) -> Entry:
+        return self._spec("serving", name, "serving", _checked_serving)  # type: ignore[no-any-return]
+
     def efficiency(self, name: str = "default") -> Efficiency:
         return self._spec("efficiency", name, "efficiency model", _build_efficiency)  # type: ignore[no-any-return]
 
@@ -528,7 +531,8 @@ def _number(entry: Entry, key: str, low: float = 0.0, high: float = math.inf, *,
     number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
     if not (math.isfinite(number) and (number > low if above else number >= low) and number <= high):
         bound = f"{'above' if above else 'at least'} {low:g}" + (f" and at most {high:g}" if high < math.inf else "")
-        raise PresetError(f"{entry.where(key)}: expected a number {bound}, got {value!r}")
+        expected = "a finite number" if low == -math.inf and high == math.inf else f"a number {bound}"
+        raise PresetError(f"{entry.where(key)}: expected {expected}, got {value!r}")
     return number
 
 
@@ -676,6 +680,16 @@ def _choice(entry: Entry, key: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _checked_serving(entry: Entry) -> Entry:
+    """A serving measurement, its figures checked beyond their types: a throughput, a precision the
+    roofline knows, and a load of 1 or "max" (the two regimes `serve` derates by)."""
+    _number(entry, "tokens_per_s")
+    _choice(entry, "precision", SERVING_PRECISIONS)
+    if entry.fields["concurrency"] not in (1, "max"):
+        raise PresetError(f'{entry.where("concurrency")}: expected 1 or "max", got {entry.fields["concurrency"]!r}')
+    return entry
+
+
 def _build_run(catalog: Catalog, entry: Entry) -> Run:
     fields = entry.fields
     params = entry.parse("params", _count("a parameter count"))
@@ -747,7 +761,7 @@ def _build_efficiency(entry: Entry) -> Efficiency:
         raise PresetError(f"{entry.where('sigma')}: expected a spread between 0 and 5 (ln units)")
     return Efficiency(
         name=entry.name,
-        coefficients=MappingProxyType({key: _finite(entry, key) for key in terms if key in fields}),
+        coefficients=MappingProxyType({key: _number(entry, key, -math.inf) for key in terms if key in fields}),
         size_cap=entry.parse("size_cap", _count("a parameter count")),
         sigma=sigma,
         bounds=MappingProxyType(
@@ -764,13 +778,6 @@ def _build_efficiency(entry: Entry) -> Efficiency:
         scaling_source=entry.source_of("scaling_from") if "scaling_from" in fields else "",
         entry=entry,
     )
-
-
-def _finite(entry: Entry, key: str) -> float:
-    value = float(entry.fields[key])
-    if not math.isfinite(value):
-        raise PresetError(f"{entry.where(key)}: expected a finite number, got {value}")
-    return value
 
 
 def _scaling(entry: Entry, index: int, item: Any) -> Scaling:

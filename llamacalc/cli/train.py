@@ -146,14 +146,10 @@ def presets_show(
     kind_builders: dict[str, Callable[[str], object]] = {
         "models": catalog.model, "hardware": catalog.hardware, "clusters": catalog.cluster, "laws": catalog.law,
         "runs": catalog.run, "efficiency": catalog.efficiency, "ownership": catalog.ownership,
-        "pricing": catalog.tier,
+        "pricing": catalog.tier, "serving": catalog.serving,
     }  # fmt: skip
     if entry.kind in kind_builders:
         kind_builders[entry.kind](entry.name)  # validate every figure, not only the structure
-    elif entry.kind == "serving":  # checked where serve reads it (not imported for other presets: ~65 ms)
-        from llamacalc.estimates.serve import measured
-
-        measured(entry)
     emit(entry, as_json)
 
 

@@ -83,8 +83,9 @@ def parse_confidence(value: Any) -> float:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
-    if isinstance(value, bool) or not CONFIDENCES[0] <= number <= CONFIDENCES[1]:
-        raise InputError(f"expected a probability from 0.01 to 0.99, e.g. 0.9, got '{value}'")
+    low, high = CONFIDENCES
+    if isinstance(value, bool) or not low <= number <= high:
+        raise InputError(f"expected a probability from {low:g} to {high:g}, e.g. 0.9, got '{value}'")
     return number
 
 

@@ -24,7 +24,7 @@ from llamacalc.efficiency import Z90
 from llamacalc.errors import InputError, PresetError, prefixed
 from llamacalc.inputs import DEFAULTS, INPUTS
 from llamacalc.serving import BYTES, Step, decode_step, forward_flops, kv_bytes_per_token, max_batch, weight_bytes
-from llamacalc.specs import Architecture, Entry, Hardware
+from llamacalc.specs import Architecture, Hardware
 
 PREFILL_MFU = 0.5  # assumption: Sardana et al. 2024's default prefill MFU (cost_optimal.py), here on the peak
 MAX_TOKENS = 1e20  # a day's or a lifetime's serving: a hundred quintillion is far past any demand
@@ -84,8 +84,8 @@ def derating(catalog: Catalog) -> Derating:
     throughput: list[float] = []
     measured_on = set()
     for name in catalog.names("serving"):
-        entry = catalog.entry("serving", name, "serving")
-        fields = measured(entry)
+        entry = catalog.serving(name)
+        fields = entry.fields
         model = catalog.model(str(fields["model"]))
         hardware = catalog.hardware(str(fields["accelerator"]))
         measured_on.add(hardware.name)
@@ -107,20 +107,6 @@ def derating(catalog: Catalog) -> Derating:
         math.exp(statistics.fmean(math.log(r) for r in latency)), math.exp(statistics.fmean(logs)),
         statistics.stdev(logs), len(latency) + len(throughput), frozenset(measured_on),
     )  # fmt: skip
-
-
-def measured(entry: Entry) -> Mapping[str, Any]:
-    """A serving measurement's fields, checked beyond their types: a throughput, a precision the
-    roofline knows, and a load of 1 or "max"."""
-    fields = entry.fields
-    rate = fields["tokens_per_s"]
-    if not (math.isfinite(rate) and rate > 0):
-        raise PresetError(f"{entry.where('tokens_per_s')}: expected tokens per second above 0, got {rate!r}")
-    if (precision := fields["precision"]) not in BYTES:
-        raise PresetError(f"{entry.where('precision')}: expected one of {', '.join(BYTES)}, got {precision!r}")
-    if fields["concurrency"] not in (1, "max"):
-        raise PresetError(f'{entry.where("concurrency")}: expected 1 or "max", got {fields["concurrency"]!r}')
-    return fields
 
 
 @dataclass(frozen=True)
