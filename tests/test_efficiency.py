@@ -175,8 +175,10 @@ def test_calibrate_writes_back_the_scaling_it_kept(catalog, tmp_path):
     assert again.scaling_from == 8192 and again.scaling_source.startswith("assumption")
 
 
-def test_a_run_faster_than_the_peak_is_refused_before_it_reaches_the_fit(cli, tmp_path):
-    """Hours too few for a run's 6·N·D (a typo in a team's own runs) would pull the fit towards the impossible."""
+@pytest.mark.parametrize(("hours", "bound"), [(15, "at most 1"), (1.5e11, "at least 1e-06")])  # ~1,600× / 1.6e-7×
+def test_a_run_beyond_the_peak_or_near_idle_is_refused_before_it_reaches_the_fit(cli, tmp_path, hours, bound):
+    """Hours far too few or too many for a run's 6·N·D (a typo in a team's own runs) would pull the
+    fit towards the impossible."""
     run = """[runs."ours"]
 title = "Our 7B"
 organisation = "Us"
@@ -190,9 +192,9 @@ source = "our logs"
 """
     (tmp_path / "ours.toml").write_text(run.format(hours=150_000))
     assert cli("calibrate", "--runs", str(tmp_path)).code == 0
-    (tmp_path / "ours.toml").write_text(run.format(hours=15))  # 6·N·D at ~1,600× the peak
+    (tmp_path / "ours.toml").write_text(run.format(hours=hours))
     refused = cli("calibrate", "--runs", str(tmp_path))
-    assert refused.code == 2 and "runs.ours.accelerator_hours" in refused.stderr and "peak" in refused.stderr
+    assert refused.code == 2 and "runs.ours.accelerator_hours" in refused.stderr and bound in refused.stderr
 
 
 @pytest.mark.parametrize(

@@ -76,12 +76,14 @@ def published(catalog: Catalog) -> list[Published]:
 
 
 def _utilisation(flops: float, hours: float, peak: float, where: str) -> float:
-    """A run's utilisation, refused above 100% of the peak: hours too few for its 6·N·D (a typo in
-    the parameters, tokens or hours) would otherwise pull the fit towards the impossible."""
+    """A run's utilisation, refused above 100% of the peak or below the millionth the efficiency model
+    refuses to predict: hours far too few or too many for its 6·N·D (a typo in the parameters, tokens
+    or hours) would otherwise pull the fit towards the impossible."""
     utilisation = implied_mfu(flops, hours * units.HOUR, peak)
-    if utilisation > 1:
+    if not efficiency.FLOOR <= utilisation <= 1:
+        bound = "at most 1" if utilisation > 1 else f"at least {efficiency.FLOOR:g}"
         raise PresetError(
-            f"{where}: these hours would run 6·N·D at {utilisation:.3g}× the BF16 peak (at most 1): "
+            f"{where}: these hours would run 6·N·D at {utilisation:.3g}× the BF16 peak ({bound}): "
             "check the parameters, tokens and hours"
         )
     return utilisation
