@@ -475,28 +475,6 @@ toml_value = st.one_of(
 )  # fmt: skip
 
 
-@pytest.mark.fuzz
-@settings(max_examples=EXAMPLES // 3, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.booleans(), st.integers(min_value=0), toml_value)  # a third: each example refits (backtest)
-def test_fuzzed_efficiency_models_and_runs_fail_cleanly(cli, tmp_path_factory, efficiency, line, value):
-    """One field of the shipped efficiency model, or of a team's own run, set to a hostile value: train
-    and backtest (which refits on every run) exit 0 or 2, never trace back, never print a NaN."""
-    from llamacalc.catalog import shipped_presets_dir
-
-    text = (shipped_presets_dir() / "efficiency" / "default.toml").read_text() if efficiency else OUR_RUN
-    lines = text.splitlines()
-    keyed = [i for i, text in enumerate(lines) if " = " in text and not text.startswith(("[", " ", "#"))]
-    chosen = keyed[line % len(keyed)]
-    lines[chosen] = f"{lines[chosen].split(' = ')[0]} = {value}"
-    folder = tmp_path_factory.mktemp("presets")
-    (folder / "p.toml").write_text("\n".join(lines) + "\n")
-    for args in (["train", "llama-3-8b", "--json"], ["backtest", "--json"]):
-        run = cli(*args, "--presets", str(folder))
-        clean_failure(run, f"{lines[chosen]!r}: {args}: exit {run.code}, stderr {run.stderr!r}")
-        if run.code == 0:
-            finite_json(run.stdout)
-
-
 def _keyed_lines(text: str) -> list[tuple[int, str, str]]:
     """(line, kind, name) of every `key = value` line inside a [kind.name] table of a preset file."""
     found, table = [], None
@@ -507,6 +485,28 @@ def _keyed_lines(text: str) -> list[tuple[int, str, str]]:
         elif table and " = " in line and not line.startswith((" ", "#")):
             found.append((number, *table))
     return found
+
+
+@pytest.mark.fuzz
+@settings(max_examples=EXAMPLES // 3, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.booleans(), st.integers(min_value=0), toml_value)  # a third: each example refits (backtest)
+def test_fuzzed_efficiency_models_and_runs_fail_cleanly(cli, tmp_path_factory, efficiency, line, value):
+    """One field of the shipped efficiency model, or of a team's own run, set to a hostile value: train
+    and backtest (which refits on every run) exit 0 or 2, never trace back, never print a NaN."""
+    from llamacalc.catalog import shipped_presets_dir
+
+    text = (shipped_presets_dir() / "efficiency" / "default.toml").read_text() if efficiency else OUR_RUN
+    lines = text.splitlines()
+    keyed = _keyed_lines(text)
+    chosen = keyed[line % len(keyed)][0]
+    lines[chosen] = f"{lines[chosen].split(' = ')[0]} = {value}"
+    folder = tmp_path_factory.mktemp("presets")
+    (folder / "p.toml").write_text("\n".join(lines) + "\n")
+    for args in (["train", "llama-3-8b", "--json"], ["backtest", "--json"]):
+        run = cli(*args, "--presets", str(folder))
+        clean_failure(run, f"{lines[chosen]!r}: {args}: exit {run.code}, stderr {run.stderr!r}")
+        if run.code == 0:
+            finite_json(run.stdout)
 
 
 COMMANDS_BY_KIND = {
@@ -532,8 +532,10 @@ def test_fuzzed_shipped_presets_fail_cleanly(cli, tmp_path_factory, file, line, 
 
     files = sorted(p for p in shipped_presets_dir().rglob("*.toml") if p.parent.name in COMMANDS_BY_KIND)
     path = files[file % len(files)]
-    lines = path.read_text().splitlines()
-    chosen, kind, name = _keyed_lines("\n".join(lines))[line % len(_keyed_lines("\n".join(lines)))]
+    text = path.read_text()
+    lines = text.splitlines()
+    keyed = _keyed_lines(text)
+    chosen, kind, name = keyed[line % len(keyed)]
     lines[chosen] = f"{lines[chosen].split(' = ')[0]} = {value}"
     folder = tmp_path_factory.mktemp("presets")
     (folder / path.name).write_text("\n".join(lines) + "\n")
