@@ -37,18 +37,23 @@ from llamacalc.specs import (
     Entry,
     Hardware,
     Law,
+    MeasuredStep,
     Model,
     Ownership,
     PriceTier,
     Reported,
     Run,
     Scaling,
+    StepModel,
 )
 
 KINDS = (
     "models", "hardware", "clusters", "laws", "runs", "efficiency", "serving", "ownership", "pricing", "sources",
+    "performance", "steps",
 )  # fmt: skip
 MAX_PRESET_BYTES = 1_000_000
+# The step model's constants as a `performance` preset writes them (microseconds where timed).
+STEP_CONSTANTS = ("kernel_overhead_us", "latency_up_us", "latency_out_us", "exposed_tp", "sustained", "attention")
 
 
 def shipped_presets_dir() -> Path:
@@ -137,6 +142,14 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "price_range": _LIST,
         "purchase_price": _NUMBER + _TEXT,
         "server_power": _NUMBER,
+        "scale_up_domain": _INT,
+        "scale_up_bandwidth": _NUMBER + _TEXT,
+        "scale_up_efficiency": _NUMBER,
+        "scale_out_bandwidth": _NUMBER + _TEXT,
+        "scale_out_efficiency": _NUMBER,
+        "gemm_bf16": _NUMBER,
+        "gemm_fp8": _NUMBER,
+        "attention_bf16": _NUMBER,
         "source": _TEXT,
         "sources": _TABLE,
     },
@@ -145,6 +158,36 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "gpu": _TEXT,
         "gpus": _INT,
         "capex": _NUMBER + _TEXT,
+        "scale_out_bandwidth": _NUMBER + _TEXT,
+        "pod_gpus": _INT,
+        "oversubscription": _NUMBER,
+        "source": _TEXT,
+        "sources": _TABLE,
+    },
+    "performance": {
+        "title": _TEXT,
+        **{key: _NUMBER for key in STEP_CONSTANTS},
+        "statistics": _TABLE,
+        "source": _TEXT,
+        "sources": _TABLE,
+    },
+    "steps": {
+        "title": _TEXT,
+        "model": _TEXT,
+        **{key: _INT for key in ARCH_FIELDS},
+        "gated_ffn": _BOOL,
+        "gpu": _TEXT,
+        "cluster": _TEXT,
+        "gpus": _INT,
+        "seq_len": _INT,
+        "global_batch": _INT,
+        **{key: _INT for key in ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch", "zero")},
+        "recompute": _TEXT,
+        "precision": _TEXT,
+        "sequence_parallel": _BOOL,
+        "attention": _TEXT,
+        "tokens_per_s_per_gpu": _NUMBER,
+        "group": _TEXT,
         "source": _TEXT,
         "sources": _TABLE,
     },
@@ -248,6 +291,8 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
         "source",
     ),
     "efficiency": ("intercept", "sigma", "active_params_range", "peak_range", "source"),
+    "performance": (*STEP_CONSTANTS, "source"),
+    "steps": ("gpu", "gpus", "seq_len", "global_batch", "precision", "tokens_per_s_per_gpu", "group", "source"),
 }
 
 # --- loading ------------------------------------------------------------------------------------
@@ -285,7 +330,7 @@ class Catalog:
         singular = {
             "models": "model", "hardware": "GPU", "clusters": "cluster", "laws": "law", "runs": "run",
             "efficiency": "efficiency model", "serving": "serving run", "ownership": "ownership model",
-            "sources": "citation", "pricing": "price tier",
+            "sources": "citation", "pricing": "price tier", "performance": "step model", "steps": "measured step",
         }[kind]  # fmt: skip
         raise PresetError(
             f"{option}: unknown {singular} '{name}'{did_you_mean(name, presets)}; "
@@ -331,6 +376,12 @@ class Catalog:
 
     def efficiency(self, name: str = "default") -> Efficiency:
         return self._spec("efficiency", name, "efficiency model", _build_efficiency)  # type: ignore[no-any-return]
+
+    def step_model(self, name: str = "default") -> StepModel:
+        return self._spec("performance", name, "step model", _build_step_model)  # type: ignore[no-any-return]
+
+    def measured_step(self, name: str) -> MeasuredStep:
+        return self._spec("steps", name, "measured step", lambda entry: _build_measured(self, entry))  # type: ignore[no-any-return]
 
     def including(self, entry: Entry) -> Catalog:
         """This catalog plus one more preset (validated like a file's), e.g. read from a config.json."""
@@ -542,6 +593,13 @@ def _build_hardware(entry: Entry) -> Hardware:
     price_range = _range(entry, "price_range", _quantity(units.PRICE)) if "price_range" in entry.fields else None
     if price_range and not (price and price_range[0] <= price <= price_range[1]):
         raise PresetError(f"{entry.where('price_range')}: expected a [low, high] around the preset's price")
+    fabric = {
+        "scale_up_domain": entry.parse("scale_up_domain", _count("a GPU count")),
+        "scale_up_bandwidth": entry.parse("scale_up_bandwidth", _positive(units.BANDWIDTH)),
+        "scale_out_bandwidth": entry.parse("scale_out_bandwidth", _positive(units.BANDWIDTH)),
+        **{key: _number(entry, key, high=1.5) for key in _FRACTIONS if key in entry.fields},
+    }
+    gemm = {p: _number(entry, f"gemm_{p}", high=1.0) for p in PRECISIONS if f"gemm_{p}" in entry.fields}
     return Hardware(
         name=entry.name,
         title=entry.title,
@@ -554,7 +612,18 @@ def _build_hardware(entry: Entry) -> Hardware:
         purchase_price=entry.parse("purchase_price", _positive(units.MONEY)),
         server_power=_number(entry, "server_power", 1.0, 10.0, above=False) if "server_power" in entry.fields else None,
         entry=entry,
+        scale_up_domain=None if fabric["scale_up_domain"] is None else int(fabric["scale_up_domain"]),
+        scale_up_bandwidth=fabric["scale_up_bandwidth"],
+        scale_up_efficiency=fabric.get("scale_up_efficiency"),
+        scale_out_bandwidth=fabric["scale_out_bandwidth"],
+        scale_out_efficiency=fabric.get("scale_out_efficiency"),
+        gemm=MappingProxyType(gemm),
+        attention=_number(entry, "attention_bf16", high=1.0) if "attention_bf16" in entry.fields else None,
     )
+
+
+# Measured fractions of a line rate; a bus bandwidth may pass 1 where switches reduce in-network.
+_FRACTIONS = ("scale_up_efficiency", "scale_out_efficiency")
 
 
 def _build_model(catalog: Catalog, entry: Entry) -> Model:
@@ -670,7 +739,72 @@ def _build_cluster(catalog: Catalog, entry: Entry) -> Cluster:
     gpus = entry.parse("gpus", lambda v: int(units.parse_count(v, "a GPU count")))
     if gpus > MAX_CLUSTER_GPUS:
         raise PresetError(f"{entry.where('gpus')}: expected at most {MAX_CLUSTER_GPUS:g} GPUs, got {gpus:,}")
-    return Cluster(entry.name, entry.title, gpu, gpus, entry.parse("capex", _positive(units.MONEY)), entry)
+    pod = entry.parse("pod_gpus", lambda v: int(units.parse_count(v, "a GPU count")))
+    return Cluster(
+        entry.name, entry.title, gpu, gpus, entry.parse("capex", _positive(units.MONEY)), entry,
+        scale_out_bandwidth=entry.parse("scale_out_bandwidth", _positive(units.BANDWIDTH)), pod=pod,
+        oversubscription=_number(entry, "oversubscription", 1.0, 1e3, above=False)
+        if "oversubscription" in entry.fields else None,
+    )  # fmt: skip
+
+
+def _build_step_model(entry: Entry) -> StepModel:
+    micro = {key: _number(entry, key, 0.0, 1e6, above=False) * 1e-6 for key in STEP_CONSTANTS if key.endswith("_us")}
+    return StepModel(
+        name=entry.name,
+        kernel_overhead=micro["kernel_overhead_us"],
+        latency_up=micro["latency_up_us"],
+        latency_out=micro["latency_out_us"],
+        exposed_tp=_number(entry, "exposed_tp", 0.0, 1.0, above=False),
+        sustained=_number(entry, "sustained", 0.0, 1.0),
+        attention=_number(entry, "attention", 0.0, 1.0),
+        statistics=MappingProxyType({k: float(v) for k, v in entry.fields.get("statistics", {}).items()}),
+        entry=entry,
+    )
+
+
+RECOMPUTES = ("none", "selective", "full")
+ATTENTIONS = ("flash", "unfused")
+
+
+def _build_measured(catalog: Catalog, entry: Entry) -> MeasuredStep:
+    """A published step: its architecture from a model preset (`model`) or its own fields."""
+    fields = entry.fields
+    if "model" in fields:
+        model = catalog.model(fields["model"], entry.where("model"))
+        if model.arch is None:
+            raise PresetError(f"{entry.where('model')}: '{model.name}' has no architecture")
+        arch = model.arch
+    else:
+        found = architecture(entry)
+        if found is None:
+            raise PresetError(f"{entry.where()}: give a model preset or the architecture ({', '.join(ARCH_FIELDS)})")
+        arch = found
+    gpu = catalog.entry("hardware", fields["gpu"], entry.where("gpu")).name
+    cluster = catalog.cluster(fields["cluster"], entry.where("cluster")).name if "cluster" in fields else None
+    _choice(entry, "precision", PRECISIONS)
+    for key, choices in (("recompute", RECOMPUTES), ("attention", ATTENTIONS)):
+        if key in fields:
+            _choice(entry, key, choices)
+    layout_keys = ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch", "zero", "recompute", "precision",
+                   "sequence_parallel", "attention")  # fmt: skip
+    for key in layout_keys[:8]:
+        if key in fields and not 0 <= fields[key] <= 1 << 20:
+            raise PresetError(f"{entry.where(key)}: expected a degree from 0 to {1 << 20}, got {fields[key]}")
+    return MeasuredStep(
+        name=entry.name,
+        title=entry.title,
+        arch=arch,
+        gpu=gpu,
+        cluster=cluster,
+        gpus=int(_number(entry, "gpus", 1.0, MAX_CLUSTER_GPUS, above=False)),
+        seq_len=int(_number(entry, "seq_len", 1.0, 1e8, above=False)),
+        global_batch=int(_number(entry, "global_batch", 1.0, 1e9, above=False)),
+        layout=MappingProxyType({key: fields[key] for key in layout_keys if key in fields}),
+        tokens_per_s_per_gpu=_number(entry, "tokens_per_s_per_gpu", high=1e9),
+        group=str(fields["group"]),
+        entry=entry,
+    )
 
 
 def _choice(entry: Entry, key: str, choices: tuple[str, ...]) -> str:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from llamacalc.errors import InputError, PresetError, prefixed
@@ -160,6 +161,14 @@ class Hardware(NamedTuple):
     purchase_price: float | None  # USD per GPU, its share of the server included
     server_power: float | None  # server watts per GPU watt of TDP (CPUs, NICs, fans)
     entry: Entry
+    # What the step model needs (step.py): the fabric per GPU and per direction, and achievable fractions.
+    scale_up_domain: int | None = None  # GPUs in one NVLink (scale-up) domain
+    scale_up_bandwidth: float | None = None  # B/s per GPU per direction
+    scale_up_efficiency: float | None = None  # measured collective bus bandwidth over line rate
+    scale_out_bandwidth: float | None = None  # B/s per GPU per direction: its NIC in the standard system
+    scale_out_efficiency: float | None = None
+    gemm: Mapping[str, float] = MappingProxyType({})  # achievable fraction of the dense peak, by precision
+    attention: float | None = None  # achievable fraction of the BF16 peak in fused attention
 
     def peak(self, precision: str) -> float:
         if precision not in self.peaks:
@@ -195,6 +204,40 @@ class Cluster(NamedTuple):
     gpu: str
     gpus: int
     capex: float | None  # USD spent on it (or, for a fleet, the capital budget it came from)
+    entry: Entry
+    scale_out_bandwidth: float | None = None  # B/s per GPU per direction, when not the GPU's standard system's
+    pod: int | None = None  # GPUs at full bisection bandwidth
+    oversubscription: float | None = None  # of the links above a pod
+
+
+class StepModel(NamedTuple):
+    """The step model's fitted constants (step.py), with the fit's statistics."""
+
+    name: str
+    kernel_overhead: float  # s per GEMM launch
+    latency_up: float  # s per ring hop inside a scale-up domain
+    latency_out: float  # s per ring hop across the network
+    exposed_tp: float  # fraction of TP communication not hidden behind compute
+    sustained: float  # fraction of the GEMM ceiling held over whole steps
+    attention: float  # fraction of the fused-attention ceiling held over whole steps
+    statistics: Mapping[str, float]
+    entry: Entry
+
+
+class MeasuredStep(NamedTuple):
+    """A published training step: the model, GPUs and layout it ran, and its tokens/s per GPU."""
+
+    name: str
+    title: str
+    arch: Architecture
+    gpu: str  # a hardware preset
+    cluster: str | None  # a cluster preset, for its network
+    gpus: int
+    seq_len: int
+    global_batch: int  # sequences
+    layout: Mapping[str, Any]  # the published degrees and choices; absent ones are searched
+    tokens_per_s_per_gpu: float
+    group: str  # the source family, left out together when testing out of sample
     entry: Entry
 
 

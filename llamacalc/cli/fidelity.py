@@ -1,14 +1,20 @@
-"""`llamacalc backtest` and `llamacalc memory`: how far to trust the estimates, and whether a run fits."""
+"""`backtest`, `memory` and `layout`: how far to trust the estimates, whether a run fits, how to split it."""
 
 import sys
 from pathlib import Path
 from typing import Annotated
 
+import typer
+
 from llamacalc.cli.app import (
+    ClusterOpt,
+    ConfigOpt,
     GpuOpt,
+    GpusOpt,
     JsonOpt,
     ModelArg,
     ParamsOpt,
+    PrecisionOpt,
     PresetsOpt,
     SeqLenOpt,
     catalog_from,
@@ -16,6 +22,7 @@ from llamacalc.cli.app import (
     emit,
     opt,
     warn,
+    with_config,
     writes_data,
     writes_output,
 )
@@ -24,18 +31,69 @@ from llamacalc.errors import InputError
 
 @commands.command()
 @writes_output
-def backtest(presets: PresetsOpt = None, as_json: JsonOpt = False) -> None:
+def backtest(
+    presets: PresetsOpt = None,
+    steps: Annotated[
+        bool, typer.Option("--steps", help="The step model against published step times, each source also held out.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Every published run: the efficiency model's estimate against it, in and out of sample.
 
-    Example: llamacalc backtest
+    Example: llamacalc backtest --steps
     """
     from llamacalc.estimates.backtest import backtest as run_backtest
+    from llamacalc.estimates.steps import backtest_steps
 
+    catalog = catalog_from(presets)
     try:
-        found = run_backtest(catalog_from(presets))
+        found = backtest_steps(catalog, held_out=True) if steps else run_backtest(catalog)
     except ValueError as error:
         raise InputError(f"backtest: {error}") from None
     emit(found, as_json)
+
+
+@commands.command()
+@writes_output
+def layout(
+    model: ModelArg = None,
+    config: ConfigOpt = None,
+    gpu: GpuOpt = None,
+    gpus: GpusOpt = None,
+    cluster: ClusterOpt = None,
+    global_batch: Annotated[str | None, opt("Sequences per step ('2048') or tokens ('16M tokens').")] = None,
+    seq_len: SeqLenOpt = None,
+    precision: PrecisionOpt = None,
+    tp: Annotated[str | None, opt("Tensor-parallel degree [default: searched].")] = None,
+    pp: Annotated[str | None, opt("Pipeline-parallel degree [default: searched].")] = None,
+    dp: Annotated[str | None, opt("Data-parallel degree [default: searched].")] = None,
+    cp: Annotated[str | None, opt("Context-parallel degree [default: searched].")] = None,
+    ep: Annotated[str | None, opt("Expert-parallel degree (MoE) [default: searched].")] = None,
+    vp: Annotated[str | None, opt("Virtual pipeline stages per GPU (interleaved 1F1B) [default: searched].")] = None,
+    micro_batch: Annotated[str | None, opt("Sequences per micro-batch [default: searched].")] = None,
+    zero: Annotated[str | None, opt("ZeRO stage 0-3 over the DP ranks, 3 = FSDP [default: searched].")] = None,
+    recompute: Annotated[
+        str | None, opt("Activation recomputation: none, selective or full [default: searched].")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="How many layouts to show, best first.", min=1, max=100)] = 5,
+    presets: PresetsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """How to split a training run over its GPUs: the fastest layouts that fit, their step and MFU.
+
+    Example: llamacalc layout llama-3.1-405b --gpus 16384 --global-batch 2048 --tp 8 --pp 16
+    """
+    from llamacalc.estimates.layout import estimate_layout
+
+    catalog = catalog_from(presets)
+    if config is not None:
+        catalog, model = with_config(catalog, config, model, "1T")
+    request = {
+        "model": model, "gpu": gpu, "gpus": gpus, "cluster": cluster, "global_batch": global_batch,
+        "seq_len": seq_len, "precision": precision, "tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep, "vp": vp,
+        "micro_batch": micro_batch, "zero": zero, "recompute": recompute,
+    }  # fmt: skip
+    emit(estimate_layout(catalog, request, keep=top), as_json)
 
 
 @commands.command()

@@ -22,14 +22,17 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.backtest import Backtest
     from llamacalc.estimates.checks import Check
     from llamacalc.estimates.fleet import Fleet
+    from llamacalc.estimates.layout import LayoutResult
     from llamacalc.estimates.memory import MemoryEstimate
     from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.serve import ServeEstimate
+    from llamacalc.estimates.steps import StepBacktest
     from llamacalc.estimates.sweep import Sweep
     from llamacalc.estimates.train import Compared, Comparison, Conventions, Range, TrainReport, TrainResult
     from llamacalc.fit import Fit
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
+    from llamacalc.layouts import Candidate
     from llamacalc.resolve import Resolved
     from llamacalc.scaling import Split
     from llamacalc.specs import Efficiency, Entry
@@ -607,6 +610,96 @@ def goodput_document(g: Goodput, lost_per_interruption: float, result: TrainResu
     }
 
 
+LAYOUT_KEYS = ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch", "zero", "recompute", "precision")
+
+
+def layout_entry(c: Candidate) -> dict[str, Any]:
+    """One layout: its degrees and choices, step time, throughput, utilisation, memory, breakdown."""
+    step, layout = c.step, c.step.layout
+    entry: dict[str, Any] = {key: getattr(layout, key) for key in LAYOUT_KEYS}
+    entry |= {
+        "sequence_parallel": layout.sequence_parallel,
+        "step_time_s": step.time,
+        "tokens_per_s_per_gpu": step.tokens_per_s_per_gpu,
+        "mfu": step.mfu,
+        "hfu": step.hfu,
+        "memory_gib_per_gpu": c.memory.total / 2**30,
+        "fits": c.fits,
+        "breakdown": {f"{key}_s": value for key, value in step.parts.items()},
+        "memory_gib": {
+            key: value / 2**30
+            for key, value in (
+                ("weights", c.memory.weights),
+                ("gradients", c.memory.gradients),
+                ("optimizer", c.memory.optimizer),
+                ("activations", c.memory.activations or 0.0),
+                ("buffers", c.memory.buffers),
+            )
+        },  # fmt: skip
+    }
+    if layout.precision != "bf16":
+        entry["mfu_of_precision_peak"] = step.mfu_of_precision
+    return entry
+
+
+def layout_document(r: LayoutResult) -> dict[str, Any]:
+    """`layout --json`: schema llamacalc.layout/1; the layouts that fit, best first."""
+    assert r.hardware.memory is not None
+    return {
+        "schema": "llamacalc.layout/1",
+        "model": r.model.name,
+        "gpu": r.hardware.name,
+        "cluster": r.cluster.name if r.cluster else None,
+        "gpus": r.gpus,
+        "gpus_from": r.gpus_from,
+        "seq_len": r.seq_len,
+        "global_batch": r.global_batch,
+        "global_batch_tokens": r.global_batch * r.seq_len,
+        "precision": r.precision,
+        "fixed": dict(r.fixed),
+        "searched": r.tried,
+        "gpu_memory_gib": r.hardware.memory / 2**30,
+        "allowance_gib": r.allowance / 2**30,
+        "layouts": [layout_entry(c) for c in r.layouts],
+        "step_model": {"name": r.step_model.name, **dict(r.step_model.statistics)},
+        "notes": list(r.notes),
+    }
+
+
+def steps_document(b: StepBacktest) -> dict[str, Any]:
+    """`backtest --steps --json`: schema llamacalc.steps/1; each measured step against the model."""
+    return {
+        "schema": "llamacalc.steps/1",
+        "summary": b.summary(),
+        "steps": [
+            {
+                "name": p.measured.name,
+                "group": p.measured.group,
+                "gpu": p.measured.gpu,
+                "gpus": p.measured.gpus,
+                "layout": p.step.layout.label(),
+                "measured_tokens_per_s_per_gpu": p.measured.tokens_per_s_per_gpu,
+                "predicted_tokens_per_s_per_gpu": p.step.tokens_per_s_per_gpu,
+                "error": p.error,
+                "held_out_error": p.held_out_error,
+                "mfu": p.step.mfu,
+            }
+            for p in b.rows
+        ],
+        "pairs": [
+            {
+                "first": p.first,
+                "second": p.second,
+                "differ_in": p.what,
+                "measured_ratio": p.measured,
+                "predicted_ratio": p.predicted,
+                "error": p.error,
+            }
+            for p in b.pairs
+        ],  # fmt: skip
+    }
+
+
 def memory_document(m: MemoryEstimate) -> dict[str, Any]:
     """`memory --json`: schema llamacalc.memory/1; bytes per GPU."""
     used = m.used
@@ -709,6 +802,8 @@ renders("json", "OvertrainingPlan")(lambda plan: _dumped(overtraining_document(p
 renders("json", "LossComparison")(lambda c: _dumped(loss_document(c.model, c.reports)))
 renders("json", "Backtest")(lambda found: _dumped(backtest_document(found)))
 renders("json", "MemoryEstimate")(lambda m: _dumped(memory_document(m)))
+renders("json", "LayoutResult")(lambda r: _dumped(layout_document(r)))
+renders("json", "StepBacktest")(lambda b: _dumped(steps_document(b)))
 renders("json", "Catalog")(lambda catalog: _dumped(presets_document(catalog)))
 renders("json", "Entry")(lambda entry: _dumped(entry_document(entry)))
 renders("json", "Citations")(lambda c: _dumped({"schema": "llamacalc.sources/1", "sources": dict(c.references)}))

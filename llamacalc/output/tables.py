@@ -47,15 +47,18 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.backtest import Backtest
     from llamacalc.estimates.checks import Check
     from llamacalc.estimates.fleet import Fleet
+    from llamacalc.estimates.layout import LayoutResult
     from llamacalc.estimates.memory import MemoryEstimate
     from llamacalc.estimates.plan import InferencePlan, LossReport, OptimalPlan, Overtraining
     from llamacalc.estimates.serve import ServeEstimate
+    from llamacalc.estimates.steps import StepBacktest
     from llamacalc.estimates.sweep import Series, Sweep
     from llamacalc.estimates.train import Compared, Conventions, ServingBill, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
     from llamacalc.resolve import Resolved
     from llamacalc.specs import Entry
+    from llamacalc.step import Step
 
 
 def _table(title: str | None = None, *columns: str) -> Table:
@@ -660,6 +663,124 @@ def memory_table(m: MemoryEstimate) -> Table:
     return table
 
 
+PART_NAMES = {
+    "compute": "compute", "tp": "TP collectives", "cp": "CP ring", "ep": "EP all-to-all",
+    "pp": "PP sends", "bubble": "pipeline bubble", "dp": "DP sync", "optimizer": "optimizer step",
+}  # fmt: skip
+SHORT_PARTS = {"tp": "TP", "cp": "CP", "ep": "EP", "pp": "PP", "bubble": "bubble", "dp": "DP", "optimizer": "optim."}
+
+
+def _layout_label(step: Step) -> str:
+    """'tp8 pp16 dp128 vp4 mb2 z3 full': the degrees above one, the micro-batch above one, ZeRO stage,
+    recomputation."""
+    layout = step.layout
+    parts = [f"tp{layout.tp}", f"pp{layout.pp}", f"dp{layout.dp}"]
+    parts += [f"{key}{getattr(layout, key)}" for key in ("cp", "ep", "vp") if getattr(layout, key) > 1]
+    parts += [f"mb{layout.micro_batch}"] if layout.micro_batch > 1 else []
+    parts.append(f"z{layout.zero}")
+    if layout.recompute != "none":
+        parts.append(layout.recompute)
+    return " ".join(parts)
+
+
+def _lost(step: Step) -> str:
+    """What takes the most time beside compute, and its share of the step."""
+    key = step.lost()
+    share = step.parts[key] / step.time
+    return "—" if share < 0.005 else f"{SHORT_PARTS[key]} {share:.0%}"
+
+
+def layout_table(r: LayoutResult) -> Table:
+    """The layouts that fit, best first: 80 columns at most, no cell wrapped."""
+    title = (
+        f"{r.model.title}: {whole(r.global_batch)} sequences of {whole(r.seq_len)} tokens a step on "
+        f"{whole(r.gpus)} {r.hardware.name}, {r.precision}"
+    )
+    table = _table(title, "layout", "s/step", "tok/s/GPU", "MFU", "GiB", "lost to")
+    table.columns[0].no_wrap = True
+    for column in table.columns[1:]:
+        column.no_wrap = True
+    for c in r.layouts:
+        step = c.step
+        table.add_row(
+            _layout_label(step), f"{step.time:,.2f}", count(step.tokens_per_s_per_gpu, 3),
+            percent(step.mfu), f"{c.memory.total / _GIB:,.1f}", _lost(step),
+        )  # fmt: skip
+    assert r.hardware.memory is not None
+    fixed = ", ".join(f"{key} {value}" for key, value in r.fixed.items()) or "nothing"
+    table.caption = (
+        f"Best first. MFU: model FLOPs (causal attention) over the dense BF16 peak. GiB: the busiest stage, "
+        f"of {(r.hardware.memory - r.allowance) / _GIB:,.1f} usable. mb: micro-batch (1 if not shown); z: ZeRO stage. "
+        f"GPUs from {r.gpus_from}; fixed: {fixed}; {whole(r.tried)} layouts tried."
+    )
+    table.caption_justify = "left"
+    return table
+
+
+def step_breakdown_table(r: LayoutResult) -> Table:
+    """Where the best layout's step and memory go, side by side."""
+    best = r.best
+    step, memory = best.step, best.memory
+    table = _table(
+        f"The best layout's step ({step.time:,.2f} s) and memory per GPU", "time", "s", "share", "memory", "GiB"
+    )
+    table.columns[3].justify = "left"
+    for column in table.columns:
+        column.no_wrap = True
+    times = [(PART_NAMES[key], value) for key, value in step.parts.items() if value >= 5e-4]
+    spaces = [
+        (name, value)
+        for name, value in (
+            ("weights", memory.weights), ("gradients", memory.gradients), ("optimizer", memory.optimizer),
+            ("activations", memory.activations or 0.0), ("ZeRO-3 buffers", memory.buffers),
+            ("allowance", r.allowance),
+        )
+        if value >= 0.05 * _GIB or name == "allowance"
+    ]  # fmt: skip
+    for i in range(max(len(times), len(spaces))):
+        name, seconds = times[i] if i < len(times) else ("", None)
+        space, size = spaces[i] if i < len(spaces) else ("", None)
+        table.add_row(
+            name, "" if seconds is None else f"{seconds:,.3f}", "" if seconds is None else percent(seconds / step.time),
+            space, "" if size is None else f"{size / _GIB:,.1f}",
+        )  # fmt: skip
+    fp8 = f"; {percent(step.mfu_of_precision)} of the FP8 peak" if step.layout.precision == "fp8" else ""
+    notes = "; ".join(note.removeprefix("assumption: ") for note in r.notes)
+    table.caption = f"HFU {percent(step.hfu)} (recomputation counted){fp8}. Assumed: {notes}."
+    table.caption_justify = "left"
+    return table
+
+
+def steps_backtest_table(b: StepBacktest) -> Table:
+    """Each published step against the step model, and the paired ratios."""
+    table = _table(
+        "Backtest: the step model against published training steps (tokens/s per GPU)",
+        "step", "layout", "measured", "model", "error", "held out",
+    )  # fmt: skip
+    for column in table.columns[2:]:
+        column.no_wrap = True
+    for p in b.rows:
+        held = p.held_out_error
+        table.add_row(
+            p.measured.name, p.step.layout.label(), count(p.measured.tokens_per_s_per_gpu, 3),
+            count(p.step.tokens_per_s_per_gpu, 3), f"{p.error:+.0%}", "—" if held is None else f"{held:+.0%}",
+        )  # fmt: skip
+    s = b.summary()
+    held_out = (
+        f"; each source left out and refitted: median {s['held_out_median_abs_error']:.1%}, "
+        f"largest {s['held_out_max_abs_error']:.0%}"
+        if "held_out_median_abs_error" in s
+        else ""
+    )
+    pairs = "; ".join(f"{p.what} {p.measured:.2f} vs {p.predicted:.2f} ({p.error:+.0%})" for p in b.pairs)
+    table.caption = (
+        f"{s['steps']:.0f} steps: median |error| {s['median_abs_error']:.1%}, largest {s['max_abs_error']:.0%}, "
+        f"{s['within_25pct']:.0%} within ±25%{held_out}. Paired ratios (measured vs model): {pairs}."
+    )
+    table.caption_justify = "left"
+    return table
+
+
 # --- the table format: one renderer per result type (output/render.py) -----------------------------
 
 
@@ -715,6 +836,8 @@ renders("table", "OvertrainingPlan")(lambda plan: text(overtraining_table(plan.f
 renders("table", "LossComparison")(lambda c: text(loss_table(c.title, c.reports)))
 renders("table", "Backtest")(lambda found: text(backtest_table(found)))
 renders("table", "MemoryEstimate")(lambda m: text(memory_table(m)))
+renders("table", "LayoutResult")(lambda r: text(layout_table(r), step_breakdown_table(r)))
+renders("table", "StepBacktest")(lambda b: text(steps_backtest_table(b)))
 renders("table", "Catalog")(lambda catalog: text(presets_table(catalog)))
 renders("table", "Entry")(lambda entry: text(entry_table(entry)))
 

@@ -1,0 +1,270 @@
+"""The `layout` estimate: how to split a run over its GPUs, with its step time, MFU and memory.
+
+Given every degree, it evaluates that layout; given some, it searches the rest (layouts.py) and
+returns the fastest few that fit in memory. When nothing fits it says what would: the fewest GPUs
+at this sequence length, or the longest sequence at these GPUs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llamacalc import units
+from llamacalc.catalog import Catalog
+from llamacalc.errors import InputError, prefixed
+from llamacalc.flops import expert_params, parameter_count
+from llamacalc.inputs import DEFAULTS, option
+from llamacalc.layouts import Candidate, Problem, candidates, search
+from llamacalc.memory import ALLOWANCE_SOURCE, GIB, RECOMPUTE_MODES, ZERO_STAGES, allowance, memory_per_gpu, usable
+from llamacalc.specs import PRECISIONS, Cluster, Hardware, Model, StepModel
+from llamacalc.step import fabric
+
+MAX_GPUS = 10_000_000  # ten times the largest cluster announced; a search past it is a typo
+MAX_SEQ_LEN = 10_000_000
+MAX_BATCH = 100_000_000  # sequences
+DEGREE_KEYS = ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch")
+
+
+@dataclass(frozen=True)
+class LayoutResult:
+    """The best layouts of one run that fit, best first, and what they were chosen from."""
+
+    model: Model
+    hardware: Hardware
+    cluster: Cluster | None
+    gpus: int
+    gpus_from: str  # how the GPU count was chosen
+    seq_len: int
+    global_batch: int  # sequences
+    precision: str
+    fixed: Mapping[str, Any]  # the degrees and choices the user gave
+    layouts: tuple[Candidate, ...]
+    tried: int
+    step_model: StepModel
+    notes: tuple[str, ...]  # assumptions the answer rests on, in words
+
+    @property
+    def best(self) -> Candidate:
+        return self.layouts[0]
+
+    @property
+    def allowance(self) -> float:
+        assert self.hardware.memory is not None
+        return allowance(self.hardware.memory)
+
+
+def parse_layout(text: str) -> dict[str, int]:
+    """'tp8,pp16,dp128[,cp1,vp2,ep8]' → {'tp': 8, 'pp': 16, 'dp': 128, ...}."""
+    found: dict[str, int] = {}
+    for part in text.replace(" ", "").lower().split(","):
+        match = re.fullmatch(r"(tp|pp|dp|cp|ep|vp)(\d{1,9})", part)
+        if not match:
+            raise InputError(
+                f"--layout: expected 'auto' or degrees such as 'tp8,pp16,dp128' (tp, pp, dp, cp, ep, vp), got '{text}'"
+            )
+        if match[1] in found:
+            raise InputError(f"--layout: {match[1]} given twice in '{text}'")
+        found[match[1]] = int(match[2])
+        if found[match[1]] < 1:
+            raise InputError(f"--layout: {match[1]} must be at least 1, got '{part}'")
+    return found
+
+
+def global_batch(text: Any, seq_len: int) -> tuple[int, str | None]:
+    """Sequences in a global batch given as sequences ('2048') or tokens ('16M tokens'), and a note
+    when tokens were rounded to whole sequences."""
+    with prefixed(option("global_batch")):
+        spelled = str(text).strip()
+        tokens = re.fullmatch(r"(.+?)\s*(tokens?|tok)", spelled, re.IGNORECASE)
+        if tokens is None:
+            sequences = units.parse_whole(spelled, "a batch of sequences")
+            note = None
+        else:
+            count = units.parse_count(tokens[1], "a token count")
+            sequences = max(1, round(count / seq_len))
+            note = None if sequences * seq_len == count else (
+                f"{spelled} is {sequences:,} sequences of {seq_len:,} tokens ({sequences * seq_len:,} tokens)"
+            )  # fmt: skip
+    if sequences > MAX_BATCH:
+        raise InputError(f"{option('global_batch')}: at most {MAX_BATCH:,} sequences, got {sequences:,}")
+    return sequences, note
+
+
+def fixed_choices(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The degrees, ZeRO stage and recomputation the user fixed, checked."""
+    fixed: dict[str, Any] = {}
+    for key in DEGREE_KEYS:
+        if request.get(key) is not None:
+            with prefixed(option(key)):
+                fixed[key] = units.parse_whole(request[key], "a parallel degree")
+            if fixed[key] > MAX_GPUS:
+                raise InputError(f"{option(key)}: at most {MAX_GPUS:,}, got {fixed[key]:,}")
+    if request.get("zero") is not None:
+        zero = str(request["zero"]).strip()
+        if zero not in {str(stage) for stage in ZERO_STAGES}:
+            raise InputError(f"--zero: expected a ZeRO stage 0-3 (3 is FSDP), got '{request['zero']}'")
+        fixed["zero"] = int(zero)
+    if request.get("recompute") is not None:
+        if request["recompute"] not in RECOMPUTE_MODES:
+            raise InputError(f"--recompute: expected {', '.join(RECOMPUTE_MODES)}, got '{request['recompute']}'")
+        fixed["recompute"] = request["recompute"]
+    return fixed
+
+
+def estimate_layout(catalog: Catalog, request: Mapping[str, Any], keep: int = 5) -> LayoutResult:
+    """The best `keep` layouts of a model preset on `gpus` GPUs for a global batch."""
+    model = _model(catalog, request.get("model"))
+    assert model.arch is not None
+    arch = model.arch
+    cluster = catalog.cluster(request["cluster"]) if request.get("cluster") else _home(catalog, model)
+    hardware = catalog.hardware(request.get("gpu") or (cluster.gpu if cluster else None) or _reported_gpu(model))
+    if hardware.memory is None:
+        raise InputError(f"--gpu: {hardware.name} has no memory figure")
+    precision = request.get("precision") or model.precision or str(DEFAULTS["precision"].value)
+    if precision not in PRECISIONS:
+        raise InputError(f"--precision: expected {' or '.join(PRECISIONS)}, got '{precision}'")
+    seq_len = _seq_len(request, model)
+    if request.get("global_batch") is None:
+        raise InputError(f"layout needs {option('global_batch')}: sequences ('2048') or tokens ('16M tokens')")
+    batch, batch_note = global_batch(request["global_batch"], seq_len)
+    fixed = fixed_choices(request)
+    gpus, gpus_from = _gpus(request, fixed, cluster, model)
+    problem = Problem(
+        arch, parameter_count(arch), expert_params(arch), seq_len, batch, gpus, hardware.memory,
+        fabric(hardware, cluster, precision), catalog.step_model(), precision,
+    )  # fmt: skip
+    _check_fixed(problem, fixed)
+    found, tried, closest = search(problem, fixed, keep)
+    if not found:
+        raise InputError(_nothing_fits(problem, fixed, tried, closest))
+    notes = [ALLOWANCE_SOURCE]
+    if batch_note:
+        notes.append(batch_note)
+    notes += [
+        f"{hardware.name} {key.replace('_', ' ')}: {hardware.entry.source_of(key)}"
+        for key in ("scale_up_efficiency", "scale_out_bandwidth", "attention_bf16")
+        if hardware.entry.is_assumption(key)
+    ]
+    return LayoutResult(
+        model, hardware, cluster, gpus, gpus_from, seq_len, batch, precision, fixed, tuple(found), tried,
+        problem.model, tuple(notes),
+    )  # fmt: skip
+
+
+def _model(catalog: Catalog, name: Any) -> Model:
+    if not name:
+        raise InputError("layout needs a MODEL preset (or --config config.json): the step model needs the architecture")
+    model = catalog.model(str(name))
+    if model.arch is None:
+        raise InputError(f"MODEL: {model.name} has no architecture (layers, d_model, ...); the step model needs one")
+    return model
+
+
+def _home(catalog: Catalog, model: Model) -> Cluster | None:
+    return catalog.cluster(model.cluster, model.entry.where("cluster")) if model.cluster else None
+
+
+def _reported_gpu(model: Model) -> str:
+    return model.reported.gpu if model.reported and model.reported.gpu else str(DEFAULTS["gpu"].value)
+
+
+def _seq_len(request: Mapping[str, Any], model: Model) -> int:
+    if request.get("seq_len") is not None:
+        with prefixed("--seq-len"):
+            seq = units.parse_whole(request["seq_len"], "a sequence length")
+    elif model.arch is not None and model.arch.seq_len:
+        seq = model.arch.seq_len
+    else:
+        raise InputError("layout: the preset gives no training sequence length; pass --seq-len")
+    if seq > MAX_SEQ_LEN:
+        raise InputError(f"--seq-len: at most {MAX_SEQ_LEN:,} tokens, got {seq:,}")
+    return seq
+
+
+def _gpus(
+    request: Mapping[str, Any], fixed: Mapping[str, Any], cluster: Cluster | None, model: Model
+) -> tuple[int, str]:
+    """The GPU count and how it was chosen: given, the product of the degrees, the cluster's."""
+    if request.get("gpus") is not None:
+        with prefixed("--gpus"):
+            gpus = units.parse_whole(request["gpus"], "a GPU count")
+        if gpus > MAX_GPUS:
+            raise InputError(f"--gpus: at most {MAX_GPUS:,}, got {gpus:,}")
+        return gpus, "--gpus"
+    if all(key in fixed for key in ("tp", "pp", "dp")):
+        return math.prod(fixed.get(key, 1) for key in ("tp", "pp", "dp", "cp")), "the layout's degrees"
+    if cluster is not None:
+        return cluster.gpus, f"cluster {cluster.name}"
+    if model.reported and model.reported.gpus:
+        return model.reported.gpus, f"{model.name}'s reported run"
+    raise InputError("layout needs --gpus (or --tp, --pp and --dp, or a --cluster)")
+
+
+def _check_fixed(problem: Problem, fixed: Mapping[str, Any]) -> None:
+    """Degrees that cannot multiply to the GPUs, or that the model's shape forbids, named plainly."""
+    product = math.prod(fixed.get(key, 1) for key in ("tp", "pp", "dp", "cp"))
+    if problem.gpus % product or (all(k in fixed for k in ("tp", "pp", "dp")) and product != problem.gpus):
+        given = " × ".join(f"{key} {fixed[key]}" for key in ("tp", "pp", "dp", "cp") if key in fixed)
+        raise InputError(f"the degrees ({given} = {product:,}) do not divide --gpus {problem.gpus:,}")
+    arch = problem.arch
+    if "tp" in fixed and arch.heads % fixed["tp"]:
+        raise InputError(f"--tp: {fixed['tp']} does not divide the model's {arch.heads} attention heads")
+    if "pp" in fixed and fixed["pp"] > arch.layers:
+        raise InputError(f"--pp: {fixed['pp']} stages for {arch.layers} layers; at most {arch.layers}")
+    if "ep" in fixed and fixed["ep"] > 1 and (not arch.is_moe or arch.experts % fixed["ep"]):
+        raise InputError(f"--ep: {fixed['ep']} must divide the model's experts ({arch.experts or 'none: dense'})")
+
+
+def _nothing_fits(problem: Problem, fixed: Mapping[str, Any], tried: int, closest: Candidate | None) -> str:
+    if tried == 0:
+        return (
+            f"no layout of {problem.gpus:,} GPUs matches the given degrees and a global batch of "
+            f"{problem.global_batch:,} sequences (DP × micro-batch must divide it)"
+        )
+    room = usable(problem.hbm) / GIB
+    least = f"; the least memory is {closest.memory.total / GIB:.1f} GiB of {room:.1f} GiB usable" if closest else ""
+    hints = []
+    gpus = fewest_gpus(problem, fixed)
+    if gpus is not None:
+        hints.append(f"{gpus:,} GPUs would fit")
+    seq = longest_sequence(problem, fixed)
+    if seq is not None:
+        hints.append(f"sequences of {seq:,} tokens would fit on {problem.gpus:,}")
+    advice = f"; {' or '.join(hints)}" if hints else ""
+    return f"no layout of {problem.gpus:,} GPUs fits in {problem.hbm / 1e9:g} GB per GPU{least}{advice}"
+
+
+def _fits_any(problem: Problem, fixed: Mapping[str, Any]) -> bool:
+    room = usable(problem.hbm)
+    for layout in candidates(problem, fixed):
+        m = problem.global_batch // (layout.dp * layout.micro_batch)
+        if memory_per_gpu(problem.params, problem.arch, problem.seq_len, layout, m).total <= room:
+            return True
+    return False
+
+
+def fewest_gpus(problem: Problem, fixed: Mapping[str, Any]) -> int | None:
+    """The fewest GPUs (doubling from the asked count) at which some layout fits; the batch grows to
+    keep every DP rank busy if it must."""
+    free = {key: value for key, value in fixed.items() if key != "dp"}
+    gpus = problem.gpus * 2
+    while gpus <= MAX_GPUS:
+        batch = max(problem.global_batch, gpus)
+        if _fits_any(problem._replace(gpus=gpus, global_batch=batch), free):
+            return gpus
+        gpus *= 2
+    return None
+
+
+def longest_sequence(problem: Problem, fixed: Mapping[str, Any]) -> int | None:
+    """The longest sequence (halving from the asked length, at least 128) that fits on these GPUs."""
+    seq = problem.seq_len // 2
+    while seq >= 128:
+        if _fits_any(problem._replace(seq_len=seq), fixed):
+            return seq
+        seq //= 2
+    return None
