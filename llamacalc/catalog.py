@@ -88,6 +88,7 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "ffn": _INT,
         "vocab": _INT,
         "seq_len": _INT,
+        "global_batch": _INT,
         "tied_embeddings": _BOOL,
         "experts": _INT,
         "experts_per_token": _INT,
@@ -661,6 +662,7 @@ def _build_model(catalog: Catalog, entry: Entry) -> Model:
         cluster=fields.get("cluster"),
         reported=_build_reported(catalog, entry),
         entry=entry,
+        global_batch=int(_number(entry, "global_batch", 1.0, 1e9, above=False)) if "global_batch" in fields else None,
     )
 
 

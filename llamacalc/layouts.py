@@ -102,7 +102,7 @@ def candidates(problem: Problem, fixed: Mapping[str, Any]) -> Iterator[Layout]:
     cps = options("cp", tuple(c for c in CONTEXT_PARALLEL if problem.seq_len % (2 * c) == 0 or c == 1))
     pps = options("pp", tuple(p for p in _divisors(gpus) if p <= arch.layers))
     eps = options("ep", _expert_degrees(arch))
-    zeros = options("zero", (1, 3))
+    zeros = options("zero", (1, 2, 3))
     unfused = fixed.get("attention") == "unfused"  # selective recomputation saves nothing under fused attention
     recomputes = options("recompute", ("none", "selective", "full") if unfused else ("none", "full"))
     for tp in tps:

@@ -141,6 +141,7 @@ class Model(NamedTuple):
     cluster: str | None
     reported: Reported | None
     entry: Entry
+    global_batch: int | None = None  # sequences per optimizer step, where published
 
     @property
     def is_moe(self) -> bool:

@@ -139,6 +139,9 @@ def calibrate(
         opt("A folder or file of your own [runs.*] presets, fitted with the published.", "--runs"),
     ] = None,
     presets: PresetsOpt = None,
+    steps: Annotated[
+        bool, typer.Option("--steps", help="Refit the step model to the published step times (and yours) instead.")
+    ] = False,
 ) -> None:
     """Refit the efficiency model on the published runs (and yours); print it as a preset file.
 
@@ -148,6 +151,15 @@ def calibrate(
     from llamacalc.output import documents
 
     catalog = catalog_from([*(presets or ()), *(runs or ())])
+    if steps:
+        from llamacalc.estimates.steps import backtest_steps, fit, measured
+
+        try:
+            model = fit(catalog, measured(catalog), catalog.step_model())
+            sys.stdout.write(documents.step_model_toml(backtest_steps(catalog, model, held_out=True)))
+        except ValueError as error:
+            raise InputError(f"calibrate: {error}") from None
+        return
     try:
         fit = fitted(published(catalog), catalog.efficiency())
     except ValueError as error:

@@ -47,6 +47,19 @@ def train(
     ] = False,
     checkpoint_every: Annotated[str | None, opt("With --goodput: checkpoint interval, e.g. '30 min'.")] = None,
     restart: Annotated[str | None, opt("With --goodput: time to restart after a failure, e.g. '10 min'.")] = None,
+    layout: Annotated[
+        str | None,
+        opt(
+            "A parallel layout, 'auto' (searched) or degrees 'tp8,pp16,dp128[,cp2,vp4]': MFU from the step "
+            "model (see `layout`) times goodput, beside the empirical band."
+        ),
+    ] = None,
+    global_batch: Annotated[
+        str | None,
+        opt(
+            "With --layout: sequences per step ('2048') or tokens ('16M tokens') [default: the preset's, else 4M tokens]."
+        ),
+    ] = None,
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
     fields: FieldsOpt = None,
@@ -67,6 +80,10 @@ def train(
     from llamacalc.resolve import Resolver
 
     projection = train_fields(fields)
+    if layout is None and global_batch is not None:
+        raise InputError("--global-batch goes with --layout")
+    if layout is not None and (request.get("flops") == "all" or goodput):
+        raise InputError("--layout includes goodput and one FLOP convention: drop --goodput and --flops all")
     if projection is not None and request.get("flops") == "all":
         raise InputError("--fields projects one run's document; with --flops all use --json (or one --flops)")
     catalog = catalog_from(presets)
@@ -83,13 +100,19 @@ def train(
         )
         emit(Conventions(results, explain), as_json)
         return
-    result = estimate(Resolver(catalog), request)
+    joined = None
+    if layout is not None:
+        from llamacalc.estimates.train import with_layout
+
+        result, joined = with_layout(catalog, Resolver(catalog), request, layout, global_batch)
+    else:
+        result = estimate(Resolver(catalog), request)
     _warn_if_unfit(result)
     lost = goodput_estimate(result, checkpoint_every, restart) if goodput else None
     if lost is not None:  # the bill includes the time lost to interruptions
         result = with_goodput(result, lost)
     serving = serving_bill(catalog, result, inference_tokens) if inference_tokens is not None else None
-    emit(TrainReport(result, explain, lost, sources, serving), as_json, projection)
+    emit(TrainReport(result, explain, lost, sources, serving, joined), as_json, projection)
 
 
 def _warn_if_unfit(result: "TrainResult") -> None:

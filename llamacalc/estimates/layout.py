@@ -140,7 +140,7 @@ def estimate_layout(catalog: Catalog, request: Mapping[str, Any], keep: int = 5)
     _check_fixed(problem, fixed)
     found, tried, closest = search(problem, fixed, keep)
     if not found:
-        raise InputError(_nothing_fits(problem, fixed, tried, closest))
+        raise InputError(nothing_fits(problem, fixed, tried, closest))
     notes = [ALLOWANCE_SOURCE]
     if batch_note:
         notes.append(batch_note)
@@ -219,7 +219,7 @@ def _check_fixed(problem: Problem, fixed: Mapping[str, Any]) -> None:
         raise InputError(f"--ep: {fixed['ep']} must divide the model's experts ({arch.experts or 'none: dense'})")
 
 
-def _nothing_fits(problem: Problem, fixed: Mapping[str, Any], tried: int, closest: Candidate | None) -> str:
+def nothing_fits(problem: Problem, fixed: Mapping[str, Any], tried: int, closest: Candidate | None) -> str:
     if tried == 0:
         return (
             f"no layout of {problem.gpus:,} GPUs matches the given degrees and a global batch of "

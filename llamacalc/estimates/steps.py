@@ -82,7 +82,12 @@ class StepBacktest:
             "max_pair_error": max((abs(p.error) for p in self.pairs), default=0.0),
         }
         if held:
-            out |= {"held_out_median_abs_error": statistics.median(held), "held_out_max_abs_error": max(held)}
+            logs = [math.log1p(e) for r in self.rows if (e := r.held_out_error) is not None]
+            out |= {
+                "held_out_median_abs_error": statistics.median(held),
+                "held_out_max_abs_error": max(held),
+                "held_out_rms_log_error": math.sqrt(sum(x * x for x in logs) / len(logs)),
+            }
         return out
 
 

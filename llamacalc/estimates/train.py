@@ -13,13 +13,14 @@ from llamacalc import units
 from llamacalc.budget import Budget, budget, implied_mfu, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
-from llamacalc.inputs import option
+from llamacalc.inputs import Assumption, option
 from llamacalc.ownership import facility_watts
 from llamacalc.resolve import Resolved, Resolver, built
 from llamacalc.specs import Reported
 
-if TYPE_CHECKING:  # goodput is asked for rarely: loaded when it is
+if TYPE_CHECKING:  # goodput and layouts are asked for rarely: loaded when they are
     from llamacalc.goodput import Goodput
+    from llamacalc.layouts import Candidate
 
 
 class Comparison(NamedTuple):
@@ -175,6 +176,28 @@ class ServingBill(NamedTuple):
     cost: float | None  # USD, at the training price
 
 
+class LayoutJoin(NamedTuple):
+    """`train --layout`: the step model's layout, its steady-state MFU, the goodput that takes it to
+    end-to-end utilisation, and the calibrated empirical band beside it."""
+
+    best: Candidate
+    global_batch: int  # sequences
+    gpus_from: str
+    steady_state_mfu: float  # the layout's model FLOPs (causal attention) over the dense BF16 peak
+    steady_in_convention: float  # the same throughput as MFU in the run's FLOP convention and precision
+    goodput: Goodput
+    lost_per_interruption: float  # hours
+    end_to_end_mfu: float  # steady × goodput, in the run's convention: what the budget uses
+    empirical: tuple[float, float, float]  # the efficiency model's P10, P50, P90 of end-to-end MFU
+    source: str
+
+    @property
+    def disagrees(self) -> bool:
+        """The physical and the empirical answers further apart than the empirical band."""
+        low, _, high = self.empirical
+        return not low <= self.end_to_end_mfu <= high
+
+
 class TrainReport(NamedTuple):
     """`train`: the estimate, its FLOP breakdown when asked (`explain`), and goodput when asked."""
 
@@ -183,6 +206,7 @@ class TrainReport(NamedTuple):
     goodput: GoodputEstimate | None = None
     sources: bool = False  # every input with its source, not only the assumptions that matter
     serving: ServingBill | None = None  # --inference-tokens: the lifetime bill beside training's
+    layout: LayoutJoin | None = None  # --layout: the physical model's answer joined to the bill
 
 
 class Conventions(NamedTuple):
@@ -284,3 +308,98 @@ def with_goodput(result: TrainResult, g: GoodputEstimate) -> TrainResult:
     }
     parts = None if result.cost_parts is None else {k: v * factor for k, v in result.cost_parts.items()}
     return dataclasses.replace(result, budget=b._replace(**scaled), scaled_ranges=ranges, cost_parts=parts)
+
+
+Z90 = 1.2816  # the standard normal's P90: a log-normal band of spread sigma spans exp(±1.2816·sigma)
+
+
+def with_layout(
+    catalog: Catalog, resolver: Resolver, request: Mapping[str, Any], layout: str, batch: Any = None
+) -> tuple[TrainResult, LayoutJoin]:
+    """The run budgeted from a parallel layout: its tokens/s per GPU from the step model, times the
+    goodput of the Llama 3 interruption model, instead of the empirical efficiency model, whose band
+    stays beside it. `layout` is 'auto' (searched on the run's GPUs) or degrees ('tp8,pp16,dp128')."""
+    from llamacalc.estimates.layout import fixed_choices, global_batch, nothing_fits, parse_layout
+    from llamacalc.flops import expert_params, parameter_count
+    from llamacalc.goodput import LOST_HOURS_PER_INTERRUPTION, goodput
+    from llamacalc.goodput import SOURCE as GOODPUT_SOURCE
+    from llamacalc.layouts import Problem, search
+    from llamacalc.step import fabric
+
+    for key in ("mfu", "days"):
+        if request.get(key) is not None:
+            raise InputError(f"--layout and {option(key)} conflict: the layout gives the utilisation and the time")
+    fixed = {} if layout.strip().lower() == "auto" else parse_layout(layout)
+    degrees = math.prod(fixed.get(key, 1) for key in ("tp", "pp", "dp", "cp"))
+    if all(key in fixed for key in ("tp", "pp", "dp")):
+        if request.get("gpus") is not None or request.get("cluster") is not None:
+            raise InputError("--layout with tp, pp and dp sets the GPU count; drop --gpus and --cluster")
+        request = {**request, "gpus": degrees}
+    s = resolver.resolve(request)
+    model = s.model
+    if model is None or model.arch is None:
+        raise InputError("--layout needs a model preset or --config with an architecture (layers, d_model, ...)")
+    if s.tokens is None:
+        raise InputError("--layout needs the training tokens (--tokens) to turn throughput into time")
+    gpus_seen = s.assumptions["gpus"]
+    if gpus_seen.origin == "default":
+        raise InputError(
+            f"--layout {layout} needs a GPU count: --gpus, --cluster, or degrees tp, pp and dp "
+            f"({model.name} has no reported run or cluster to take one from)"
+        )
+    arch, gpus = model.arch, int(s.gpus or 0)
+    seq_len = int(request["seq_len"]) if request.get("seq_len") else arch.seq_len
+    if not seq_len:
+        raise InputError("--layout: the preset gives no training sequence length; pass --seq-len")
+    batch_text = batch if batch is not None else model.global_batch
+    if batch_text is None:
+        batch_text = f"{DEFAULT_BATCH_TOKENS} tokens"
+    sequences, _ = global_batch(batch_text, seq_len)
+    cluster = catalog.cluster(request["cluster"]) if request.get("cluster") else (
+        catalog.cluster(model.cluster) if model.cluster else None
+    )  # fmt: skip
+    hw = s.hardware
+    if hw.memory is None:
+        raise InputError(f"--gpu: {hw.name} has no memory figure")
+    step_model = catalog.step_model()
+    problem = Problem(
+        arch, parameter_count(arch), expert_params(arch), seq_len, sequences, gpus, hw.memory,
+        fabric(hw, cluster, s.precision), step_model, s.precision,
+    )  # fmt: skip
+    found, tried, closest = search(problem, fixed_choices(fixed), keep=1)
+    if not found:
+        raise InputError("--layout: " + nothing_fits(problem, fixed, tried, closest))
+    best = found[0]
+    per_token = s.flops / s.tokens  # the run's convention, per token
+    steady = best.step.tokens_per_s_per_gpu * per_token / s.peak
+    ideal_hours = s.tokens / (best.step.tokens_per_s_per_gpu * gpus) / units.HOUR
+    lost = goodput(gpus, ideal_hours, LOST_HOURS_PER_INTERRUPTION)
+    if not math.isfinite(lost.effective_hours):
+        raise InputError("--layout: at this scale interruptions outpace progress; the run never finishes")
+    end_to_end = steady * lost.fraction
+    sigma = step_model.statistics.get("held_out_rms_log_error", 0.0)
+    band = (end_to_end * math.exp(-Z90 * sigma), end_to_end * math.exp(Z90 * sigma))
+    source = (
+        f"derived: layout {best.step.layout.label()} by the step model (tokens/s per GPU), times goodput "
+        f"{lost.fraction:.1%} (interruptions at the Llama 3 rate [S7]; lost per interruption {GOODPUT_SOURCE}); "
+        f"range: the step model's held-out error"
+    )
+    mfu_seen = Assumption(end_to_end, "", "derived", source)
+    resolved = dataclasses.replace(
+        s, mfu=end_to_end, mfu_band=band, extrapolation=(),
+        assumptions={**s.assumptions, "mfu": mfu_seen},
+    )  # fmt: skip
+    low, high = s.mfu_band
+    gpus_from = (
+        "--layout degrees" if all(k in fixed for k in ("tp", "pp", "dp")) else gpus_seen.source or gpus_seen.origin
+    )
+    join = LayoutJoin(
+        best, sequences, gpus_from, best.step.mfu, steady, lost, LOST_HOURS_PER_INTERRUPTION, end_to_end,
+        (low, s.mfu, high), source,
+    )  # fmt: skip
+    return train(resolved), join
+
+
+# Assumption: Llama 3 405B's first batch stage, 4M tokens [S7 §3.4.1], for presets that publish none;
+# read as 2^22, as Table 4's 16M is 2,048 sequences of 8,192 tokens (2^24).
+DEFAULT_BATCH_TOKENS = 4 * 2**20

@@ -28,7 +28,15 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.serve import ServeEstimate
     from llamacalc.estimates.steps import StepBacktest
     from llamacalc.estimates.sweep import Sweep
-    from llamacalc.estimates.train import Compared, Comparison, Conventions, Range, TrainReport, TrainResult
+    from llamacalc.estimates.train import (
+        Compared,
+        Comparison,
+        Conventions,
+        LayoutJoin,
+        Range,
+        TrainReport,
+        TrainResult,
+    )
     from llamacalc.fit import Fit
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
@@ -666,6 +674,19 @@ def layout_document(r: LayoutResult) -> dict[str, Any]:
     }
 
 
+def layout_join_document(j: LayoutJoin, result: TrainResult) -> dict[str, Any]:
+    """`train --layout --json`'s added keys: the layout, its steady-state MFU, goodput, the band."""
+    low, p50, high = j.empirical
+    return {
+        "layout": layout_entry(j.best) | {"global_batch": j.global_batch, "gpus_from": j.gpus_from},
+        "steady_state_mfu": j.steady_in_convention,
+        "steady_state_mfu_causal_bf16": j.steady_state_mfu,
+        "goodput": goodput_document(j.goodput, j.lost_per_interruption, result) | {"fraction": j.goodput.fraction},
+        "empirical_mfu": {"p10": low, "p50": p50, "p90": high},
+        "layout_disagrees_with_empirical": j.disagrees,
+    }
+
+
 def steps_document(b: StepBacktest) -> dict[str, Any]:
     """`backtest --steps --json`: schema llamacalc.steps/1; each measured step against the model."""
     return {
@@ -755,6 +776,36 @@ def efficiency_toml(fit: Fit) -> str:
     return "\n".join(lines) + "\n"
 
 
+def step_model_toml(b: StepBacktest) -> str:
+    """The fitted step model as a preset file: what `calibrate --steps` writes, and what ships."""
+    m, stats = b.model, b.summary()
+    lines = [
+        "# The step model's constants (llamacalc/step.py), written by `llamacalc calibrate --steps`. The ring",
+        "# latencies are NCCL's; the rest are fitted to the published steps in presets/steps/ by least squares",
+        "# on ln(predicted / measured tokens/s per GPU). Put this file in a presets folder to use it instead.",
+        "",
+        '[performance."default"]',
+        f'title = "Step model fitted to {stats["steps"]:.0f} published training steps"',
+        f"kernel_overhead_us = {m.kernel_overhead * 1e6:.4g}",
+        f"latency_up_us = {m.latency_up * 1e6:.4g}",
+        f"latency_out_us = {m.latency_out * 1e6:.4g}",
+        f"exposed_tp = {m.exposed_tp:.4g}",
+        f"sustained = {m.sustained:.4g}",
+        f"attention = {m.attention:.4g}",
+        'source = "fitted by llamacalc calibrate --steps to the published steps [S38, S7 Table 4]: the GEMM fraction '
+        "held over whole steps (sustained), the fused-attention fraction held (attention), the exposed share of TP "
+        'communication and a fixed cost per GEMM kernel"',
+        "",
+        '[performance."default".sources]',
+        f'latency_up_us = "{m.entry.source_of("latency_up_us")}"',
+        f'latency_out_us = "{m.entry.source_of("latency_out_us")}"',
+        "",
+        '[performance."default".statistics]  # in sample, and each source left out and refitted (held_out_*)',
+        *(f"{name} = {value:.4g}" for name, value in stats.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _scaling_toml(m: Efficiency) -> list[str]:
     """The stated loss at scale the fit kept, with its measurements and their sources."""
     if not m.scaling:
@@ -785,6 +836,8 @@ def _dumped(document: Any) -> str:
 def _train_report(report: TrainReport) -> str:
     g, bill = report.goodput, report.serving
     extra = {} if g is None else {"goodput": goodput_document(g.goodput, g.lost_per_interruption, report.result)}
+    if report.layout is not None:
+        extra |= layout_join_document(report.layout, report.result)
     if bill is not None:
         extra["serving"] = {
             "tokens": bill.tokens, "flops": bill.flops, "tokens_per_s_per_gpu": bill.tokens_per_s_per_gpu,

@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.serve import ServeEstimate
     from llamacalc.estimates.steps import StepBacktest
     from llamacalc.estimates.sweep import Series, Sweep
-    from llamacalc.estimates.train import Compared, Conventions, ServingBill, TrainReport, TrainResult
+    from llamacalc.estimates.train import Compared, Conventions, LayoutJoin, ServingBill, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
     from llamacalc.resolve import Resolved
@@ -751,6 +751,36 @@ def step_breakdown_table(r: LayoutResult) -> Table:
     return table
 
 
+def layout_join_table(j: LayoutJoin, result: TrainResult) -> Table:
+    """`train --layout`: the physical answer (layout, steady state, goodput) beside the empirical band."""
+    step = j.best.step
+    s = result.resolved
+    table = _table("Layout: the step model's utilisation, times goodput", "", "value")
+    for column in table.columns:
+        column.no_wrap = True
+    table.add_row("layout", _layout_label(step))
+    table.add_row("step", f"{step.time:,.2f} s for {whole(j.global_batch)} sequences")
+    table.add_row("tokens/s per GPU", count(step.tokens_per_s_per_gpu, 3))
+    table.add_row(f"steady-state MFU ({s.convention})", percent(j.steady_in_convention))
+    table.add_row("goodput (interruptions)", percent(j.goodput.fraction))
+    table.add_row("end-to-end MFU", percent(j.end_to_end_mfu))
+    low, p50, high = j.empirical
+    table.add_row("empirical band (P10–P90)", f"{percent(low, 0)}–{percent(high, 0)}, P50 {percent(p50)}")
+    verdict = (
+        "the layout and the empirical band disagree: the layout's MFU lies outside the band"
+        if j.disagrees
+        else "the layout's MFU lies inside the empirical band"
+    )
+    table.caption = (
+        f"{verdict}. Steady state: {percent(step.mfu)} with causal attention FLOPs (the step model's own "
+        f"measure); lost most to {_lost(step)}. GPUs from {j.gpus_from}. Goodput: the Llama 3 405B failure rate "
+        f"[S7], {j.lost_per_interruption * 60:.0f} min lost per interruption (restart and half a checkpoint "
+        "interval)."
+    )
+    table.caption_justify = "left"
+    return table
+
+
 def steps_backtest_table(b: StepBacktest) -> Table:
     """Each published step against the step model, and the paired ratios."""
     table = _table(
@@ -817,6 +847,8 @@ def _train_report(report: TrainReport) -> str:
         shown.append(serving_bill_table(result, report.serving))
     if g is not None:
         shown.append(goodput_table(g.goodput, g.lost_per_interruption, result, g.source))
+    if report.layout is not None:
+        shown.append(layout_join_table(report.layout, result))
     return text(*shown, *([assumptions_table(result.resolved.assumptions)] if report.sources else []))
 
 
