@@ -152,11 +152,11 @@ def calibrate(
 
     catalog = catalog_from([*(presets or ()), *(runs or ())])
     if steps:
-        from llamacalc.estimates.steps import backtest_steps, fit, measured
+        from llamacalc.estimates import steps as step_fit
 
         try:
-            model = fit(catalog, measured(catalog), catalog.step_model())
-            sys.stdout.write(documents.step_model_toml(backtest_steps(catalog, model, held_out=True)))
+            model = step_fit.fit(catalog, step_fit.measured(catalog), catalog.step_model())
+            sys.stdout.write(documents.step_model_toml(step_fit.backtest_steps(catalog, model, held_out=True)))
         except ValueError as error:
             raise InputError(f"calibrate: {error}") from None
         return

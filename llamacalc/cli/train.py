@@ -57,7 +57,8 @@ def train(
     global_batch: Annotated[
         str | None,
         opt(
-            "With --layout: sequences per step ('2048') or tokens ('16M tokens') [default: the preset's, else 4M tokens]."
+            "With --layout: sequences per step ('2048') or tokens ('16M tokens') "
+            "[default: the preset's, else 4M tokens]."
         ),
     ] = None,
     presets: PresetsOpt = None,
