@@ -113,10 +113,11 @@ def activation_bytes(arch: Architecture, seq_len: int, layout: Layout, micro_bat
 
 
 def gather_buffers(arch: Architecture | None, params: float, layout: Layout) -> float:
-    """ZeRO-3's gathered weights and gradients of the largest unit (a layer, or the embedding)."""
-    if layout.zero < 3:
+    """ZeRO-3's gathered weights and gradients of the largest unit (a layer, or the embedding); none
+    counted without an architecture, whose units are unknown (states only, as the output says)."""
+    if layout.zero < 3 or arch is None:
         return 0.0
-    largest = params / layout.pp if arch is None else max(params / arch.layers, arch.vocab * arch.d_model)
+    largest = max(params / arch.layers, arch.vocab * arch.d_model)
     return GATHER_BYTES * largest / layout.tp
 
 

@@ -27,20 +27,59 @@ def test_sharding_divides_the_right_states():
     assert ep[0] == pytest.approx(2 * (n - experts + experts / 8))
 
 
-def test_activations_per_layer_korthikanti():
-    """s·b·h·(34 + 5·a·s/h)/t, 34·s·b·h/t selective, 2·s·b·h/t full (Korthikanti 2022 §4)."""
-    arch = Architecture(layers=1, d_model=4096, heads=32, kv_heads=8, ffn=14336, vocab=128256)
-    s, h = 8192, 4096
-    assert memory.activations_per_layer(arch, s, memory.Layout(tp=8)) == s * h * (34 + 5 * 32 * s / h) / 8
-    assert memory.activations_per_layer(arch, s, memory.Layout(tp=8, recompute="selective")) == s * h * 34 / 8
-    assert memory.activations_per_layer(arch, s, memory.Layout(recompute="full", tp=4)) == 2 * s * h / 4
+def test_activations_per_token_reproduce_korthikanti_for_a_gpt_layer():
+    """A GPT layer (4h GELU MLP, multi-head attention), less its two 1-byte dropout masks, which modern
+    decoders do not keep: 10 + 24/t bytes per token and h with TP alone (the 10 less the masks: 8),
+    34/t with sequence parallelism (32/t), + 5·a·s/t with the score matrices (Korthikanti 2022 §4.1)."""
+    h, a, s, t = 6144, 64, 2048, 8
+    gpt = Architecture(layers=48, d_model=h, heads=a, kv_heads=a, ffn=4 * h, vocab=51200, gated_ffn=False)
+    no_sp = memory.Layout(tp=t, sequence_parallel=False)
+    assert memory.activations_per_token(gpt, no_sp, s) == pytest.approx(h * (8 + 24 / t))
+    assert memory.activations_per_token(gpt, memory.Layout(tp=t), s) == pytest.approx(h * 32 / t)
+    unfused = memory.Layout(tp=t, attention="unfused")
+    assert memory.activations_per_token(gpt, unfused, s) == pytest.approx(h * 32 / t + 5 * a * s / t)
+    assert memory.activations_per_token(gpt, memory.Layout(tp=t, recompute="full"), s) == 2 * h / t
+
+
+def test_gqa_and_gated_mlp_change_the_count():
+    """Llama's layer: Q and O of width h, K and V of 1/16 of it (8 of 128 heads), three MLP tensors of
+    width f = 3.25h: 4h norms + 2h + 2h GEMM inputs + 2h + 0.25h + 2h attention + 19.5h MLP = 31.75h."""
+    llama = Architecture(layers=126, d_model=16384, heads=128, kv_heads=8, ffn=53248, vocab=128256)
+    assert memory.activations_per_token(llama, memory.Layout(), 8192) == pytest.approx(16384 * 31.75)
+
+
+def test_the_first_stage_holds_p_micro_batches_more_when_interleaved():
+    llama = Architecture(layers=128, d_model=4096, heads=32, kv_heads=8, ffn=14336, vocab=32000)
+    per_layer = memory.activations_per_token(llama, memory.Layout(pp=8), 4096) * 4096
+    plain = memory.activation_bytes(llama, 4096, memory.Layout(pp=8))
+    assert plain == pytest.approx(16 * 8 * per_layer)  # 128/8 layers × 8 micro-batches
+    interleaved = memory.activation_bytes(llama, 4096, memory.Layout(pp=8, vp=2))
+    assert interleaved == pytest.approx(plain * (1 + 7 / 16))  # × (1 + (p−1)/(p·v)) [§4.2.3]
+    assert memory.activation_bytes(llama, 4096, memory.Layout(pp=8), micro_batches=2) == pytest.approx(plain / 4)
+
+
+def test_zero3_counts_the_gather_buffers():
+    """DeepSpeed's estimator: 4 B of the largest layer (here the embedding) per GPU [S37]."""
+    llama = Architecture(layers=126, d_model=16384, heads=128, kv_heads=8, ffn=53248, vocab=128256)
+    n = 405.85e9
+    assert memory.gather_buffers(llama, n, memory.Layout(zero=1)) == 0
+    assert memory.gather_buffers(llama, n, memory.Layout(zero=3)) == pytest.approx(4 * n / 126)
 
 
 def test_min_data_parallel_is_the_fewest_that_fit():
     layout = memory.Layout(zero=3, recompute="full")
-    dp = memory.min_data_parallel(405.85e9, None, None, layout, 80e9)
-    assert dp == 82  # ceil(16 × 405.85e9 / 80e9) = ceil(81.17)
+    hbm = 80e9
+    dp = memory.min_data_parallel(405.85e9, None, None, layout, hbm)
+    usable = hbm - memory.allowance(hbm)
+    assert dp == -(-16 * 405.85e9 // usable)  # every state sharded: ceil(16 N / usable)
     assert memory.min_data_parallel(405.85e9, None, None, memory.Layout(zero=0), 80e9) is None
+
+
+def test_meta_table_4_layout_fits_an_h100(cli):
+    """Llama 3 405B on TP 8 × PP 16 × DP 128 (Table 4) trained in 80 GB: the lowest ZeRO stage that
+    fits is 2, Meta's FSDP without resharding (§3.3.2)."""
+    doc = cli("memory", "llama-3.1-405b", "--gpu", "h100-sxm", "--tp", "8", "--pp", "16", "--dp", "128", "--json")
+    assert doc.json()["fits"] is True and doc.json()["layout"]["zero"] == 2
 
 
 def test_memory_cli(cli):
@@ -49,9 +88,10 @@ def test_memory_cli(cli):
         "optimizer"
     ] == pytest.approx(16 * 405_853_388_800)
     assert doc["fits"] is False
-    # TP 8, ZeRO-3, full recompute: 16 × 405.85e9 / 8 B of state over DP ranks, plus 2·s·h·L/8 =
-    # 2 × 8192 × 16384 × 126 / 8 = 4.23e9 B of activations; DP ≥ 8.12e11 / (80e9 − 4.23e9) = 10.7 → 11
-    assert doc["fewest_gpus"] == 88 and doc["fewest_layout"]["tp"] == 8 and doc["fewest_layout"]["dp"] == 11
+    # TP 8, ZeRO-3, full recompute: 16 × 405.85e9 / 8 B of state over the DP ranks, beside the layer
+    # inputs (2·s·h·L), the logits and the gather buffers, within 80 GiB less the allowance
+    assert doc["fewest_layout"]["tp"] == 8 and doc["fewest_gpus"] == 8 * doc["fewest_layout"]["dp"]
+    assert 80 <= doc["fewest_gpus"] <= 120
     small = cli("memory", "llama-3-8b", "--gpu", "b200", "--tp", "1", "--dp", "8", "--json").json()
     assert small["fits"] is True
     run = cli("memory", "llama-3-8b", "--zero", "4")

@@ -106,7 +106,12 @@ def memory(
     pp: Annotated[str | None, opt("Pipeline-parallel degree [default: 1].")] = None,
     ep: Annotated[str | None, opt("Expert-parallel degree (MoE) [default: 1].")] = None,
     dp: Annotated[str | None, opt("Data-parallel degree, over which ZeRO shards [default: 1].")] = None,
-    zero: Annotated[str | None, opt("ZeRO stage 0-3: shard optimizer / +gradients / +weights [default: 1].")] = None,
+    cp: Annotated[str | None, opt("Context-parallel degree: splits each sequence [default: 1].")] = None,
+    vp: Annotated[str | None, opt("Virtual pipeline stages per GPU (interleaved 1F1B) [default: 1].")] = None,
+    zero: Annotated[
+        str | None,
+        opt("ZeRO stage 0-3: shard optimizer / +gradients / +weights [default: the lowest of 1-3 that fits]."),
+    ] = None,
     micro_batch: Annotated[str | None, opt("Sequences per micro-batch [default: 1].")] = None,
     seq_len: SeqLenOpt = None,
     recompute: Annotated[
@@ -116,7 +121,7 @@ def memory(
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Training memory per GPU (16 B/param of state, plus activations) and the fewest GPUs that fit.
+    """Training memory per GPU (16 B/param of state, activations, ZeRO-3 buffers) and the fewest GPUs that fit.
 
     Example: llamacalc memory llama-3.1-405b --gpu h100-sxm --tp 8 --pp 16 --dp 128
     """
@@ -124,7 +129,7 @@ def memory(
 
     found = estimate_memory(
         catalog_from(presets), model, params, gpu, tp=tp, pp=pp, ep=ep, dp=dp, zero=zero,
-        micro_batch=micro_batch, seq_len=seq_len, recompute=recompute,
+        micro_batch=micro_batch, seq_len=seq_len, recompute=recompute, cp=cp, vp=vp,
     )  # fmt: skip
     if not found.has_activations and not as_json:
         warn(["activations need the model's architecture (layers, d_model, ...): states only"])

@@ -11,17 +11,21 @@ from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
 from llamacalc.inputs import DEFAULTS
 from llamacalc.memory import (
+    ALLOWANCE_SOURCE,
     RECOMPUTE_MODES,
     ZERO_STAGES,
     Layout,
     Memory,
+    allowance,
     fewest_gpus,
     memory_per_gpu,
     min_data_parallel,
+    usable,
 )
 from llamacalc.units import parse_count, parse_whole
 
 MAX_PARAMS = 1e15  # a thousand times the largest model trained; past it the byte counts lose meaning
+MAX_MICRO_BATCH = 1_000_000  # sequences: far past any that fits a GPU
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,16 @@ class MemoryEstimate:
     min_dp: int | None  # the least data parallelism that fits at this TP, PP and ZeRO stage
     fewest: tuple[int, Layout] | None  # the fewest GPUs at all, and their layout
     has_activations: bool  # counted from an architecture; states only without one
+    allowance_source: str = ALLOWANCE_SOURCE
+
+    @property
+    def allowance(self) -> float:
+        """Bytes kept outside the model's tensors (memory.ALLOWANCE_SOURCE)."""
+        return allowance(self.gpu_memory)
 
     @property
     def fits(self) -> bool:
-        return self.used.total <= self.gpu_memory
+        return self.used.total <= usable(self.gpu_memory)
 
     @property
     def min_gpus(self) -> int | None:
@@ -67,6 +77,8 @@ def estimate_memory(
     micro_batch: str | None = None,
     seq_len: str | None = None,
     recompute: str | None = None,
+    cp: str | None = None,
+    vp: str | None = None,
 ) -> MemoryEstimate:
     """Memory per GPU of a preset (or `params` alone: states only) on a GPU: the given one, else the
     one the model was reported on, else the default."""
@@ -84,8 +96,11 @@ def estimate_memory(
         raise InputError(f"--recompute: expected {', '.join(RECOMPUTE_MODES)}, got '{recompute}'")
     layout = Layout(
         tp=_degree("--tp", tp, 1), pp=_degree("--pp", pp, 1), ep=_degree("--ep", ep, 1), dp=_degree("--dp", dp, 1),
-        zero=1 if zero is None else int(zero), micro_batch=_degree("--micro-batch", micro_batch, 1), recompute=mode,
+        cp=_degree("--cp", cp, 1), vp=_degree("--vp", vp, 1), zero=1 if zero is None else int(zero),
+        micro_batch=_degree("--micro-batch", micro_batch, 1), recompute=mode,
     )  # fmt: skip
+    if layout.micro_batch > MAX_MICRO_BATCH:
+        raise InputError(f"--micro-batch: at most {MAX_MICRO_BATCH:,} sequences, got {layout.micro_batch:,}")
     arch = found.arch if found and not params else None
     seq = _degree("--seq-len", seq_len, 0, "a sequence length") if seq_len else (arch.seq_len if arch else None)
     reported = found.reported.gpu if found and found.reported else None
@@ -94,6 +109,11 @@ def estimate_memory(
         raise InputError(f"--gpu: {hardware.name} has no memory figure")
     if arch is not None and seq is None:
         raise InputError("memory: the preset gives no training sequence length; pass --seq-len")
+    if zero is None:  # the lowest stage that fits, as a planner would pick it; ZeRO-1 if none does
+        for stage in (1, 2, 3):
+            if memory_per_gpu(n, arch, seq, layout._replace(zero=stage)).total <= usable(hardware.memory):
+                layout = layout._replace(zero=stage)
+                break
     return MemoryEstimate(
         found.name if found else None,
         hardware.name,

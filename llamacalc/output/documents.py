@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.layout import LayoutResult
     from llamacalc.estimates.memory import MemoryEstimate
     from llamacalc.estimates.plan import InferenceAware, InferencePlan, LossReport, OptimalPlan, Overtraining
-    from llamacalc.estimates.serve import ServeEstimate
+    from llamacalc.estimates.serve import ServeEstimate, ServingBacktest
     from llamacalc.estimates.steps import StepBacktest
     from llamacalc.estimates.sweep import Sweep
     from llamacalc.estimates.train import (
@@ -443,33 +443,49 @@ def inference_document(plan: InferencePlan) -> dict[str, Any]:
 
 
 def serve_document(e: ServeEstimate) -> dict[str, Any]:
-    """`serve --json`: schema llamacalc.serve/1. Throughputs are output tokens per second."""
-    s = e.setting
+    """`serve --json`: schema llamacalc.serve/2. Throughputs are output tokens per second."""
+    s, at, c = e.setting, e.load, e.calibration
+    usd = e.usd_per_million_tokens
     return {
-        "schema": "llamacalc.serve/1",
+        "schema": "llamacalc.serve/2",
         "model": e.model,
         "gpu": s.hardware.name,
         "precision": s.precision,
+        "kv_cache": s.kv,
         "tp": s.tp,
+        "ep": s.ep,
         "input_tokens": s.input,
         "output_tokens": s.output,
-        "batch": s.batch,
-        "flops_per_token": e.flops_per_token,
+        "concurrency": at.concurrency,
+        "max_concurrency": e.max_concurrency,
+        "ttft_s": at.ttft,
+        "tpot_s": at.tpot,
+        "output_tokens_per_s": e.tokens_per_s["p50"],
+        "output_tokens_per_s_per_gpu": e.tokens_per_s_per_gpu,
+        "tokens_per_s_per_user": at.tokens_per_s_per_user,
+        "usd_per_million_tokens": None if usd is None else usd["p50"],
+        "tokens_per_day": e.tokens_per_day,
+        "gpus": None if e.gpus is None else e.gpus["p50"],
+        "price_usd_per_gpu_hour": _scaled(e.price, 1 / HOUR),
+        "max_tpot_s": e.max_tpot,
+        "max_ttft_s": e.max_ttft,
+        "bound": e.bound,
+        "tpot_parts_s": e.parts,
         "weight_bytes": e.weight_bytes,
         "kv_cache_bytes_per_token": e.kv_bytes_per_token,
-        "max_batch": e.max_batch,
-        "bound_tokens_per_s": e.bound_tokens_per_s,
-        "derate": e.derate,
-        "bandwidth_bound": e.bandwidth_bound,
-        "decode_tokens_per_s": e.tokens_per_s["p50"],
-        "decode_tokens_per_s_per_gpu": e.tokens_per_s_per_gpu,
-        "ranges": {"decode_tokens_per_s": dict(e.tokens_per_s)},
-        "prefill_tokens_per_s_per_gpu": e.prefill_tokens_per_s_per_gpu,
-        "tokens_per_day": e.tokens_per_day,
-        "gpus": e.gpus,
-        "price_usd_per_gpu_hour": _scaled(e.price, 1 / HOUR),
-        "usd_per_million_tokens": e.usd_per_million_tokens,
-        "calibration_runs": e.calibration.runs,
+        "kv_cache_tokens": e.kv_tokens,
+        "ranges": {
+            "output_tokens_per_s": dict(e.tokens_per_s),
+            "usd_per_million_tokens": None if usd is None else dict(usd),
+            "gpus": None if e.gpus is None else dict(e.gpus),
+        },
+        "calibration": {
+            "runs": c.runs,
+            "gemm_fraction_held": 1 / c.compute,
+            "hbm_fraction": 1 / c.memory,
+            "kernel_s": c.kernel,
+            "sigma": c.sigma,
+        },
         "extrapolation": e.extrapolated,
     }
 
@@ -734,9 +750,11 @@ def memory_document(m: MemoryEstimate) -> dict[str, Any]:
             "gradients": used.gradients,
             "optimizer": used.optimizer,
             "activations": used.activations,
+            "buffers": used.buffers,
             "total": used.total,
         },
         "gpu_memory_bytes": m.gpu_memory,
+        "allowance_bytes": m.allowance,
         "fits": m.fits,
         "min_dp": m.min_dp,
         "min_gpus": m.min_gpus,
@@ -863,3 +881,39 @@ renders("json", "Citations")(lambda c: _dumped({"schema": "llamacalc.sources/1",
 renders("json", "ServeEstimate")(lambda e: _dumped(serve_document(e)))
 renders("json", "InferencePlan")(lambda plan: _dumped(inference_document(plan)))
 renders("json", "Fleet")(lambda f: _dumped(fleet_document(f)))
+
+
+def serving_backtest_document(b: ServingBacktest) -> dict[str, Any]:
+    """`backtest --serving --json` (and `serve --backtest --json`): schema llamacalc.serving-backtest/1."""
+    c = b.calibration
+    return {
+        "schema": "llamacalc.serving-backtest/1",
+        "summary": b.summary(),
+        "calibration": {
+            "gemm_fraction_held": 1 / c.compute,
+            "hbm_fraction": 1 / c.memory,
+            "kernel_s": c.kernel,
+            "sigma": c.sigma,
+        },  # fmt: skip
+        "runs": [
+            {
+                "name": r.run.name,
+                "group": r.run.group,
+                "model": r.run.model,
+                "gpu": r.run.gpu,
+                "precision": r.run.replica.precision,
+                "tp": r.run.replica.tp,
+                "input_tokens": r.run.input,
+                "output_tokens": r.run.output,
+                "concurrency": r.run.concurrency,
+                "measured_tokens_per_s": r.run.tokens_per_s,
+                "predicted_tokens_per_s": r.predicted,
+                "error": r.error,
+                "held_out_error": r.held_out_error,
+            }
+            for r in b.rows
+        ],
+    }
+
+
+renders("json", "ServingBacktest")(lambda b: _dumped(serving_backtest_document(b)))

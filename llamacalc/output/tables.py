@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.layout import LayoutResult
     from llamacalc.estimates.memory import MemoryEstimate
     from llamacalc.estimates.plan import InferencePlan, LossReport, OptimalPlan, Overtraining
-    from llamacalc.estimates.serve import ServeEstimate
+    from llamacalc.estimates.serve import ServeEstimate, ServingBacktest
     from llamacalc.estimates.steps import StepBacktest
     from llamacalc.estimates.sweep import Series, Sweep
     from llamacalc.estimates.train import Compared, Conventions, LayoutJoin, ServingBill, TrainReport, TrainResult
@@ -386,36 +386,68 @@ def fleet_tables(f: Fleet) -> tuple[Table, Table]:
 
 
 def serve_table(e: ServeEstimate) -> Table:
-    s = e.setting
+    """What a buyer asks first ($/M tokens, tokens/s per user), then the load behind it."""
+    s, at = e.setting, e.load
+    targets = [
+        f"TPOT ≤ {_seconds(e.max_tpot)}" if e.max_tpot else "",
+        f"TTFT ≤ {_seconds(e.max_ttft)}" if e.max_ttft else "",
+    ]
+    load = (
+        f"the highest load meeting {' and '.join(t for t in targets if t)}"
+        if e.max_tpot or e.max_ttft
+        else ("the most that fit" if at.concurrency == e.max_concurrency else "as asked")
+    )
     table = _table(
-        f"Serving {e.model} on {s.tp} × {s.hardware.name}, {s.precision}: {count(s.input)} in / {count(s.output)} out "
-        f"per request, batch {count(s.batch)}",
+        f"Serving {e.model} on {s.tp} × {s.hardware.name} ({s.precision}, KV cache {s.kv}"
+        f"{f', EP {s.ep}' if s.ep > 1 else ''}): {count(s.input)} in / {count(s.output)} out per request",
         "",
         "value",
     )
+    usd = e.usd_per_million_tokens
+    if usd is not None:
+        table.add_row("cost per million output tokens", ranged(*(_usd(usd[k]) for k in ("p50", "p10", "p90"))))
+    table.add_row("tokens/s per user", f"{at.tokens_per_s_per_user:,.1f} (TPOT {_seconds(at.tpot)})")
+    table.add_row("time to first token", _seconds(at.ttft))
     band = e.tokens_per_s
-    table.add_row("forward FLOPs per token", flops(e.flops_per_token))
-    table.add_row("weights", f"{e.weight_bytes / 1e9:,.1f} GB")
-    table.add_row("KV cache per token", f"{e.kv_bytes_per_token:,.0f} B")
-    table.add_row("largest batch that fits", count(e.max_batch))
-    roof = "bandwidth-bound" if e.bandwidth_bound else "compute-bound"
-    table.add_row("roofline (upper bound)", f"{e.bound_tokens_per_s:,.0f} tok/s ({roof})")
-    shown = ranged(f"{band['p50']:,.0f}", f"{band['p10']:,.0f}", f"{band['p90']:,.0f}")
-    table.add_row("output tokens/s, replica", f"{shown} (×{e.derate:.2f} of the bound)")
+    table.add_row(
+        "output tokens/s, replica", ranged(f"{band['p50']:,.0f}", f"{band['p10']:,.0f}", f"{band['p90']:,.0f}")
+    )
     table.add_row("output tokens/s per GPU", f"{e.tokens_per_s_per_gpu:,.0f}")
-    table.add_row("prefill tokens/s per GPU", f"{e.prefill_tokens_per_s_per_gpu:,.0f}")
+    most = "" if at.concurrency == e.max_concurrency else f"; at most {whole(e.max_concurrency)} fit"
+    table.add_row("concurrency", f"{whole(at.concurrency)} requests ({load}{most})")
     if e.gpus is not None and e.tokens_per_day is not None:
-        table.add_row(f"GPUs for {count(e.tokens_per_day)} tokens/day", whole(e.gpus))
-    if e.usd_per_million_tokens is not None:
-        table.add_row("cost per million output tokens", f"${e.usd_per_million_tokens:,.3g}")
-    measured = ", ".join(sorted(e.calibration.accelerators))
+        g = e.gpus
+        shown = whole(g["p50"]) if g["p10"] == g["p90"] else f"{whole(g['p50'])} ({whole(g['p10'])}–{whole(g['p90'])})"
+        table.add_row(f"GPUs for {count(e.tokens_per_day)} tokens/day", shown)
+    parts = e.parts
+    table.add_row(
+        "one iteration (TPOT)",
+        ", ".join(f"{name} {_seconds(value)}" for name, value in parts.items() if value > 0) + f"; {e.bound}-bound",
+    )
+    table.add_row(
+        "weights, KV cache per token", f"{e.weight_bytes / 1e9:,.1f} GB, {e.kv_bytes_per_token / 1e3:,.0f} kB"
+    )
+    table.add_row("KV cache holds", f"{count(e.kv_tokens)} tokens")
+    c = e.calibration
     table.caption = (
-        f"The roofline derated by what {e.calibration.runs} published runs reached (NVIDIA NIM, TensorRT-LLM on "
-        f"{measured}): a calibration on one serving stack; (P10–P90) its spread. Prefill at 50% of the peak "
-        "(an assumption)." + (f" Extrapolated: {s.hardware.name} is not among the runs." if e.extrapolated else "")
+        f"Continuous batching, prefill chunked beside decode; compute and HBM traffic of each kernel from the "
+        f"architecture, TP all-reduces over {s.hardware.name}'s scale-up fabric. Fitted to {c.runs} published runs "
+        f"(TensorRT-LLM, NIM): compute at {1 / c.compute:.0%} of the measured GEMM ceiling, HBM at "
+        f"{1 / c.memory:.0%} of its peak; (P10–P90) from each run's error left out of the fit."
+        + (f" Extrapolated: {s.hardware.name} is not among the runs." if e.extrapolated else "")
     )
     table.caption_justify = "left"
     return table
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.3g}" if value < 100 else f"${value:,.0f}"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 1e3:,.3g} ms" if value < 1 else f"{value:,.3g} s"
 
 
 def inference_table(plan: InferencePlan) -> Table:
@@ -642,15 +674,18 @@ def memory_table(m: MemoryEstimate) -> Table:
         f"Training memory per GPU: TP {layout.tp} × PP {layout.pp} × DP {layout.dp}"
         f"{' × EP ' + str(layout.ep) if layout.ep > 1 else ''}, ZeRO-{layout.zero}, "
         f"micro-batch {layout.micro_batch}, recompute {layout.recompute}"
+        f"{', CP ' + str(layout.cp) if layout.cp > 1 else ''}{', VP ' + str(layout.vp) if layout.vp > 1 else ''}"
     )
     table = _table(title, "", "GiB")
     used = m.used
     for key, value in (
         ("weights", used.weights), ("gradients", used.gradients), ("optimizer", used.optimizer),
-        ("activations", used.activations), ("total", used.total),
+        ("activations", used.activations), ("ZeRO-3 buffers", used.buffers), ("total", used.total),
     ):  # fmt: skip
-        table.add_row(key, "—" if value is None else f"{value / _GIB:,.1f}")
+        if key != "ZeRO-3 buffers" or value:
+            table.add_row(key, "—" if value is None else f"{value / _GIB:,.1f}")
     table.add_row(f"{m.gpu} memory", f"{m.gpu_memory / _GIB:,.1f}")
+    table.add_row("less the allowance", f"{(m.gpu_memory - m.allowance) / _GIB:,.1f}")
     table.add_row("fits", "yes" if m.fits else "NO")
     at_layout = "none: what ZeRO cannot shard exceeds the GPU" if m.min_gpus is None else whole(m.min_gpus)
     table.add_row("fewest GPUs at this TP, PP, ZeRO", at_layout)
@@ -660,6 +695,12 @@ def memory_table(m: MemoryEstimate) -> Table:
         gpus, best = m.fewest
         fewest = f"{whole(gpus)} (TP {best.tp} × PP {best.pp} × DP {best.dp})"
     table.add_row("fewest GPUs at all (ZeRO-3, full recompute, TP ≤ 8)", fewest)
+    table.caption = (
+        f"Activations: the first pipeline stage under 1F1B, from the architecture (Korthikanti et al. 2022). "
+        f"Allowance: {m.allowance_source.removeprefix('assumption: ')} (an assumption). `layout` searches the "
+        "layouts that fit, with their step times."
+    )
+    table.caption_justify = "left"
     return table
 
 
@@ -886,3 +927,33 @@ def _citations(c: Citations) -> str:
 renders("table", "ServeEstimate")(lambda e: text(serve_table(e)))
 renders("table", "InferencePlan")(lambda plan: text(inference_table(plan)))
 renders("table", "Fleet")(lambda f: text(*fleet_tables(f)))
+
+
+def serving_backtest_table(b: ServingBacktest) -> Table:
+    """Each published serving run against the serving model, in sample and with its source left out."""
+    table = _table(
+        "Backtest: the serving model against published serving runs (output tokens/s of a replica)",
+        "run", "load", "measured", "model", "error", "held out",
+    )  # fmt: skip
+    for column in table.columns[1:]:
+        column.no_wrap = True
+    for r in b.rows:
+        m = r.run
+        table.add_row(
+            m.name, f"{m.concurrency:,}", count(m.tokens_per_s, 3), count(r.predicted, 3), f"{r.error:+.0%}",
+            f"{r.held_out_error:+.0%}",
+        )  # fmt: skip
+    s, c = b.summary(), b.calibration
+    table.caption = (
+        f"{s['runs']:.0f} runs: median |error| {s['median_abs_error']:.1%}, largest {s['max_abs_error']:.0%}, "
+        f"{s['within_30pct']:.0%} within ±30%. Each source left out and refitted: median "
+        f"{s['held_out_median_abs_error']:.1%}, largest {s['held_out_max_abs_error']:.0%}; each run left out: median "
+        f"{s['left_out_median_abs_error']:.1%}, largest {s['left_out_max_abs_error']:.0%}. Fitted: compute at "
+        f"{1 / c.compute:.0%} of the measured GEMM ceiling, HBM at {1 / c.memory:.0%} of its peak, "
+        f"{c.kernel * 1e6:.1f} µs per kernel."
+    )
+    table.caption_justify = "left"
+    return table
+
+
+renders("table", "ServingBacktest")(lambda b: text(serving_backtest_table(b)))

@@ -1,0 +1,148 @@
+"""The layout command, the search, `train --layout`, and the backtest against published steps."""
+
+import statistics
+
+import pytest
+
+from llamacalc.catalog import load_catalog, shipped_presets_dir
+from llamacalc.estimates import steps
+from llamacalc.estimates.layout import estimate_layout, global_batch, parse_layout
+from llamacalc.errors import InputError
+
+CATALOG = load_catalog([shipped_presets_dir()])
+TABLE_4 = ["--gpu", "h100-sxm", "--gpus", "16384", "--global-batch", "2048", "--seq-len", "8192"]
+
+
+def test_table_4_layout_fits_at_its_published_mfu(cli):
+    """Llama 3 Table 4: 405B on TP 8 × PP 16 × DP 128 at 41% BF16 MFU [S7]; within ±10% of it."""
+    doc = cli("layout", "llama-3.1-405b", *TABLE_4, "--tp", "8", "--pp", "16", "--dp", "128", "--json").json()
+    best = doc["layouts"][0]
+    assert (best["tp"], best["pp"], best["dp"]) == (8, 16, 128) and best["fits"]
+    assert 0.41 * 0.9 <= best["mfu"] <= 0.41 * 1.1
+    assert best["memory_gib_per_gpu"] <= doc["gpu_memory_gib"] - doc["allowance_gib"]
+    assert set(best) >= {
+        "tp", "pp", "dp", "cp", "ep", "vp", "micro_batch", "zero", "recompute", "precision", "step_time_s",
+        "tokens_per_s_per_gpu", "mfu", "hfu", "memory_gib_per_gpu", "fits", "breakdown",
+    }  # fmt: skip
+    assert sum(best["breakdown"].values()) == pytest.approx(best["step_time_s"])
+
+
+def test_the_search_returns_fitting_layouts_of_every_gpu_best_first():
+    found = estimate_layout(
+        CATALOG, {"model": "llama-3.1-405b", "gpus": "16384", "global_batch": "2048"}, keep=10
+    ).layouts
+    times = [c.step.time for c in found]
+    assert times == sorted(times) and all(c.fits for c in found)
+    assert all(c.step.layout.gpus == 16384 for c in found)
+
+
+def test_global_batch_in_sequences_or_tokens():
+    assert global_batch("2048", 8192) == (2048, None)
+    sequences, note = global_batch("16M tokens", 8192)
+    assert sequences == 1953 and note is not None and "1,953 sequences" in note
+    assert global_batch("4194304 tokens", 8192) == (512, None)
+    with pytest.raises(InputError, match="--global-batch"):
+        global_batch("lots", 8192)
+
+
+def test_layout_text_parses_and_refuses_typos():
+    assert parse_layout("tp8,pp16,dp128,cp2,vp4") == {"tp": 8, "pp": 16, "dp": 128, "cp": 2, "vp": 4}
+    for bad in ("tp8,pp", "tq8", "tp8,tp4", "tp0"):
+        with pytest.raises(InputError, match="--layout"):
+            parse_layout(bad)
+
+
+def test_nothing_fits_names_what_would(cli):
+    run = cli("layout", "llama-3.1-405b", "--gpus", "8", "--global-batch", "16")
+    assert run.code == 2 and run.stdout == ""
+    assert "no layout of 8 GPUs fits" in run.stderr and "GPUs would fit" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--gpus", "48", "--global-batch", "48", "--tp", "3"], "--tp: 3 does not divide"),
+        (["--gpus", "1000", "--global-batch", "2048", "--tp", "8", "--pp", "16", "--dp", "128"], "do not divide"),
+        (["--gpus", "64"], "--global-batch"),
+        (["--gpus", "64", "--global-batch", "64", "--zero", "5"], "--zero"),
+        (["--gpus", "64", "--global-batch", "64", "--gpu", "h100-pcie"], "lacks what the step model needs"),
+    ],
+)
+def test_bad_layout_input_is_one_line_exit_2(cli, args, message):
+    run = cli("layout", "llama-3.1-70b", *args)
+    assert run.code == 2 and message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_train_with_table_4_layout_lands_near_the_model_card(cli):
+    """The card's 30.84M GPU-hours [S1]: Table 4's steady state times goodput, within ±20%."""
+    doc = cli("train", "llama-3.1-405b", "--layout", "tp8,pp16,dp128", "--json").json()
+    assert abs(doc["gpu_hours"] / 30.84e6 - 1) <= 0.2
+    assert doc["layout"]["tp"] == 8 and doc["gpus"] == 16384
+    assert 0.85 < doc["goodput"]["fraction"] < 0.95
+    assert doc["mfu"] == pytest.approx(doc["steady_state_mfu"] * doc["goodput"]["fraction"])
+    band = doc["empirical_mfu"]
+    assert band["p10"] < band["p50"] < band["p90"]
+    assert doc["layout_disagrees_with_empirical"] is not (band["p10"] <= doc["mfu"] <= band["p90"])
+
+
+def test_train_layout_table_shows_the_join(cli):
+    out = cli("train", "llama-3.1-405b", "--layout", "auto").stdout
+    for shown in ("steady-state MFU", "goodput", "empirical band", "layout"):
+        assert shown in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["llama-3.1-8b", "--layout", "auto"], "needs a GPU count"),
+        (["llama-3.1-405b", "--layout", "tp8,pp16,dp128", "--mfu", "0.4"], "conflict"),
+        (["llama-3.1-405b", "--layout", "tp8,pp16,dp128", "--gpus", "64"], "sets the GPU count"),
+        (["llama-3.1-405b", "--global-batch", "2048"], "--global-batch goes with --layout"),
+        (["--params", "7B", "--tokens", "1T", "--layout", "auto", "--gpus", "64"], "architecture"),
+    ],
+)
+def test_train_layout_refuses_what_it_cannot_join(cli, args, message):
+    run = cli("train", *args)
+    assert run.code == 2 and message in run.stderr
+
+
+def test_backtest_against_published_steps():
+    """The done-when on the shipped measurements: median ≤ 10%, every row within ±25%."""
+    found = steps.backtest_steps(CATALOG)
+    errors = [abs(p.error) for p in found.rows]
+    assert len(errors) == len(CATALOG.names("steps")) >= 20
+    assert statistics.median(errors) <= 0.10
+    assert max(errors) <= 0.25
+
+
+def test_paired_ratios_follow_the_measurements():
+    """One thing changed: FP8 against BF16, more GPUs, recomputation. Within ±10%, except the NeMo
+    24.07 Llama 3 8B FP8 row against BF16, which the model over-predicts by 15-25% (its CP 2 on a small
+    model; the 25.11 FP8 8B row lands within 10%): held here at its measured size, so a change shows."""
+    found = steps.backtest_steps(CATALOG)
+    assert {p.what for p in found.pairs} == {"precision", "gpus", "recompute"}
+    for pair in found.pairs:
+        limit = 0.30 if "nemo-24.07-llama3-8b" in pair.first + pair.second else 0.10
+        assert abs(pair.error) <= limit, pair
+
+
+def test_held_out_errors_stay_small():
+    found = steps.backtest_steps(CATALOG, held_out=True)
+    held = [abs(e) for p in found.rows if (e := p.held_out_error) is not None]
+    assert len(held) == len(found.rows) and statistics.median(held) <= 0.10 and max(held) <= 0.30
+
+
+def test_the_shipped_constants_are_the_fit():
+    """`calibrate --steps` reproduces the preset: the fit is deterministic, and it is what ships."""
+    shipped = CATALOG.step_model()
+    refit = steps.fit(CATALOG, steps.measured(CATALOG), shipped)
+    for key in steps.FITTED:
+        assert getattr(refit, key) == pytest.approx(getattr(shipped, key), rel=1e-3, abs=1e-9)
+
+
+def test_backtest_steps_cli(cli):
+    doc = cli("backtest", "--steps", "--json").json()
+    assert doc["summary"]["median_abs_error"] <= 0.10
+    assert all(row["held_out_error"] is not None for row in doc["steps"])
+    assert "Backtest: the step model" in cli("backtest", "--steps").stdout
