@@ -5,9 +5,9 @@ import statistics
 import pytest
 
 from llamacalc.catalog import load_catalog, shipped_presets_dir
+from llamacalc.errors import InputError
 from llamacalc.estimates import steps
 from llamacalc.estimates.layout import estimate_layout, global_batch, parse_layout
-from llamacalc.errors import InputError
 
 CATALOG = load_catalog([shipped_presets_dir()])
 TABLE_4 = ["--gpu", "h100-sxm", "--gpus", "16384", "--global-batch", "2048", "--seq-len", "8192"]

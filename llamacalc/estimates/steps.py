@@ -13,6 +13,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from llamacalc.catalog import Catalog
 from llamacalc.flops import expert_params, parameter_count
@@ -172,7 +173,7 @@ def loss(catalog: Catalog, rows: Sequence[MeasuredStep], model: StepModel) -> fl
 
 # Where every fit starts, so that a refit is reproducible whatever the preset holds: GEMMs at the
 # measured fraction, attention at half the published best, TP exposed, 10 µs a kernel.
-START = {"sustained": 1.0, "attention": 0.5, "exposed_tp": 1.0, "kernel_overhead": 1e-5}
+START: dict[str, Any] = {"sustained": 1.0, "attention": 0.5, "exposed_tp": 1.0, "kernel_overhead": 1e-5}
 
 
 def fit(catalog: Catalog, rows: Sequence[MeasuredStep], model: StepModel, rounds: int = 6) -> StepModel:
