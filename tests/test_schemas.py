@@ -53,6 +53,10 @@ def validator(name: str):
         ("train", ["train", "llama-4-projected", "--goodput"]),
         ("train", ["train", "--config", "tests/fixtures/mixtral-8x7b-config.json", "--tokens", "1T"]),
         ("train", ["train", "llama-3.1-70b", "--flops", "hardware", "--recompute", "selective"]),
+        ("train", ["train", "llama-3.1-405b", "--layout", "tp8,pp16,dp128"]),
+        ("layout", ["layout", "llama-3.1-70b", "--gpus", "64", "--global-batch", "128", "--precision", "fp8"]),
+        ("layout", ["layout", "llama-4-maverick", "--gpus", "256", "--global-batch", "1024", "--seq-len", "8192"]),
+        ("steps", ["backtest", "--steps"]),
     ],
 )
 def test_json_outputs_validate(cli, schema, args):

@@ -697,7 +697,7 @@ def layout_join_document(j: LayoutJoin, result: TrainResult) -> dict[str, Any]:
         "layout": layout_entry(j.best) | {"global_batch": j.global_batch, "gpus_from": j.gpus_from},
         "steady_state_mfu": j.steady_in_convention,
         "steady_state_mfu_causal_bf16": j.steady_state_mfu,
-        "goodput": goodput_document(j.goodput, j.lost_per_interruption, result) | {"fraction": j.goodput.fraction},
+        "goodput": goodput_document(j.goodput, j.lost_per_interruption, result),
         "empirical_mfu": {"p10": low, "p50": p50, "p90": high},
         "layout_disagrees_with_empirical": j.disagrees,
     }
