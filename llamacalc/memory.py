@@ -122,9 +122,16 @@ def gather_buffers(arch: Architecture | None, params: float, layout: Layout) -> 
 
 
 def memory_per_gpu(
-    params: float, arch: Architecture | None, seq_len: int | None, layout: Layout, micro_batches: int | None = None
+    params: float,
+    arch: Architecture | None,
+    seq_len: int | None,
+    layout: Layout,
+    micro_batches: int | None = None,
+    experts: float | None = None,
 ) -> Memory:
-    experts = expert_params(arch) if arch else 0.0
+    """Bytes per GPU; `experts` the routed experts' parameters, when the caller has counted them."""
+    if experts is None:
+        experts = expert_params(arch) if arch else 0.0
     weights, grads, optimizer = model_states(params, experts, layout)
     activations = None
     if arch is not None and seq_len is not None:

@@ -340,12 +340,14 @@ def step_time(
     cal: StepModel,
     per_token: tuple[float, float] | None = None,
     grad_bytes: float = ACTIVATION_BYTES,
+    layer: PassTimes | None = None,
 ) -> Step:
     """One optimizer step of `layout` on `global_batch` sequences of `seq_len` tokens. `per_token` is
-    (model, hardware) FLOPs per token (`token_flops`), when a search has them already."""
+    (model, hardware) FLOPs per token (`token_flops`) and `layer` its `layer_pass`, when a search has
+    them already."""
     p, v, d = layout.pp, layout.vp, layout.dp
     m = global_batch // (d * layout.micro_batch)  # micro-batches per step on one pipeline
-    layer = layer_pass(arch, seq_len, layout, fabric, cal)
+    layer = layer or layer_pass(arch, seq_len, layout, fabric, cal)
     per_chunk = math.ceil(arch.layers / (p * v))
     layers = per_chunk * v  # on the busiest stage
     tokens = layout.micro_batch * seq_len / layout.cp
@@ -373,6 +375,16 @@ def step_time(
     per_gpu = global_batch * seq_len / layout.gpus  # tokens
     return Step(layout, global_batch, seq_len, parts, model * per_gpu, executed * per_gpu, fabric.peaks["bf16"],
                 fabric.peaks[layout.precision])  # fmt: skip
+
+
+def compute_bound(arch: Architecture, seq_len: int, global_batch: int, layout: Layout, layer: PassTimes) -> float:
+    """A floor under `step_time`: the layers' compute and exposed TP, CP and EP communication of every
+    micro-batch, and its bubble; no output layer, PP sends, DP sync or optimizer. A search skips a
+    layout whose floor is already slower than the layouts it keeps."""
+    m = global_batch // (layout.dp * layout.micro_batch)
+    layers = math.ceil(arch.layers / (layout.pp * layout.vp)) * layout.vp
+    micro = layers * (layer.forward + layer.backward + layer.recompute + layer.tp + layer.cp + layer.ep)
+    return (m + (layout.pp - 1) / layout.vp) * micro
 
 
 def token_flops(arch: Architecture, seq_len: int, recompute: str) -> tuple[float, float]:
