@@ -136,6 +136,7 @@ SCHEMA: Mapping[str, Mapping[str, tuple[type, ...]]] = {
         "peak_bf16": _NUMBER + _TEXT,
         "peak_fp8": _NUMBER + _TEXT,
         "peak_int8": _NUMBER + _TEXT,
+        "peak_fp4": _NUMBER + _TEXT,
         "memory": _NUMBER + _TEXT,
         "bandwidth": _NUMBER + _TEXT,
         "power": _NUMBER + _TEXT,

@@ -1,60 +1,188 @@
-"""Serving a decoder: FLOPs and bytes per token, the memory a batch needs, and the roofline.
+"""Serving a decoder under load: one continuous-batching iteration, from the same physics as training.
 
-Forward FLOPs per token C = 2·N_matmul + 2·L·ctx·d_attn (Kaplan et al. 2020 §2.1, Table 1). Each
-decode step reads every weight once and each sequence's KV cache; it is bound by HBM bandwidth at
-small batch and by the peak at large batch (Stanford CS336 2025, lecture 10: latency = (B·KV +
-parameter bytes) / bandwidth). KV cache bytes per token = 2 (K and V) · layers · kv_heads ·
-head_dim · bytes per element (GQA-aware: Llama 3 70B in bf16 = 327,680 B). The roofline is an upper
-bound; `estimates/serve.py` derates it with factors measured on published serving runs.
+Legend: B sequences in flight (the concurrency), I input and O output tokens per request, t GPUs of
+a tensor-parallel replica, e of them splitting the routed experts (EP), h d_model, L layers.
+
+- Continuous batching (Yu et al. 2022, Orca, OSDI '22): each iteration every running sequence
+  decodes one token, and finished requests are replaced at once. In steady state a request's
+  prompt is prefilled once per O iterations, so an iteration carries B decode tokens and B·I/O
+  prompt tokens, chunked into the same forward pass (Agrawal et al. 2024, Sarathi-Serve,
+  arXiv:2403.02310). Prefill is compute-bound, decode bandwidth-bound; their mix follows I/O.
+- Each GEMM runs at `step.gemm_time`: the larger of its FLOPs at the accelerator's measured fraction
+  of the dense peak and its bytes through HBM (weights read once per iteration for the whole batch).
+  Routed experts: active parameters drive the FLOPs, and only the experts the batch's tokens reach
+  are read — 1 − (1 − k/E)^T of them for T tokens, k of E each — while all of them take memory.
+- Attention: the prompt's causal scores at the fused-attention fraction of the BF16 peak (flash);
+  each decode token reads its sequence's KV cache, 2·L·kv_heads·head_dim bytes per token of context
+  (Pope et al. 2022, arXiv:2211.05102 §2; Stanford CS336 2025, lecture 10), at the HBM roofline.
+- Element-wise kernels through HBM (`step.elementwise_bytes`); TP: two all-reduces of the
+  iteration's activations per layer (Shoeybi et al. 2019, Megatron-LM §3), `step.all_reduce_time`
+  over the scale-up domain at its measured bus bandwidth and NCCL's hop latency.
+- Memory: the KV cache takes a share of what the weights leave (TensorRT-LLM's
+  kv_cache_free_gpu_mem_fraction), paged (Kwon et al. 2023, vLLM, SOSP '23) but reserved for a
+  request's whole I + O tokens, as TensorRT-LLM's default scheduler (GUARANTEED_NO_EVICT) does.
+
+The iteration's time is `compute·C + memory·M + TP + kernel·launches`: the seconds of compute-bound
+and of bandwidth-bound kernels scaled by two factors, and a fixed cost per kernel, which
+`estimates/serve.py` fits to the published serving runs (presets/serving/).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from typing import NamedTuple
 
-from llamacalc.flops import INFERENCE_FLOP_PER_PARAM_TOKEN, matmul_params, parameter_count
-from llamacalc.specs import Architecture
+from llamacalc.flops import expert_params, moe_layers, parameter_count
+from llamacalc.memory import usable
+from llamacalc.specs import Architecture, StepModel
+from llamacalc.step import ACTIVATION_BYTES, CAUSAL, Fabric, Layout, all_reduce_time, elementwise_bytes, group_link
 
-BYTES = {"bf16": 2, "fp8": 1, "int8": 1}  # bytes per weight and per KV-cache element
-# assumption: the share of the memory left after the weights that holds KV cache, as TensorRT-LLM's
-# default kv_cache_free_gpu_mem_fraction
-KV_MEMORY_SHARE = 0.9
+# Bytes per weight. NVFP4: 4-bit values with one FP8 scale per 16 (NVIDIA, "Introducing NVFP4", 2025).
+BYTES = {"bf16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5 + 1 / 16}
+KV_PRECISIONS = ("bf16", "fp8", "int8")
+# Assumptions, TensorRT-LLM's defaults: kv_cache_free_gpu_mem_fraction 0.9; max_batch_size 2,048 and
+# max_num_tokens 8,192 per iteration (the LLM API's BuildConfig).
+KV_SHARE = 0.9
+MAX_BATCH = 2048
+MAX_ITERATION_TOKENS = 8192
+# Per layer beside its GEMMs: attention over the prompts and over the decoding sequences' KV cache,
+# two norms fused with the residual adds, rotary embedding, the gated activation.
+KERNELS_BESIDE_GEMMS = 6
 
 
-def forward_flops(arch: Architecture, context: float) -> float:
-    """FLOPs to run one token through the model at `context` tokens of attention."""
-    weights = sum(matmul_params(arch).values())
-    d_attn = arch.heads * arch.head_dim
-    span = min(context, arch.sliding_window) if arch.sliding_window else context
-    return INFERENCE_FLOP_PER_PARAM_TOKEN * (weights + arch.layers * span * d_attn)
+class Replica(NamedTuple):
+    """One model served on t GPUs: their fabric, the step model's kernel costs, and the precisions."""
+
+    arch: Architecture
+    fabric: Fabric
+    cal: StepModel
+    hbm: float  # bytes per GPU
+    tp: int = 1
+    ep: int = 1  # GPUs (of the tp) the routed experts are split over; the rest split each expert
+    precision: str = "bf16"  # weights and GEMMs
+    kv: str = "bf16"  # KV cache elements
+
+    @property
+    def peak(self) -> float:
+        return self.fabric.peaks[self.precision]
+
+    @property
+    def gemm_efficiency(self) -> float:
+        """The measured fraction of the dense peak on large GEMMs: FP4 and INT8 have none measured, and
+        take FP8's (assumption: the same tensor cores, at twice the rate) or BF16's."""
+        gemm = self.fabric.gemm
+        return gemm.get(self.precision) or gemm.get("fp8" if self.precision == "fp4" else "bf16") or gemm["bf16"]
 
 
 def weight_bytes(arch: Architecture, precision: str) -> float:
-    return parameter_count(arch) * BYTES[precision]
+    """All the weights: the matrices at `precision`, the embedding and output layer kept in BF16 (as
+    quantized checkpoints keep them)."""
+    embeddings = arch.vocab * arch.d_model * (1 if arch.tied_embeddings else 2)
+    return (parameter_count(arch) - embeddings) * BYTES[precision] + embeddings * BYTES["bf16"]
 
 
-def kv_bytes_per_token(arch: Architecture, precision: str) -> float:
-    return 2 * arch.layers * arch.kv_heads * arch.head_dim * BYTES[precision]
+def kv_bytes_per_token(arch: Architecture, kv: str, tp: int = 1) -> float:
+    """KV cache bytes per token of context on one GPU: TP splits the KV heads, replicating them past
+    their count."""
+    heads = math.ceil(arch.kv_heads / tp)
+    return 2 * arch.layers * heads * arch.head_dim * BYTES[kv]
 
 
-def max_batch(arch: Architecture, precision: str, memory: float, context: float) -> int:
-    """Sequences of `context` tokens whose KV cache fits beside the weights in `memory` bytes."""
-    free = KV_MEMORY_SHARE * (memory - weight_bytes(arch, precision))
-    return max(0, int(free // (kv_bytes_per_token(arch, precision) * context)))
+def kv_capacity(r: Replica) -> float:
+    """Tokens of context the replica's KV cache holds: a share of what the weights leave of each GPU."""
+    free = usable(r.hbm) - weight_bytes(r.arch, r.precision) / r.tp
+    return max(0.0, KV_SHARE * free / kv_bytes_per_token(r.arch, r.kv, r.tp))
 
 
-@dataclass(frozen=True)
-class Step:
-    """One decode step of a batch on a replica: its time at the roofline, and which roof binds."""
+def max_concurrency(r: Replica, input_tokens: int, output_tokens: int) -> int:
+    """The most requests in flight: each reserves its whole I + O tokens of KV cache; at most
+    MAX_BATCH, and no more than MAX_ITERATION_TOKENS' worth of decode and prompt tokens per iteration."""
+    by_memory = int(kv_capacity(r) // (input_tokens + output_tokens))
+    by_tokens = int(MAX_ITERATION_TOKENS * output_tokens // (input_tokens + output_tokens))
+    return max(0, min(by_memory, MAX_BATCH, max(1, by_tokens)))
 
-    seconds: float
-    bandwidth_bound: bool
+
+class Iteration(NamedTuple):
+    """One continuous-batching iteration on one GPU of the replica, in seconds by kind of bound."""
+
+    batch: int  # sequences decoding
+    prefill: float  # prompt tokens in the iteration
+    compute: float  # compute-bound kernels at the measured fractions of the peak
+    memory: float  # bandwidth-bound kernels at the HBM peak
+    communication: float  # TP all-reduces
+    kernels: float  # kernel launches: each costs a fixed time beside its work
 
 
-def decode_step(arch: Architecture, precision: str, batch: int, context: float, bandwidth: float, peak: float) -> Step:
-    """Weights and every sequence's KV cache read once; or the batch's FLOPs at the peak, if slower.
+def iteration(r: Replica, batch: int, prefill: float, context: float, prompt: float) -> Iteration:
+    """B decode tokens at `context` tokens of KV cache each, and `prefill` prompt tokens of prompts
+    `prompt` tokens long."""
+    arch, f, cal = r.arch, r.fabric, r.cal
+    tokens = batch + prefill
+    compute = memory = kernels = 0.0
 
-    `bandwidth` and `peak` are the replica's (all its GPUs)."""
-    reads = weight_bytes(arch, precision) + batch * kv_bytes_per_token(arch, precision) * context
-    memory_time, compute_time = reads / bandwidth, batch * forward_flops(arch, context) / peak
-    return Step(max(memory_time, compute_time), memory_time >= compute_time)
+    def gemm(m: float, n: float, k: float, count: float = 1.0, read: float | None = None) -> None:
+        """A GEMM (or `count` alike) on the roofline; `read`: the share of its weights read."""
+        nonlocal compute, memory, kernels
+        kernels += 1
+        flops = 2 * m * n * k * count
+        weights = k * n * BYTES[r.precision] * (count if read is None else read)
+        traffic = weights + m * (k + n) * ACTIVATION_BYTES * count
+        at_peak, through_hbm = flops / (r.peak * r.gemm_efficiency), traffic / f.hbm
+        if at_peak >= through_hbm:
+            compute += at_peak
+        else:
+            memory += through_hbm
+
+    t, h, dh = r.tp, arch.d_model, arch.head_dim
+    q, kv = arch.heads * dh, arch.kv_heads * dh
+    mats = 2 if arch.gated_ffn else 1
+    moe = moe_layers(arch) if arch.is_moe else 0
+    for layers, is_moe in ((arch.layers - moe, False), (moe, True)):
+        if not layers:
+            continue
+        before = compute, memory, kernels
+        compute = memory = kernels = 0.0
+        gemm(tokens, (q + 2 * kv) / t, h)
+        gemm(tokens, h, q / t)
+        if not is_moe:
+            gemm(tokens, mats * arch.ffn / t, h)
+            gemm(tokens, h, arch.ffn / t)
+        else:
+            e, local = r.ep, arch.experts / r.ep
+            per_expert = tokens * arch.experts_per_token / arch.experts
+            reached = local * (1 - (1 - arch.experts_per_token / arch.experts) ** tokens)
+            width = arch.moe_ffn * e / t  # each expert split over the t/e GPUs that hold it
+            gemm(per_expert, mats * width, h, local, reached)
+            gemm(per_expert, h, width, local, reached)
+            shared = (arch.shared_ffn or arch.moe_ffn) * arch.shared_experts
+            if shared:
+                gemm(tokens, mats * shared / t, h)
+                gemm(tokens, h, shared / t)
+        compute += _prefill_attention(arch, prefill, prompt, t) / (f.peaks["bf16"] * f.attention * cal.attention)
+        memory += batch * context * kv_bytes_per_token(arch, r.kv, t) / arch.layers / f.hbm
+        memory += elementwise_bytes(arch, tokens, Layout(tp=t, sequence_parallel=False)) / f.hbm
+        kernels += KERNELS_BESIDE_GEMMS
+        compute, memory = before[0] + layers * compute, before[1] + layers * memory
+        kernels = before[2] + layers * kernels
+    gemm(batch + prefill / max(prompt, 1), arch.vocab / t, h)  # the output layer: decode tokens, each prompt's last
+    bandwidth, hop = group_link(f, cal, t, 1)
+    communication = 2 * arch.layers * all_reduce_time(tokens * h * ACTIVATION_BYTES, t, bandwidth, hop)
+    return Iteration(batch, prefill, compute, memory, communication, kernels + (2 * arch.layers if t > 1 else 0))
+
+
+def _prefill_attention(arch: Architecture, prefill: float, prompt: float, tp: int) -> float:
+    """One layer's forward attention-score FLOPs of `prefill` prompt tokens, causal over prompts of
+    `prompt` tokens: QKᵀ and ·V over the keys each query sees."""
+    span = min(prompt, arch.sliding_window) if arch.sliding_window else prompt
+    return 2 * 2 * prefill * span * CAUSAL * arch.heads * arch.head_dim / tp
+
+
+def steady(r: Replica, batch: int, input_tokens: int, output_tokens: int) -> Iteration:
+    """The steady-state iteration at concurrency B: B decode tokens at the average context I + O/2,
+    and B·I/O prompt tokens."""
+    return iteration(r, batch, batch * input_tokens / output_tokens, input_tokens + output_tokens / 2, input_tokens)
+
+
+def expert_share(arch: Architecture) -> float:
+    """The routed experts' share of the parameters: what EP divides."""
+    return expert_params(arch) / parameter_count(arch) if arch.is_moe else 0.0

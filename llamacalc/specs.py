@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from llamacalc.errors import InputError, PresetError, prefixed
 
 PRECISIONS = ("bf16", "fp8")  # what a training run computes in
-SERVING_PRECISIONS = (*PRECISIONS, "int8")  # and a served model's weights: INT8 serves, never trains
+SERVING_PRECISIONS = (*PRECISIONS, "int8", "fp4")  # and a served model's weights: INT8, FP4 serve, never train
 
 _NOT_FIGURES = {
     "title", "aliases", "source", "sources", "reported", "based_on", "cluster", "form", "organisation", "flags",

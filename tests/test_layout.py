@@ -123,7 +123,7 @@ def test_paired_ratios_follow_the_measurements():
     found = steps.backtest_steps(CATALOG)
     assert {p.what for p in found.pairs} == {"precision", "gpus", "recompute"}
     for pair in found.pairs:
-        limit = 0.30 if "nemo-24.07-llama3-8b" in pair.first + pair.second else 0.10
+        limit = 0.30 if "nemo-llama3-8b" in pair.first + pair.second else 0.10
         assert abs(pair.error) <= limit, pair
 
 

@@ -18,6 +18,7 @@ from llamacalc.cli.app import (
     SourcesOpt,
     TokensOpt,
     catalog_from,
+    choices,
     commands,
     emit,
     opt,
@@ -175,27 +176,53 @@ def _float(option: str, value: str) -> float:
 def serve(
     model: ModelArg = None,
     gpu: GpuOpt = None,
-    precision: ServingPrecisionOpt = None,
+    precision: Annotated[
+        str | None,
+        opt(
+            "Weights served in bf16, fp8, int8 or fp4 (Blackwell) [default: bf16].",
+            complete=choices("bf16", "fp8", "int8", "fp4"),
+        ),
+    ] = None,  # fmt: skip
+    kv_cache: Annotated[
+        str | None,
+        opt(
+            "KV cache elements: bf16, fp8 or int8 [default: fp8 beside fp8/fp4 weights].",
+            complete=choices("bf16", "fp8", "int8"),
+        ),
+    ] = None,  # fmt: skip
     tp: Annotated[str | None, opt("GPUs per replica (tensor parallel) [default: the fewest that fit].")] = None,
-    batch: Annotated[str | None, opt("Sequences decoded together, or 'max' [default: the most that fit].")] = None,
+    ep: Annotated[str | None, opt("Of those, GPUs the experts are split over (MoE) [default: 1].")] = None,
+    batch: Annotated[
+        str | None, opt("Requests in flight (continuous batching), or 'max': the most the KV cache holds.")
+    ] = None,
+    max_tpot: Annotated[str | None, opt("Highest load whose time per output token meets this, e.g. 20ms.")] = None,
+    max_ttft: Annotated[str | None, opt("Highest load whose time to first token meets this, e.g. 2s.")] = None,
     input_tokens: Annotated[str | None, opt("Input (prompt) tokens per request [default: 1000].")] = None,
     output_tokens: Annotated[str | None, opt("Output tokens per request [default: 1000].")] = None,
     tokens_per_day: Annotated[str | None, opt("Output tokens to serve per day: gives the GPUs, e.g. 10B.")] = None,
     price: Annotated[str | None, opt("Price per GPU-hour [default: the GPU preset's].")] = None,
+    backtest: Annotated[
+        bool, typer.Option("--backtest", help="The serving model against every published serving run instead.")
+    ] = False,
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Serving throughput on a replica (roofline, derated by published runs), GPUs for a demand, $/M tokens.
+    """Serving under load: TTFT, TPOT, tokens/s per user and per GPU, $/M tokens, GPUs for a demand.
 
-    Example: llamacalc serve llama-3.1-70b --gpu h100-sxm --precision fp8 --tp 2 --batch 1
+    Example: llamacalc serve llama-3.1-70b --gpu h100-sxm --precision fp8 --tp 4 --max-tpot 20ms
     """
-    from llamacalc.estimates.serve import estimate_serve
+    from llamacalc.estimates.serve import backtest_serving, estimate_serve
 
+    catalog = catalog_from(presets)
+    if backtest:
+        emit(backtest_serving(catalog), as_json)
+        return
     if model is None:
         raise LlamacalcError("serve needs a MODEL preset with an architecture, e.g. llama-3.1-70b")
-    options = {"gpu": gpu, "precision": precision, "tp": tp, "batch": batch, "input_tokens": input_tokens,
+    options = {"gpu": gpu, "precision": precision, "kv_cache": kv_cache, "tp": tp, "ep": ep, "batch": batch,
+               "max_tpot": max_tpot, "max_ttft": max_ttft, "input_tokens": input_tokens,
                "output_tokens": output_tokens, "tokens_per_day": tokens_per_day, "price": price}  # fmt: skip
-    emit(estimate_serve(catalog_from(presets), model, options), as_json)
+    emit(estimate_serve(catalog, model, options), as_json)
 
 
 @commands.command()

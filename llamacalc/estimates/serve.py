@@ -1,133 +1,321 @@
-"""The `serve` estimate: throughput of a model on a replica of GPUs, the GPUs a demand needs, $/M tokens.
+"""The `serve` estimate: a replica under load — TTFT, TPOT, tokens/s per user and per GPU, $/M tokens.
 
-A request of I input and O output tokens costs a prefill (I tokens at the compute peak × PREFILL_MFU)
-and O decode steps at the roofline (serving.decode_step), at the average context I + O/2. The
-roofline is an upper bound: measured throughputs (the `serving` presets: NVIDIA NIM at concurrency 1,
-TensorRT-LLM at maximum load) reach a fraction of it. That fraction, measured per regime on the
-published runs, derates the bound — at batch 1 the latency runs', at the largest batch that fits the
-maximum-load runs', and between them interpolated in log batch — and the spread of the maximum-load
-runs' fractions gives the P10-P90 range. It is a calibration on a handful of runs of one stack and
-one accelerator, and is shown as such.
+A continuous-batching iteration (serving.py) is timed from the architecture, the accelerator's
+fabric and the step model's kernel costs (step.py). Three constants turn its parts into seconds:
+`compute` scales the compute-bound kernels (1/compute: the share of the measured GEMM ceiling a
+serving stack holds), `memory` the bandwidth-bound ones (1/memory: the share of the HBM peak), and
+`kernel` is a fixed cost per kernel launch. They are fitted, by least squares on the relative error of
+the time per output token, to the published serving runs (the `serving` presets, which a user can
+extend), bounded to be physical (neither fraction above 1). The spread of each run's error with that
+run left out gives the P10–P90 range. The published runs are all one stack (TensorRT-LLM and NVIDIA
+NIM), so a GPU none of them used is shown as an extrapolation.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from llamacalc import units
 from llamacalc.catalog import Catalog
 from llamacalc.efficiency import Z90
 from llamacalc.errors import InputError, PresetError, prefixed
 from llamacalc.inputs import DEFAULTS, INPUTS
-from llamacalc.serving import BYTES, Step, decode_step, forward_flops, kv_bytes_per_token, max_batch, weight_bytes
-from llamacalc.specs import Architecture, Hardware
+from llamacalc.serving import (
+    KV_PRECISIONS,
+    MAX_ITERATION_TOKENS,
+    Iteration,
+    Replica,
+    iteration,
+    kv_bytes_per_token,
+    kv_capacity,
+    max_concurrency,
+    steady,
+    weight_bytes,
+)
+from llamacalc.specs import Architecture, Hardware, StepModel
 
-PREFILL_MFU = 0.5  # assumption: Sardana et al. 2024's default prefill MFU (cost_optimal.py), here on the peak
 MAX_TOKENS = 1e20  # a day's or a lifetime's serving: a hundred quintillion is far past any demand
+PRECISIONS = ("bf16", "fp8", "int8", "fp4")
 
 
-@dataclass(frozen=True)
-class Setting:
-    """A model served on a replica: its shape, precision, GPUs per replica, request shape, batch."""
+def default_kv(precision: str) -> str:
+    """The KV cache's elements: FP8 beside FP8 or FP4 weights (as NVIDIA's quantized checkpoints
+    store it), INT8 beside INT8, else BF16."""
+    return {"fp8": "fp8", "fp4": "fp8", "int8": "int8"}.get(precision, "bf16")
 
-    arch: Architecture
-    hardware: Hardware
-    precision: str
-    tp: int
+
+def replica(hardware: Hardware, arch: Architecture, cal: StepModel, precision: str, kv: str, tp: int,
+            ep: int = 1) -> Replica:  # fmt: skip
+    """A replica of `tp` GPUs, its fabric from the step model (FP4 and INT8 GEMMs borrow the fabric of
+    FP8 and BF16, whose achievable fractions they take)."""
+    from llamacalc.step import fabric
+
+    if hardware.memory is None:
+        raise InputError(f"--gpu: {hardware.name} has no memory figure; serving needs one for the KV cache")
+    hardware.peak(precision)  # a clear error when the GPU has no such peak
+    base = {"fp4": "fp8", "int8": "bf16"}.get(precision, precision)
+    f = fabric(hardware, None, base if base in hardware.peaks else "bf16")
+    return Replica(arch, f, cal, hardware.memory, tp, ep, precision, kv)
+
+
+# --- the calibration ------------------------------------------------------------------------------
+
+
+class Measured(NamedTuple):
+    """A published serving run: a model on a replica at a load, and its output tokens/s."""
+
+    name: str
+    title: str
+    model: str
+    gpu: str  # a hardware preset
+    replica: Replica
     input: int
     output: int
-    batch: int
-
-    @property
-    def context(self) -> float:
-        """Average tokens a decode step attends to over a request's output."""
-        return self.input + self.output / 2
+    concurrency: int  # the load it ran at: 1, or the most the KV cache allows
+    tokens_per_s: float  # output tokens/s of the whole replica
+    group: str  # the citation tag: its source, left out together when testing out of sample
 
 
-def roofline(s: Setting) -> tuple[float, Step]:
-    """Output tokens per second of the replica at the roofline (prefill, then decode steps), and the step."""
-    peak = s.hardware.peak(s.precision) * s.tp
-    assert s.hardware.bandwidth is not None
-    prefill = s.batch * s.input * forward_flops(s.arch, s.input / 2) / (peak * PREFILL_MFU)
-    step = decode_step(s.arch, s.precision, s.batch, s.context, s.hardware.bandwidth * s.tp, peak)
-    return s.batch * s.output / (prefill + s.output * step.seconds), step
-
-
-def bound_tokens_per_s(s: Setting) -> float:
-    return roofline(s)[0]
-
-
-@dataclass(frozen=True)
-class Derating:
-    """Measured / roofline, at batch 1 and at maximum load, with the spread of the latter (ln σ)."""
-
-    latency: float
-    throughput: float
-    sigma: float
-    runs: int
-    accelerators: frozenset[str]  # what the runs were measured on: anything else is extrapolation
-
-    def at(self, batch: int, largest: int) -> float:
-        if batch <= 1 or largest <= 1:
-            return self.latency
-        share = min(1.0, math.log(batch) / math.log(largest))
-        return math.exp((1 - share) * math.log(self.latency) + share * math.log(self.throughput))
-
-
-def derating(catalog: Catalog) -> Derating:
-    """The fractions of the roofline the published serving runs reached, by regime."""
-    latency: list[float] = []
-    throughput: list[float] = []
-    measured_on = set()
+def measured(catalog: Catalog) -> list[Measured]:
+    """Every `serving` preset, on the replica it names, at the concurrency it ran."""
+    cal = catalog.step_model()
+    found = []
     for name in catalog.names("serving"):
         entry = catalog.serving(name)
         fields = entry.fields
         model = catalog.model(str(fields["model"]))
         hardware = catalog.hardware(str(fields["accelerator"]))
-        measured_on.add(hardware.name)
-        if model.arch is None or hardware.bandwidth is None or hardware.memory is None:
-            raise InputError(f"serving.{name}: needs a model with an architecture and a GPU with memory and bandwidth")
-        tp, inp, out = int(fields["tp"]), int(fields["input"]), int(fields["output"])
-        precision = str(fields["precision"])
-        load = fields["concurrency"]
-        batch = 1 if load == 1 else max_batch(model.arch, precision, hardware.memory * tp, inp + out)
-        if batch < 1:
-            where, tokens = entry.where("input"), inp + out
-            raise PresetError(f"{where}: {tokens:,} tokens do not fit {tp} {hardware.name} beside the weights")
-        bound = bound_tokens_per_s(Setting(model.arch, hardware, precision, tp, inp, out, batch))
-        (latency if load == 1 else throughput).append(float(fields["tokens_per_s"]) / bound)
-    if not latency or len(throughput) < 2:
-        raise InputError("serve needs published serving runs: one at concurrency 1, two or more at maximum load")
-    logs = [math.log(r) for r in throughput]
-    return Derating(
-        math.exp(statistics.fmean(math.log(r) for r in latency)), math.exp(statistics.fmean(logs)),
-        statistics.stdev(logs), len(latency) + len(throughput), frozenset(measured_on),
-    )  # fmt: skip
+        if model.arch is None:
+            raise PresetError(f"{entry.where('model')}: {model.name} has no architecture; serving needs one")
+        precision, tp = str(fields["precision"]), int(fields["tp"])
+        inp, out = int(fields["input"]), int(fields["output"])
+        with prefixed(entry.where("accelerator")):
+            r = replica(hardware, model.arch, cal, precision, default_kv(precision), tp)
+        load = 1 if fields["concurrency"] == 1 else max_concurrency(r, inp, out)
+        if load < 1:
+            raise PresetError(f"{entry.where('input')}: {inp + out:,} tokens do not fit {tp} {hardware.name}")
+        tags = re.findall(r"\[(S\d+[a-z]?)", str(fields["source"]))
+        found.append(
+            Measured(
+                name,
+                entry.title,
+                model.name,
+                hardware.name,
+                r,
+                inp,
+                out,
+                load,
+                float(fields["tokens_per_s"]),
+                tags[0] if tags else str(fields["source"]),
+            )  # fmt: skip
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Seconds of an iteration = compute·C + memory·M + TP + kernel·launches; and its spread (ln σ)."""
+
+    compute: float
+    memory: float
+    kernel: float  # s per kernel launch
+    sigma: float  # of ln(predicted / measured), each run left out of the fit in turn
+    runs: int
+    accelerators: frozenset[str]  # what the runs were measured on: anything else is extrapolation
+
+    def time(self, it: Iteration) -> float:
+        return self.compute * it.compute + self.memory * it.memory + it.communication + self.kernel * it.kernels
+
+
+Point = tuple[Iteration, float]  # an iteration and the measured seconds per iteration
+
+
+def fit(points: Sequence[Point]) -> tuple[float, float, float]:
+    """(compute, memory, kernel) minimising Σ (predicted / measured time − 1)², with compute and
+    memory ≥ 1 (no stack beats the measured GEMM ceiling or the HBM peak) and kernel ≥ 0. Linear least
+    squares, each bound tried active or not."""
+    rows = [((it.compute / y, it.memory / y, it.kernels / y), 1 - it.communication / y) for it, y in points]
+    lower = (1.0, 1.0, 0.0)
+    best: tuple[float, tuple[float, float, float]] | None = None
+    for mask in range(8):
+        fixed = {i: lower[i] for i in range(3) if mask >> i & 1}
+        free = [i for i in range(3) if i not in fixed]
+        xs = [row for row, _ in rows]
+        ys = [target - sum(row[i] * v for i, v in fixed.items()) for row, target in rows]
+        solved = _least_squares([[x[i] for i in free] for x in xs], ys)
+        if solved is None:
+            continue
+        theta = [0.0, 0.0, 0.0]
+        for i, v in fixed.items():
+            theta[i] = v
+        for i, v in zip(free, solved, strict=True):
+            theta[i] = v
+        if any(theta[i] < lower[i] - 1e-12 for i in range(3)):
+            continue
+        loss = sum((sum(a * b for a, b in zip(x, theta, strict=True)) - y) ** 2 for x, y in zip(xs, ys, strict=True))
+        if best is None or loss < best[0]:
+            best = (loss, (theta[0], theta[1], theta[2]))
+    if best is None:
+        raise InputError("serve: the published serving runs do not determine the model's constants")
+    return best[1]
+
+
+def _least_squares(x: list[list[float]], y: list[float]) -> list[float] | None:
+    """Normal equations, solved by Gaussian elimination; None when singular."""
+    n = len(x[0]) if x else 0
+    if n == 0:
+        return []
+    a = [[sum(r[i] * r[j] for r in x) for j in range(n)] + [sum(r[i] * v for r, v in zip(x, y, strict=True))]
+         for i in range(n)]  # fmt: skip
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda row: abs(a[row][col]))
+        if abs(a[pivot][col]) < 1e-300:
+            return None
+        a[col], a[pivot] = a[pivot], a[col]
+        for row in range(n):
+            if row != col:
+                ratio = a[row][col] / a[col][col]
+                a[row] = [u - ratio * v for u, v in zip(a[row], a[col], strict=True)]
+    return [a[i][n] / a[i][i] for i in range(n)]
+
+
+def points(runs: Sequence[Measured]) -> list[Point]:
+    return [(steady(m.replica, m.concurrency, m.input, m.output), m.concurrency / m.tokens_per_s) for m in runs]
+
+
+def calibration(catalog: Catalog) -> Calibration:
+    """The constants fitted to every published serving run; the spread from each left out in turn."""
+    runs = measured(catalog)
+    if len(runs) < 4:
+        raise InputError("serve needs four or more published serving runs (presets of kind 'serving') to fit")
+    found = points(runs)
+    compute, memory, kernel = fit(found)
+    held_out = [_predicted_time(fit(found[:i] + found[i + 1 :]), it) / y for i, (it, y) in enumerate(found)]
+    sigma = statistics.pstdev(math.log(r) for r in held_out)
+    return Calibration(compute, memory, kernel, sigma, len(runs), frozenset(m.gpu for m in runs))
+
+
+def _predicted_time(constants: tuple[float, float, float], it: Iteration) -> float:
+    compute, memory, kernel = constants
+    return compute * it.compute + memory * it.memory + it.communication + kernel * it.kernels
+
+
+# --- a load ---------------------------------------------------------------------------------------
+
+
+class Load(NamedTuple):
+    """A replica at a concurrency: its latencies and throughput."""
+
+    concurrency: int
+    ttft: float  # s: the iteration(s) that prefill a new request's prompt beside the running batch
+    tpot: float  # s: one steady-state iteration
+    iteration: Iteration
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Output tokens/s of the replica: every running sequence decodes one token an iteration."""
+        return self.concurrency / self.tpot
+
+    @property
+    def tokens_per_s_per_user(self) -> float:
+        return 1 / self.tpot
+
+
+def load(r: Replica, cal: Calibration, concurrency: int, inp: int, out: int) -> Load:
+    """Concurrency B in steady state; a new prompt is chunked into iterations of at most the token budget."""
+    it = steady(r, concurrency, inp, out)
+    budget = max(1, MAX_ITERATION_TOKENS - concurrency)
+    chunks = math.ceil(inp / budget)
+    first = iteration(r, concurrency, max(inp / chunks, it.prefill), inp + out / 2, inp)
+    return Load(concurrency, chunks * cal.time(first), cal.time(it), it)
+
+
+def best_load(r: Replica, cal: Calibration, largest: int, inp: int, out: int, tpot: float | None,
+              ttft: float | None) -> Load:  # fmt: skip
+    """The highest-throughput load meeting the latency targets: the largest concurrency that does (both
+    latencies grow with the batch). Refuses, naming the best latency possible, when even one request
+    misses them."""
+
+    def meets(candidate: Load) -> bool:
+        return (tpot is None or candidate.tpot <= tpot) and (ttft is None or candidate.ttft <= ttft)
+
+    lone = load(r, cal, 1, inp, out)
+    if not meets(lone):
+        missed = [f"--max-tpot {_ms(tpot)}" if tpot is not None and lone.tpot > tpot else "",
+                  f"--max-ttft {_ms(ttft)}" if ttft is not None and lone.ttft > ttft else ""]  # fmt: skip
+        raise InputError(
+            f"{' and '.join(m for m in missed if m)}: no load meets it; the best possible is a TPOT of "
+            f"{_ms(lone.tpot)} and a TTFT of {_ms(lone.ttft)}, at concurrency 1; raise --tp or lower "
+            "--precision to fp8 or fp4"
+        )
+    low, high = 1, largest
+    while low < high:
+        mid = (low + high + 1) // 2
+        if meets(load(r, cal, mid, inp, out)):
+            low = mid
+        else:
+            high = mid - 1
+    return load(r, cal, low, inp, out)
+
+
+def _ms(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds * 1e3:,.3g} ms" if seconds < 1 else f"{seconds:,.3g} s"
+
+
+# --- the estimate ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A model served on a replica, and the requests it serves."""
+
+    arch: Architecture
+    hardware: Hardware
+    precision: str
+    kv: str
+    tp: int
+    ep: int
+    input: int
+    output: int
 
 
 @dataclass(frozen=True)
 class ServeEstimate:
-    """What `serve` reports: per-token costs, memory, throughput with its range, GPUs and price."""
+    """What `serve` reports: the load, its latencies and throughput with their range, GPUs and price."""
 
     model: str
     setting: Setting
-    flops_per_token: float
-    weight_bytes: float
-    kv_bytes_per_token: float
-    max_batch: int
-    bound_tokens_per_s: float  # the replica's roofline
-    derate: float
-    tokens_per_s: Mapping[str, float]  # the replica's decode output tokens/s: p10, p50, p90
-    prefill_tokens_per_s_per_gpu: float
-    bandwidth_bound: bool
+    weight_bytes: float  # the replica's
+    kv_bytes_per_token: float  # the replica's, all GPUs
+    kv_tokens: float  # tokens of context the replica's KV cache holds
+    max_concurrency: int
+    load: Load
+    tokens_per_s: Mapping[str, float]  # the replica's output tokens/s: p10, p50, p90
     tokens_per_day: float | None
-    gpus: int | None  # for tokens_per_day, in whole replicas
+    gpus: Mapping[str, int] | None  # for tokens_per_day, in whole replicas: p10, p50, p90
     price: float | None  # USD per GPU-second
-    calibration: Derating
+    calibration: Calibration
+    max_tpot: float | None = None
+    max_ttft: float | None = None
+
+    @property
+    def parts(self) -> dict[str, float]:
+        """The TPOT (one iteration) by what takes it: sums to `load.tpot`."""
+        c, it = self.calibration, self.load.iteration
+        return {"compute": c.compute * it.compute, "memory": c.memory * it.memory,
+                "tp": it.communication, "kernels": c.kernel * it.kernels}  # fmt: skip
+
+    @property
+    def bound(self) -> str:
+        """What limits the iteration most: compute, memory (HBM), TP or kernel launches."""
+        return max(self.parts, key=lambda k: self.parts[k])
 
     @property
     def extrapolated(self) -> bool:
@@ -139,14 +327,17 @@ class ServeEstimate:
         return self.tokens_per_s["p50"] / self.setting.tp
 
     @property
-    def usd_per_million_tokens(self) -> float | None:
+    def usd_per_million_tokens(self) -> Mapping[str, float] | None:
+        """$/M output tokens: the P10 cost at the P90 throughput."""
         if self.price is None:
             return None
-        return self.price * self.setting.tp / self.tokens_per_s["p50"] * 1e6
+        per = {k: self.price * self.setting.tp / v * 1e6 for k, v in self.tokens_per_s.items()}
+        return {"p10": per["p90"], "p50": per["p50"], "p90": per["p10"]}
 
 
 def estimate_serve(catalog: Catalog, model_name: str, options: Mapping[str, Any]) -> ServeEstimate:
-    """Serve a preset with an architecture on a GPU preset: the throughput a replica reaches."""
+    """Serve a preset with an architecture on a GPU preset: a replica at a load, or at the best load
+    meeting latency targets."""
     model = catalog.model(model_name)
     if model.arch is None:
         raise InputError(f"MODEL: {model.name} has no architecture (layers, d_model, ...): serving needs one")
@@ -156,46 +347,79 @@ def estimate_serve(catalog: Catalog, model_name: str, options: Mapping[str, Any]
     if hardware.memory is None or hardware.bandwidth is None:
         raise InputError(f"--gpu: {hardware.name} has no memory or bandwidth figure; serving needs both")
     precision = options.get("precision") or "bf16"
-    if precision not in BYTES:
-        raise InputError(f"--precision: expected one of {', '.join(BYTES)}, got '{precision}'")
-    hardware.peak(precision)  # a clear error when the GPU has no such peak
+    if precision not in PRECISIONS:
+        raise InputError(f"--precision: expected one of {', '.join(PRECISIONS)}, got '{precision}'")
+    hardware.peak(precision)
+    kv = options.get("kv_cache") or default_kv(precision)
+    if kv not in KV_PRECISIONS:
+        raise InputError(f"--kv-cache: expected one of {', '.join(KV_PRECISIONS)}, got '{kv}'")
     inp, out = _whole(options, "input_tokens", 1000), _whole(options, "output_tokens", 1000)
-    tp = _whole(options, "tp", 0) or _fewest_gpus(arch, precision, hardware.memory, inp + out)
-    largest = max_batch(arch, precision, hardware.memory * tp, inp + out)
+    cal = catalog.step_model()
+    ep = _whole(options, "ep", 1)
+    if ep > 1 and (not arch.is_moe or arch.experts % ep):
+        raise InputError(f"--ep: {model.name} has {arch.experts} experts; --ep must divide them (an MoE only)")
+    tp = _whole(options, "tp", 0) or _fewest_gpus(hardware, arch, cal, precision, kv, max(ep, 1), inp + out)
+    if tp % ep:
+        raise InputError(f"--ep: {ep} must divide --tp {tp}: the experts are split over the replica's GPUs")
+    r = replica(hardware, arch, cal, precision, kv, tp, ep)
+    largest = max_concurrency(r, inp, out)
     if largest < 1:
         raise InputError(
             f"--tp: {tp} × {hardware.name} cannot hold {model.name}'s {precision} weights and one "
-            f"{inp + out:,}-token sequence; raise --tp"
+            f"{inp + out:,}-token request; raise --tp"
         )
-    batch = largest if options.get("batch") in (None, "max") else _whole(options, "batch", 1)
-    if batch > largest:
-        raise InputError(f"--batch: at most {largest:,} sequences of {inp + out:,} tokens fit on {tp} GPUs")
-    setting = Setting(arch, hardware, precision, tp, inp, out, batch)
-    calibration = derating(catalog)
-    bound, step = roofline(setting)
-    derate = calibration.at(batch, largest)
-    p50 = bound * derate
-    spread = math.exp(Z90 * calibration.sigma)
-    per_day = options.get("tokens_per_day")
-    demand = None
-    if per_day is not None:
-        with prefixed("--tokens-per-day"):
-            demand = units.parse_count(per_day, "a token count")
-        if demand > MAX_TOKENS:
-            raise InputError(f"--tokens-per-day: at most {MAX_TOKENS:.0e}, got '{per_day}'")
-    peak = hardware.peak(precision)
+    calibrated = calibration(catalog)
+    max_tpot, max_ttft = _seconds(options, "max_tpot"), _seconds(options, "max_ttft")
+    batch = options.get("batch")
+    if max_tpot is not None or max_ttft is not None:
+        if batch not in (None, "max"):
+            raise InputError("--batch: give a concurrency or latency targets (--max-tpot, --max-ttft), not both")
+        at = best_load(r, calibrated, largest, inp, out, max_tpot, max_ttft)
+    else:
+        concurrency = largest if batch in (None, "max") else _whole(options, "batch", 1)
+        if concurrency > largest:
+            raise InputError(f"--batch: at most {largest:,} requests of {inp + out:,} tokens fit on {tp} GPUs")
+        at = load(r, calibrated, concurrency, inp, out)
+    spread = math.exp(Z90 * calibrated.sigma)
+    p50 = at.tokens_per_s
+    band = {"p10": p50 / spread, "p50": p50, "p90": p50 * spread}
+    demand = _demand(options.get("tokens_per_day"))
+    gpus = None
+    if demand is not None:
+        gpus = {
+            k: tp * max(1, math.ceil(demand / (band[q] * units.DAY)))
+            for k, q in (("p10", "p90"), ("p50", "p50"), ("p90", "p10"))
+        }
     price = options.get("price")
     if price is not None:
         with prefixed("--price"):
             price = INPUTS["price"].parse(price)
     return ServeEstimate(
-        model.name, setting, forward_flops(arch, setting.context), weight_bytes(arch, precision),
-        kv_bytes_per_token(arch, precision), largest, bound, derate,
-        {"p10": p50 / spread, "p50": p50, "p90": min(bound, p50 * spread)},
-        peak * PREFILL_MFU / forward_flops(arch, inp / 2), step.bandwidth_bound, demand,
-        None if demand is None else tp * math.ceil(demand / (p50 * units.DAY)),
-        price if price is not None else hardware.price, calibration,
+        model.name, Setting(arch, hardware, precision, kv, tp, ep, inp, out), weight_bytes(arch, precision),
+        kv_bytes_per_token(arch, kv, tp) * tp, kv_capacity(r), largest, at, band, demand, gpus,
+        price if price is not None else hardware.price, calibrated, max_tpot, max_ttft,
     )  # fmt: skip
+
+
+def _demand(per_day: Any) -> float | None:
+    if per_day is None:
+        return None
+    with prefixed("--tokens-per-day"):
+        demand = units.parse_count(per_day, "a token count")
+    if demand > MAX_TOKENS:
+        raise InputError(f"--tokens-per-day: at most {MAX_TOKENS:.0e}, got '{per_day}'")
+    return demand
+
+
+def _seconds(options: Mapping[str, Any], key: str) -> float | None:
+    value = options.get(key)
+    if value is None:
+        return None
+    with prefixed("--" + key.replace("_", "-")):
+        seconds = units.parse_quantity(value, units.DURATION)
+    if not seconds > 0:
+        raise InputError(f"--{key.replace('_', '-')}: expected a positive duration, e.g. 20ms, got '{value}'")
+    return seconds
 
 
 def _whole(options: Mapping[str, Any], key: str, default: int) -> int:
@@ -206,11 +430,71 @@ def _whole(options: Mapping[str, Any], key: str, default: int) -> int:
         return units.parse_whole(value, "a whole number")
 
 
-def _fewest_gpus(arch: Architecture, precision: str, memory: float, context: int) -> int:
-    """The fewest GPUs, a power of two, that hold the weights and at least one sequence."""
-    tp = 1
-    while max_batch(arch, precision, memory * tp, context) < 1:
+def _fewest_gpus(hardware: Hardware, arch: Architecture, cal: StepModel, precision: str, kv: str, ep: int,
+                 context: int) -> int:  # fmt: skip
+    """The fewest GPUs, a power of two, that hold the weights and at least one request."""
+    tp = ep
+    while max_concurrency(replica(hardware, arch, cal, precision, kv, tp, ep), context - 1, 1) < 1:
         tp *= 2
         if tp > 4096:
             raise InputError("no tensor-parallel degree up to 4,096 holds this model; check the GPU's memory")
     return tp
+
+
+# --- the backtest ---------------------------------------------------------------------------------
+
+
+class ServingRow(NamedTuple):
+    """One published run beside its prediction, in sample and with its source left out."""
+
+    run: Measured
+    predicted: float  # output tokens/s, all runs fitted
+    held_out: float  # with the run's source (its citation tag) left out of the fit
+    left_out: float  # with the run alone left out
+
+    @property
+    def error(self) -> float:
+        return self.predicted / self.run.tokens_per_s - 1
+
+    @property
+    def held_out_error(self) -> float:
+        return self.held_out / self.run.tokens_per_s - 1
+
+
+@dataclass(frozen=True)
+class ServingBacktest:
+    """`backtest --serving`: every published serving run predicted, and the fitted constants."""
+
+    rows: tuple[ServingRow, ...]
+    calibration: Calibration
+
+    def summary(self, rows: Sequence[ServingRow] | None = None) -> dict[str, float]:
+        chosen = self.rows if rows is None else rows
+        errors = [abs(r.error) for r in chosen]
+        held = [abs(r.held_out_error) for r in chosen]
+        alone = [abs(r.left_out / r.run.tokens_per_s - 1) for r in chosen]
+        return {
+            "runs": len(chosen),
+            "median_abs_error": statistics.median(errors),
+            "max_abs_error": max(errors),
+            "within_30pct": sum(e <= 0.30 for e in errors) / len(errors),
+            "held_out_median_abs_error": statistics.median(held),
+            "held_out_max_abs_error": max(held),
+            "left_out_median_abs_error": statistics.median(alone),
+            "left_out_max_abs_error": max(alone),
+        }
+
+
+def backtest_serving(catalog: Catalog) -> ServingBacktest:
+    """Each published serving run predicted by the constants fitted to all of them, to all but its
+    source's runs, and to all but itself."""
+    runs = measured(catalog)
+    found = points(runs)
+    constants = fit(found)
+    rows = []
+    for i, (m, (it, _)) in enumerate(zip(runs, found, strict=True)):
+        others = [p for n, p in zip(runs, found, strict=True) if n.group != m.group]
+        held = fit(others) if len(others) >= 3 else constants
+        alone = fit(found[:i] + found[i + 1 :])
+        rows.append(ServingRow(m, *(m.concurrency / _predicted_time(c, it) for c in (constants, held, alone))))
+    return ServingBacktest(tuple(rows), calibration(catalog))

@@ -823,17 +823,17 @@ def layout_join_table(j: LayoutJoin, result: TrainResult) -> Table:
 
 
 def steps_backtest_table(b: StepBacktest) -> Table:
-    """Each published step against the step model, and the paired ratios."""
+    """Each published step against the step model (layouts in --json), then the paired ratios."""
     table = _table(
         "Backtest: the step model against published training steps (tokens/s per GPU)",
-        "step", "layout", "measured", "model", "error", "held out",
+        "step", "GPUs", "measured", "model", "error", "held out",
     )  # fmt: skip
-    for column in table.columns[2:]:
+    for column in table.columns:
         column.no_wrap = True
     for p in b.rows:
         held = p.held_out_error
         table.add_row(
-            p.measured.name, p.step.layout.label(), count(p.measured.tokens_per_s_per_gpu, 3),
+            p.measured.name, whole(p.measured.gpus), count(p.measured.tokens_per_s_per_gpu, 3),
             count(p.step.tokens_per_s_per_gpu, 3), f"{p.error:+.0%}", "—" if held is None else f"{held:+.0%}",
         )  # fmt: skip
     s = b.summary()
@@ -843,10 +843,13 @@ def steps_backtest_table(b: StepBacktest) -> Table:
         if "held_out_median_abs_error" in s
         else ""
     )
-    pairs = "; ".join(f"{p.what} {p.measured:.2f} vs {p.predicted:.2f} ({p.error:+.0%})" for p in b.pairs)
+    pairs = "; ".join(
+        f"{p.first} / {p.second} ({p.what}): {p.measured:.2f} vs {p.predicted:.2f}, {p.error:+.0%}" for p in b.pairs
+    )
     table.caption = (
         f"{s['steps']:.0f} steps: median |error| {s['median_abs_error']:.1%}, largest {s['max_abs_error']:.0%}, "
-        f"{s['within_25pct']:.0%} within ±25%{held_out}. Paired ratios (measured vs model): {pairs}."
+        f"{s['within_25pct']:.0%} within ±25%{held_out}. Steps that differ in one thing, measured ratio vs "
+        f"the model's: {pairs}."
     )
     table.caption_justify = "left"
     return table
