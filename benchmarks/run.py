@@ -37,7 +37,23 @@ STARTUP = {
     "d: train (table)": [LLAMACALC, "train", "llama-3.1-405b"],
     "e: --help": [LLAMACALC, "--help"],
     "f: presets": [LLAMACALC, "presets"],
+    "i: train --layout auto": [LLAMACALC, "train", "llama-3.1-405b", "--layout", "auto", "--json"],
 }
+# The layout search in-process: every layout of 405B over 16,384 GPUs (steps: the step model).
+SEARCH = (
+    "import time\n"
+    "from llamacalc.catalog import load_catalog, shipped_presets_dir\n"
+    "from llamacalc.estimates.layout import estimate_layout\n"
+    "catalog = load_catalog([shipped_presets_dir()])\n"
+    "request = {'model': 'llama-3.1-405b', 'gpus': '16384', 'global_batch': '2048'}\n"
+    "estimate_layout(catalog, request)\n"
+    "times = []\n"
+    "for _ in range(10):\n"
+    "    start = time.perf_counter()\n"
+    "    found = estimate_layout(catalog, request)\n"
+    "    times.append(time.perf_counter() - start)\n"
+    "print(sorted(times)[len(times) // 2], found.tried)\n"
+)
 FIELDS = "days,cost_usd"  # a pipeline that wants two figures a line (batch --fields)
 BASELINE = "import json, sys\nfor line in sys.stdin:\n    sys.stdout.write(json.dumps(json.loads(line)) + '\\n')\n"
 
@@ -173,6 +189,9 @@ def main() -> None:
                 "peak_rss_mib": peak_rss_mib([LLAMACALC, "batch"], path),
             }
 
+    search_s, searched = subprocess.run([PY, "-c", SEARCH], capture_output=True, text=True, check=True).stdout.split()
+    search = {"seconds": float(search_s), "layouts": int(searched)}
+
     big, small = batch[args.lines], batch[10_000]
     targets = {
         "c <= 1.25 x b": median["c: train --json"] <= 1.25 * median["b: import typer, pint"],
@@ -183,6 +202,8 @@ def main() -> None:
         f"g --fields {FIELDS} >= 50,000 lines/s": big["fields_per_s"] >= 50_000,
         "g <= 3 x stdlib baseline": big["seconds"] <= 3 * big["baseline_seconds"],
         "g memory flat 10k -> 100k (within 20%)": big["peak_rss_mib"] <= 1.2 * small["peak_rss_mib"],
+        "i <= 1.2 x c (train --layout auto)": median["i: train --layout auto"] <= 1.2 * median["c: train --json"],
+        "405B layout search over 16,384 GPUs < 1 s": search["seconds"] < 1.0,
     }
     result = {
         "python": sys.version.split()[0],
@@ -190,6 +211,7 @@ def main() -> None:
         "startup_ms": median,
         "ratio_to_python": {name: ms / median["a: python -c pass"] for name, ms in median.items()},
         "batch": batch,
+        "layout_search": search,
         "targets": targets,
     }
     if args.instructions:
@@ -208,6 +230,10 @@ def main() -> None:
             f"{b['baseline_per_s']:>9,.0f}/s, ratio {b['seconds'] / b['baseline_seconds']:.2f}x), "
             f"peak RSS {b['peak_rss_mib']:.1f} MiB"
         )
+    print(
+        f"Layout search, 405B on 16,384 GPUs (median of 10, in-process): {search['seconds'] * 1000:.0f} ms, "
+        f"{search['layouts']:,} layouts"
+    )
     if args.instructions:
         full, fields = counts["full"], counts["fields"]
         print(f"Instructions per batch line (valgrind, in-process): {full:,.0f}, --fields {fields:,.0f}")
