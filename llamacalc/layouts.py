@@ -17,6 +17,10 @@ from llamacalc.memory import Memory, memory_per_gpu, usable
 from llamacalc.specs import Architecture, StepModel
 from llamacalc.step import Fabric, Layout, PassTimes, Step, compute_bound, layer_pass, step_time, token_flops
 
+# Assumption: Llama 3 405B's first batch stage, 4M tokens [S7 §3.4.1], for presets that publish no
+# batch; read as 2^22, as Table 4's 16M is 2,048 sequences of 8,192 tokens (2^24).
+DEFAULT_BATCH_TOKENS = 4 * 2**20
+DEFAULT_BATCH_SOURCE = "assumption: 4M tokens, Llama 3's first batch stage [S7 §3.4.1]"
 MICRO_BATCHES = (1, 2, 4, 8)
 VIRTUAL_STAGES = (1, 2, 4, 8)
 CONTEXT_PARALLEL = (1, 2, 4, 8, 16, 32)
@@ -203,6 +207,27 @@ def shapes(problem: Problem, fixed: Mapping[str, Any]) -> Iterator[Layout]:
                                 precision=problem.precision, sequence_parallel=fixed.get("sequence_parallel", tp > 1),
                                 attention=fixed.get("attention", "flash"),
                             )  # fmt: skip
+
+
+def batch_width(
+    arch: Architecture, params: float, seq_len: int, hbm: float, sequences: int, domain: int
+) -> tuple[int, Layout] | None:
+    """The GPUs that give each sequence of a global batch a model replica of its own: the smallest
+    model-parallel group (TP within the scale-up domain, then PP) that holds the model at ZeRO-3 with
+    one sequence a micro-batch, times the batch. None if no group of up to 128 pipeline stages does."""
+    room = usable(hbm)
+    groups = sorted(
+        (tp * pp, tp, pp)
+        for tp in (1, 2, 4, 8, 16, 32, 64)
+        if tp <= domain and arch.heads % tp == 0
+        for pp in (1, 2, 4, 8, 16, 32, 64, 128)
+        if pp <= arch.layers
+    )
+    for _, tp, pp in groups:
+        layout = Layout(tp=tp, pp=pp, dp=sequences, zero=3, sequence_parallel=tp > 1)
+        if memory_per_gpu(params, arch, seq_len, layout, 1).total <= room:
+            return tp * pp * sequences, layout
+    return None
 
 
 def _divisors(n: int) -> tuple[int, ...]:

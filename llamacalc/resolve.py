@@ -90,6 +90,7 @@ class Resolver:
         self._cited: dict[tuple[str, str, str], Assumption] = {}
         self._utilisation_source_text: str | None = None
         self._predicted: dict[tuple[float, float, bool, float | None], tuple[efficiency.Utilisation, Assumption]] = {}
+        self._widths: dict[tuple[Any, ...], Assumption | None] = {}
 
     def resolve(self, request: Mapping[str, Any]) -> Resolved:
         """Resolve a request against the presets, or raise InputError naming the offending option."""
@@ -99,6 +100,14 @@ class Resolver:
         """The hardware side of a request alone (no model): for planning from a GPU or money budget."""
         seen: dict[str, Assumption] = {}
         return _setup(self, _given(request), None, seen), seen
+
+    def batch_width(self, model: Model, hardware: Hardware, given: Mapping[str, Any]) -> Assumption | None:
+        """A run's GPU count when nothing gives one: a replica per sequence of its global batch
+        (layouts.batch_width), once per model, accelerator and sequence length."""
+        key = (model.name, hardware.name, given.get("seq_len"))
+        if key not in self._widths:
+            self._widths[key] = _batch_width(model, hardware, given)
+        return self._widths[key]
 
     def cited(self, entry: Entry, key: str, value: Any, unit: str) -> Assumption:
         """A preset's figure as an Assumption, built once per resolver."""
@@ -294,6 +303,10 @@ def _setup(
 
     scale: dict[str, Assumption] = {}  # after the MFU in `seen`, as a person reads them
     gpus, seconds = _scale(given, scale, cluster, home, reported)
+    if scale.get("gpus") is DEFAULTS["gpus"] and model is not None and model.arch is not None:
+        chosen = r.batch_width(model, hardware, given)
+        if chosen is not None:
+            gpus, scale["gpus"] = int(chosen.value), chosen
     mfu, band, outside = _utilisation(r, given, seen, hardware, str(precision), size, is_moe, gpus)
     if gpus is None and seconds and flops and seen["mfu"].origin == "default" and size is not None:
         mfu, band, outside = _deadline_utilisation(r, seen, hardware, size, is_moe, flops, seconds)
@@ -426,6 +439,42 @@ def _flops(
     if not math.isfinite(flops):
         raise InputError("--params/--tokens: the FLOP count overflows; check the magnitudes")
     return flops
+
+
+def _batch_width(model: Model, hardware: Hardware, given: Mapping[str, Any]) -> Assumption | None:
+    """The layout search's GPU count for a model with an architecture: None where it cannot say (no
+    memory figure, no sequence length, no group that fits), and the default stands."""
+    from llamacalc.flops import parameter_count
+    from llamacalc.layouts import DEFAULT_BATCH_SOURCE, DEFAULT_BATCH_TOKENS, batch_width
+
+    arch = model.arch
+    assert arch is not None
+    seq_len = _whole_or_none(given.get("seq_len")) or arch.seq_len
+    if hardware.memory is None or not seq_len:
+        return None
+    if model.global_batch:
+        sequences, batch_source = model.global_batch, model.entry.source_of("global_batch")
+    else:
+        sequences, batch_source = max(1, DEFAULT_BATCH_TOKENS // seq_len), DEFAULT_BATCH_SOURCE
+    found = batch_width(arch, model.params or parameter_count(arch), seq_len, hardware.memory, sequences,
+                        hardware.scale_up_domain or 8)  # fmt: skip
+    if found is None:
+        return None
+    gpus, layout = found
+    lead = "derived" if model.global_batch else "assumption"  # the batch is a preset's figure, or assumed
+    source = (
+        f"{lead}: no GPU count given, so one replica of TP {layout.tp} × PP {layout.pp} (the fewest "
+        f"{hardware.name} that hold it at ZeRO-3) per sequence of a {sequences:,}-sequence batch "
+        f"({batch_source}); --gpus, --days or --cluster set it"
+    )
+    return Assumption(gpus, "", "derived", source)
+
+
+def _whole_or_none(value: Any) -> int | None:
+    try:
+        return int(units.parse_whole(value, "a sequence length")) if value is not None else None
+    except InputError:
+        return None
 
 
 def _home_cluster(r: Resolver, model: Model | None) -> Cluster | None:

@@ -323,7 +323,7 @@ def with_layout(
     from llamacalc.flops import expert_params, parameter_count
     from llamacalc.goodput import LOST_HOURS_PER_INTERRUPTION, goodput
     from llamacalc.goodput import SOURCE as GOODPUT_SOURCE
-    from llamacalc.layouts import Problem, search
+    from llamacalc.layouts import DEFAULT_BATCH_TOKENS, Problem, search
     from llamacalc.step import fabric
 
     for key in ("mfu", "days"):
@@ -398,8 +398,3 @@ def with_layout(
         (low, s.mfu, high), source,
     )  # fmt: skip
     return train(resolved), join
-
-
-# Assumption: Llama 3 405B's first batch stage, 4M tokens [S7 §3.4.1], for presets that publish none;
-# read as 2^22, as Table 4's 16M is 2,048 sequences of 8,192 tokens (2^24).
-DEFAULT_BATCH_TOKENS = 4 * 2**20
