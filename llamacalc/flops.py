@@ -36,7 +36,7 @@ def model_flops(model: Model) -> float:
     return training_flops(model.active_params, model.tokens)
 
 
-def _attention(arch: Architecture) -> int:
+def attention_params(arch: Architecture) -> int:
     """Attention weights of one layer. Grouped-query: Q and O are d×(heads·head_dim), K and V
     d×(kv_heads·head_dim). Multi-head latent (DeepSeek-V2 §2.1): Q directly or through a rank-q
     bottleneck, K and V through a shared rank-kv latent plus a decoupled RoPE key, O from the values."""
@@ -99,7 +99,7 @@ def parameter_count(arch: Architecture, active: bool = False) -> int:
     """
     d = arch.d_model
     norm = d * (2 if arch.norm_bias else 1)  # RMSNorm: a scale; LayerNorm: a scale and a bias
-    per_layer = _attention(arch) + _attention_extras(arch) + arch.layer_norms * norm
+    per_layer = attention_params(arch) + _attention_extras(arch) + arch.layer_norms * norm
     embeddings = arch.vocab * d * (1 if arch.tied_embeddings else 2) + (arch.vocab if arch.unembedding_bias else 0)
     ffn = _ffn(arch, arch.experts_per_token if active else arch.experts)
     return arch.layers * per_layer + ffn + norm + embeddings  # + norm: the final one
@@ -219,7 +219,7 @@ register(Convention(
 def matmul_params(arch: Architecture) -> dict[str, float]:
     """Weights one token multiplies through in a forward pass, by component."""
     return {
-        "attention/qkvo": arch.layers * _attention(arch),
+        "attention/qkvo": arch.layers * attention_params(arch),
         "mlp": _ffn(arch, arch.experts_per_token),
         "unembedding": arch.vocab * arch.d_model,
     }

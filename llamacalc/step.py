@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from llamacalc.errors import InputError
-from llamacalc.flops import flops_per_token
+from llamacalc.flops import attention_params, flops_per_token
 from llamacalc.specs import Architecture, Cluster, Hardware, StepModel
 
 ACTIVATION_BYTES = 2  # bf16 activations and gradients
@@ -205,10 +205,13 @@ def gemm_time(m: float, n: float, k: float, peak: float, efficiency: float, fabr
 
 def layer_gemms(arch: Architecture, tokens: float, layout: Layout) -> list[tuple[float, float, float, float]]:
     """(m, n, k, count) of one layer's forward GEMMs on one GPU: TP splits the output (QKV, up) or the
-    input (O, down) dimension; routed experts see k·T tokens spread over E/e local experts."""
-    t, h, dh = layout.tp, arch.d_model, arch.head_dim
-    q, kv = arch.heads * dh, arch.kv_heads * dh
-    gemms = [(tokens, (q + 2 * kv) / t, h, 1.0), (tokens, h, q / t, 1.0)]
+    input (O, down) dimension; routed experts see k·T tokens spread over E/e local experts. The input
+    projections are sized from the attention's weights (flops.py), so multi-head latent attention's
+    bottlenecks count as what they are."""
+    t, h = layout.tp, arch.d_model
+    out = arch.heads * (arch.v_head_dim or arch.head_dim)  # the output projection's input width
+    projections = attention_params(arch) / h - out  # the input side's width, Q, K and V together
+    gemms = [(tokens, projections / t, h, 1.0), (tokens, h, out / t, 1.0)]
     mats = 2 if arch.gated_ffn else 1  # gate and up fused into one GEMM
     if not arch.is_moe:
         return [*gemms, (tokens, mats * arch.ffn / t, h, 1.0), (tokens, h, arch.ffn / t, 1.0)]

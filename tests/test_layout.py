@@ -86,6 +86,13 @@ def test_train_with_table_4_layout_lands_near_the_model_card(cli):
     assert doc["layout_disagrees_with_empirical"] is not (band["p10"] <= doc["mfu"] <= band["p90"])
 
 
+def test_train_layout_auto_without_a_count_says_how_it_chose_one(cli):
+    """Never a silent GPU count: a replica per sequence of the global batch, and the output says so."""
+    doc = cli("train", "llama-3.1-8b", "--layout", "auto", "--json").json()
+    assert doc["gpus"] == 512 and "per sequence" in doc["layout"]["gpus_from"]
+    assert "per sequence" in doc["assumptions"]["gpus"]["source"]
+
+
 def test_train_layout_table_shows_the_join(cli):
     out = cli("train", "llama-3.1-405b", "--layout", "auto").stdout
     for shown in ("steady-state MFU", "goodput", "empirical band", "layout"):
@@ -95,7 +102,6 @@ def test_train_layout_table_shows_the_join(cli):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["llama-3.1-8b", "--layout", "auto"], "needs a GPU count"),
         (["llama-3.1-405b", "--layout", "tp8,pp16,dp128", "--mfu", "0.4"], "conflict"),
         (["llama-3.1-405b", "--layout", "tp8,pp16,dp128", "--gpus", "64"], "sets the GPU count"),
         (["llama-3.1-405b", "--global-batch", "2048"], "--global-batch goes with --layout"),
