@@ -152,3 +152,11 @@ def test_backtest_steps_cli(cli):
     assert doc["summary"]["median_abs_error"] <= 0.10
     assert all(row["held_out_error"] is not None for row in doc["steps"])
     assert "Backtest: the step model" in cli("backtest", "--steps").stdout
+
+
+def test_params_alone_get_a_stated_llama_shape(cli):
+    doc = cli("layout", "--params", "30B", "--gpus", "256", "--global-batch", "1024", "--json").json()
+    assert doc["model"] == "30B (shaped)" and any("shaped as llama-" in note for note in doc["notes"])
+    assert doc["layouts"][0]["fits"]
+    run = cli("layout", "llama-3-8b", "--params", "30B", "--gpus", "8", "--global-batch", "8")
+    assert run.code == 2 and "conflict" in run.stderr

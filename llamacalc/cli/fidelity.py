@@ -58,6 +58,9 @@ def backtest(
 def layout(
     model: ModelArg = None,
     config: ConfigOpt = None,
+    params: Annotated[
+        str | None, opt("Total parameters, e.g. 30B: a Llama-shaped decoder of that size (an assumption).")
+    ] = None,
     gpu: GpuOpt = None,
     gpus: GpusOpt = None,
     cluster: ClusterOpt = None,
@@ -89,7 +92,7 @@ def layout(
     if config is not None:
         catalog, model = with_config(catalog, config, model, "1T")
     request = {
-        "model": model, "gpu": gpu, "gpus": gpus, "cluster": cluster, "global_batch": global_batch,
+        "model": model, "params": params, "gpu": gpu, "gpus": gpus, "cluster": cluster, "global_batch": global_batch,
         "seq_len": seq_len, "precision": precision, "tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep, "vp": vp,
         "micro_batch": micro_batch, "zero": zero, "recompute": recompute,
     }  # fmt: skip

@@ -117,7 +117,17 @@ def fixed_choices(request: Mapping[str, Any]) -> dict[str, Any]:
 
 def estimate_layout(catalog: Catalog, request: Mapping[str, Any], keep: int = 5) -> LayoutResult:
     """The best `keep` layouts of a model preset on `gpus` GPUs for a global batch."""
-    model = _model(catalog, request.get("model"))
+    shape_note = None
+    if request.get("params") is not None:
+        if request.get("model"):
+            raise InputError("MODEL and --params conflict: a preset has its own size")
+        with prefixed("--params"):
+            count = units.parse_count(request["params"], "a parameter count")
+        if not 1e6 <= count <= 1e15:
+            raise InputError(f"--params: expected 1M to 1e15 parameters, got {count:.3g}")
+        model, shape_note = shaped(catalog, count)
+    else:
+        model = _model(catalog, request.get("model"))
     assert model.arch is not None
     arch = model.arch
     cluster = catalog.cluster(request["cluster"]) if request.get("cluster") else _home(catalog, model)
@@ -141,7 +151,7 @@ def estimate_layout(catalog: Catalog, request: Mapping[str, Any], keep: int = 5)
     found, tried, closest = search(problem, fixed, keep)
     if not found:
         raise InputError(nothing_fits(problem, fixed, tried, closest))
-    notes = [ALLOWANCE_SOURCE]
+    notes = [ALLOWANCE_SOURCE, *([shape_note] if shape_note else [])]
     if batch_note:
         notes.append(batch_note)
     notes += [
@@ -155,9 +165,45 @@ def estimate_layout(catalog: Catalog, request: Mapping[str, Any], keep: int = 5)
     )  # fmt: skip
 
 
+SHAPE_HEAD = 128  # head size of the shaped decoder, as Llama 3's [S7 Table 3]
+
+
+def shaped(catalog: Catalog, params: float) -> tuple[Model, str]:
+    """A dense Llama-shaped decoder of about `params` parameters, for --params without an
+    architecture: the shipped dense preset nearest in size, its width and depth scaled alike by
+    (N / N₀)^⅓, heads of 128, its KV heads and FFN ratio. An assumption, and said to be one."""
+    from llamacalc.flops import parameter_count
+
+    dense = [
+        m for name in catalog.names("models")
+        if (m := catalog.model(name)).arch is not None and not m.arch.is_moe and m.params and m.arch.seq_len
+    ]  # fmt: skip
+    if not dense:
+        raise InputError("--params: no dense model preset with an architecture to shape it from; use --config")
+    base = min(reversed(dense), key=lambda m: abs(math.log(params / (m.params or 1.0))))  # the newest of equals
+    arch = base.arch
+    assert arch is not None and base.params is not None
+    scale = (params / base.params) ** (1 / 3)
+    heads = max(1, round(arch.d_model * scale / SHAPE_HEAD))
+    kv = math.gcd(heads, arch.kv_heads)
+    ffn = max(256, round(arch.ffn / arch.d_model * heads * SHAPE_HEAD / 256) * 256)
+    layers = max(1, round(arch.layers * scale))
+    new = arch._replace(layers=layers, d_model=heads * SHAPE_HEAD, heads=heads, kv_heads=kv, ffn=ffn, head_size=0)
+    note = (
+        f"assumption: {params / 1e9:,.3g}B parameters shaped as {base.name} scaled by (N/N₀)^⅓: {layers} layers, "
+        f"d_model {heads * SHAPE_HEAD:,}, {heads} heads ({kv} KV), FFN {ffn:,}; give --config for the real shape"
+    )
+    model = base._replace(
+        name=f"{params / 1e9:,.3g}B (shaped)", title=f"{params / 1e9:,.3g}B dense decoder (shaped)",
+        params=float(parameter_count(new)), active_params=float(parameter_count(new)), arch=new,
+        reported=None, cluster=None, global_batch=None,
+    )  # fmt: skip
+    return model, note
+
+
 def _model(catalog: Catalog, name: Any) -> Model:
     if not name:
-        raise InputError("layout needs a MODEL preset (or --config config.json): the step model needs the architecture")
+        raise InputError("layout needs a MODEL preset, --config config.json or --params")
     model = catalog.model(str(name))
     if model.arch is None:
         raise InputError(f"MODEL: {model.name} has no architecture (layers, d_model, ...); the step model needs one")
