@@ -160,3 +160,14 @@ def test_params_alone_get_a_stated_llama_shape(cli):
     assert doc["layouts"][0]["fits"]
     run = cli("layout", "llama-3-8b", "--params", "30B", "--gpus", "8", "--global-batch", "8")
     assert run.code == 2 and "conflict" in run.stderr
+
+
+def test_train_layout_takes_checkpoint_and_restart_times(cli):
+    """Faster restarts and checkpoints: more goodput, fewer GPU-hours than the Llama 3 calibration."""
+    base = cli("train", "llama-3.1-405b", "--layout", "tp8,pp16,dp128", "--json").json()
+    quick = cli(
+        "train", "llama-3.1-405b", "--layout", "tp8,pp16,dp128", "--checkpoint-every", "10 min", "--restart", "3 min",
+        "--json",
+    ).json()  # fmt: skip
+    assert quick["goodput"]["lost_per_interruption_minutes"] == pytest.approx(8.0)
+    assert quick["goodput"]["goodput"] > base["goodput"]["goodput"] and quick["gpu_hours"] < base["gpu_hours"]

@@ -45,8 +45,12 @@ def train(
     goodput: Annotated[
         bool, typer.Option("--goodput", help="Add interruptions at the Llama 3 405B run's failure rate.")
     ] = False,
-    checkpoint_every: Annotated[str | None, opt("With --goodput: checkpoint interval, e.g. '30 min'.")] = None,
-    restart: Annotated[str | None, opt("With --goodput: time to restart after a failure, e.g. '10 min'.")] = None,
+    checkpoint_every: Annotated[
+        str | None, opt("With --goodput or --layout: checkpoint interval, e.g. '30 min'.")
+    ] = None,
+    restart: Annotated[
+        str | None, opt("With --goodput or --layout: time to restart after a failure, e.g. '10 min'.")
+    ] = None,
     layout: Annotated[
         str | None,
         opt(
@@ -103,9 +107,10 @@ def train(
         return
     joined = None
     if layout is not None:
-        from llamacalc.estimates.train import with_layout
+        from llamacalc.estimates.train import lost_per_interruption_given, with_layout
 
-        result, joined = with_layout(catalog, Resolver(catalog), request, layout, global_batch)
+        lost = lost_per_interruption_given(checkpoint_every, restart)
+        result, joined = with_layout(catalog, Resolver(catalog), request, layout, global_batch, lost)
     else:
         result = estimate(Resolver(catalog), request)
     _warn_if_unfit(result)

@@ -247,21 +247,28 @@ def _figures(result: TrainResult) -> dict[str, float | None]:
 
 def goodput_estimate(result: TrainResult, checkpoint_every: str | None, restart: str | None) -> GoodputEstimate:
     """Goodput from --checkpoint-every and --restart (together), else the Llama 3 calibration."""
-    from llamacalc.goodput import LOST_HOURS_PER_INTERRUPTION, goodput, lost_per_interruption
+    from llamacalc.goodput import goodput
+
+    lost, source = lost_per_interruption_given(checkpoint_every, restart)
+    return GoodputEstimate(goodput(result.budget.gpus, result.budget.seconds / units.HOUR, lost), lost, source)
+
+
+def lost_per_interruption_given(checkpoint_every: str | None, restart: str | None) -> tuple[float, str]:
+    """Hours lost per interruption, and its source: from --checkpoint-every and --restart (together),
+    else the Llama 3 calibration."""
+    from llamacalc.goodput import LOST_HOURS_PER_INTERRUPTION, lost_per_interruption
     from llamacalc.goodput import SOURCE as GOODPUT_SOURCE
 
     rate = "failure rate: 419 interruptions / (54 days × 16,384 H100) [S7]"
     if checkpoint_every is None and restart is None:
-        lost, source = LOST_HOURS_PER_INTERRUPTION, f"{rate}; lost per interruption {GOODPUT_SOURCE}"
-    elif checkpoint_every is None or restart is None:
+        return LOST_HOURS_PER_INTERRUPTION, f"{rate}; lost per interruption {GOODPUT_SOURCE}"
+    if checkpoint_every is None or restart is None:
         raise InputError("--checkpoint-every and --restart go together")
-    else:
-        with prefixed("--checkpoint-every"):
-            checkpoint = units.parse_quantity(checkpoint_every, units.DURATION) / units.HOUR
-        with prefixed("--restart"):
-            restart_hours = units.parse_quantity(restart, units.DURATION) / units.HOUR
-        lost, source = lost_per_interruption(checkpoint, restart_hours), rate
-    return GoodputEstimate(goodput(result.budget.gpus, result.budget.seconds / units.HOUR, lost), lost, source)
+    with prefixed("--checkpoint-every"):
+        checkpoint = units.parse_quantity(checkpoint_every, units.DURATION) / units.HOUR
+    with prefixed("--restart"):
+        restart_hours = units.parse_quantity(restart, units.DURATION) / units.HOUR
+    return lost_per_interruption(checkpoint, restart_hours), f"{rate}; lost: --restart + half --checkpoint-every"
 
 
 def serving_bill(catalog: Catalog, result: TrainResult, inference_tokens: Any) -> ServingBill:
@@ -314,15 +321,20 @@ Z90 = 1.2816  # the standard normal's P90: a log-normal band of spread sigma spa
 
 
 def with_layout(
-    catalog: Catalog, resolver: Resolver, request: Mapping[str, Any], layout: str, batch: Any = None
+    catalog: Catalog,
+    resolver: Resolver,
+    request: Mapping[str, Any],
+    layout: str,
+    batch: Any = None,
+    lost: tuple[float, str] | None = None,
 ) -> tuple[TrainResult, LayoutJoin]:
     """The run budgeted from a parallel layout: its tokens/s per GPU from the step model, times the
     goodput of the Llama 3 interruption model, instead of the empirical efficiency model, whose band
-    stays beside it. `layout` is 'auto' (searched on the run's GPUs) or degrees ('tp8,pp16,dp128')."""
+    stays beside it. `layout` is 'auto' (searched on the run's GPUs) or degrees ('tp8,pp16,dp128');
+    `lost` the hours lost per interruption and their source (lost_per_interruption_given)."""
     from llamacalc.estimates.layout import fixed_choices, global_batch, nothing_fits, parse_layout
     from llamacalc.flops import expert_params, parameter_count
-    from llamacalc.goodput import LOST_HOURS_PER_INTERRUPTION, goodput
-    from llamacalc.goodput import SOURCE as GOODPUT_SOURCE
+    from llamacalc.goodput import goodput
     from llamacalc.layouts import DEFAULT_BATCH_TOKENS, Problem, search
     from llamacalc.step import fabric
 
@@ -373,16 +385,16 @@ def with_layout(
     per_token = s.flops / s.tokens  # the run's convention, per token
     steady = best.step.tokens_per_s_per_gpu * per_token / s.peak
     ideal_hours = s.tokens / (best.step.tokens_per_s_per_gpu * gpus) / units.HOUR
-    lost = goodput(gpus, ideal_hours, LOST_HOURS_PER_INTERRUPTION)
-    if not math.isfinite(lost.effective_hours):
+    lost_hours, lost_source = lost or lost_per_interruption_given(None, None)
+    interrupted = goodput(gpus, ideal_hours, lost_hours)
+    if not math.isfinite(interrupted.effective_hours):
         raise InputError("--layout: at this scale interruptions outpace progress; the run never finishes")
-    end_to_end = steady * lost.fraction
+    end_to_end = steady * interrupted.fraction
     sigma = step_model.statistics.get("held_out_rms_log_error", 0.0)
     band = (end_to_end * math.exp(-Z90 * sigma), end_to_end * math.exp(Z90 * sigma))
     source = (
         f"derived: layout {best.step.layout.label()} by the step model (tokens/s per GPU), times goodput "
-        f"{lost.fraction:.1%} (interruptions at the Llama 3 rate [S7]; lost per interruption {GOODPUT_SOURCE}); "
-        f"range: the step model's held-out error"
+        f"{interrupted.fraction:.1%} ({lost_source}); range: the step model's held-out error"
     )
     mfu_seen = Assumption(end_to_end, "", "derived", source)
     resolved = dataclasses.replace(
@@ -394,7 +406,7 @@ def with_layout(
         "--layout degrees" if all(k in fixed for k in ("tp", "pp", "dp")) else gpus_seen.source or gpus_seen.origin
     )
     join = LayoutJoin(
-        best, sequences, gpus_from, best.step.mfu, steady, lost, LOST_HOURS_PER_INTERRUPTION, end_to_end,
+        best, sequences, gpus_from, best.step.mfu, steady, interrupted, lost_hours, end_to_end,
         (low, s.mfu, high), source,
     )  # fmt: skip
     return train(resolved), join
