@@ -109,8 +109,8 @@ def train(
     if layout is not None:
         from llamacalc.estimates.train import lost_per_interruption_given, with_layout
 
-        lost = lost_per_interruption_given(checkpoint_every, restart)
-        result, joined = with_layout(catalog, Resolver(catalog), request, layout, global_batch, lost)
+        per_interruption = lost_per_interruption_given(checkpoint_every, restart)
+        result, joined = with_layout(catalog, Resolver(catalog), request, layout, global_batch, per_interruption)
     else:
         result = estimate(Resolver(catalog), request)
     _warn_if_unfit(result)
