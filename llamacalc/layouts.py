@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-from llamacalc.memory import Memory, memory_per_gpu, usable
+from llamacalc.footprint import Memory, memory_per_gpu, usable
 from llamacalc.specs import Architecture, StepModel
 from llamacalc.step import Fabric, Layout, PassTimes, Step, compute_bound, layer_pass, step_time, token_flops
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from llamacalc import memory
+from llamacalc import footprint as memory
 from llamacalc.specs import Architecture
 
 GIB = 2**30

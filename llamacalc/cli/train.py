@@ -123,7 +123,7 @@ def train(
 
 def _warn_if_unfit(result: "TrainResult") -> None:
     """Warn when the training state cannot fit on the plan's GPUs under any sharding."""
-    from llamacalc.memory import can_fit, state_bytes
+    from llamacalc.footprint import can_fit, state_bytes
 
     s = result.resolved
     hbm, params = s.hardware.memory, s.params

@@ -17,9 +17,9 @@ from llamacalc import units
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
 from llamacalc.flops import expert_params, parameter_count
+from llamacalc.footprint import ALLOWANCE_SOURCE, GIB, RECOMPUTE_MODES, ZERO_STAGES, allowance, memory_per_gpu, usable
 from llamacalc.inputs import DEFAULTS, option
 from llamacalc.layouts import Candidate, Problem, candidates, search
-from llamacalc.memory import ALLOWANCE_SOURCE, GIB, RECOMPUTE_MODES, ZERO_STAGES, allowance, memory_per_gpu, usable
 from llamacalc.specs import PRECISIONS, Cluster, Hardware, Model, StepModel
 from llamacalc.step import fabric
 

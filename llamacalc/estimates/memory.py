@@ -1,6 +1,6 @@
 """The `memory` estimate: training memory per GPU under a layout, and the fewest GPUs that hold it.
 
-Inputs arrive as text (the command line's); the formulas are in llamacalc/memory.py.
+Inputs arrive as text (the command line's); the formulas are in llamacalc/footprint.py.
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
-from llamacalc.inputs import DEFAULTS
-from llamacalc.memory import (
+from llamacalc.footprint import (
     ALLOWANCE_SOURCE,
     RECOMPUTE_MODES,
     ZERO_STAGES,
@@ -22,6 +21,7 @@ from llamacalc.memory import (
     min_data_parallel,
     usable,
 )
+from llamacalc.inputs import DEFAULTS
 from llamacalc.units import parse_count, parse_whole
 
 MAX_PARAMS = 1e15  # a thousand times the largest model trained; past it the byte counts lose meaning

@@ -1,0 +1,62 @@
+"""The Python API returns exactly the CLI's --json documents, names inputs as keywords, and stays lazy."""
+
+import subprocess
+import sys
+
+import pytest
+
+import llamacalc
+
+CASES = [
+    (lambda: llamacalc.train("llama-3.1-405b", gpus=16384, price="2.5 USD/h"),
+     ["train", "llama-3.1-405b", "--gpus", "16384", "--price", "2.5 USD/h"]),
+    (lambda: llamacalc.train("llama-3.1-405b", layout="tp8,pp16,dp128"),
+     ["train", "llama-3.1-405b", "--layout", "tp8,pp16,dp128"]),
+    (lambda: llamacalc.layout("llama-3.1-70b", gpus=64, global_batch=128, precision="fp8", top=3),
+     ["layout", "llama-3.1-70b", "--gpus", "64", "--global-batch", "128", "--precision", "fp8", "--top", "3"]),
+    (lambda: llamacalc.memory("llama-3.1-405b", gpu="h100-sxm", tp=8, pp=16, dp=128),
+     ["memory", "llama-3.1-405b", "--gpu", "h100-sxm", "--tp", "8", "--pp", "16", "--dp", "128"]),
+    (lambda: llamacalc.backtest_steps(), ["backtest", "--steps"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("call", "args"), CASES, ids=[" ".join(args[:2]) for _, args in CASES])
+def test_api_and_cli_documents_are_equal(cli, call, args):
+    assert call().to_dict() == cli(*args, "--json").json()
+
+
+def test_documents_read_as_attributes():
+    run = llamacalc.train("llama-3.1-405b")
+    assert run.days == run["days"] and run.ranges.days.p90 > run.days > run.ranges.days.p10
+    best = llamacalc.layout("llama-3.1-405b", gpus=16384, global_batch=2048, tp=8, pp=16, dp=128).layouts[0]
+    assert best.tp == 8 and best.breakdown.bubble_s > 0
+    with pytest.raises(AttributeError, match="no 'dayz'"):
+        run.dayz  # noqa: B018
+
+
+def test_errors_name_inputs_not_flags():
+    with pytest.raises(llamacalc.InputError, match="^mfu: expected a fraction"):
+        llamacalc.train("llama-3.1-405b", mfu=2)
+    with pytest.raises(ValueError, match="unknown input 'gpsu'"):
+        llamacalc.train("llama-3.1-405b", gpsu=8)
+    with pytest.raises(llamacalc.InputError, match="needs global_batch"):
+        llamacalc.layout("llama-3.1-70b", gpus=64)
+
+
+def test_import_stays_cheap():
+    """`import llamacalc` loads no estimate, no pint and no rich until a function is called."""
+    code = (
+        "import sys, llamacalc; print(sorted(m for m in sys.modules if m.startswith(('llamacalc.', 'pint', 'rich'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
+def test_readme_python_example_runs():
+    """The README's notebook example, run as written."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    code = re.search(r"\*\*From Python\.\*\*.*?```python\n(.*?)```", readme, re.S)[1]
+    exec(compile(code, "README.md", "exec"), {})
