@@ -268,7 +268,7 @@ def lost_per_interruption_given(checkpoint_every: str | None, restart: str | Non
         checkpoint = units.parse_quantity(checkpoint_every, units.DURATION) / units.HOUR
     with prefixed("--restart"):
         restart_hours = units.parse_quantity(restart, units.DURATION) / units.HOUR
-    return lost_per_interruption(checkpoint, restart_hours), f"{rate}; lost: --restart + half --checkpoint-every"
+    return lost_per_interruption(checkpoint, restart_hours), rate
 
 
 def serving_bill(catalog: Catalog, result: TrainResult, inference_tokens: Any) -> ServingBill:
