@@ -8,8 +8,10 @@ a tensor-parallel replica, e of them splitting the routed experts (EP), h d_mode
   prompt is prefilled once per O iterations, so an iteration carries B decode tokens and B·I/O
   prompt tokens, chunked into the same forward pass (Agrawal et al. 2024, Sarathi-Serve,
   arXiv:2403.02310). Prefill is compute-bound, decode bandwidth-bound; their mix follows I/O.
-- Each GEMM runs at `step.gemm_time`: the larger of its FLOPs at the accelerator's measured fraction
-  of the dense peak and its bytes through HBM (weights read once per iteration for the whole batch).
+- Each GEMM runs on `step.gemm_time`'s roofline: the larger of its FLOPs at the accelerator's measured
+  fraction of the dense peak and its bytes through HBM (weights read once per iteration for the whole
+  batch). That fraction is measured on large GEMMs; one of m tokens reaches m/(m + m½) of it (tiles
+  of rows left part-empty, too few tiles to fill the GPU), m½ fitted.
   Routed experts: active parameters drive the FLOPs, and only the experts the batch's tokens reach
   are read — 1 − (1 − k/E)^T of them for T tokens, k of E each — while all of them take memory.
 - Attention: the prompt's causal scores at the fused-attention fraction of the BF16 peak (flash);
@@ -22,9 +24,10 @@ a tensor-parallel replica, e of them splitting the routed experts (EP), h d_mode
   kv_cache_free_gpu_mem_fraction), paged (Kwon et al. 2023, vLLM, SOSP '23) but reserved for a
   request's whole I + O tokens, as TensorRT-LLM's default scheduler (GUARANTEED_NO_EVICT) does.
 
-The iteration's time is `compute·C + memory·M + TP + kernel·launches`: the seconds of compute-bound
-and of bandwidth-bound kernels scaled by two factors, and a fixed cost per kernel, which
-`estimates/serve.py` fits to the published serving runs (presets/serving/).
+The iteration's time is `compute·(C + m½·ramp) + memory·M + TP + kernel·launches`: the seconds of
+compute-bound and of bandwidth-bound kernels scaled by two factors, the GEMMs' ramp with their token
+count, and a fixed cost per kernel, which `estimates/serve.py` fits to the published serving runs
+(presets/serving/).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import math
 from typing import NamedTuple
 
 from llamacalc.flops import expert_params, moe_layers, parameter_count
-from llamacalc.memory import usable
+from llamacalc.footprint import usable
 from llamacalc.specs import Architecture, StepModel
 from llamacalc.step import ACTIVATION_BYTES, CAUSAL, Fabric, Layout, all_reduce_time, elementwise_bytes, group_link
 
@@ -111,6 +114,7 @@ class Iteration(NamedTuple):
     memory: float  # bandwidth-bound kernels at the HBM peak
     communication: float  # TP all-reduces
     kernels: float  # kernel launches: each costs a fixed time beside its work
+    ramp: float  # Σ compute-bound GEMM seconds / their tokens m: a GEMM reaches m/(m + m½) of its rate
 
 
 def iteration(r: Replica, batch: int, prefill: float, context: float, prompt: float) -> Iteration:
@@ -119,10 +123,11 @@ def iteration(r: Replica, batch: int, prefill: float, context: float, prompt: fl
     arch, f, cal = r.arch, r.fabric, r.cal
     tokens = batch + prefill
     compute = memory = kernels = 0.0
+    ramp = 0.0
 
     def gemm(m: float, n: float, k: float, count: float = 1.0, read: float | None = None) -> None:
         """A GEMM (or `count` alike) on the roofline; `read`: the share of its weights read."""
-        nonlocal compute, memory, kernels
+        nonlocal compute, memory, kernels, ramp
         kernels += 1
         flops = 2 * m * n * k * count
         weights = k * n * BYTES[r.precision] * (count if read is None else read)
@@ -130,6 +135,7 @@ def iteration(r: Replica, batch: int, prefill: float, context: float, prompt: fl
         at_peak, through_hbm = flops / (r.peak * r.gemm_efficiency), traffic / f.hbm
         if at_peak >= through_hbm:
             compute += at_peak
+            ramp += at_peak / max(m, 1)
         else:
             memory += through_hbm
 
@@ -140,8 +146,8 @@ def iteration(r: Replica, batch: int, prefill: float, context: float, prompt: fl
     for layers, is_moe in ((arch.layers - moe, False), (moe, True)):
         if not layers:
             continue
-        before = compute, memory, kernels
-        compute = memory = kernels = 0.0
+        before = compute, memory, kernels, ramp
+        compute = memory = kernels = ramp = 0.0
         gemm(tokens, (q + 2 * kv) / t, h)
         gemm(tokens, h, q / t)
         if not is_moe:
@@ -164,10 +170,11 @@ def iteration(r: Replica, batch: int, prefill: float, context: float, prompt: fl
         kernels += KERNELS_BESIDE_GEMMS
         compute, memory = before[0] + layers * compute, before[1] + layers * memory
         kernels = before[2] + layers * kernels
+        ramp = before[3] + layers * ramp
     gemm(batch + prefill / max(prompt, 1), arch.vocab / t, h)  # the output layer: decode tokens, each prompt's last
     bandwidth, hop = group_link(f, cal, t, 1)
     communication = 2 * arch.layers * all_reduce_time(tokens * h * ACTIVATION_BYTES, t, bandwidth, hop)
-    return Iteration(batch, prefill, compute, memory, communication, kernels + (2 * arch.layers if t > 1 else 0))
+    return Iteration(batch, prefill, compute, memory, communication, kernels + (2 * arch.layers if t > 1 else 0), ramp)
 
 
 def _prefill_attention(arch: Architecture, prefill: float, prompt: float, tp: int) -> float:

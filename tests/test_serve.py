@@ -242,3 +242,12 @@ def test_max_concurrency_is_capped_by_the_scheduler(catalog):
     """Short requests: the KV cache would hold thousands, TensorRT-LLM's max_batch_size caps at 2,048."""
     r = replica(catalog.hardware("h200-sxm"), catalog.model("llama-3.1-8b").arch, catalog.step_model(), "fp8", "fp8", 1)
     assert max_concurrency(r, 128, 128) == 2048
+
+
+def test_nim_latencies_it_was_not_fitted_to(cli):
+    """NVIDIA NIM, Llama 3.3 70B on 2×H100 FP8, 5000 in / 500 out [S41]: TTFT 406.77 ms at concurrency 1
+    (no TTFT is fitted), and 814 tokens/s at concurrency 50 (not a preset: the fit sees only 1 and max)."""
+    args = ["llama-3.1-70b", "--gpu", "h100-sxm", "--precision", "fp8", "--tp", "2", "--input-tokens", "5000",
+            "--output-tokens", "500"]  # fmt: skip
+    assert _serve(cli, *args, "--batch", "1")["ttft_s"] == pytest.approx(0.40677, rel=0.20)
+    assert _serve(cli, *args, "--batch", "50")["output_tokens_per_s"] == pytest.approx(814, rel=0.15)

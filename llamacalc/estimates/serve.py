@@ -1,14 +1,15 @@
 """The `serve` estimate: a replica under load — TTFT, TPOT, tokens/s per user and per GPU, $/M tokens.
 
 A continuous-batching iteration (serving.py) is timed from the architecture, the accelerator's
-fabric and the step model's kernel costs (step.py). Three constants turn its parts into seconds:
+fabric and the step model's collectives (step.py). Four constants turn its parts into seconds:
 `compute` scales the compute-bound kernels (1/compute: the share of the measured GEMM ceiling a
-serving stack holds), `memory` the bandwidth-bound ones (1/memory: the share of the HBM peak), and
-`kernel` is a fixed cost per kernel launch. They are fitted, by least squares on the relative error of
-the time per output token, to the published serving runs (the `serving` presets, which a user can
-extend), bounded to be physical (neither fraction above 1). The spread of each run's error with that
-run left out gives the P10–P90 range. The published runs are all one stack (TensorRT-LLM and NVIDIA
-NIM), so a GPU none of them used is shown as an extrapolation.
+serving stack holds), `half_rate` is the token count at which a GEMM reaches half that rate,
+`memory` scales the bandwidth-bound kernels (1/memory: the share of the HBM peak), and `kernel` is a
+fixed cost per kernel launch. They are fitted, by least squares on the relative error of the time per
+iteration, to the published serving runs (the `serving` presets, which a user can extend), bounded to
+be physical (neither fraction above 1, no negative cost). The spread of each run's error with that
+run left out gives the P10–P90 range. The published runs are all one vendor's stacks (TensorRT-LLM
+and NVIDIA NIM), so a GPU none of them used is shown as an extrapolation.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -119,50 +120,65 @@ def measured(catalog: Catalog) -> list[Measured]:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Seconds of an iteration = compute·C + memory·M + TP + kernel·launches; and its spread (ln σ)."""
+    """Seconds of an iteration = compute·(C + m½·ramp) + memory·M + TP + kernel·launches; its spread (ln σ)."""
 
     compute: float
     memory: float
+    half_rate: float  # m½: tokens at which a GEMM reaches half its large-GEMM rate
     kernel: float  # s per kernel launch
     sigma: float  # of ln(predicted / measured), each run left out of the fit in turn
     runs: int
     accelerators: frozenset[str]  # what the runs were measured on: anything else is extrapolation
 
+    @property
+    def constants(self) -> Constants:
+        return (self.compute, self.memory, self.compute * self.half_rate, self.kernel)
+
     def time(self, it: Iteration) -> float:
-        return self.compute * it.compute + self.memory * it.memory + it.communication + self.kernel * it.kernels
+        return _predicted_time(self.constants, it)
 
 
+Constants = tuple[float, float, float, float]  # the coefficients of C, M, ramp and launches
 Point = tuple[Iteration, float]  # an iteration and the measured seconds per iteration
+LOWER: Constants = (1.0, 1.0, 0.0, 0.0)  # no stack beats the measured GEMM ceiling or the HBM peak
 
 
-def fit(points: Sequence[Point]) -> tuple[float, float, float]:
-    """(compute, memory, kernel) minimising Σ (predicted / measured time − 1)², with compute and
-    memory ≥ 1 (no stack beats the measured GEMM ceiling or the HBM peak) and kernel ≥ 0. Linear least
+def _columns(it: Iteration) -> Constants:
+    return (it.compute, it.memory, it.ramp, it.kernels)
+
+
+def _predicted_time(constants: Constants, it: Iteration) -> float:
+    return sum(c * x for c, x in zip(constants, _columns(it), strict=True)) + it.communication
+
+
+def fit(points: Sequence[Point]) -> Constants:
+    """The coefficients minimising Σ (predicted / measured time − 1)² within LOWER: linear least
     squares, each bound tried active or not."""
-    rows = [((it.compute / y, it.memory / y, it.kernels / y), 1 - it.communication / y) for it, y in points]
-    lower = (1.0, 1.0, 0.0)
-    best: tuple[float, tuple[float, float, float]] | None = None
-    for mask in range(8):
-        fixed = {i: lower[i] for i in range(3) if mask >> i & 1}
-        free = [i for i in range(3) if i not in fixed]
-        xs = [row for row, _ in rows]
-        ys = [target - sum(row[i] * v for i, v in fixed.items()) for row, target in rows]
+    xs = [[x / y for x in _columns(it)] for it, y in points]
+    targets = [1 - it.communication / y for it, y in points]
+    n = len(LOWER)
+    best: tuple[float, list[float]] | None = None
+    for mask in range(2**n):
+        fixed = {i: LOWER[i] for i in range(n) if mask >> i & 1}
+        free = [i for i in range(n) if i not in fixed]
+        ys = [t - sum(x[i] * v for i, v in fixed.items()) for x, t in zip(xs, targets, strict=True)]
         solved = _least_squares([[x[i] for i in free] for x in xs], ys)
         if solved is None:
             continue
-        theta = [0.0, 0.0, 0.0]
-        for i, v in fixed.items():
-            theta[i] = v
+        theta = [fixed.get(i, 0.0) for i in range(n)]
         for i, v in zip(free, solved, strict=True):
             theta[i] = v
-        if any(theta[i] < lower[i] - 1e-12 for i in range(3)):
+        if any(theta[i] < LOWER[i] - 1e-12 for i in range(n)):
             continue
-        loss = sum((sum(a * b for a, b in zip(x, theta, strict=True)) - y) ** 2 for x, y in zip(xs, ys, strict=True))
+        loss = sum(
+            (sum(a * b for a, b in zip(x, theta, strict=True)) - t) ** 2 for x, t in zip(xs, targets, strict=True)
+        )
         if best is None or loss < best[0]:
-            best = (loss, (theta[0], theta[1], theta[2]))
+            best = (loss, theta)
     if best is None:
         raise InputError("serve: the published serving runs do not determine the model's constants")
-    return best[1]
+    compute, memory, ramp, kernel = best[1]
+    return (compute, memory, ramp, kernel)
 
 
 def _least_squares(x: list[list[float]], y: list[float]) -> list[float] | None:
@@ -191,18 +207,13 @@ def points(runs: Sequence[Measured]) -> list[Point]:
 def calibration(catalog: Catalog) -> Calibration:
     """The constants fitted to every published serving run; the spread from each left out in turn."""
     runs = measured(catalog)
-    if len(runs) < 4:
-        raise InputError("serve needs four or more published serving runs (presets of kind 'serving') to fit")
+    if len(runs) < 5:
+        raise InputError("serve needs five or more published serving runs (presets of kind 'serving') to fit")
     found = points(runs)
-    compute, memory, kernel = fit(found)
+    compute, memory, ramp, kernel = fit(found)
     held_out = [_predicted_time(fit(found[:i] + found[i + 1 :]), it) / y for i, (it, y) in enumerate(found)]
     sigma = statistics.pstdev(math.log(r) for r in held_out)
-    return Calibration(compute, memory, kernel, sigma, len(runs), frozenset(m.gpu for m in runs))
-
-
-def _predicted_time(constants: tuple[float, float, float], it: Iteration) -> float:
-    compute, memory, kernel = constants
-    return compute * it.compute + memory * it.memory + it.communication + kernel * it.kernels
+    return Calibration(compute, memory, ramp / compute, kernel, sigma, len(runs), frozenset(m.gpu for m in runs))
 
 
 # --- a load ---------------------------------------------------------------------------------------
@@ -309,7 +320,7 @@ class ServeEstimate:
     def parts(self) -> dict[str, float]:
         """The TPOT (one iteration) by what takes it: sums to `load.tpot`."""
         c, it = self.calibration, self.load.iteration
-        return {"compute": c.compute * it.compute, "memory": c.memory * it.memory,
+        return {"compute": c.compute * (it.compute + c.half_rate * it.ramp), "memory": c.memory * it.memory,
                 "tp": it.communication, "kernels": c.kernel * it.kernels}  # fmt: skip
 
     @property
@@ -445,12 +456,11 @@ def _fewest_gpus(hardware: Hardware, arch: Architecture, cal: StepModel, precisi
 
 
 class ServingRow(NamedTuple):
-    """One published run beside its prediction, in sample and with its source left out."""
+    """One published run beside its prediction, in sample and with runs like it left out of the fit."""
 
     run: Measured
     predicted: float  # output tokens/s, all runs fitted
-    held_out: float  # with the run's source (its citation tag) left out of the fit
-    left_out: float  # with the run alone left out
+    held_out: Mapping[str, float]  # with the run alone ("run") or its source's table, model or GPU left out
 
     @property
     def error(self) -> float:
@@ -458,12 +468,16 @@ class ServingRow(NamedTuple):
 
     @property
     def held_out_error(self) -> float:
-        return self.held_out / self.run.tokens_per_s - 1
+        """With the run's source table (its citation tag and model) left out of the fit."""
+        return self.held_out["table"] / self.run.tokens_per_s - 1
+
+    def error_without(self, left_out: str) -> float:
+        return self.held_out[left_out] / self.run.tokens_per_s - 1
 
 
 @dataclass(frozen=True)
 class ServingBacktest:
-    """`backtest --serving`: every published serving run predicted, and the fitted constants."""
+    """`serve --backtest`: every published serving run predicted, and the fitted constants."""
 
     rows: tuple[ServingRow, ...]
     calibration: Calibration
@@ -471,30 +485,38 @@ class ServingBacktest:
     def summary(self, rows: Sequence[ServingRow] | None = None) -> dict[str, float]:
         chosen = self.rows if rows is None else rows
         errors = [abs(r.error) for r in chosen]
-        held = [abs(r.held_out_error) for r in chosen]
-        alone = [abs(r.left_out / r.run.tokens_per_s - 1) for r in chosen]
-        return {
+        found = {
             "runs": len(chosen),
             "median_abs_error": statistics.median(errors),
             "max_abs_error": max(errors),
             "within_30pct": sum(e <= 0.30 for e in errors) / len(errors),
-            "held_out_median_abs_error": statistics.median(held),
-            "held_out_max_abs_error": max(held),
-            "left_out_median_abs_error": statistics.median(alone),
-            "left_out_max_abs_error": max(alone),
         }
+        for left_out, name in (("table", "held_out"), ("run", "left_out"), ("model", "model_held_out"),
+                               ("gpu", "gpu_held_out")):  # fmt: skip
+            held = [abs(r.error_without(left_out)) for r in chosen]
+            found[f"{name}_median_abs_error"] = statistics.median(held)
+            found[f"{name}_max_abs_error"] = max(held)
+        return found
 
 
 def backtest_serving(catalog: Catalog) -> ServingBacktest:
-    """Each published serving run predicted by the constants fitted to all of them, to all but its
-    source's runs, and to all but itself."""
+    """Each published serving run predicted by the constants fitted to all of them; and to all but
+    itself, all but its source table's runs (a citation tag and a model: one table of a page), its
+    model's, or its GPU's. A group leaving fewer runs than constants is not left out."""
     runs = measured(catalog)
     found = points(runs)
     constants = fit(found)
+    keys: dict[str, Callable[[Measured], Any]] = {
+        "table": lambda m: (m.group, m.model),
+        "model": lambda m: m.model,
+        "gpu": lambda m: m.gpu,
+    }
     rows = []
     for i, (m, (it, _)) in enumerate(zip(runs, found, strict=True)):
-        others = [p for n, p in zip(runs, found, strict=True) if n.group != m.group]
-        held = fit(others) if len(others) >= 3 else constants
-        alone = fit(found[:i] + found[i + 1 :])
-        rows.append(ServingRow(m, *(m.concurrency / _predicted_time(c, it) for c in (constants, held, alone))))
+        fits = {"run": fit(found[:i] + found[i + 1 :])}
+        for left_out, key in keys.items():
+            others = [p for n, p in zip(runs, found, strict=True) if key(n) != key(m)]
+            fits[left_out] = fit(others) if len(others) >= len(LOWER) else constants
+        held = {name: m.concurrency / _predicted_time(c, it) for name, c in fits.items()}
+        rows.append(ServingRow(m, m.concurrency / _predicted_time(constants, it), held))
     return ServingBacktest(tuple(rows), calibration(catalog))

@@ -432,8 +432,9 @@ def serve_table(e: ServeEstimate) -> Table:
     table.caption = (
         f"Continuous batching, prefill chunked beside decode; compute and HBM traffic of each kernel from the "
         f"architecture, TP all-reduces over {s.hardware.name}'s scale-up fabric. Fitted to {c.runs} published runs "
-        f"(TensorRT-LLM, NIM): compute at {1 / c.compute:.0%} of the measured GEMM ceiling, HBM at "
-        f"{1 / c.memory:.0%} of its peak; (P10–P90) from each run's error left out of the fit."
+        f"(TensorRT-LLM, NIM): compute at {1 / c.compute:.0%} of the measured GEMM ceiling (half of it at "
+        f"{c.half_rate:.0f} tokens), HBM at {1 / c.memory:.0%} of its peak, {c.kernel * 1e6:.1f} µs a kernel; "
+        "(P10–P90) from each run's error left out of the fit."
         + (f" Extrapolated: {s.hardware.name} is not among the runs." if e.extrapolated else "")
     )
     table.caption_justify = "left"
@@ -949,11 +950,14 @@ def serving_backtest_table(b: ServingBacktest) -> Table:
     s, c = b.summary(), b.calibration
     table.caption = (
         f"{s['runs']:.0f} runs: median |error| {s['median_abs_error']:.1%}, largest {s['max_abs_error']:.0%}, "
-        f"{s['within_30pct']:.0%} within ±30%. Each source left out and refitted: median "
+        f"{s['within_30pct']:.0%} within ±30%. Each source table left out and refitted (held out): median "
         f"{s['held_out_median_abs_error']:.1%}, largest {s['held_out_max_abs_error']:.0%}; each run left out: median "
-        f"{s['left_out_median_abs_error']:.1%}, largest {s['left_out_max_abs_error']:.0%}. Fitted: compute at "
-        f"{1 / c.compute:.0%} of the measured GEMM ceiling, HBM at {1 / c.memory:.0%} of its peak, "
-        f"{c.kernel * 1e6:.1f} µs per kernel."
+        f"{s['left_out_median_abs_error']:.1%}, largest {s['left_out_max_abs_error']:.0%}; each model left out: "
+        f"median {s['model_held_out_median_abs_error']:.1%}, largest {s['model_held_out_max_abs_error']:.0%}; each "
+        f"GPU left out: median {s['gpu_held_out_median_abs_error']:.1%}, largest {s['gpu_held_out_max_abs_error']:.0%}"
+        ". Fitted: compute at "
+        f"{1 / c.compute:.0%} of the measured GEMM ceiling (half of it at {c.half_rate:.0f} tokens), HBM at "
+        f"{1 / c.memory:.0%} of its peak, {c.kernel * 1e6:.1f} µs per kernel."
     )
     table.caption_justify = "left"
     return table
