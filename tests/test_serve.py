@@ -251,3 +251,10 @@ def test_nim_latencies_it_was_not_fitted_to(cli):
             "--output-tokens", "500"]  # fmt: skip
     assert _serve(cli, *args, "--batch", "1")["ttft_s"] == pytest.approx(0.40677, rel=0.20)
     assert _serve(cli, *args, "--batch", "50")["output_tokens_per_s"] == pytest.approx(814, rel=0.15)
+
+
+def test_the_fp4_peak_and_its_source_travel_with_the_answer(cli):
+    doc = _serve(cli, "llama-3.1-8b", "--gpu", "b200", "--precision", "fp4")
+    assert doc["peak_flops_per_s"] == 9e15 and "[S18c]" in doc["peak_source"]
+    table = " ".join(cli("serve", "llama-3.1-8b", "--gpu", "b200", "--precision", "fp4").stdout.split())
+    assert "FP4 peak 9,000 TFLOP/s dense per GPU: [S18c]" in table

@@ -329,6 +329,15 @@ class ServeEstimate:
         return max(self.parts, key=lambda k: self.parts[k])
 
     @property
+    def peak(self) -> float:
+        """The dense FLOP/s of the weights' precision on one GPU."""
+        return self.setting.hardware.peak(self.setting.precision)
+
+    @property
+    def peak_source(self) -> str:
+        return self.setting.hardware.entry.source_of(f"peak_{self.setting.precision}")
+
+    @property
     def extrapolated(self) -> bool:
         """Served on an accelerator none of the calibration runs used."""
         return self.setting.hardware.name not in self.calibration.accelerators

@@ -469,6 +469,8 @@ def serve_document(e: ServeEstimate) -> dict[str, Any]:
         "price_usd_per_gpu_hour": _scaled(e.price, 1 / HOUR),
         "max_tpot_s": e.max_tpot,
         "max_ttft_s": e.max_ttft,
+        "peak_flops_per_s": e.peak,
+        "peak_source": e.peak_source,
         "bound": e.bound,
         "tpot_parts_s": e.parts,
         "weight_bytes": e.weight_bytes,

@@ -434,7 +434,8 @@ def serve_table(e: ServeEstimate) -> Table:
         f"architecture, TP all-reduces over {s.hardware.name}'s scale-up fabric. Fitted to {c.runs} published runs "
         f"(TensorRT-LLM, NIM): compute at {1 / c.compute:.0%} of the measured GEMM ceiling (half of it at "
         f"{c.half_rate:.0f} tokens), HBM at {1 / c.memory:.0%} of its peak, {c.kernel * 1e6:.1f} µs a kernel; "
-        "(P10–P90) from each run's error left out of the fit."
+        "(P10–P90) from each run's error left out of the fit. "
+        f"{s.precision.upper()} peak {e.peak / 1e12:,.0f} TFLOP/s dense per GPU: {e.peak_source}."
         + (f" Extrapolated: {s.hardware.name} is not among the runs." if e.extrapolated else "")
     )
     table.caption_justify = "left"
