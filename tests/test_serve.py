@@ -7,6 +7,8 @@ import statistics
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llamacalc.estimates.serve import backtest_serving, calibration, default_kv, replica
 from llamacalc.serving import kv_bytes_per_token, max_concurrency, steady, weight_bytes
@@ -258,3 +260,27 @@ def test_the_fp4_peak_and_its_source_travel_with_the_answer(cli):
     assert doc["peak_flops_per_s"] == 9e15 and "[S18c]" in doc["peak_source"]
     table = " ".join(cli("serve", "llama-3.1-8b", "--gpu", "b200", "--precision", "fp4").stdout.split())
     assert "FP4 peak 9,000 TFLOP/s dense per GPU: [S18c]" in table
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    model=st.sampled_from(["llama-3.1-8b", "llama-3.1-70b", "llama-4-maverick"]),
+    gpu=st.sampled_from(["h100-sxm", "h200-sxm", "b200"]),
+    inp=st.integers(1, 30_000),
+    out=st.integers(1, 4_000),
+    share=st.floats(0.0, 1.0),
+)
+def test_latency_and_throughput_grow_with_the_load(catalog, model, gpu, inp, out, share):
+    """What the latency-target search relies on: TPOT and TTFT never fall as requests are added, and the
+    replica's throughput never falls either."""
+    from llamacalc.estimates.serve import load
+
+    r = replica(catalog.hardware(gpu), catalog.model(model).arch, catalog.step_model(), "fp8", "fp8", 8)
+    largest = max_concurrency(r, inp, out)
+    if largest < 2:
+        return
+    cal = calibration(catalog)
+    low = 1 + int(share * (largest - 2))
+    a, b = load(r, cal, low, inp, out), load(r, cal, low + 1, inp, out)
+    assert b.tpot >= a.tpot and b.ttft >= a.ttft * (1 - 1e-9)
+    assert b.tokens_per_s >= a.tokens_per_s * (1 - 1e-9)
