@@ -11,7 +11,9 @@ fast; quantities are parsed when a preset is used, with errors naming the file, 
 from __future__ import annotations
 
 import math
+import os
 import re
+import sys
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -471,16 +473,49 @@ class _Kinds(Mapping[str, Mapping[str, Entry]]):
         return len(KINDS)
 
 
+MAX_PRESET_WALK = 10_000  # files and folders looked at under one presets folder: '/' is not a folder of presets
+
+
 def _toml_files(path: Path) -> Iterable[Path]:
-    """A preset file itself, or every *.toml under a directory."""
+    """A preset file itself, or every *.toml under a directory: its symlinked folders not entered
+    (no loop, no walk off elsewhere), and no more than MAX_PRESET_WALK entries looked at, so that
+    `--presets /` is an error at once instead of a walk of the whole disk."""
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise PresetError(f"--presets: '{path}' is not a readable directory (or file) of *.toml presets")
+    found, folders, seen = [], [path], 0
     try:
-        return sorted(path.rglob("*.toml"))
+        while folders:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    seen += 1
+                    if seen > MAX_PRESET_WALK:
+                        raise PresetError(
+                            f"--presets: '{path}' holds more than {MAX_PRESET_WALK:,} files and folders; "
+                            "name the folder of your presets"
+                        )
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(Path(entry.path))
+                    elif entry.name.endswith(".toml"):
+                        found.append(Path(entry.path))
     except OSError as error:
         raise PresetError(f"--presets: cannot read '{path}': {error.strerror}") from None
+    return sorted(found)
+
+
+def _floatable(path: Path, data: Any) -> None:
+    """Every integer in a file's data within a float's range: TOML's have any size, and a preset
+    figure of 400 digits is an error naming its key, not a crash where a formula reads it."""
+    todo: list[tuple[str, Any]] = [("", data)]
+    while todo:
+        where, value = todo.pop()
+        if isinstance(value, dict):
+            todo.extend((f"{where}.{key}" if where else str(key), item) for key, item in value.items())
+        elif isinstance(value, list):
+            todo.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
+        elif isinstance(value, int) and abs(value) > sys.float_info.max:
+            raise PresetError(f"{path}: {where}: a number of {len(str(value))} digits (too large)")
 
 
 def _entries(path: Path, text: str) -> Iterable[Entry]:
@@ -489,6 +524,9 @@ def _entries(path: Path, text: str) -> Iterable[Entry]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PresetError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise PresetError(f"{path}: not presets llamacalc reads: arrays or tables nested too deeply") from None
+    _floatable(path, data)
     for kind, table in data.items():
         if kind not in KINDS:
             raise PresetError(
@@ -759,8 +797,8 @@ def _build_step_model(entry: Entry) -> StepModel:
         latency_up=micro["latency_up_us"],
         latency_out=micro["latency_out_us"],
         exposed_tp=_number(entry, "exposed_tp", 0.0, 1.0, above=False),
-        sustained=_number(entry, "sustained", 0.0, 1.0),
-        attention=_number(entry, "attention", 0.0, 1.0),
+        sustained=_number(entry, "sustained", 0.05, 1.0),  # below a twentieth of the ceiling: a typo, not a GPU
+        attention=_number(entry, "attention", 0.05, 1.0),
         statistics=MappingProxyType({k: float(v) for k, v in entry.fields.get("statistics", {}).items()}),
         entry=entry,
     )

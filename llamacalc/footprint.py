@@ -63,14 +63,17 @@ def usable(hbm: float) -> float:
 
 
 def model_states(params: float, experts: float, layout: Layout) -> tuple[float, float, float]:
-    """(weights, gradients, optimizer) bytes per GPU."""
-    local = (params - experts) / (layout.tp * layout.pp) + experts / (layout.tp * layout.pp * layout.ep)
-    shard = [layout.dp if sharded else 1 for sharded in _sharded(layout)]
+    """(weights, gradients, optimizer) bytes per GPU. ZeRO shards the dense states over the DP × CP
+    ranks (the replicas of a weight), the experts' over the DP × CP / EP ranks that hold the same
+    experts (Megatron's expert-data-parallel group)."""
+    tp_pp = layout.tp * layout.pp
+    dense, routed = (params - experts) / tp_pp, experts / (tp_pp * layout.ep)
+    replicas = layout.dp * layout.cp
+    expert_replicas = max(1.0, replicas / layout.ep)
     weight_bytes = WEIGHT_BYTES + (FP8_WEIGHT_BYTES if layout.precision == "fp8" else 0)
-    return (
-        local * weight_bytes / shard[0],
-        local * GRAD_BYTES / shard[1],
-        local * OPTIMIZER_BYTES / shard[2],
+    return tuple(  # type: ignore[return-value]
+        (dense / replicas + routed / expert_replicas if sharded else dense + routed) * size
+        for size, sharded in zip((weight_bytes, GRAD_BYTES, OPTIMIZER_BYTES), _sharded(layout), strict=True)
     )
 
 
@@ -102,7 +105,7 @@ def activation_bytes(arch: Architecture, seq_len: int, layout: Layout, micro_bat
     tokens = layout.micro_batch * seq_len / layout.cp
     per_layer = activations_per_token(arch, layout, seq_len) * tokens
     p, v = layout.pp, layout.vp
-    layers = math.ceil(arch.layers / (p * v)) * v  # on one stage
+    layers = math.ceil(arch.layers / p)  # on the busiest stage
     held = p + (p - 1) / v if v > 1 else p  # micro-batches in flight on the first stage [S15 §4.2.3]
     if micro_batches is not None:
         held = min(held, micro_batches)

@@ -449,8 +449,11 @@ def _batch_width(model: Model, hardware: Hardware, given: Mapping[str, Any]) -> 
 
     arch = model.arch
     assert arch is not None
-    seq_len = _whole_or_none(given.get("seq_len")) or arch.seq_len
-    if hardware.memory is None or not seq_len:
+    seq_len = _whole_or_none(given.get("seq_len")) or arch.seq_len or ASSUMED_SEQ_LEN
+    assumed_seq = "" if _whole_or_none(given.get("seq_len")) or arch.seq_len else (
+        f" of {ASSUMED_SEQ_LEN:,} tokens (assumed: Llama 3's 8K pre-training [S7 §3.4.1])"
+    )  # fmt: skip
+    if hardware.memory is None:
         return None
     if model.global_batch:
         sequences, batch_source = model.global_batch, model.entry.source_of("global_batch")
@@ -461,13 +464,20 @@ def _batch_width(model: Model, hardware: Hardware, given: Mapping[str, Any]) -> 
     if found is None:
         return None
     gpus, layout = found
+    cap = int(DEFAULTS["gpus"].value)
+    capped = f"; at most {cap:,}, the Llama 3 405B cluster [S7 Table 4]" if gpus > cap else ""
+    gpus = min(gpus, cap)
     lead = "derived" if model.global_batch else "assumption"  # the batch is a preset's figure, or assumed
     source = (
         f"{lead}: no GPU count given, so one replica of TP {layout.tp} × PP {layout.pp} (the fewest "
-        f"{hardware.name} that hold it at ZeRO-3) per sequence of a {sequences:,}-sequence batch "
-        f"({batch_source}); --gpus, --days or --cluster set it"
+        f"{hardware.name} that hold it at ZeRO-3) per sequence{assumed_seq} of a {sequences:,}-sequence batch "
+        f"({batch_source}){capped}; --gpus, --days or --cluster set it"
     )
     return Assumption(gpus, "", "derived", source)
+
+
+# Assumption for a preset without a training sequence length: Llama 3's 8K pre-training [S7 §3.4.1].
+ASSUMED_SEQ_LEN = 8192
 
 
 def _whole_or_none(value: Any) -> int | None:

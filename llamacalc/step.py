@@ -20,7 +20,8 @@ holds of a micro-batch. One step of a data-parallel replica is m micro-batches t
   and all-gather (n−1)/n·S/B — plus NCCL's ring latency, at the measured bus-bandwidth fraction of the
   fabric the group spans: scale-up (NVLink) inside a domain, the GPU's NIC beyond.
 - The pipeline bubble is (p−1)/(v·m) of the ideal time (Narayanan et al. 2021, arXiv:2104.04473,
-  §2.2.1); a stage runs its ceil(L/(p·v)) layers per chunk, the last stage also the output layer.
+  §2.2.1); the busiest stage runs ceil(L/p) layers, its v chunks as even as the layers allow (Llama 3
+  splits 126 layers unevenly, §3.3.2), and the last stage also the output layer.
 - DP gradients are reduce-scattered and parameters all-gathered over the DP group, hidden behind one
   micro-batch's backward and forward passes; what does not fit there is exposed.
 - The optimizer step reads and writes each local parameter's fp32 state once (bound by HBM).
@@ -242,10 +243,13 @@ def elementwise_bytes(arch: Architecture, tokens: float, layout: Layout) -> floa
 
 def attention_flops(arch: Architecture, seq_len: int, layout: Layout) -> float:
     """Forward FLOPs of one layer's attention scores on one GPU: QKᵀ and ·V over the keys each
-    query sees, causal; CP splits the queries, TP the heads."""
-    span = min(seq_len, arch.sliding_window) if arch.sliding_window else seq_len
+    query sees, causal (and within a sliding window); CP splits the queries, TP the heads."""
+    window = arch.sliding_window or seq_len
+    # keys a query sees on average: half the sequence under a causal mask, nearly the whole window
+    # when the window is shorter than the sequence
+    keys = seq_len * CAUSAL if window >= seq_len else window - window * window / (2 * seq_len)
     queries = layout.micro_batch * seq_len / layout.cp
-    return 2 * 2 * queries * span * CAUSAL * arch.heads * arch.head_dim / layout.tp
+    return 2 * 2 * queries * keys * arch.heads * arch.head_dim / layout.tp
 
 
 def _score_elements(arch: Architecture, seq_len: int, layout: Layout) -> float:
@@ -351,8 +355,7 @@ def step_time(
     p, v, d = layout.pp, layout.vp, layout.dp
     m = global_batch // (d * layout.micro_batch)  # micro-batches per step on one pipeline
     layer = layer or layer_pass(arch, seq_len, layout, fabric, cal)
-    per_chunk = math.ceil(arch.layers / (p * v))
-    layers = per_chunk * v  # on the busiest stage
+    layers = math.ceil(arch.layers / p)  # on the busiest stage, its chunks as even as the layers allow
     tokens = layout.micro_batch * seq_len / layout.cp
     head = _output_layer(arch, tokens, layout, fabric, cal)
     fwd = layers * layer.forward + head
@@ -362,8 +365,8 @@ def step_time(
     micro = fwd + bwd + comm + pp
     bubble = (p - 1) / v * micro
     shard = local_params(params, experts, layout)
-    dp = _dp_exposed(shard, layout, fabric, cal, fwd, bwd, grad_bytes)
-    optimizer = shard / (d if layout.zero >= 1 else 1) * ADAM_BYTES_MOVED / fabric.hbm
+    dp = _dp_exposed(shard, layout, fabric, cal, fwd, bwd, grad_bytes, m)
+    optimizer = shard / (d * layout.cp if layout.zero >= 1 else 1) * ADAM_BYTES_MOVED / fabric.hbm
     parts = {
         "compute": m * (fwd + bwd),
         "tp": m * layers * layer.tp,
@@ -385,7 +388,7 @@ def compute_bound(arch: Architecture, seq_len: int, global_batch: int, layout: L
     micro-batch, and its bubble; no output layer, PP sends, DP sync or optimizer. A search skips a
     layout whose floor is already slower than the layouts it keeps."""
     m = global_batch // (layout.dp * layout.micro_batch)
-    layers = math.ceil(arch.layers / (layout.pp * layout.vp)) * layout.vp
+    layers = math.ceil(arch.layers / layout.pp)
     micro = layers * (layer.forward + layer.backward + layer.recompute + layer.tp + layer.cp + layer.ep)
     return (m + (layout.pp - 1) / layout.vp) * micro
 
@@ -415,16 +418,25 @@ def _pp_exposed(arch: Architecture, tokens: float, layout: Layout, fabric: Fabri
 
 
 def _dp_exposed(shard: float, layout: Layout, fabric: Fabric, cal: StepModel, fwd: float, bwd: float,
-                grad_bytes: float) -> float:  # fmt: skip
-    """Gradient reduce-scatter and parameter all-gather over the DP ranks (an all-reduce without
-    ZeRO; ZeRO-3 gathers the parameters again for the backward: 1.5× the traffic, ZeRO §7), hidden
-    behind one micro-batch's backward and forward passes."""
+                grad_bytes: float, micro_batches: int) -> float:  # fmt: skip
+    """Data-parallel traffic of the local shard over the DP ranks, each collective hidden behind the
+    pass it overlaps [Rajbhandari et al. 2020 §5, §7]:
+    - ZeRO 0-1: the gradients reduced once a step, behind the last micro-batch's backward, and (1)
+      the updated weights gathered behind the first one's forward;
+    - ZeRO-2: the gradients are kept only as shards, so reduce-scattered every micro-batch;
+    - ZeRO-3: the weights too, so gathered before every forward and every backward (1.5× the data).
+    """
     d = layout.dp
     if d <= 1:
         return 0.0
     bandwidth, hop = group_link(fabric, cal, d, layout.tp * layout.cp)
     reduce = all_gather_time(shard * grad_bytes, d, bandwidth, hop)
     gather = all_gather_time(shard * ACTIVATION_BYTES, d, bandwidth, hop)
+    m = micro_batches
     if layout.zero >= 3:
-        gather *= 2
-    return max(0.0, reduce - bwd) + max(0.0, gather - fwd)
+        return m * (max(0.0, gather - fwd) + max(0.0, gather + reduce - bwd))
+    if layout.zero == 2:
+        return m * max(0.0, reduce - bwd) + max(0.0, gather - fwd)
+    if layout.zero == 1:
+        return max(0.0, reduce - bwd) + max(0.0, gather - fwd)
+    return max(0.0, 2 * reduce - bwd)  # an all-reduce: a reduce-scatter and an all-gather

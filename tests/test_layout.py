@@ -38,8 +38,10 @@ def test_the_search_returns_fitting_layouts_of_every_gpu_best_first():
 
 def test_global_batch_in_sequences_or_tokens():
     assert global_batch("2048", 8192) == (2048, None)
-    sequences, note = global_batch("16M tokens", 8192)
-    assert sequences == 1953 and note is not None and "1,953 sequences" in note
+    sequences, note = global_batch("16M tokens", 8192)  # binary, as Llama 3 writes it: 2,048 × 8,192
+    assert sequences == 2048 and note is not None and "binary" in note
+    sequences, note = global_batch("1e7 tokens", 8192)
+    assert sequences == 1221 and note is not None and "1,221 sequences" in note
     assert global_batch("4194304 tokens", 8192) == (512, None)
     with pytest.raises(InputError, match="--global-batch"):
         global_batch("lots", 8192)

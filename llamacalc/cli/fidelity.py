@@ -10,7 +10,6 @@ from llamacalc.cli.app import (
     ClusterOpt,
     ConfigOpt,
     GpuOpt,
-    GpusOpt,
     JsonOpt,
     ModelArg,
     ParamsOpt,
@@ -62,7 +61,9 @@ def layout(
         str | None, opt("Total parameters, e.g. 30B: a Llama-shaped decoder of that size (an assumption).")
     ] = None,
     gpu: GpuOpt = None,
-    gpus: GpusOpt = None,
+    gpus: Annotated[
+        str | None, opt("GPU count, e.g. 16384 [default: the degrees' product, else the cluster's].")
+    ] = None,
     cluster: ClusterOpt = None,
     global_batch: Annotated[str | None, opt("Sequences per step ('2048') or tokens ('16M tokens').")] = None,
     seq_len: SeqLenOpt = None,
@@ -119,7 +120,10 @@ def memory(
     seq_len: SeqLenOpt = None,
     recompute: Annotated[
         str | None,
-        opt("none (attention matrices kept), selective (FlashAttention-like: not kept) or full [default: selective]."),
+        opt(
+            "none, selective (drops the attention matrices: with fused attention, the default, none keeps none "
+            "either) or full (keeps only each layer's input) [default: selective]."
+        ),
     ] = None,
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,

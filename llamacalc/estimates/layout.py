@@ -20,7 +20,7 @@ from llamacalc.flops import expert_params, parameter_count
 from llamacalc.footprint import ALLOWANCE_SOURCE, GIB, RECOMPUTE_MODES, ZERO_STAGES, allowance, memory_per_gpu, usable
 from llamacalc.inputs import DEFAULTS, option
 from llamacalc.layouts import Candidate, Problem, candidates, search
-from llamacalc.specs import PRECISIONS, Cluster, Hardware, Model, StepModel
+from llamacalc.specs import PRECISIONS, Architecture, Cluster, Hardware, Model, StepModel
 from llamacalc.step import fabric
 
 MAX_GPUS = 10_000_000  # ten times the largest cluster announced; a search past it is a typo
@@ -85,13 +85,27 @@ def global_batch(text: Any, seq_len: int) -> tuple[int, str | None]:
             note = None
         else:
             count = units.parse_count(tokens[1], "a token count")
+            binary = _binary(tokens[1])
+            if count % seq_len and binary is not None and binary % seq_len == 0:
+                count = binary  # '16M tokens' as Llama 3 writes it: 16 × 2^20, 2,048 sequences of 8,192
             sequences = max(1, round(count / seq_len))
             note = None if sequences * seq_len == count else (
                 f"{spelled} is {sequences:,} sequences of {seq_len:,} tokens ({sequences * seq_len:,} tokens)"
             )  # fmt: skip
+            if count == binary and binary != units.parse_count(tokens[1], "a token count"):
+                note = f"{spelled} read as {count:,} tokens (binary, as Llama 3's Table 4 writes 16M for 2,048 × 8,192)"
     if sequences > MAX_BATCH:
         raise InputError(f"{option('global_batch')}: at most {MAX_BATCH:,} sequences, got {sequences:,}")
     return sequences, note
+
+
+_BINARY = {"K": 2**10, "k": 2**10, "M": 2**20, "G": 2**30, "B": 2**30}
+
+
+def _binary(text: str) -> int | None:
+    """'16M' read with binary multiples (16 × 2^20), when it is a whole number and a multiple."""
+    match = re.fullmatch(r"\s*(\d+)\s*([KkMGB])\s*", text)
+    return int(match[1]) * _BINARY[match[2]] if match else None
 
 
 def fixed_choices(request: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,6 +146,10 @@ def estimate_layout(catalog: Catalog, request: Mapping[str, Any], keep: int = 5)
     arch = model.arch
     cluster = catalog.cluster(request["cluster"]) if request.get("cluster") else _home(catalog, model)
     hardware = catalog.hardware(request.get("gpu") or (cluster.gpu if cluster else None) or _reported_gpu(model))
+    if cluster is not None and cluster.gpu != hardware.name:
+        if request.get("cluster"):
+            raise InputError(f"--gpu {hardware.name} and --cluster {cluster.name} ({cluster.gpu}) conflict")
+        cluster = None  # the model's home cluster is another GPU's: its network does not apply
     if hardware.memory is None:
         raise InputError(f"--gpu: {hardware.name} has no memory figure")
     precision = request.get("precision") or model.precision or str(DEFAULTS["precision"].value)
@@ -184,17 +202,19 @@ def shaped(catalog: Catalog, params: float) -> tuple[Model, str]:
     arch = base.arch
     assert arch is not None and base.params is not None
     scale = (params / base.params) ** (1 / 3)
-    heads = max(1, round(arch.d_model * scale / SHAPE_HEAD))
-    kv = math.gcd(heads, arch.kv_heads)
+    # heads in multiples of 8, so that TP of 1-8 divides them, and 8 KV heads where they allow it
+    heads = max(8, round(arch.d_model * scale / SHAPE_HEAD / 8) * 8)
+    kv = math.gcd(heads, max(8, arch.kv_heads))
     ffn = max(256, round(arch.ffn / arch.d_model * heads * SHAPE_HEAD / 256) * 256)
     layers = max(1, round(arch.layers * scale))
     new = arch._replace(layers=layers, d_model=heads * SHAPE_HEAD, heads=heads, kv_heads=kv, ffn=ffn, head_size=0)
+    size = f"{params / 1e9:,.3g}B" if params < 1e12 else f"{params / 1e12:,.3g}T"
     note = (
-        f"assumption: {params / 1e9:,.3g}B parameters shaped as {base.name} scaled by (N/N₀)^⅓: {layers} layers, "
+        f"assumption: {size} parameters shaped as {base.name} scaled by (N/N₀)^⅓: {layers} layers, "
         f"d_model {heads * SHAPE_HEAD:,}, {heads} heads ({kv} KV), FFN {ffn:,}; give --config for the real shape"
     )
     model = base._replace(
-        name=f"{params / 1e9:,.3g}B (shaped)", title=f"{params / 1e9:,.3g}B dense decoder (shaped)",
+        name=f"{size} (shaped)", title=f"{size} dense decoder (shaped)",
         params=float(parameter_count(new)), active_params=float(parameter_count(new)), arch=new,
         reported=None, cluster=None, global_batch=None,
     )  # fmt: skip
@@ -256,13 +276,26 @@ def _check_fixed(problem: Problem, fixed: Mapping[str, Any]) -> None:
     if problem.gpus % product or (all(k in fixed for k in ("tp", "pp", "dp")) and product != problem.gpus):
         given = " × ".join(f"{key} {fixed[key]}" for key in ("tp", "pp", "dp", "cp") if key in fixed)
         raise InputError(f"the degrees ({given} = {product:,}) do not divide --gpus {problem.gpus:,}")
-    arch = problem.arch
-    if "tp" in fixed and arch.heads % fixed["tp"]:
-        raise InputError(f"--tp: {fixed['tp']} does not divide the model's {arch.heads} attention heads")
-    if "pp" in fixed and fixed["pp"] > arch.layers:
-        raise InputError(f"--pp: {fixed['pp']} stages for {arch.layers} layers; at most {arch.layers}")
-    if "ep" in fixed and fixed["ep"] > 1 and (not arch.is_moe or arch.experts % fixed["ep"]):
-        raise InputError(f"--ep: {fixed['ep']} must divide the model's experts ({arch.experts or 'none: dense'})")
+    check_degrees(problem.arch, problem.seq_len, fixed)
+
+
+def check_degrees(arch: Architecture, seq_len: int | None, fixed: Mapping[str, Any]) -> None:
+    """Degrees the model's shape forbids, named plainly: TP must divide the heads, PP and its virtual
+    stages fit in the layers, EP must divide the experts; CP needs two chunks a rank."""
+    tp, pp, vp, ep, cp = (int(fixed.get(key, 1)) for key in ("tp", "pp", "vp", "ep", "cp"))
+    if tp > 1 and arch.heads % tp:
+        raise InputError(f"--tp: {tp} does not divide the model's {arch.heads} attention heads")
+    if pp > arch.layers:
+        raise InputError(f"--pp: {pp} stages for {arch.layers} layers; at most {arch.layers}")
+    if vp > 1 and "pp" in fixed:
+        if pp == 1:
+            raise InputError("--vp: virtual stages interleave a pipeline; give --pp 2 or more")
+        if pp * vp > arch.layers:
+            raise InputError(f"--vp: {pp} stages × {vp} virtual stages exceed the model's {arch.layers} layers")
+    if ep > 1 and (not arch.is_moe or arch.experts % ep):
+        raise InputError(f"--ep: {ep} must divide the model's experts ({arch.experts or 'none: it is dense'})")
+    if cp > 1 and seq_len is not None and seq_len < 2 * cp:
+        raise InputError(f"--cp: {cp} ranks need sequences of at least {2 * cp} tokens, got {seq_len}")
 
 
 def nothing_fits(problem: Problem, fixed: Mapping[str, Any], tried: int, closest: Candidate | None) -> str:
@@ -281,7 +314,7 @@ def nothing_fits(problem: Problem, fixed: Mapping[str, Any], tried: int, closest
     if seq is not None:
         hints.append(f"sequences of {seq:,} tokens would fit on {problem.gpus:,}")
     advice = f"; {' or '.join(hints)}" if hints else ""
-    return f"no layout of {problem.gpus:,} GPUs fits in {problem.hbm / 1e9:g} GB per GPU{least}{advice}"
+    return f"no layout of {problem.gpus:,} GPUs fits in {problem.hbm / GIB:,.1f} GiB per GPU{least}{advice}"
 
 
 def _fits_any(problem: Problem, fixed: Mapping[str, Any]) -> bool:

@@ -53,7 +53,7 @@ class MemoryEstimate:
 
     @property
     def min_gpus(self) -> int | None:
-        return None if self.min_dp is None else self.min_dp * self.layout.tp * self.layout.pp
+        return None if self.min_dp is None else self.min_dp * self.layout.tp * self.layout.pp * self.layout.cp
 
 
 def _degree(option: str, value: str | None, default: int, what: str = "a parallel degree") -> int:
@@ -99,6 +99,11 @@ def estimate_memory(
         cp=_degree("--cp", cp, 1), vp=_degree("--vp", vp, 1), zero=1 if zero is None else int(zero),
         micro_batch=_degree("--micro-batch", micro_batch, 1), recompute=mode,
     )  # fmt: skip
+    if arch_of := (found.arch if found and not params else None):
+        from llamacalc.estimates.layout import check_degrees
+
+        given = {"tp": layout.tp, "pp": layout.pp, "ep": layout.ep, "cp": layout.cp, "vp": layout.vp}
+        check_degrees(arch_of, None, {key: value for key, value in given.items() if value > 1} | {"pp": layout.pp})
     if layout.micro_batch > MAX_MICRO_BATCH:
         raise InputError(f"--micro-batch: at most {MAX_MICRO_BATCH:,} sequences, got {layout.micro_batch:,}")
     arch = found.arch if found and not params else None

@@ -332,7 +332,7 @@ def with_layout(
     goodput of the Llama 3 interruption model, instead of the empirical efficiency model, whose band
     stays beside it. `layout` is 'auto' (searched on the run's GPUs) or degrees ('tp8,pp16,dp128');
     `lost` the hours lost per interruption and their source (lost_per_interruption_given)."""
-    from llamacalc.estimates.layout import fixed_choices, global_batch, nothing_fits, parse_layout
+    from llamacalc.estimates.layout import check_degrees, fixed_choices, global_batch, nothing_fits, parse_layout
     from llamacalc.flops import expert_params, parameter_count
     from llamacalc.goodput import goodput
     from llamacalc.layouts import DEFAULT_BATCH_TOKENS, Problem, search
@@ -360,9 +360,13 @@ def with_layout(
             f"({model.name} has no reported run or cluster to take one from)"
         )
     arch, gpus = model.arch, int(s.gpus or 0)
-    seq_len = int(request["seq_len"]) if request.get("seq_len") else arch.seq_len
+    seq_len = arch.seq_len
+    if request.get("seq_len") is not None:
+        with prefixed("--seq-len"):
+            seq_len = units.parse_whole(request["seq_len"], "a sequence length")
     if not seq_len:
         raise InputError("--layout: the preset gives no training sequence length; pass --seq-len")
+    check_degrees(arch, seq_len, fixed)
     batch_text = batch if batch is not None else model.global_batch
     if batch_text is None:
         batch_text = f"{DEFAULT_BATCH_TOKENS} tokens"

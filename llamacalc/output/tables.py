@@ -740,8 +740,7 @@ def layout_table(r: LayoutResult) -> Table:
         f"{whole(r.gpus)} {r.hardware.name}, {r.precision}"
     )
     table = _table(title, "layout", "s/step", "tok/s/GPU", "MFU", "GiB", "lost to")
-    table.columns[0].no_wrap = True
-    for column in table.columns[1:]:
+    for column in table.columns[1:]:  # figures never wrap; a long layout wraps between its degrees
         column.no_wrap = True
     for c in r.layouts:
         step = c.step
@@ -815,8 +814,8 @@ def layout_join_table(j: LayoutJoin, result: TrainResult) -> Table:
         else "the layout's MFU lies inside the empirical band"
     )
     table.caption = (
-        f"{verdict}. Steady state: {percent(step.mfu)} with causal attention FLOPs (the step model's own "
-        f"measure); lost most to {_lost(step)}. GPUs from {j.gpus_from}. Goodput: the Llama 3 405B failure rate "
+        f"{verdict}. Steady state: {percent(step.mfu)} of the dense BF16 peak with causal attention FLOPs (the "
+        f"step model's own measure); lost most to {_lost(step)}. GPUs from {j.gpus_from}. Goodput: the Llama 3 405B failure rate "
         f"[S7], {j.lost_per_interruption * 60:.0f} min lost per interruption (restart and half a checkpoint "
         "interval)."
     )
@@ -828,14 +827,14 @@ def steps_backtest_table(b: StepBacktest) -> Table:
     """Each published step against the step model (layouts in --json), then the paired ratios."""
     table = _table(
         "Backtest: the step model against published training steps (tokens/s per GPU)",
-        "step", "GPUs", "measured", "model", "error", "held out",
+        "step", "measured", "model", "error", "held out",
     )  # fmt: skip
     for column in table.columns:
         column.no_wrap = True
     for p in b.rows:
         held = p.held_out_error
         table.add_row(
-            p.measured.name, whole(p.measured.gpus), count(p.measured.tokens_per_s_per_gpu, 3),
+            p.measured.name, count(p.measured.tokens_per_s_per_gpu, 3),
             count(p.step.tokens_per_s_per_gpu, 3), f"{p.error:+.0%}", "—" if held is None else f"{held:+.0%}",
         )  # fmt: skip
     s = b.summary()
