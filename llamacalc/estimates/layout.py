@@ -300,9 +300,11 @@ def check_degrees(arch: Architecture, seq_len: int | None, fixed: Mapping[str, A
 
 def nothing_fits(problem: Problem, fixed: Mapping[str, Any], tried: int, closest: Candidate | None) -> str:
     if tried == 0:
+        given = ", ".join(f"{option(key)} {value}" for key, value in fixed.items()) or "no degrees given"
         return (
-            f"no layout of {problem.gpus:,} GPUs matches the given degrees and a global batch of "
-            f"{problem.global_batch:,} sequences (DP × micro-batch must divide it)"
+            f"no layout of {problem.gpus:,} GPUs fits a global batch of {problem.global_batch:,} sequences with "
+            f"{given}: DP × micro-batch must divide the batch, and with --vp the micro-batches must be a multiple "
+            "of PP"
         )
     room = usable(problem.hbm) / GIB
     least = f"; the least memory is {closest.memory.total / GIB:.1f} GiB of {room:.1f} GiB usable" if closest else ""

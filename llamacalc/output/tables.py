@@ -742,16 +742,18 @@ def layout_table(r: LayoutResult) -> Table:
     table = _table(title, "layout", "s/step", "tok/s/GPU", "MFU", "GiB", "lost to")
     for column in table.columns[1:]:  # figures never wrap; a long layout wraps between its degrees
         column.no_wrap = True
+    fp8 = r.precision != "bf16"  # MFU over the FP8 peak: over the BF16 one it can pass 100%
     for c in r.layouts:
         step = c.step
         table.add_row(
             _layout_label(step), f"{step.time:,.2f}", count(step.tokens_per_s_per_gpu, 3),
-            percent(step.mfu), f"{c.memory.total / _GIB:,.1f}", _lost(step),
+            percent(step.mfu_of_precision if fp8 else step.mfu), f"{c.memory.total / _GIB:,.1f}", _lost(step),
         )  # fmt: skip
     assert r.hardware.memory is not None
     fixed = ", ".join(f"{key} {value}" for key, value in r.fixed.items()) or "nothing"
     table.caption = (
-        f"Best first. MFU: model FLOPs (causal attention) over the dense BF16 peak. GiB: the busiest stage, "
+        f"Best first. MFU: model FLOPs (causal attention) over the dense {r.precision.upper()} peak "
+        f"({'--json has it over the BF16 peak too' if fp8 else 'as Llama 3 reports it'}). GiB: the busiest stage, "
         f"of {(r.hardware.memory - r.allowance) / _GIB:,.1f} usable. mb: micro-batch (1 if not shown); z: ZeRO stage. "
         f"GPUs from {r.gpus_from}; fixed: {fixed}; {whole(r.tried)} layouts tried."
     )
@@ -786,9 +788,9 @@ def step_breakdown_table(r: LayoutResult) -> Table:
             name, "" if seconds is None else f"{seconds:,.3f}", "" if seconds is None else percent(seconds / step.time),
             space, "" if size is None else f"{size / _GIB:,.1f}",
         )  # fmt: skip
-    fp8 = f"; {percent(step.mfu_of_precision)} of the FP8 peak" if step.layout.precision == "fp8" else ""
+    fp8 = f"; MFU over the BF16 peak {percent(step.mfu)}" if step.layout.precision == "fp8" else ""
     notes = "; ".join(note.removeprefix("assumption: ") for note in r.notes)
-    table.caption = f"HFU {percent(step.hfu)} (recomputation counted){fp8}. Assumed: {notes}."
+    table.caption = f"HFU {percent(step.hfu)} of the BF16 peak (recomputation counted){fp8}. Assumed: {notes}."
     table.caption_justify = "left"
     return table
 
