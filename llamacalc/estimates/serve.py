@@ -27,6 +27,7 @@ from llamacalc.efficiency import Z90
 from llamacalc.errors import InputError, PresetError, prefixed
 from llamacalc.inputs import DEFAULTS, INPUTS
 from llamacalc.serving import (
+    BYTES,
     KV_PRECISIONS,
     MAX_ITERATION_TOKENS,
     Iteration,
@@ -261,8 +262,8 @@ def best_load(r: Replica, cal: Calibration, largest: int, inp: int, out: int, tp
                   f"--max-ttft {_ms(ttft)}" if ttft is not None and lone.ttft > ttft else ""]  # fmt: skip
         raise InputError(
             f"{' and '.join(m for m in missed if m)}: no load meets it; the best possible is a TPOT of "
-            f"{_ms(lone.tpot)} and a TTFT of {_ms(lone.ttft)}, at concurrency 1; raise --tp or lower "
-            "--precision to fp8 or fp4"
+            f"{_ms(lone.tpot)} and a TTFT of {_ms(lone.ttft)}, at concurrency 1; raise --tp"
+            + "".join(f" or serve in --precision {p}" for p in _lighter(r)[:1])
         )
     low, high = 1, largest
     while low < high:
@@ -272,6 +273,11 @@ def best_load(r: Replica, cal: Calibration, largest: int, inp: int, out: int, tp
         else:
             high = mid - 1
     return load(r, cal, low, inp, out)
+
+
+def _lighter(r: Replica) -> list[str]:
+    """Precisions with fewer bytes a weight than the replica's that its GPUs have a peak for."""
+    return [p for p in ("fp8", "fp4") if BYTES[p] < BYTES[r.precision] and p in r.fabric.peaks]
 
 
 def _ms(seconds: float | None) -> str:
