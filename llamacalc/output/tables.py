@@ -817,9 +817,9 @@ def layout_join_table(j: LayoutJoin, result: TrainResult) -> Table:
     )
     table.caption = (
         f"{verdict}. Steady state: {percent(step.mfu)} of the dense BF16 peak with causal attention FLOPs (the "
-        f"step model's own measure); lost most to {_lost(step)}. GPUs from {j.gpus_from}. Goodput: the Llama 3 405B failure rate "
-        f"[S7], {j.lost_per_interruption * 60:.0f} min lost per interruption (restart and half a checkpoint "
-        "interval)."
+        f"step model's own measure); lost most to {_lost(step)}. GPUs from {j.gpus_from}. Goodput: the Llama 3 "
+        f"405B failure rate [S7], {j.lost_per_interruption * 60:.0f} min lost per interruption (restart and half "
+        "a checkpoint interval)."
     )
     table.caption_justify = "left"
     return table
