@@ -385,6 +385,8 @@ def estimate_serve(catalog: Catalog, model_name: str, options: Mapping[str, Any]
     if ep > 1 and (not arch.is_moe or arch.experts % ep):
         raise InputError(f"--ep: {model.name} has {arch.experts} experts; --ep must divide them (an MoE only)")
     tp = _whole(options, "tp", 0) or _fewest_gpus(hardware, arch, cal, precision, kv, max(ep, 1), inp + out)
+    if arch.heads % tp:
+        raise InputError(f"--tp: {tp} does not divide {model.name}'s {arch.heads} attention heads; try a divisor")
     if tp % ep:
         raise InputError(f"--ep: {ep} must divide --tp {tp}: the experts are split over the replica's GPUs")
     r = replica(hardware, arch, cal, precision, kv, tp, ep)
@@ -462,8 +464,11 @@ def _fewest_gpus(hardware: Hardware, arch: Architecture, cal: StepModel, precisi
     tp = ep
     while max_concurrency(replica(hardware, arch, cal, precision, kv, tp, ep), context - 1, 1) < 1:
         tp *= 2
-        if tp > 4096:
-            raise InputError("no tensor-parallel degree up to 4,096 holds this model; check the GPU's memory")
+        if tp > arch.heads:
+            raise InputError(
+                f"--tp: no tensor-parallel degree holds the model and one {context:,}-token request on "
+                f"{hardware.name}; shorten --input-tokens or --output-tokens"
+            )
     return tp
 
 
