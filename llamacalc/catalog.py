@@ -381,7 +381,7 @@ class Catalog:
     def efficiency(self, name: str = "default") -> Efficiency:
         return self._spec("efficiency", name, "efficiency model", _build_efficiency)  # type: ignore[no-any-return]
 
-    def step_model(self, name: str = "default") -> StepModel:
+    def step_model(self, name: str = "step-model") -> StepModel:
         return self._spec("performance", name, "step model", _build_step_model)  # type: ignore[no-any-return]
 
     def measured_step(self, name: str) -> MeasuredStep:

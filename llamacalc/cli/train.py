@@ -175,7 +175,8 @@ def presets_show(
     kind_builders: dict[str, Callable[[str], object]] = {
         "models": catalog.model, "hardware": catalog.hardware, "clusters": catalog.cluster, "laws": catalog.law,
         "runs": catalog.run, "efficiency": catalog.efficiency, "ownership": catalog.ownership,
-        "pricing": catalog.tier, "serving": catalog.serving,
+        "pricing": catalog.tier, "serving": catalog.serving, "performance": catalog.step_model,
+        "steps": catalog.measured_step,
     }  # fmt: skip
     if entry.kind in kind_builders:
         kind_builders[entry.kind](entry.name)  # validate every figure, not only the structure

@@ -804,7 +804,7 @@ def step_model_toml(b: StepBacktest) -> str:
         "# latencies are NCCL's; the rest are fitted to the published steps in presets/steps/ by least squares",
         "# on ln(predicted / measured tokens/s per GPU). Put this file in a presets folder to use it instead.",
         "",
-        '[performance."default"]',
+        '[performance."step-model"]',
         f'title = "Step model fitted to {stats["steps"]:.0f} published training steps"',
         f"kernel_overhead_us = {m.kernel_overhead * 1e6:.4g}",
         f"latency_up_us = {m.latency_up * 1e6:.4g}",
@@ -816,11 +816,11 @@ def step_model_toml(b: StepBacktest) -> str:
         "held over whole steps (sustained), the fused-attention fraction held (attention), the exposed share of TP "
         'communication and a fixed cost per GEMM kernel"',
         "",
-        '[performance."default".sources]',
+        '[performance."step-model".sources]',
         f'latency_up_us = "{m.entry.source_of("latency_up_us")}"',
         f'latency_out_us = "{m.entry.source_of("latency_out_us")}"',
         "",
-        '[performance."default".statistics]  # in sample, and each source left out and refitted (held_out_*)',
+        '[performance."step-model".statistics]  # in sample, and each source left out and refitted (held_out_*)',
         *(f"{name} = {value:.4g}" for name, value in stats.items()),
     ]
     return "\n".join(lines) + "\n"
