@@ -27,6 +27,10 @@ MAX_GPUS = 10_000_000  # ten times the largest cluster announced; a search past 
 MAX_SEQ_LEN = 10_000_000
 MAX_BATCH = 100_000_000  # sequences
 DEGREE_KEYS = ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch")
+FABRIC_KEYS = (
+    "scale_up_domain", "scale_up_bandwidth", "scale_up_efficiency", "scale_out_bandwidth", "scale_out_efficiency",
+    "gemm_bf16", "gemm_fp8", "attention_bf16", "memory",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -174,8 +178,8 @@ def estimate_layout(catalog: Catalog, request: Mapping[str, Any], keep: int = 5)
         notes.append(batch_note)
     notes += [
         f"{hardware.name} {key.replace('_', ' ')}: {hardware.entry.source_of(key)}"
-        for key in ("scale_up_efficiency", "scale_out_bandwidth", "attention_bf16")
-        if hardware.entry.is_assumption(key)
+        for key in FABRIC_KEYS
+        if key in hardware.entry.fields and hardware.entry.is_assumption(key)
     ]
     return LayoutResult(
         model, hardware, cluster, gpus, gpus_from, seq_len, batch, precision, fixed, tuple(found), tried,
