@@ -65,10 +65,23 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 controls (but tab and newline), and the Unicode ones that move or reorder text: the
+# bidi embeddings, overrides and isolates (U+202E shows 'txt.exe' as 'exe.txt'), marks, and the line
+# and paragraph separators.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+# A line GitHub's runner reads as a workflow command: '::name::' or the older '##[name]', after any
+# leading whitespace (the runner trims any, Unicode's too). Written by a run name, it could fail a job or mask a log.
+_COMMAND = re.compile(r"^([^\S\n]*)(::|##\[)", re.M)
 
 
 def printable(text: str) -> str:
-    """Text from files and options made safe for a terminal: control characters (an ESC that would
-    clear the screen, a NUL) shown escaped, '\\x1b', instead of acting."""
-    return _CONTROL.sub(lambda m: repr(m[0])[1:-1], text)
+    """Text from files and options made safe for a terminal and a CI log: control characters (an ESC
+    that would clear the screen, a NUL, a bidi override) shown escaped, '\\x1b', instead of acting,
+    and no line of it able to begin a workflow command."""
+    return inert(_CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text))
+
+
+def inert(text: str) -> str:
+    """`text` with the first character of any line that would begin a workflow command ('::error::',
+    '##[error]') escaped as '\\x3a' or '\\x23': shown, never run by a CI runner reading the log."""
+    return _COMMAND.sub(lambda m: f"{m[1]}\\x{ord(m[2][0]):02x}{m[2][1:]}", text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -111,7 +112,7 @@ def parse_count(text: str | float, what: str = "count") -> float:
     if isinstance(text, bool) or not isinstance(text, int | float | str):
         raise UnitError(f"{expected}, got {_shown(text)}")
     if isinstance(text, int | float):
-        value = float(text)
+        value = _float(text, expected)
     else:
         match = _COUNT.fullmatch(_without_commas(text, expected).replace("_", ""))
         if not match:
@@ -120,6 +121,15 @@ def parse_count(text: str | float, what: str = "count") -> float:
     if not math.isfinite(value) or value <= 0:
         raise UnitError(f"{expected}, got '{text}' (not positive and finite)")
     return value
+
+
+def _float(number: int | float, expected: str) -> float:
+    """A JSON or TOML number as a float: an integer of 400 digits is too large, not a crash."""
+    try:
+        return float(number)
+    except OverflowError:
+        digits = len(str(abs(number))) if abs(number) < 10**4000 else "thousands of"
+        raise UnitError(f"{expected}, got a number of {digits} digits (too large)") from None
 
 
 _THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
@@ -135,9 +145,14 @@ def _without_commas(text: str, expected: str) -> str:
     return plain
 
 
+MAX_WHOLE = 2.0**53
+
+
 def parse_whole(text: str | float, what: str) -> int:
     """A positive whole count such as '8' or '2K': a parallel degree, a batch, a token count per request."""
     count = parse_count(text, what)
+    if count > MAX_WHOLE:  # past 2**53 a float skips whole numbers, and formulas take them as ints
+        raise UnitError(f"expected {what} of at most {MAX_WHOLE:.0e}, got '{text}' (too large to count)")
     if count != int(count):
         raise UnitError(f"expected a whole number, got '{text}'")
     return int(count)
@@ -226,13 +241,15 @@ def parse_quantity(text: str | float, kind: Kind) -> float:
     if isinstance(text, bool) or not isinstance(text, int | float | str):
         raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got {_shown(text)}")
     if isinstance(text, int | float):
-        value = float(text) * _bare_factor(kind)
+        value = _float(text, f"expected {kind.name} (e.g. '{kind.example}')") * _bare_factor(kind)
     else:
         value = _parse_text(_without_commas(text, f"expected {kind.name} (e.g. '{kind.example}')"), kind)
     if not math.isfinite(value):
         raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}' (not finite)")
     if value < 0 or math.copysign(1.0, value) < 0:  # -0 too: a sign typed by mistake
         raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}' (negative)")
+    if 0 < value < sys.float_info.min:  # denormal: divided by, it overflows; nothing real is this small
+        raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}' (too small to compute with)")
     return value
 
 
@@ -268,7 +285,9 @@ def _bare_factor(kind: Kind) -> float:
 MAX_QUANTITY_TEXT = 100  # characters: '3.8e25 FLOP', '2.5 USD/GPU/hour', '0.38 kg CO2/kWh' need far fewer
 MAX_POWERS = 2  # ** or ^ operators in one quantity: 'kg*m^2/s^2'
 _POWER = re.compile(r"\*\*|\^")
-_EXPONENT = re.compile(r"\s*\(?\s*[+-]?\d{1,2}(?:\.\d+)?\s*\)?")
+# The exponent is the whole number token, however spelled: '9**9_999_999' (digits grouped), '9**0x10'
+# '9**9e9' and '9**9j' never pass as an exponent of one digit followed by something else.
+_EXPONENT = re.compile(r"\s*\(?\s*[+-]?\d{1,2}(?:\.\d+)?(?![\d_.]|[eE][+-]?\d|[xXoObB][\da-fA-F_]|[jJ]\b)\s*\)?")
 
 
 def _bounded(text: str, kind: Kind) -> None:
@@ -301,15 +320,18 @@ def _parse_text(text: str, kind: Kind) -> float:
         raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}' (too large)") from None
     except Exception:  # pint's parser raises many types (even AssertionError) for arbitrary text
         raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}'") from None
-    if not isinstance(quantity, ureg.Quantity):  # a bare number
-        return float(quantity) * _bare_factor(kind)
-    if quantity.dimensionless and quantity.units == ureg.dimensionless:
-        return float(quantity.magnitude) * _bare_factor(kind)
-    if kind.per_gpu and quantity.dimensionality.get("[hardware]") == -1:
-        quantity = quantity * ureg.gpu
-    if quantity.dimensionality != kind.dimensionality:
-        shown = f"{quantity.magnitude:g} {quantity.units:~}"
-        raise UnitError(
-            f"expected {kind.name} (e.g. '{kind.example}'), got '{shown}' ({_describe(quantity.dimensionality)})"
-        )
-    return float(quantity.m_as(kind.unit))
+    try:  # pint keeps whole numbers whole: '10**400 W' is an int no float holds
+        if not isinstance(quantity, ureg.Quantity):  # a bare number
+            return float(quantity) * _bare_factor(kind)
+        if quantity.dimensionless and quantity.units == ureg.dimensionless:
+            return float(quantity.magnitude) * _bare_factor(kind)
+        if kind.per_gpu and quantity.dimensionality.get("[hardware]") == -1:
+            quantity = quantity * ureg.gpu
+        if quantity.dimensionality != kind.dimensionality:
+            shown = f"{float(quantity.magnitude):g} {quantity.units:~}"
+            raise UnitError(
+                f"expected {kind.name} (e.g. '{kind.example}'), got '{shown}' ({_describe(quantity.dimensionality)})"
+            )
+        return float(quantity.m_as(kind.unit))
+    except OverflowError:
+        raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}' (too large)") from None

@@ -80,7 +80,8 @@ def test_readme_github_actions_step_verbatim(cli, tmp_path, monkeypatch, plan, c
     run = cli(*command[1:], env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "COLUMNS": "60"})
     assert run.code == code, run.stderr
     assert ("FAIL" in run.stdout) == bool(code)
-    annotations = [line for line in run.stdout.splitlines() if line.startswith("::")]
+    assert not [line for line in run.stdout.splitlines() if line.lstrip().startswith("::")]  # the table alone
+    annotations = [line for line in run.stderr.splitlines() if line.startswith("::")]  # Actions reads stderr too
     written = summary.read_text()
     assert written.startswith("earlier step\n")  # appended, not replaced
     if code:

@@ -7,6 +7,7 @@ Exit codes are `errors.ExitCode`: 0 ok, 1 a budget check or batch line failed, 2
 
 import contextlib
 import contextvars
+import errno
 import functools
 import inspect
 import os
@@ -27,6 +28,24 @@ if TYPE_CHECKING:
     from llamacalc.catalog import Catalog
 
 PROG = "llamacalc"
+
+
+class _Closed:
+    """A standard stream the caller closed: reading or writing it is an OSError naming it."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.buffer, self.encoding = name, self, "utf-8"
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, "closed by the caller", self.name)
+
+    read = read1 = readline = write = lambda self, *args: self.fileno()  # noqa: E731
+
+    def flush(self) -> None:
+        return None
 
 
 def _fail(message: str, code: ExitCode) -> NoReturn:
@@ -53,11 +72,27 @@ class _Group(TyperGroup):
         kwargs.setdefault("prog_name", PROG)
         given = list(kwargs.pop("args", None) or (args[0] if args else sys.argv[1:]))
         kwargs["args"], args = _global_first(given), ()
+        # A standard stream closed by the caller (`>&-`): its descriptor held on /dev/null, so no file
+        # opened later takes its number, and its use an error naming it (stderr: written nowhere).
+        for name in ("stdin", "stdout", "stderr"):
+            if getattr(sys, name) is None:
+                os.open(os.devnull, os.O_RDWR)
+                setattr(sys, name, open(os.devnull, "w") if name == "stderr" else _Closed(name))  # noqa: SIM115
         for stream in (sys.stdout, sys.stderr):  # an ASCII or Latin-1 terminal gets escapes, not a crash
             encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "")
             if encoding != "utf8" and hasattr(stream, "reconfigure"):
                 stream.reconfigure(errors="backslashreplace")
         try:
+            from llamacalc.files import names_a_folder
+
+            for i, arg in enumerate(given[: given.index("--") if "--" in given else len(given)]):
+                option, equals, value = arg.partition("=")
+                if option in ("-o", "--output", "--svg", "--html", "--plot") and not equals:
+                    value = given[i + 1] if i + 1 < len(given) else ""
+                elif arg.startswith("-o") and not arg.startswith("--"):
+                    option, value = "-o", arg[2:]
+                if option in ("-o", "--output", "--svg", "--html", "--plot") and value and names_a_folder(value):
+                    raise LlamacalcError(f"{option}: '{value}' is a folder name; name a file in it")
             code = super().main(*args, **kwargs)
             sys.stdout.flush()  # a full disk is reported here, not ignored at exit
         except LlamacalcError as error:
@@ -141,7 +176,7 @@ commands = typer.Typer()  # the command modules register here; _Group builds the
 
 HELP_ORDER = (
     "train", "optimal", "loss", "serve", "fleet", "check", "batch", "compare", "sweep", "backtest", "calibrate",
-    "memory", "presets", "sources", "schema",
+    "memory", "layout", "presets", "sources", "schema",
 )  # fmt: skip
 
 
@@ -468,35 +503,30 @@ def _writing(command: Command, added: Mapping[str, Any]) -> Command:
 
 @contextlib.contextmanager
 def _atomic_stdout(path: Path, option: str = "--output") -> Iterator[None]:
-    """Stdout into `path`, complete or not at all. A regular file (or a symlink's target) is replaced
-    by a finished temporary file that keeps its mode (a new one: the umask's); a device or a FIFO is
-    written through; '-' is stdout. The temporary file goes on every exit path, SIGTERM included."""
+    """Stdout into `path`, complete or not at all, by the rules of `files`: a regular file is replaced
+    by a finished temporary file; a device, a FIFO or /dev/stdout is written through; '-' is stdout.
+    The temporary file goes on every exit path, SIGTERM, SIGHUP and SIGQUIT included."""
+    from llamacalc.files import Replacement, followed, open_special
+
     if str(path) == "-":
         yield
         return
     if not str(path).strip():
         raise LlamacalcError(f"{option}: expected a file name, got ''")
-    target = Path(os.path.realpath(path))  # write through a symlink, never replace it
-    if target.is_dir():
-        raise LlamacalcError(f"{option}: '{path}' is a folder; name a file in it")
-    if target.exists() and not target.is_file():  # /dev/null, a FIFO, a terminal: nothing to replace
-        with _redirected(target.open("w", encoding="utf-8")):
+    target = followed(path, option)  # no loop, no other user's link in /tmp
+    through = open_special(path, option)
+    if through is not None:  # /dev/null, a FIFO, a terminal: nothing to replace
+        with _redirected(open(through, "w", encoding="utf-8")):
             yield
         return
-    folder = target.parent
-    if not folder.is_dir():
-        raise LlamacalcError(f"{option}: folder '{folder}' does not exist; create it first")
-    import tempfile
-
-    try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - it outlives this block, across the yield
-            "w", dir=folder, prefix=f".{target.name}.", delete=False, encoding="utf-8"
-        )
-    except OSError as error:
-        raise LlamacalcError(f"{option}: cannot write in '{folder}': {error.strerror}") from None
+    if target.is_dir():
+        raise LlamacalcError(f"{option}: '{path}' is a folder; name a file in it")
+    if not target.parent.is_dir():
+        raise LlamacalcError(f"{option}: folder '{target.parent}' does not exist; create it first")
+    replacement = Replacement(target, option)
     finished = False
     try:
-        with _redirected(handle):
+        with _redirected(replacement.stream, close=False):
             try:
                 yield
                 finished = True
@@ -504,42 +534,31 @@ def _atomic_stdout(path: Path, option: str = "--output") -> Iterator[None]:
                 finished = done.exit_code in (ExitCode.OK, ExitCode.CHECK_FAILED)  # a complete document either way
                 raise
     finally:
-        if finished:
-            os.chmod(handle.name, _mode(target))
-            os.replace(handle.name, target)
-        else:
-            os.unlink(handle.name)
+        replacement.commit() if finished else replacement.discard()
 
 
 @contextlib.contextmanager
-def _redirected(handle: Any) -> Iterator[None]:
-    """sys.stdout to `handle` (closed after), with SIGTERM raised as an exit so cleanup runs."""
+def _redirected(handle: Any, close: bool = True) -> Iterator[None]:
+    """sys.stdout to `handle` (closed after, unless not `close`), with SIGTERM, SIGHUP and SIGQUIT
+    raised as an exit so cleanup runs."""
     import signal
 
     saved, sys.stdout = sys.stdout, handle
-    previous = (
-        signal.signal(signal.SIGTERM, _terminated) if threading.current_thread() is threading.main_thread() else None
-    )
+    caught = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+    main = threading.current_thread() is threading.main_thread()
+    previous = {signum: signal.signal(signum, _terminated) for signum in caught} if main else {}
     try:
         yield
     finally:
         sys.stdout = saved
-        handle.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if close:
+            handle.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _terminated(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
-
-
-def _mode(target: Path) -> int:
-    """The mode a written file gets: the replaced file's, else what the umask allows of 0o666."""
-    if target.exists():
-        return target.stat().st_mode & 0o7777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def main() -> None:

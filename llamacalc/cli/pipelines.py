@@ -226,18 +226,18 @@ def sweep(
 
 
 def _to_github(report: Any) -> None:
-    """Annotations on stdout, where Actions reads workflow commands; the summary appended to the
-    step's summary file when Actions names one."""
+    """Annotations on stderr, where Actions reads workflow commands too, so that stdout (and -o)
+    carry only the document; the summary appended to the step's summary file when Actions names one,
+    under the rules of every output file (no other user's symlink, no FIFO without a reader)."""
+    from pathlib import Path
+
+    from llamacalc.files import append_text
     from llamacalc.output.render import render
 
-    sys.stdout.write(render(report, "github"))
+    sys.stderr.write(render(report, "github"))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        try:
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(render(report, "markdown"))
-        except OSError as error:
-            raise InputError(f"GITHUB_STEP_SUMMARY: cannot append to '{summary}': {error.strerror}") from None
+        append_text(Path(summary), render(report, "markdown"), "GITHUB_STEP_SUMMARY")
 
 
 @commands.command()

@@ -34,18 +34,23 @@ def default_jobs() -> int:
 def chunks() -> Iterator[Chunk]:
     """Stdin's complete lines, numbered, a chunk at a time: whatever has arrived, without waiting.
     Kept as one block of bytes, so handing a chunk to a worker copies it once instead of pickling
-    each of its lines."""
+    each of its lines. A line longer than a read is gathered in pieces and joined once, when it ends:
+    reading a 40 MB line takes time in proportion to it, not to its square."""
     stream = cast("io.BufferedReader", sys.stdin.buffer)
-    pending, number = b"", 1
+    pending: list[bytes] = []  # the start of a line not yet ended, as read
+    number = 1
     while data := stream.read1(CHUNK_BYTES):
-        data = pending + data
-        end = data.rfind(b"\n") + 1  # past the last complete line; 0 when none has ended yet
-        if end:
-            yield number, data[:end]
-            number += data.count(b"\n", 0, end)
-        pending = data[end:]
-    if pending.strip():
-        yield number, pending
+        end = data.rfind(b"\n") + 1  # past the last complete line; 0 when none has ended in this read
+        if not end:
+            pending.append(data)
+            continue
+        block = b"".join([*pending, data[:end]]) if pending else data[:end]
+        pending = [data[end:]] if end < len(data) else []
+        yield number, block
+        number += block.count(b"\n")
+    rest = b"".join(pending)
+    if rest.strip():
+        yield number, rest
 
 
 def columns(fields: Fields) -> tuple[str, ...]:
@@ -122,12 +127,27 @@ def _render_in_worker(chunk: Chunk) -> tuple[bytes, bool]:
     return render(resolver, chunk, as_csv, fields)
 
 
+def _orphaned_exit(parent: int) -> None:
+    """In a worker: exit as soon as the parent is gone (killed by any signal, SIGKILL included), so
+    no worker outlives the batch it served. Polled: Linux's parent-death signal is tied to the
+    thread that forked, and the pool forks from a thread that ends before its workers do."""
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _in_workers(
     resolver: "Resolver", as_csv: bool, fields: Fields, incoming: Iterator[Chunk], jobs: int
 ) -> Iterator[tuple[bytes, bool]]:
     """Chunks rendered in forked worker processes, in input order. A worker that dies (a crash, the
     OOM killer) breaks its pool: a new pool takes the chunks still to come, and each chunk the broken
-    pool held is retried alone; the one that kills its worker again becomes error lines."""
+    pool held is retried alone; the one that kills its worker again becomes error lines. When no
+    process can be forked (`ulimit -u`), the chunks from there on are rendered here, one by one."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -136,34 +156,60 @@ def _in_workers(
     pending: queue.Queue[Any] = queue.Queue(maxsize=2 * jobs)  # bounded: flat memory, backpressure
     done = object()
     context = multiprocessing.get_context("fork")
-    pools = [ProcessPoolExecutor(jobs, mp_context=context)]
+    pools: list[ProcessPoolExecutor] = []
+
+    def pool() -> ProcessPoolExecutor:
+        pools.append(ProcessPoolExecutor(jobs, mp_context=context, initializer=_orphaned_exit, initargs=(os.getpid(),)))
+        return pools[-1]
 
     def feed() -> None:
+        forking = True
         try:
             for chunk in incoming:
+                future = None
                 try:
-                    future = pools[-1].submit(_render_in_worker, chunk)
-                except BrokenProcessPool:  # a worker died: the chunks after it get a new pool
-                    pools.append(ProcessPoolExecutor(jobs, mp_context=context))
-                    future = pools[-1].submit(_render_in_worker, chunk)
+                    if forking:
+                        try:
+                            future = (pools[-1] if pools else pool()).submit(_render_in_worker, chunk)
+                        except BrokenProcessPool:  # a worker died: the chunks after it get a new pool
+                            future = pool().submit(_render_in_worker, chunk)
+                except OSError:  # fork refused: this chunk and the rest in this process
+                    forking = False
+                    _stop(pools[-1])  # the workers it did fork would wait for work forever
                 pending.put((chunk, future))
         except BaseException as error:  # handed to the writer, which raises it
             pending.put(error)
         pending.put(done)
 
+    finished = False
     try:
         threading.Thread(target=feed, daemon=True).start()
         while (item := pending.get()) is not done:
             if isinstance(item, BaseException):
                 raise item
             chunk, future = item
+            if future is None:
+                yield render(resolver, chunk, as_csv, fields)
+                continue
             try:
                 yield future.result()
             except BrokenProcessPool:
                 yield _alone(chunk, as_csv, fields, context)
+        finished = True
     finally:
-        for pool in pools:
-            pool.shutdown(wait=False, cancel_futures=True)
+        for each in pools:
+            if finished:
+                each.shutdown(wait=False, cancel_futures=True)
+            else:  # a signal or a closed pipe ends the batch: its workers end now, not after their chunk
+                _stop(each)
+
+
+def _stop(pool: Any) -> None:
+    """A pool shut down with its workers terminated, whatever they were doing."""
+    processes = dict(getattr(pool, "_processes", None) or {})  # before shutdown, which forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes.values():
+        process.terminate()
 
 
 def _alone(chunk: Chunk, as_csv: bool, fields: Fields, context: Any) -> tuple[bytes, bool]:
@@ -174,7 +220,7 @@ def _alone(chunk: Chunk, as_csv: bool, fields: Fields, context: Any) -> tuple[by
     with ProcessPoolExecutor(1, mp_context=context) as solo:
         try:
             return solo.submit(_render_in_worker, chunk).result()
-        except BrokenProcessPool:
+        except (BrokenProcessPool, OSError):  # it died again, or no process could be forked for it
             return _lost(chunk, as_csv, fields), True
 
 

@@ -7,12 +7,14 @@ fails yields an error object `{"line": N, "error": "..."}` in its place; the oth
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from llamacalc.errors import LlamacalcError
 from llamacalc.estimates.train import TrainResult, estimate
 from llamacalc.resolve import Resolver
 
+MAX_FLOAT_INT = int(sys.float_info.max)
 BOM = b"\xef\xbb\xbf"  # the UTF-8 byte-order mark some editors start a file with
 
 
@@ -28,6 +30,10 @@ def run_line(resolver: Resolver, number: int, line: str | bytes) -> TrainResult 
         return {"line": number, "error": "not JSON a calculator reads: nested too deeply"}
     if not isinstance(request, dict):
         return {"line": number, "error": f"expected a JSON object of train options, got {type(request).__name__}"}
+    for key, value in request.items():  # JSON integers have any size; a float holds ~1.8e308
+        if isinstance(value, int) and abs(value) > MAX_FLOAT_INT:
+            option = "--" + str(key).replace("_", "-")
+            return {"line": number, "error": f"{option}: a number of {len(str(value))} digits (too large)"}
     try:
         return estimate(resolver, request)
     except LlamacalcError as error:

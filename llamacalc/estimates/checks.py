@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -205,12 +206,17 @@ class PlannedRun:
     confidence: float | None  # None: the command line's
 
 
+MAX_FLOAT_INT = int(sys.float_info.max)  # a TOML integer beyond it has no float
+
+
 def read_plan(text: str, where: str) -> list[PlannedRun]:
     """The runs of a plan file's text; `where` names the file in errors."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{where}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise InputError(f"{where}: not a plan llamacalc reads: arrays or tables nested too deeply") from None
     for key in data:
         if key not in ("defaults", "runs"):
             what = f"table [{key}]" if isinstance(data[key], dict) else f"top-level key '{key}'"
@@ -231,6 +237,14 @@ def read_plan(text: str, where: str) -> list[PlannedRun]:
             if key not in INPUTS and key not in LIMITS and key != "confidence":
                 known = [*INPUTS, *LIMITS, "confidence"]
                 raise InputError(f"{where}: runs.{name}.{key}: unknown field{did_you_mean(key, known)}")
+        for key, value in merged.items():  # text or a number, whichever convention reads it, a float's size
+            option = "--" + key.replace("_", "-")
+            if isinstance(value, list | dict) or not isinstance(value, str | int | float):
+                shown = "an array" if isinstance(value, list) else f"a {type(value).__name__}"
+                shown = "a table" if isinstance(value, dict) else shown
+                raise InputError(f"{where}: runs.{name}: {option}: expected text or a number, got {shown}")
+            if isinstance(value, int) and abs(value) > MAX_FLOAT_INT:
+                raise InputError(f"{where}: runs.{name}: {option}: a number of {len(str(value))} digits (too large)")
         request = {key: value for key, value in merged.items() if key in INPUTS}
         with prefixed(f"{where}: runs.{name}"):
             maxima = parse_limits({key: value for key, value in merged.items() if key in LIMITS})

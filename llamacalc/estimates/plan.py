@@ -216,6 +216,11 @@ def serving_costs(
 ) -> ServingCosts:
     """From (price USD/s, peak FLOP/s, MFU) of training and (price USD/s, peak FLOP/s) of serving."""
     (train_price, train_peak, train_mfu), (serve_price, serve_peak) = train, serve
+    if not train_price > 0:  # the serving cost is measured in training's: free training has no optimum
+        raise InputError(
+            "--price: training at no cost has no cost-optimal model (it would train forever); "
+            "give a price above zero, or drop --serve-gpu for the FLOP optimum"
+        )
     return ServingCosts(
         train_price / (train_peak * train_mfu),
         serve_price / (serve_peak * prefill_mfu),
@@ -260,6 +265,7 @@ def _binding(setup: Setup, seen: Mapping[str, Assumption], days: Any, money: Any
     usd, seconds = _parsed("--budget", money, units.MONEY), _parsed("--days", days, units.DURATION)
     if setup.price is None:
         raise InputError(f"--budget: {setup.hardware.name} has no default price; pass --price (e.g. '2.5 USD/h')")
+    _priced(setup)
     affordable = usd / setup.price  # GPU-seconds
     if seen["gpus"].origin != "user":
         return "money and time", whole_gpus(affordable, seconds)
@@ -294,7 +300,17 @@ def _bought(
     if setup.price is None:
         raise InputError(f"--budget: {setup.hardware.name} has no default price; pass --price (e.g. '2.5 USD/h')")
     seen = {**seen, "budget": Assumption(usd, "USD", "user")}
+    _priced(setup)
     return compute_in(usd / setup.price, setup.peak, setup.mfu), "money", seen
+
+
+def _priced(setup: Setup) -> None:
+    """A price money can be spent at: zero would buy unbounded compute."""
+    if not (setup.price or 0) > 0:
+        raise InputError(
+            f"--budget: GPU time on {setup.hardware.name} is priced at zero, so money buys unbounded compute; "
+            "give --price above zero, or budget with --days or --compute"
+        )
 
 
 def optimal_plan(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from llamacalc.errors import printable
 from llamacalc.output.numbers import IN_DISPLAY_UNIT, margin
 from llamacalc.output.render import renders
 
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 
 
 def _message(text: str) -> str:
+    """A workflow command's message: control characters (a bidi override) escaped as in a table,
+    then GitHub's own escapes, so that a name's line break cannot end the command and begin another."""
+    text = printable(text)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -59,7 +63,7 @@ def summary(report: CheckReport) -> str:
             shown = IN_DISPLAY_UNIT[c.limit.figure]
             at = "" if c.confidence == 0.5 else f" (P{c.confidence * 100:.3g})"
             cells = [name, c.limit.label, shown(c.value) + at, shown(c.maximum), margin(c.margin, c.ratio)]
-            escaped = [cell.replace("|", "\\|") for cell in cells]
+            escaped = [printable(cell).replace("|", "\\|").replace("\n", "\\n") for cell in cells]
             rows.append(f"| {' | '.join(escaped)} | {'✅ pass' if c.passed else '❌ FAIL'} |")
     verdict = "passed" if report.passed else "**failed**"
     return f"### llamacalc budget check {verdict}\n\n" + "\n".join(rows) + "\n\n"

@@ -12,6 +12,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from llamacalc.errors import inert
+
 FORMATS = {
     "json": "llamacalc.output.documents",
     "table": "llamacalc.output.tables",
@@ -44,5 +46,7 @@ def render(result: object, format: str) -> str:
     importlib.import_module(FORMATS[format])
     for kind in type(result).__mro__:
         if (format, kind.__name__) in _RENDERERS:
-            return _RENDERERS[format, kind.__name__](result)
+            text = _RENDERERS[format, kind.__name__](result)
+            # A table wraps a long name where it must: no line it makes may begin a workflow command.
+            return inert(text) if format == "table" else text
     raise LookupError(f"no {format} renderer for {type(result).__name__}")
