@@ -204,6 +204,12 @@ def gemm_time(m: float, n: float, k: float, peak: float, efficiency: float, fabr
     return max(flops / (peak * efficiency), traffic / fabric.hbm) + cal.kernel_overhead
 
 
+def gemm_fraction(fabric: Fabric, cal: StepModel, precision: str) -> float:
+    """The fraction of the dense peak a large GEMM holds over a step: the measured ceiling, times what
+    is held over whole steps. (A separate FP8 share was fitted and stayed at 1: the rows ask none.)"""
+    return fabric.gemm[precision] * cal.sustained
+
+
 def layer_gemms(arch: Architecture, tokens: float, layout: Layout) -> list[tuple[float, float, float, float]]:
     """(m, n, k, count) of one layer's forward GEMMs on one GPU: TP splits the output (QKV, up) or the
     input (O, down) dimension; routed experts see k·T tokens spread over E/e local experts. The input
@@ -271,7 +277,7 @@ class PassTimes(NamedTuple):
 def layer_pass(arch: Architecture, seq_len: int, layout: Layout, fabric: Fabric, cal: StepModel) -> PassTimes:
     """One micro-batch through one layer on one GPU."""
     tokens = layout.micro_batch * seq_len / layout.cp
-    peak, efficiency = fabric.peaks[layout.precision], fabric.gemm[layout.precision] * cal.sustained
+    peak, efficiency = fabric.peaks[layout.precision], gemm_fraction(fabric, cal, layout.precision)
     element = 1.0 if layout.precision == "fp8" else ACTIVATION_BYTES
     gemm_fwd = sum(
         gemm_time(m, n, k, peak, efficiency, fabric, cal, element) * count
@@ -402,7 +408,7 @@ def token_flops(arch: Architecture, seq_len: int, recompute: str) -> tuple[float
 
 def _output_layer(arch: Architecture, tokens: float, layout: Layout, fabric: Fabric, cal: StepModel) -> float:
     """The output layer's forward GEMM on the last stage (its backward is twice it)."""
-    peak, efficiency = fabric.peaks[layout.precision], fabric.gemm[layout.precision] * cal.sustained
+    peak, efficiency = fabric.peaks[layout.precision], gemm_fraction(fabric, cal, layout.precision)
     element = 1.0 if layout.precision == "fp8" else ACTIVATION_BYTES
     return gemm_time(tokens, arch.vocab / layout.tp, arch.d_model, peak, efficiency, fabric, cal, element)
 

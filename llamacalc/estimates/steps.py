@@ -162,8 +162,9 @@ def _shape(p: Predicted) -> tuple[object, ...]:
 
 
 def loss(catalog: Catalog, rows: Sequence[MeasuredStep], model: StepModel) -> float:
-    """Mean squared ln(predicted / measured) tokens/s per GPU. (Least absolute deviations was tried: it
-    lets one source's row drift past ±25% to fit the rest a little closer.)"""
+    """Mean squared ln(predicted / measured) tokens/s per GPU. Tried and not kept: least absolute
+    deviations (it lets one source's row drift past ±25% to fit the rest a little closer), and adding
+    the paired ratios' errors (the pairs moved little, the held-out median doubled)."""
     total = 0.0
     for row in rows:
         ratio = predict(catalog, row, model).tokens_per_s_per_gpu / row.tokens_per_s_per_gpu
