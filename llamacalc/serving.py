@@ -117,9 +117,15 @@ class Iteration(NamedTuple):
     ramp: float  # Σ compute-bound GEMM seconds / their tokens m: a GEMM reaches m/(m + m½) of its rate
 
 
-def iteration(r: Replica, batch: int, prefill: float, context: float, prompt: float) -> Iteration:
+Bounds = tuple[float, float, float]  # compute and memory factors, m½: what decides which roof binds a GEMM
+NOMINAL: Bounds = (1.0, 1.0, 0.0)
+
+
+def iteration(r: Replica, batch: int, prefill: float, context: float, prompt: float,
+              bounds: Bounds = NOMINAL) -> Iteration:  # fmt: skip
     """B decode tokens at `context` tokens of KV cache each, and `prefill` prompt tokens of prompts
-    `prompt` tokens long."""
+    `prompt` tokens long. Each GEMM is bound by whichever roof is slower under `bounds` (the fitted
+    factors), so the time is a maximum per GEMM, continuous in the load."""
     arch, f, cal = r.arch, r.fabric, r.cal
     tokens = batch + prefill
     compute = memory = kernels = 0.0
@@ -133,7 +139,7 @@ def iteration(r: Replica, batch: int, prefill: float, context: float, prompt: fl
         weights = k * n * BYTES[r.precision] * (count if read is None else read)
         traffic = weights + m * (k + n) * ACTIVATION_BYTES * count
         at_peak, through_hbm = flops / (r.peak * r.gemm_efficiency), traffic / f.hbm
-        if at_peak >= through_hbm:
+        if bounds[0] * at_peak * (1 + bounds[2] / max(m, 1)) >= bounds[1] * through_hbm:
             compute += at_peak
             ramp += at_peak / max(m, 1)
         else:
@@ -184,10 +190,11 @@ def _prefill_attention(arch: Architecture, prefill: float, prompt: float, tp: in
     return 2 * 2 * prefill * span * CAUSAL * arch.heads * arch.head_dim / tp
 
 
-def steady(r: Replica, batch: int, input_tokens: int, output_tokens: int) -> Iteration:
+def steady(r: Replica, batch: int, input_tokens: int, output_tokens: int, bounds: Bounds = NOMINAL) -> Iteration:
     """The steady-state iteration at concurrency B: B decode tokens at the average context I + O/2,
     and B·I/O prompt tokens."""
-    return iteration(r, batch, batch * input_tokens / output_tokens, input_tokens + output_tokens / 2, input_tokens)
+    prefill, context = batch * input_tokens / output_tokens, input_tokens + output_tokens / 2
+    return iteration(r, batch, prefill, context, input_tokens, bounds)
 
 
 def expert_share(arch: Architecture) -> float:

@@ -7,7 +7,8 @@ serving stack holds), `half_rate` is the token count at which a GEMM reaches hal
 `memory` scales the bandwidth-bound kernels (1/memory: the share of the HBM peak), and `kernel` is a
 fixed cost per kernel launch. They are fitted, by least squares on the relative error of the time per
 iteration, to the published serving runs (the `serving` presets, which a user can extend), bounded to
-be physical (neither fraction above 1, no negative cost). The spread of each run's error with that
+be physical (neither fraction above 1, no negative cost), each GEMM bound by whichever roof is
+slower under the fitted factors (refitted to a fixed point). The spread of each run's error with that
 run left out gives the P10–P90 range. The published runs are all one vendor's stacks (TensorRT-LLM
 and NVIDIA NIM), so a GPU none of them used is shown as an extrapolation.
 """
@@ -30,6 +31,8 @@ from llamacalc.serving import (
     BYTES,
     KV_PRECISIONS,
     MAX_ITERATION_TOKENS,
+    NOMINAL,
+    Bounds,
     Iteration,
     Replica,
     iteration,
@@ -135,6 +138,10 @@ class Calibration:
     def constants(self) -> Constants:
         return (self.compute, self.memory, self.compute * self.half_rate, self.kernel)
 
+    @property
+    def bounds(self) -> Bounds:
+        return (self.compute, self.memory, self.half_rate)
+
     def time(self, it: Iteration) -> float:
         return _predicted_time(self.constants, it)
 
@@ -201,8 +208,26 @@ def _least_squares(x: list[list[float]], y: list[float]) -> list[float] | None:
     return [a[i][n] / a[i][i] for i in range(n)]
 
 
-def points(runs: Sequence[Measured]) -> list[Point]:
-    return [(steady(m.replica, m.concurrency, m.input, m.output), m.concurrency / m.tokens_per_s) for m in runs]
+def points(runs: Sequence[Measured], bounds: Bounds = NOMINAL) -> list[Point]:
+    return [(steady(m.replica, m.concurrency, m.input, m.output, bounds), m.concurrency / m.tokens_per_s)
+            for m in runs]  # fmt: skip
+
+
+def fitted(runs: Sequence[Measured]) -> tuple[Constants, list[Point]]:
+    """The constants, with each GEMM's bound decided by them: refitted until the bounds hold still
+    (a fixed point, reached in a few rounds), and the runs' iterations under them."""
+    bounds = NOMINAL
+    for _ in range(FIXED_POINT_ROUNDS):
+        found = points(runs, bounds)
+        constants = fit(found)
+        moved = (constants[0], constants[1], constants[2] / constants[0])
+        if all(abs(a - b) <= 1e-6 * max(1.0, abs(b)) for a, b in zip(moved, bounds, strict=True)):
+            break
+        bounds = moved
+    return constants, found
+
+
+FIXED_POINT_ROUNDS = 20
 
 
 def calibration(catalog: Catalog) -> Calibration:
@@ -210,8 +235,7 @@ def calibration(catalog: Catalog) -> Calibration:
     runs = measured(catalog)
     if len(runs) < 5:
         raise InputError("serve needs five or more published serving runs (presets of kind 'serving') to fit")
-    found = points(runs)
-    compute, memory, ramp, kernel = fit(found)
+    (compute, memory, ramp, kernel), found = fitted(runs)
     held_out = [_predicted_time(fit(found[:i] + found[i + 1 :]), it) / y for i, (it, y) in enumerate(found)]
     sigma = statistics.pstdev(math.log(r) for r in held_out)
     return Calibration(compute, memory, ramp / compute, kernel, sigma, len(runs), frozenset(m.gpu for m in runs))
@@ -240,10 +264,10 @@ class Load(NamedTuple):
 
 def load(r: Replica, cal: Calibration, concurrency: int, inp: int, out: int) -> Load:
     """Concurrency B in steady state; a new prompt is chunked into iterations of at most the token budget."""
-    it = steady(r, concurrency, inp, out)
+    it = steady(r, concurrency, inp, out, cal.bounds)
     budget = max(1, MAX_ITERATION_TOKENS - concurrency)
     chunks = math.ceil(inp / budget)
-    first = iteration(r, concurrency, max(inp / chunks, it.prefill), inp + out / 2, inp)
+    first = iteration(r, concurrency, max(inp / chunks, it.prefill), inp + out / 2, inp, cal.bounds)
     return Load(concurrency, chunks * cal.time(first), cal.time(it), it)
 
 
@@ -522,10 +546,10 @@ class ServingBacktest:
 def backtest_serving(catalog: Catalog) -> ServingBacktest:
     """Each published serving run predicted by the constants fitted to all of them; and to all but
     itself, all but its source table's runs (a citation tag and a model: one table of a page), its
-    model's, or its GPU's. A group leaving fewer runs than constants is not left out."""
+    model's, or its GPU's. A group leaving fewer runs than constants is not left out. The held-out fits
+    keep each GEMM's bound as the full fit decides it (one fixed point, not one per fit)."""
     runs = measured(catalog)
-    found = points(runs)
-    constants = fit(found)
+    constants, found = fitted(runs)
     keys: dict[str, Callable[[Measured], Any]] = {
         "table": lambda m: (m.group, m.model),
         "model": lambda m: m.model,
