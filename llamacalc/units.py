@@ -96,6 +96,7 @@ _SUFFIX_EXPONENT = {"k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12, "P": 15, "E
 _COUNT_EXAMPLES = {
     "a GPU count": "'16384' or '16K'", "a sequence length": "'8192'", "a parallel degree": "'8'",
     "a GPU-hour count": "'30.84M' or '184320'", "an accelerator-hour count": "'30.84M' or '184320'",
+    "a PUE": "'1.1'",
 }  # fmt: skip
 
 
@@ -313,6 +314,8 @@ def _parse_text(text: str, kind: Kind) -> float:
     if simple and not simple[2]:
         return float(simple[1]) * _bare_factor(kind)
     _bounded(text, kind)
+    if text.count("%") > 1:  # pint reads '40%%' as 40 percent of a percent, 0.004: a typo, never meant
+        raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}' (one '%' at most)")
     ureg = registry()
     try:
         quantity = ureg.Quantity(text.strip())

@@ -418,6 +418,56 @@ def test_zero_prices_in_a_cost_optimum_are_bad_input(cli, args):
     assert done.code == ExitCode.BAD_INPUT and "zero" in done.stderr, done.stderr
 
 
+# --- 5. Nothing silently accepted; 7. messages that blame the right thing ---------------------------
+
+
+@pytest.mark.parametrize("value", ["40%%", "40 % %", "%40%", "4%0%"])
+@pytest.mark.parametrize("option", ["--mfu", "--price", "--power"])
+def test_a_doubled_percent_is_an_error_not_a_percent_of_a_percent(cli, option, value):
+    done = cli("train", "llama-3-8b", option, value)
+    assert done.code == ExitCode.BAD_INPUT and "one '%'" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["optimal", "--compute", "1e24", "--plot", "same.svg", "-o", "same.svg"],
+     ["train", "llama-3-8b", "--svg", "same.svg", "-o", "same.svg"],
+     ["train", "llama-3-8b", "--svg", "same.svg", "--html", "./same.svg"],
+     ["optimal", "--compute", "1e24", "--plot", "same.svg", "--svg", "same.svg"]],
+)  # fmt: skip
+def test_two_outputs_onto_one_file_are_refused(cli, tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    done = cli(*args)
+    assert done.code == ExitCode.BAD_INPUT and "written by another option" in done.stderr, done.stderr
+
+
+def test_outputs_may_share_a_device(cli):
+    assert cli("train", "llama-3-8b", "--svg", "/dev/null", "--html", "/dev/null", "-o", "/dev/null").code == 0
+
+
+@pytest.mark.parametrize(
+    ("spelled", "blamed"),
+    [("0.5:2:0.5", "range start of '0.5:2:0.5': expected 1 to 10"), ("1:20:1", "range stop of '1:20:1'")],
+)
+def test_a_sweep_range_beyond_its_bounds_names_the_bound(cli, spelled, blamed):
+    done = cli("sweep", "llama-3-8b", "--pue", spelled)
+    assert done.code == ExitCode.BAD_INPUT and blamed in done.stderr, done.stderr
+
+
+def test_a_sweep_step_is_not_held_to_the_values_bounds(cli):
+    assert cli("sweep", "llama-3-8b", "--pue", "1:2:0.5", "--json").code == 0
+
+
+def test_max_power_with_zero_power_blames_the_power_given(cli):
+    done = cli("check", "llama-3-8b", "--max-power", "1 kW", "--power", "0")
+    assert done.code == ExitCode.BAD_INPUT and done.stderr.startswith("llamacalc: error: --power:"), done.stderr
+
+
+def test_fleet_cites_the_users_capex_not_the_presets(cli):
+    done = cli("fleet", "meta-24k", "--capex", "1 GUSD", env={"COLUMNS": "120"})
+    assert "capex: given with --capex (1 GUSD)" in done.stdout
+
+
 # --- Fuzzers over the new surfaces -----------------------------------------------------------------
 
 _names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)

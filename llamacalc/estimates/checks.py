@@ -169,6 +169,9 @@ def evaluate(result: TrainResult, maxima: Mapping[str, float], confidence: float
         value, estimate = limit.value_of(result, confidence), limit.value_of(result)
         if value is None or estimate is None:
             hardware = result.resolved.hardware.name
+            given = result.resolved.assumptions.get("power")
+            if given is not None and given.origin == "user" and not given.value:  # blame what the user typed
+                raise InputError(f"--power: a power of 0 leaves nothing for {limit.option} to check; give it above 0")
             if key == "max_power":
                 raise InputError(
                     f"{limit.option}: {hardware}'s preset has no server_power ratio or TDP to draw power from"

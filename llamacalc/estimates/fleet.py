@@ -6,6 +6,7 @@ the power they draw, and what Llama 3.1 405B (≈1% of a fleet-year) or a 10× r
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,4 +80,8 @@ def fleet(resolver: Resolver, cluster_name: str, capex: Any = None, life: Any = 
                 continue
             hours, published = result.budget.gpu_seconds / units.HOUR, False
         shares.append(FleetShare(name, hours, published, hours / per_year))
+    if capex is not None:  # the figure is the user's: its source says so, not the preset's citation
+        fields = dict(cluster.entry.fields)
+        fields["sources"] = {**fields.get("sources", {}), "capex": f"given with --capex ({capex})"}
+        cluster = cluster._replace(capex=spent, entry=dataclasses.replace(cluster.entry, fields=fields))
     return Fleet(cluster, hardware, spent, owned, watts, per_year, tuple(shares))

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llamacalc.errors import InputError
+from llamacalc.errors import InputError, prefixed
 from llamacalc.estimates.train import TrainResult, estimate
 from llamacalc.inputs import INPUTS, Input, option
 from llamacalc.resolve import Resolver
@@ -134,10 +134,19 @@ def parse_range(key: str, text: str) -> Series:
         sweepable = [i.option for i in INPUTS.values() if i.sweepable]
         raise InputError(f"{flag}: cannot be swept; sweep one of {', '.join(sweepable)}")
     start_text, stop_text, step_text = (part.strip() for part in text.split(":"))
+    unbounded = axis._replace(bounds=None)
+    for end, end_text in (("start", start_text), ("stop", stop_text)):  # a value, so within the input's bounds
+        try:
+            unbounded.parse(end_text)
+        except ValueError:  # not a value at all: the general message below
+            continue
+        with prefixed(f"{flag}: the range {end} of '{text}'"):
+            axis.parse(end_text)
     try:
         start, stop = axis.parse(start_text), axis.parse(stop_text)
         multiply = step_text.lower().startswith("x")
-        step = float(step_text[1:]) if multiply else axis.parse(step_text)
+        # a step is a difference, not a value: a PUE rises by 0.5, below the PUE's own floor of 1
+        step = float(step_text[1:]) if multiply else unbounded.parse(step_text)
     except (InputError, ValueError):
         raise InputError(
             f"{flag}: expected a range start:stop:step such as 1024:65536:x2 or 0.2:0.6:0.05, got '{text}'"
