@@ -136,10 +136,15 @@ FABRIC_FIELDS = (
 )  # fmt: skip
 
 
-def fabric(hardware: Hardware, cluster: Cluster | None = None, precision: str = "bf16") -> Fabric:
+def fabric(
+    hardware: Hardware, cluster: Cluster | None = None, precision: str = "bf16", *, network: bool = True
+) -> Fabric:
     """The step model's view of an accelerator in its system, the cluster's network where it has one.
-    Refuses, naming what is missing, rather than borrow another accelerator's figures."""
-    missing = [key for key in FABRIC_FIELDS if getattr(hardware, key) is None]
+    Refuses, naming what is missing, rather than borrow another accelerator's figures. Without
+    `network` (a serving replica inside one scale-up domain) the network's figures may be absent: a
+    group that leaves the domain is then refused where it forms (`group_link`)."""
+    needed = FABRIC_FIELDS if network else tuple(key for key in FABRIC_FIELDS if not key.startswith("scale_out"))
+    missing = [key for key in needed if getattr(hardware, key) is None]
     missing += [f"gemm_{p}" for p in ("bf16", precision) if p not in hardware.gemm]
     missing += [f"peak_{precision}"] if precision not in hardware.peaks else []
     if missing:
@@ -148,9 +153,8 @@ def fabric(hardware: Hardware, cluster: Cluster | None = None, precision: str = 
             f"--gpu: {hardware.name} lacks what the step model needs ({keys}); add them to a preset "
             f"(see 'llamacalc presets show h100-sxm') or pick a GPU that has them"
         )
-    assert hardware.scale_up_domain and hardware.scale_up_bandwidth and hardware.scale_out_bandwidth  # checked
-    assert hardware.scale_up_efficiency and hardware.scale_out_efficiency and hardware.bandwidth
-    assert hardware.attention is not None
+    assert hardware.scale_up_domain and hardware.scale_up_bandwidth and hardware.scale_up_efficiency  # checked
+    assert hardware.bandwidth and hardware.attention is not None
     out = cluster.scale_out_bandwidth if cluster and cluster.scale_out_bandwidth else hardware.scale_out_bandwidth
     return Fabric(
         peaks=hardware.peaks,
@@ -159,7 +163,7 @@ def fabric(hardware: Hardware, cluster: Cluster | None = None, precision: str = 
         hbm=hardware.bandwidth,
         domain=hardware.scale_up_domain,
         scale_up=hardware.scale_up_bandwidth * hardware.scale_up_efficiency,
-        scale_out=out * hardware.scale_out_efficiency,
+        scale_out=(out or 0.0) * (hardware.scale_out_efficiency or 0.0),
         pod=cluster.pod if cluster else None,
         oversubscription=(cluster.oversubscription or 1.0) if cluster else 1.0,
     )
@@ -186,6 +190,11 @@ def group_link(fabric: Fabric, cal: StepModel, size: int, stride: int) -> tuple[
     span = size * stride
     if span <= fabric.domain:
         return fabric.scale_up, cal.latency_up
+    if not fabric.scale_out:
+        raise InputError(
+            f"a group of {span} GPUs leaves the {fabric.domain}-GPU scale-up domain, and this GPU's network "
+            "bandwidth is not in its preset (scale_out_bandwidth, scale_out_efficiency)"
+        )
     bandwidth = fabric.scale_out
     if fabric.pod and span > fabric.pod and fabric.oversubscription > 1:
         crossing = math.ceil(span / fabric.pod) / size  # the ring's hops that leave a pod

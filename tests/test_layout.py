@@ -173,3 +173,16 @@ def test_train_layout_takes_checkpoint_and_restart_times(cli):
     ).json()  # fmt: skip
     assert quick["goodput"]["lost_per_interruption_minutes"] == pytest.approx(8.0)
     assert quick["goodput"]["goodput"] > base["goodput"]["goodput"] and quick["gpu_hours"] < base["gpu_hours"]
+
+
+def test_backtest_serving_is_a_backtest_too(cli):
+    assert cli("backtest", "--serving", "--json").json() == cli("serve", "--backtest", "--json").json()
+    run = cli("backtest", "--steps", "--serving")
+    assert run.code == 2 and "one backtest at a time" in run.stderr
+
+
+def test_a_replica_inside_its_domain_needs_no_network_figures(cli):
+    """MI300X's references give no scale-out figure: it serves on one node, and a layout says why not."""
+    assert cli("serve", "llama-3.1-8b", "--gpu", "mi300x", "--json").code == 0
+    run = cli("layout", "llama-3.1-70b", "--gpu", "mi300x", "--gpus", "64", "--global-batch", "128")
+    assert run.code == 2 and "scale_out_bandwidth" in run.stderr

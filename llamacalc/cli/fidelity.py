@@ -35,6 +35,9 @@ def backtest(
     steps: Annotated[
         bool, typer.Option("--steps", help="The step model against published step times, each source also held out.")
     ] = False,
+    serving: Annotated[
+        bool, typer.Option("--serving", help="The serving model against published serving runs (as serve --backtest).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Every published run: the efficiency model's estimate against it, in and out of sample.
@@ -42,11 +45,18 @@ def backtest(
     Example: llamacalc backtest --steps
     """
     from llamacalc.estimates.backtest import backtest as run_backtest
+    from llamacalc.estimates.serve import backtest_serving
     from llamacalc.estimates.steps import backtest_steps
 
+    if steps and serving:
+        raise InputError("--steps and --serving: one backtest at a time")
     catalog = catalog_from(presets)
     try:
-        found = backtest_steps(catalog, held_out=True) if steps else run_backtest(catalog)
+        found = (
+            backtest_steps(catalog, held_out=True) if steps
+            else backtest_serving(catalog) if serving
+            else run_backtest(catalog)
+        )  # fmt: skip
     except ValueError as error:
         raise InputError(f"backtest: {error}") from None
     emit(found, as_json)

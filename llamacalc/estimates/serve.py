@@ -64,7 +64,7 @@ def replica(hardware: Hardware, arch: Architecture, cal: StepModel, precision: s
         raise InputError(f"--gpu: {hardware.name} has no memory figure; serving needs one for the KV cache")
     hardware.peak(precision)  # a clear error when the GPU has no such peak
     base = {"fp4": "fp8", "int8": "bf16"}.get(precision, precision)
-    f = fabric(hardware, None, base if base in hardware.peaks else "bf16")
+    f = fabric(hardware, None, base if base in hardware.peaks else "bf16", network=tp > (hardware.scale_up_domain or 0))
     return Replica(arch, f, cal, hardware.memory, tp, ep, precision, kv)
 
 
