@@ -127,6 +127,10 @@ def memory(
         opt("ZeRO stage 0-3: shard optimizer / +gradients / +weights [default: the lowest of 1-3 that fits]."),
     ] = None,
     micro_batch: Annotated[str | None, opt("Sequences per micro-batch [default: 1].")] = None,
+    global_batch: Annotated[
+        str | None,
+        opt("Sequences ('2048') or tokens ('16M tokens') a step: fewer micro-batches hold fewer in flight."),
+    ] = None,
     seq_len: SeqLenOpt = None,
     recompute: Annotated[
         str | None,
@@ -146,7 +150,7 @@ def memory(
 
     found = estimate_memory(
         catalog_from(presets), model, params, gpu, tp=tp, pp=pp, ep=ep, dp=dp, zero=zero,
-        micro_batch=micro_batch, seq_len=seq_len, recompute=recompute, cp=cp, vp=vp,
+        micro_batch=micro_batch, seq_len=seq_len, recompute=recompute, cp=cp, vp=vp, global_batch=global_batch,
     )  # fmt: skip
     if not found.has_activations and not as_json:
         warn(["activations need the model's architecture (layers, d_model, ...): states only"])

@@ -79,6 +79,7 @@ def estimate_memory(
     recompute: str | None = None,
     cp: str | None = None,
     vp: str | None = None,
+    global_batch: str | None = None,
 ) -> MemoryEstimate:
     """Memory per GPU of a preset (or `params` alone: states only) on a GPU: the given one, else the
     one the model was reported on, else the default."""
@@ -114,16 +115,22 @@ def estimate_memory(
         raise InputError(f"--gpu: {hardware.name} has no memory figure")
     if arch is not None and seq is None:
         raise InputError("memory: the preset gives no training sequence length; pass --seq-len")
+    micro = None  # micro-batches a step: they bound what 1F1B holds in flight
+    if global_batch is not None:
+        from llamacalc.estimates.layout import global_batch as sequences
+
+        batch, _ = sequences(global_batch, seq or 1)
+        micro = max(1, batch // (layout.dp * layout.micro_batch))
     if zero is None:  # the lowest stage that fits, as a planner would pick it; ZeRO-1 if none does
         for stage in (1, 2, 3):
-            if memory_per_gpu(n, arch, seq, layout._replace(zero=stage)).total <= usable(hardware.memory):
+            if memory_per_gpu(n, arch, seq, layout._replace(zero=stage), micro).total <= usable(hardware.memory):
                 layout = layout._replace(zero=stage)
                 break
     return MemoryEstimate(
         found.name if found else None,
         hardware.name,
         layout,
-        memory_per_gpu(n, arch, seq, layout),
+        memory_per_gpu(n, arch, seq, layout, micro),
         hardware.memory,
         min_data_parallel(n, arch, seq, layout, hardware.memory),
         fewest_gpus(n, arch, seq, hardware.memory, layout.micro_batch),

@@ -698,7 +698,8 @@ def memory_table(m: MemoryEstimate) -> Table:
         fewest = f"{whole(gpus)} (TP {best.tp} × PP {best.pp} × DP {best.dp})"
     table.add_row("fewest GPUs at all (ZeRO-3, full recompute, TP ≤ 8)", fewest)
     table.caption = (
-        f"Activations: the first pipeline stage under 1F1B, from the architecture (Korthikanti et al. 2022). "
+        f"Activations: the first pipeline stage under 1F1B, from the architecture (Korthikanti et al. 2022), with "
+        f"PP micro-batches in flight (more when interleaved) unless --global-batch says fewer. "
         f"Allowance: {m.allowance_source.removeprefix('assumption: ')} (an assumption). `layout` searches the "
         "layouts that fit, with their step times."
     )
@@ -742,20 +743,22 @@ def layout_table(r: LayoutResult) -> Table:
     table = _table(title, "layout", "s/step", "tok/s/GPU", "MFU", "GiB", "lost to")
     for column in table.columns[1:]:  # figures never wrap; a long layout wraps between its degrees
         column.no_wrap = True
-    fp8 = r.precision != "bf16"  # MFU over the FP8 peak: over the BF16 one it can pass 100%
     for c in r.layouts:
         step = c.step
         table.add_row(
             _layout_label(step), f"{step.time:,.2f}", count(step.tokens_per_s_per_gpu, 3),
-            percent(step.mfu_of_precision if fp8 else step.mfu), f"{c.memory.total / _GIB:,.1f}", _lost(step),
+            percent(step.mfu), f"{c.memory.total / _GIB:,.1f}", _lost(step),
         )  # fmt: skip
     assert r.hardware.memory is not None
     fixed = ", ".join(f"{key} {value}" for key, value in r.fixed.items()) or "nothing"
     table.caption = (
-        f"Best first. MFU: model FLOPs (causal attention) over the dense {r.precision.upper()} peak "
-        f"({'--json has it over the BF16 peak too' if fp8 else 'as Llama 3 reports it'}). GiB: the busiest stage, "
-        f"of {(r.hardware.memory - r.allowance) / _GIB:,.1f} usable. mb: micro-batch (1 if not shown); z: ZeRO stage. "
-        f"GPUs from {r.gpus_from}; fixed: {fixed}; {whole(r.tried)} layouts tried."
+        f"Best first. MFU: model FLOPs (causal attention) over the dense BF16 peak, as Llama 3 reports it"
+        f"{' (an FP8 run is also given over the FP8 peak below)' if r.precision != 'bf16' else ''}. GiB: the busiest "
+        f"stage, of {(r.hardware.memory - r.allowance) / _GIB:,.1f} usable. Layout: TP, PP, DP, and CP "
+        "(context), EP (experts), VP (virtual stages), mb (micro-batch) where above 1; z: ZeRO stage (1 shards "
+        "the optimizer, 2 the gradients too, 3 the weights too); full or selective: recomputation. Lost to: the "
+        f"largest part of the step beside compute. GPUs from {r.gpus_from}; fixed: {fixed}; "
+        f"{whole(r.tried)} layouts tried."
     )
     table.caption_justify = "left"
     return table
@@ -777,9 +780,9 @@ def step_breakdown_table(r: LayoutResult) -> Table:
         for name, value in (
             ("weights", memory.weights), ("gradients", memory.gradients), ("optimizer", memory.optimizer),
             ("activations", memory.activations or 0.0), ("ZeRO-3 buffers", memory.buffers),
-            ("allowance", r.allowance),
+            ("total", memory.total), ("kept aside", r.allowance),
         )
-        if value >= 0.05 * _GIB or name == "allowance"
+        if value >= 0.05 * _GIB or name in ("total", "kept aside")
     ]  # fmt: skip
     for i in range(max(len(times), len(spaces))):
         name, seconds = times[i] if i < len(times) else ("", None)
@@ -788,7 +791,7 @@ def step_breakdown_table(r: LayoutResult) -> Table:
             name, "" if seconds is None else f"{seconds:,.3f}", "" if seconds is None else percent(seconds / step.time),
             space, "" if size is None else f"{size / _GIB:,.1f}",
         )  # fmt: skip
-    fp8 = f"; MFU over the BF16 peak {percent(step.mfu)}" if step.layout.precision == "fp8" else ""
+    fp8 = f"; MFU over the FP8 peak {percent(step.mfu_of_precision)}" if step.layout.precision == "fp8" else ""
     notes = "; ".join(note.removeprefix("assumption: ") for note in r.notes)
     table.caption = f"HFU {percent(step.hfu)} of the BF16 peak (recomputation counted){fp8}. Assumed: {notes}."
     table.caption_justify = "left"
@@ -811,7 +814,9 @@ def layout_join_table(j: LayoutJoin, result: TrainResult) -> Table:
     low, p50, high = j.empirical
     table.add_row("empirical band (P10–P90)", f"{percent(low, 0)}–{percent(high, 0)}, P50 {percent(p50)}")
     verdict = (
-        "the layout and the empirical band disagree: the layout's MFU lies outside the band"
+        "the layout and the empirical band disagree: the layout's MFU lies outside the band. The layout's is what "
+        "a well-tuned stack reaches (it is fitted to NVIDIA's and Meta's published steps); the band is what "
+        "published runs reached end to end, stalls and all: plan on the band unless your stack is that tuned"
         if j.disagrees
         else "the layout's MFU lies inside the empirical band"
     )
