@@ -69,3 +69,14 @@ def test_optimal_answers_first_and_lists_inputs_with_sources(cli):
     assert "Inputs" not in short and "more: --sources" in short and len(short.splitlines()) <= 25
     full = cli("optimal", "--budget", "$10M", "--days", "30", "--sources", env={"COLUMNS": "80"}).stdout
     assert "Inputs" in full and "--budget spent within --days 30" in full
+
+
+def test_cost_aware_optimum_takes_its_serving_mfu_from_the_serving_model(cli):
+    """`optimal --inference-tokens --serve-gpu` without MFUs serves the nearest preset with `serve`'s model."""
+    doc = cli("optimal", "--loss", "2.1", "--inference-tokens", "2T", "--serve-gpu", "h100-sxm", "--json").json()
+    assert doc["objective"] == "cost" and "from the serving model" in doc["serving_mfu_basis"]
+    given = cli(
+        "optimal", "--loss", "2.1", "--inference-tokens", "2T", "--serve-gpu", "h100-sxm", "--decode-mfu", "0.01",
+        "--json",
+    ).json()  # fmt: skip
+    assert "serving_mfu_basis" not in given and given["laws"][0]["params"] != doc["laws"][0]["params"]

@@ -59,8 +59,12 @@ def optimal(
     ] = None,  # fmt: skip
     serve_precision: ServingPrecisionOpt = None,
     serve_price: Annotated[str | None, opt("Serving price per GPU-hour [default: the serving GPU's].")] = None,
-    prefill_mfu: Annotated[str | None, opt("Serving MFU on input tokens [default: 0.5].")] = None,
-    decode_mfu: Annotated[str | None, opt("Serving MFU on output tokens [default: 0.01].")] = None,
+    prefill_mfu: Annotated[
+        str | None, opt("Serving MFU on input tokens [default: the serving model's, as `serve` finds it].")
+    ] = None,
+    decode_mfu: Annotated[
+        str | None, opt("Serving MFU on output tokens [default: the serving model's; with --prefill-mfu, 0.01].")
+    ] = None,
     output_share: Annotated[str | None, opt("Share of served tokens that are output [default: 215/285].")] = None,
     law: LawOpt = "epoch",
     presets: PresetsOpt = None,
@@ -98,13 +102,19 @@ def optimal(
             serve_usd = units.parse_quantity(serve_price, units.PRICE) if serve_price else serving.price
         if serve_usd is None:
             raise LlamacalcError(f"--serve-price: {serving.name} has no default price; pass --serve-price")
-        costs = plan.serving_costs(
-            (setup.price, setup.peak, setup.mfu), (serve_usd, serving.peak(serve_precision or "bf16")),
-            _fraction("--prefill-mfu", prefill_mfu, plan.PREFILL_MFU),
-            _fraction("--decode-mfu", decode_mfu, plan.DECODE_MFU),
-        )  # fmt: skip
         share = _fraction("--output-share", output_share, plan.OUTPUT_SHARE)
-        emit(plan.cost_aware_plan(catalog, law, target, served, share, costs), as_json)
+        basis = None
+        if prefill_mfu is None and decode_mfu is None:  # the serving model's, as `serve` and `train` use
+            mfu, basis = plan.served_mfu(catalog, law, target, serving.name, serve_precision, share)
+            prefill, decode = mfu, mfu
+        else:
+            prefill = _fraction("--prefill-mfu", prefill_mfu, plan.PREFILL_MFU)
+            decode = _fraction("--decode-mfu", decode_mfu, plan.DECODE_MFU)
+        costs = plan.serving_costs(
+            (setup.price, setup.peak, setup.mfu), (serve_usd, serving.peak(serve_precision or "bf16")), prefill, decode
+        )  # fmt: skip
+        found = plan.cost_aware_plan(catalog, law, target, served, share, costs)
+        emit(dataclasses.replace(found, serving_basis=basis), as_json)
         return
     if params is not None or loss is not None:
         if params is None or loss is None or compute or days or budget:

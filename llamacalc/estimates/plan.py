@@ -167,6 +167,7 @@ class InferencePlan:
 
     found: tuple[InferenceAware, ...]
     served: float  # lifetime inference tokens, input and output
+    serving_basis: str | None = None  # how the serving MFU was found, when the serving model found it
 
     @property
     def by_cost(self) -> bool:
@@ -228,6 +229,42 @@ def serving_costs(
     )
 
 
+def served_mfu(catalog: Catalog, law_name: str, target: float, gpu: str, precision: str | None,
+               output_share: float) -> tuple[float, str]:  # fmt: skip
+    """The utilisation a served model reaches, from the serving model (`serve`), as Sardana et al.'s
+    cost form wants it: 2·N FLOPs per input or output token over the GPU's peak. Measured on the shipped
+    dense preset nearest in size to the equal-loss compute-optimal model, at the request mix's input and
+    output lengths (LMSys's 70 in, 215 out by default), at the most the KV cache allows; one MFU serves
+    both prefill and decode. Returns it and a line saying how it was found."""
+    from llamacalc.estimates.serve import estimate_serve
+
+    law = next(law for law in laws(catalog, law_name) if has_loss(law))
+    baseline, _ = equal_loss_split(law, target)
+    dense = [
+        m for name in catalog.names("models")
+        if (m := catalog.model(name)).arch is not None and not m.arch.is_moe and m.params and not m.baseline
+    ]  # fmt: skip
+    if not dense:
+        raise InputError("--serve-gpu: no dense model preset with an architecture to serve; give --decode-mfu")
+    near = min(reversed(dense), key=lambda m: abs(math.log(baseline / (m.params or 1.0))))
+    total = 285  # LMSys's average request [Sardana et al. 2024]; the share sets the split
+    output = max(1, round(total * output_share))
+    served = estimate_serve(
+        catalog, near.name, {"gpu": gpu, "precision": precision, "input_tokens": max(1, total - output),
+                             "output_tokens": output},
+    )  # fmt: skip
+    hardware = catalog.hardware(gpu)
+    assert near.params is not None
+    per_gpu = served.tokens_per_s_per_gpu * total / output  # input and output tokens a second
+    mfu = INFERENCE_FLOP_PER_PARAM_TOKEN * near.params * per_gpu / hardware.peak(precision or "bf16")
+    how = (
+        f"serving MFU {mfu:.1%} from the serving model: {near.name} (nearest in size to the equal-loss "
+        f"{baseline / 1e9:,.0f}B) on {hardware.name}, {total - output} in / {output} out per request, at the "
+        "largest batch; the same for prefill and decode"
+    )
+    return mfu, how
+
+
 def cost_aware(
     law: Law, target: float, input_tokens: float, output_tokens: float, costs: ServingCosts
 ) -> InferenceAware:
@@ -273,6 +310,9 @@ def _binding(setup: Setup, seen: Mapping[str, Assumption], days: Any, money: Any
     return ("money" if affordable <= setup.gpus * seconds else "time"), None
 
 
+MIN_GPU_SECONDS = 1.0  # of training on each GPU: a budget that buys less is a typo, not a run
+
+
 def budget_flops(
     setup: Setup, seen: Mapping[str, Assumption], *, compute: Any = None, days: Any = None, money: Any = None
 ) -> tuple[float, str, Mapping[str, Assumption]]:
@@ -284,6 +324,13 @@ def budget_flops(
     flops, basis, seen = _bought(setup, seen, days, money)
     if not (math.isfinite(flops) and flops > 0):
         raise InputError(f"{option}: buys {flops:g} FLOP on {setup.hardware.name}, out of range")
+    assert setup.gpus is not None
+    each = flops / (setup.peak * setup.mfu * setup.gpus)  # seconds of training on each GPU
+    if each < MIN_GPU_SECONDS:  # '--budget 1e-3 USD' on 16,384 GPUs: 47 µs of training, not a run
+        raise InputError(
+            f"{option}: buys {each:.2g} s of training on each of {setup.gpus:,} GPUs, less than "
+            f"{MIN_GPU_SECONDS:g} s; give a larger budget (or fewer GPUs)"
+        )
     return flops, basis, seen
 
 

@@ -428,6 +428,7 @@ def inference_document(plan: InferencePlan) -> dict[str, Any]:
     return {
         "schema": "llamacalc.inference/1",
         "objective": "cost" if plan.by_cost else "flops",
+        **({"serving_mfu_basis": plan.serving_basis} if plan.serving_basis else {}),
         "target_loss": first.target,
         "inference_tokens": plan.served,
         "laws": [

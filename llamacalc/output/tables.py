@@ -477,7 +477,9 @@ def inference_table(plan: InferencePlan) -> Table:
             "its lifetime compute", *(flops(sum(f.flops(f.baseline_params, f.baseline_tokens))) for f in plan.found)
         )
     table.add_row(f"lifetime {objective} saved", *(f"{f.saving:.1%}" for f in plan.found))
-    table.caption = f"Sardana et al. 2024: minimise lifetime {objective} subject to L(N, D) = the target loss"
+    table.caption = f"Sardana et al. 2024: minimise lifetime {objective} subject to L(N, D) = the target loss" + (
+        f"; {plan.serving_basis}" if plan.serving_basis else ""
+    )
     table.caption_justify = "left"
     return table
 
