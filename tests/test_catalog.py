@@ -199,3 +199,11 @@ def test_every_citation_tag_in_the_presets_resolves(catalog):
     missing = sorted(tag for tag in tags if tag not in catalog.entries["sources"])
     assert not missing
     assert not [t for t in texts if "reference-data" in t or "shared/" in t or "runs.md" in t]
+
+
+def test_presets_filter_by_kind(cli):
+    doc = cli("presets", "--kind", "hardware", "--json").json()
+    assert doc["hardware"] and not doc["models"] and not doc["steps"]
+    assert "h100-sxm" in cli("presets", "--kind", "hardware").stdout
+    run = cli("presets", "--kind", "hardwar")
+    assert run.code == 2 and "did you mean 'hardware'" in run.stderr

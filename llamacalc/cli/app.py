@@ -257,7 +257,11 @@ GpusOpt = Annotated[str | None, opt("GPU count, e.g. 16384 or 16K: gives the day
 DaysOpt = Annotated[str | None, opt("Wall-clock target, e.g. 54 or '3 weeks': gives the GPUs.")]
 ClusterOpt = Annotated[str | None, opt("Cluster preset: sets GPU type and count.", complete=presets_named("clusters"))]
 MfuOpt = Annotated[
-    str | None, opt("Model FLOPs utilisation, e.g. 0.4 or 40% [default: on H100 a fit to model size, else 0.40].")
+    str | None,
+    opt(
+        "Model FLOPs utilisation, e.g. 0.4 or 40% [default: the efficiency model's fit to size, GPU and scale; "
+        "0.197 in fp8; --layout takes it from the step model]."
+    ),
 ]
 PrecisionOpt = Annotated[
     str | None, opt("bf16 or fp8: the dense peak MFU refers to [default: bf16].", complete=choices("bf16", "fp8"))
@@ -296,7 +300,13 @@ RecomputeOpt = Annotated[
     ),
 ]
 SeqLenOpt = Annotated[str | None, opt("Training sequence length for attention FLOPs [default: the preset's].")]
-ConfigOpt = Annotated[Path | None, opt("A Hugging Face config.json (Llama, Mixtral, Llama 4) as the model.")]
+ConfigOpt = Annotated[
+    Path | None,
+    opt(
+        "A Hugging Face config.json as the model (24 families: Llama 1-4, Mistral, Mixtral, Qwen 2-3 and MoE, "
+        "Gemma 1-3, Phi-1.5 to 3, DeepSeek V2-V3, Granite, OLMo 2, GPT-NeoX, Falcon, StarCoder 2, StableLM, Cohere)."
+    ),
+]
 PresetsOpt = Annotated[
     list[Path] | None,
     opt("Extra directory of *.toml presets (repeatable; also $LLAMACALC_PRESETS, a path list).", "--presets"),

@@ -144,6 +144,9 @@ def presets_list(
     ctx: typer.Context,
     presets: PresetsOpt = None,
     paths: Annotated[bool, typer.Option("--paths", help="Print the folders presets are read from, in order.")] = False,
+    kind: Annotated[
+        str | None, opt("Only presets of this kind: models, hardware, clusters, laws, runs, steps, serving, ...")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List the model, hardware, cluster and scaling-law presets.
@@ -156,7 +159,19 @@ def presets_list(
         for named, path in preset_places(presets):
             sys.stdout.write(f"{named}\t{path}\n")
         return
-    emit(catalog_from(presets), as_json)
+    catalog = catalog_from(presets)
+    if kind is not None:
+        from types import MappingProxyType
+
+        from llamacalc.catalog import KINDS, Catalog
+        from llamacalc.errors import did_you_mean
+
+        if kind not in KINDS:
+            raise InputError(
+                f"--kind: unknown kind '{kind}'{did_you_mean(kind, KINDS)}; expected one of {', '.join(KINDS)}"
+            )
+        catalog = Catalog({k: entries if k == kind else MappingProxyType({}) for k, entries in catalog.entries.items()})
+    emit(catalog, as_json)
 
 
 @presets_app.command("show")
