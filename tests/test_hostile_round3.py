@@ -468,6 +468,19 @@ def test_fleet_cites_the_users_capex_not_the_presets(cli):
     assert "capex: given with --capex (1 GUSD)" in done.stdout
 
 
+# --- 6. Absurd figures are refused -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["--budget", "1e-3 USD"], ["--days", "1e-6"], ["--budget", "1 USD", "--gpus", "16K"]])
+def test_a_budget_of_less_than_a_second_on_each_gpu_is_refused(cli, args):
+    done = cli("optimal", *args)
+    assert done.code == ExitCode.BAD_INPUT and "less than 1 s" in done.stderr, done.stderr
+
+
+def test_a_budget_of_seconds_on_one_gpu_still_plans(cli):
+    assert cli("optimal", "--budget", "1 USD", "--gpus", "1", "--json").code == 0
+
+
 # --- Fuzzers over the new surfaces -----------------------------------------------------------------
 
 _names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
