@@ -59,6 +59,25 @@ def names_a_folder(text: str) -> bool:
     return text.endswith(("/", os.sep)) or os.path.basename(text) in (".", "..")
 
 
+def check_output_names(argv: list[str], options: tuple[str, ...]) -> None:
+    """The output file names on a command line, read before they become paths (which drop a final
+    '/'): a blank name, or one that can only be a folder ('out/', '.'), is an error."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    for i, arg in enumerate(argv[:end]):
+        option, equals, value = arg.partition("=")
+        present = bool(equals)
+        if option in options and not equals:
+            present, value = i + 1 < len(argv), argv[i + 1] if i + 1 < len(argv) else ""
+        elif arg.startswith("-o") and not arg.startswith("--") and "-o" in options:
+            option, value, present = "-o", arg[2:], True
+        if option not in options or not present:
+            continue
+        if not value.strip():
+            raise InputError(f"{option}: expected a file name, got '{value}'")
+        if names_a_folder(value):
+            raise InputError(f"{option}: '{value}' is a folder name; name a file in it")
+
+
 def followed(path: Path, option: str) -> Path:
     """`path` with its symlinks followed one by one as the kernel would, refusing a loop and, as
     Linux's fs.protected_symlinks does, a symlink in a sticky world-writable folder (/tmp) owned by

@@ -108,6 +108,14 @@ def test_a_folder_name_joined_to_its_option_is_an_error(cli, tmp_path, monkeypat
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("spelling", [["-o", ""], ["--output="], ["-o", "  "], ["--svg="], ["--html", ""]])
+def test_a_blank_output_name_is_an_error(cli, tmp_path, monkeypatch, spelling):
+    monkeypatch.chdir(tmp_path)
+    done = cli("train", "llama-3-8b", *spelling)
+    assert done.code == ExitCode.BAD_INPUT and "expected a file name" in done.stderr, done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("loop", [["a", "a"], ["a", "b", "a"]])
 def test_a_symlink_loop_is_an_error(cli, tmp_path, loop):
     for name, target in zip(loop, loop[1:], strict=False):

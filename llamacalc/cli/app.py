@@ -84,16 +84,9 @@ class _Group(TyperGroup):
                 stream.reconfigure(errors="backslashreplace")
         _SAVED.clear()
         try:
-            from llamacalc.files import names_a_folder
+            from llamacalc.files import check_output_names
 
-            for i, arg in enumerate(given[: given.index("--") if "--" in given else len(given)]):
-                option, equals, value = arg.partition("=")
-                if option in ("-o", "--output", "--svg", "--html", "--plot") and not equals:
-                    value = given[i + 1] if i + 1 < len(given) else ""
-                elif arg.startswith("-o") and not arg.startswith("--"):
-                    option, value = "-o", arg[2:]
-                if option in ("-o", "--output", "--svg", "--html", "--plot") and value and names_a_folder(value):
-                    raise LlamacalcError(f"{option}: '{value}' is a folder name; name a file in it")
+            check_output_names(given, ("-o", "--output", "--svg", "--html", "--plot"))  # 'out/': a Path drops the '/'
             code = super().main(*args, **kwargs)
             sys.stdout.flush()  # a full disk is reported here, not ignored at exit
         except LlamacalcError as error:
