@@ -93,21 +93,26 @@ def option(key: str) -> str:
     return "MODEL" if key == "model" else "--" + key.replace("_", "-")
 
 
+# Bounds generous enough for real futures, about 10x beyond the largest announced (README, "Exit codes"):
+# a model of 1,000T parameters (Llama 4 Behemoth: 2T), 10^17 tokens (36T trained), 10M GPUs in one run
+# (clusters of 1M announced); beyond them an input is a typo, refused, never an answer.
+MAX_PARAMS, MAX_TOKENS, MAX_GPUS = 1e15, 1e17, 1e7
+
 INPUTS: Mapping[str, Input] = {
     i.key: i
     for i in (
         Input("model", None),
-        Input("params", "a parameter count", sweepable=True),
-        Input("active_params", "a parameter count", sweepable=True),
-        Input("tokens", "a token count", sweepable=True),
+        Input("params", "a parameter count", sweepable=True, bounds=(1e3, MAX_PARAMS)),
+        Input("active_params", "a parameter count", sweepable=True, bounds=(1e3, MAX_PARAMS)),
+        Input("tokens", "a token count", sweepable=True, bounds=(1e3, MAX_TOKENS)),
         Input("gpu", None),
-        Input("gpus", "a GPU count", sweepable=True),
+        Input("gpus", "a GPU count", sweepable=True, bounds=(1, MAX_GPUS)),
         Input("days", units.DURATION, sweepable=True, bounds=(1e-6, 1e5)),
         Input("cluster", None),
-        Input("mfu", units.FRACTION, sweepable=True),
+        Input("mfu", units.FRACTION, sweepable=True, bounds=(1e-4, 1)),
         Input("precision", None),
         Input("price", units.PRICE, sweepable=True, bounds=(0, 1e4)),
-        Input("power", units.POWER, sweepable=True, bounds=(0, 1e5)),
+        Input("power", units.POWER, sweepable=True, bounds=(1, 1e5)),
         Input("pue", "a PUE", sweepable=True, bounds=(1, 10)),
         Input("carbon", units.CARBON, sweepable=True, bounds=(0, 10)),
         Input("flops", None),

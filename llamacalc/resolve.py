@@ -17,7 +17,7 @@ from llamacalc.budget import gpu_time, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, did_you_mean, prefixed
 from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, FEWEST, RECOMPUTE, Count, model_flops, training_flops
-from llamacalc.inputs import DEFAULTS, HARDWARE_KEYS, INPUTS, MODEL_KEYS, PRICINGS, Assumption, option
+from llamacalc.inputs import DEFAULTS, HARDWARE_KEYS, INPUTS, MAX_GPUS, MODEL_KEYS, PRICINGS, Assumption, option
 from llamacalc.ownership import OwnedPrice, owned_price
 from llamacalc.specs import PRECISIONS, Cluster, Efficiency, Entry, Hardware, Model, Reported
 from llamacalc.units import YEAR
@@ -374,6 +374,11 @@ def _count_input(
             raise InputError(
                 f"{option(key)}: {text} is implausibly few for {what}; did you mean '{text}B' or '{text}T'?"
             )
+        bound = INPUTS[key].bounds
+        if bound is not None and value > bound[1]:
+            raise InputError(
+                f"{option(key)}: at most {bound[1]:.0e} ({what}: far beyond any announced), got {value:.3g}"
+            )
         seen[key] = Assumption(value, "", "user")
         return value
     value = getattr(model, key) if model else None
@@ -521,8 +526,11 @@ def _scale(
 
 def _gpu_count(value: Any) -> int:
     count = _parsed("gpus", units.parse_count, value, "a GPU count")
-    if count != int(count) or count > 1e12:
-        raise InputError(f"--gpus: expected a whole number of GPUs (at most 1e12), got '{value}'")
+    if count != int(count) or count > MAX_GPUS:
+        raise InputError(
+            f"--gpus: expected a whole number of GPUs, at most {MAX_GPUS:,.0f} (ten times the largest cluster "
+            f"announced), got '{value}'"
+        )
     return int(count)
 
 
@@ -592,6 +600,11 @@ def _fraction(given: Mapping[str, Any], seen: dict[str, Assumption], key: str, d
         value = _parsed(key, units.parse_quantity, value, units.FRACTION)
     if not 0 < value <= 1:
         raise InputError(f"{option(key)}: expected a fraction in (0, 1], e.g. 0.4, got '{given[key]}'")
+    low = (INPUTS[key].bounds or (0.0, 1.0))[0] if key in INPUTS else 0.0
+    if value < low:
+        raise InputError(
+            f"{option(key)}: {value:.3g} is below {low:g}, no run's utilisation; e.g. 0.4, got '{given[key]}'"
+        )
     seen[key] = Assumption(value, "", "user")
     return value
 

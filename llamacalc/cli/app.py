@@ -589,5 +589,15 @@ def _terminated(signum: int, frame: Any) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. A run ended by a signal leaves at once once its own clean-up (the
+    temporary output file, the worker processes) is done: the interpreter's exit would otherwise join
+    the process pool's threads, which can wait on workers already terminated."""
+    try:
+        app()
+    except SystemExit as end:
+        if isinstance(end.code, int) and end.code > 128:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(end.code)
+        raise

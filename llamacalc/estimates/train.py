@@ -13,6 +13,7 @@ from llamacalc import units
 from llamacalc.budget import Budget, budget, implied_mfu, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
+from llamacalc.inputs import MAX_GPUS as INPUT_MAX_GPUS
 from llamacalc.inputs import Assumption, option
 from llamacalc.ownership import facility_watts
 from llamacalc.resolve import Resolved, Resolver, built
@@ -91,7 +92,7 @@ def train(resolved: Resolved) -> TrainResult:
     )  # fmt: skip
 
 
-MAX_GPUS = 1e12  # as for --gpus: beyond any cluster, and still exact as a float
+MAX_GPUS = INPUT_MAX_GPUS  # as for --gpus: ten times the largest cluster announced
 
 
 def _guard(s: Resolved, b: Budget) -> None:
@@ -114,7 +115,11 @@ def _guard(s: Resolved, b: Budget) -> None:
             blame = f"; check {', '.join(given)}" if given else ""
             raise InputError(f"out of range: the inputs make the {name} {value:g}{blame}")
     if b.gpus > MAX_GPUS:
-        raise InputError(f"the inputs need {b.gpus:.3g} GPUs (at most {MAX_GPUS:g}); check --days")
+        given = [option(key) for key, a in s.assumptions.items() if a.origin == "user"]
+        raise InputError(
+            f"the inputs need {b.gpus:.3g} GPUs (at most {MAX_GPUS:,.0f}, ten times the largest cluster announced); "
+            f"check {', '.join(given) or '--days'}"
+        )
 
 
 def _ranges(s: Resolved, p50: Budget) -> dict[str, Range]:
