@@ -630,6 +630,8 @@ def _number(entry: Entry, key: str, low: float = 0.0, high: float = math.inf, *,
 def _build_hardware(entry: Entry) -> Hardware:
     peaks = {p: entry.parse(f"peak_{p}", _positive(units.RATE)) for p in SERVING_PRECISIONS}
     price = entry.parse("price", _quantity(units.PRICE))
+    if price is not None and price > MAX_PRICE:  # as the --price option's bound: beyond it, a typo
+        raise PresetError(f"{entry.where('price')}: expected at most 10,000 USD per GPU-hour, got {price * 3600:.3g}")
     price_range = _range(entry, "price_range", _quantity(units.PRICE)) if "price_range" in entry.fields else None
     if price_range and not (price and price_range[0] <= price <= price_range[1]):
         raise PresetError(f"{entry.where('price_range')}: expected a [low, high] around the preset's price")
@@ -772,6 +774,7 @@ def _build_law(entry: Entry) -> Law:
     return Law(entry.name, entry.title, form, MappingProxyType(constants), fit_range, entry)
 
 
+MAX_PRICE = 1e4 / 3600  # USD per GPU-second: 10,000 USD an hour, the --price option's bound
 MAX_CLUSTER_GPUS = 1e9  # a billion accelerators: far past any cluster built or planned
 
 

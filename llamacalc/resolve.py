@@ -259,6 +259,11 @@ def _model_side(r: Resolver, given: Mapping[str, Any], model: Model | None) -> M
     active = _count_input(r, given, seen, model, "active_params", "a parameter count")
     if "active_params" not in given and "params" in given and not (model and model.is_moe):
         active, seen["active_params"] = params, seen["params"]
+    if params is not None and active is not None and active > params * (1 + 1e-9):
+        blame = "--active-params" if "active_params" in given else "--params"
+        raise InputError(
+            f"{blame}: {active:.4g} active parameters exceed the {params:.4g} in all; a token uses a part of the model"
+        )
     tokens = _count_input(r, given, seen, model, "tokens", "a token count")
     convention, counted = _counted(given, seen, model, active)
     flops = _flops(model, given, active, tokens, counted)

@@ -581,3 +581,22 @@ def test_fuzzed_config_json_integers_fail_cleanly(cli, tmp_path_factory, field, 
     done = cli("train", "--config", str(root / "config.json"), "--tokens", "1T", "--json")
     assert done.code in (ExitCode.OK, ExitCode.BAD_INPUT), (field, value, done.stderr)
     assert "internal error" not in done.stderr, (field, value)
+
+
+def test_figures_past_any_real_run_are_refused(cli, tmp_path):
+    """Inputs and preset figures beyond the bounds the README states are bad input, naming the culprit."""
+    cases = [
+        (["train", "--params", "1e150", "--tokens", "1T"], "--params: at most"),
+        (["train", "--params", "7B", "--tokens", "1e20"], "--tokens: at most"),
+        (["train", "llama-3-8b", "--gpus", "2e7"], "--gpus"),
+        (["train", "llama-3-8b", "--days", "1e-6"], "at most 10,000,000"),
+        (["train", "llama-3-8b", "--mfu", "1e-12"], "--mfu"),
+        (["train", "llama-3-8b", "--power", "0"], "--power"),
+        (["train", "--params", "7B", "--active-params", "8B", "--tokens", "1T"], "--active-params"),
+    ]
+    for args, message in cases:
+        run = cli(*args)
+        assert run.code == 2 and message in run.stderr and len(run.stderr.splitlines()) == 1, args
+    (tmp_path / "h.toml").write_text('[hardware.g]\npeak_bf16 = "989 TFLOP/s"\nprice = "1e300 USD/h"\nsource = "x"\n')
+    run = cli("train", "llama-3-8b", "--gpu", "g", "--presets", str(tmp_path))
+    assert run.code == 2 and "hardware.g.price: expected at most" in run.stderr
