@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from llamacalc.flops import expert_params
 from llamacalc.specs import Architecture
-from llamacalc.step import Layout
+from llamacalc.step import Layout, local_params
 
 WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2, 2, 12  # bf16 weights and grads; fp32 master + Adam m, v
 FP8_WEIGHT_BYTES = 1  # the FP8 copy of the weights the GEMMs read
@@ -66,8 +66,7 @@ def model_states(params: float, experts: float, layout: Layout) -> tuple[float, 
     """(weights, gradients, optimizer) bytes per GPU. ZeRO shards the dense states over the DP × CP
     ranks (the replicas of a weight), the experts' over the DP × CP / EP ranks that hold the same
     experts (Megatron's expert-data-parallel group)."""
-    tp_pp = layout.tp * layout.pp
-    dense, routed = (params - experts) / tp_pp, experts / (tp_pp * layout.ep)
+    dense, routed = local_params(params, experts, layout)
     replicas = layout.dp * layout.cp
     expert_replicas = max(1.0, replicas / layout.ep)
     weight_bytes = WEIGHT_BYTES + (FP8_WEIGHT_BYTES if layout.precision == "fp8" else 0)

@@ -13,9 +13,21 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
+from llamacalc.errors import InputError
+from llamacalc.flops import expert_params, parameter_count
 from llamacalc.footprint import Memory, memory_per_gpu, usable
-from llamacalc.specs import Architecture, StepModel
-from llamacalc.step import Fabric, Layout, PassTimes, Step, compute_bound, layer_pass, step_time, token_flops
+from llamacalc.specs import Architecture, Cluster, Hardware, StepModel
+from llamacalc.step import (
+    Fabric,
+    Layout,
+    PassTimes,
+    Step,
+    compute_bound,
+    fabric,
+    layer_pass,
+    step_time,
+    token_flops,
+)
 
 # Assumption: Llama 3 405B's first batch stage, 4M tokens [S7 §3.4.1], for presets that publish no
 # batch; read as 2^22, as Table 4's 16M is 2,048 sequences of 8,192 tokens (2^24).
@@ -25,7 +37,6 @@ MICRO_BATCHES = (1, 2, 4, 8)
 VIRTUAL_STAGES = (1, 2, 4, 8)
 CONTEXT_PARALLEL = (1, 2, 4, 8, 16, 32)
 MIN_CP_TOKENS = 1024
-SEARCHED = ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch", "zero", "recompute")
 
 
 class Candidate(NamedTuple):
@@ -55,15 +66,29 @@ class Problem(NamedTuple):
     precision: str
 
 
-def evaluate(problem: Problem, layout: Layout) -> Candidate:
-    """One layout's step and memory."""
-    m = problem.global_batch // (layout.dp * layout.micro_batch)
-    step = step_time(
-        problem.arch, problem.params, problem.experts, problem.seq_len, problem.global_batch, layout,
-        problem.fabric, problem.model,
+def problem_for(
+    arch: Architecture,
+    seq_len: int,
+    global_batch: int,
+    gpus: int,
+    hardware: Hardware,
+    cluster: Cluster | None,
+    model: StepModel,
+    precision: str,
+) -> Problem:
+    """The problem of one model on one accelerator system: parameters counted from the architecture,
+    the fabric from the presets (the cluster's network where it has one)."""
+    if hardware.memory is None:
+        raise InputError(f"--gpu: {hardware.name} has no memory figure")
+    return Problem(
+        arch, parameter_count(arch), expert_params(arch), seq_len, global_batch, gpus, hardware.memory,
+        fabric(hardware, cluster, precision), model, precision,
     )  # fmt: skip
-    memory = memory_per_gpu(problem.params, problem.arch, problem.seq_len, layout, m, problem.experts)
-    return Candidate(step, memory, usable(problem.hbm))
+
+
+def default_sequences(seq_len: int) -> int:
+    """Sequences in the assumed global batch (DEFAULT_BATCH_TOKENS) of a preset that publishes none."""
+    return max(1, DEFAULT_BATCH_TOKENS // seq_len)
 
 
 def search(

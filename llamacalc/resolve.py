@@ -455,7 +455,7 @@ def _batch_width(model: Model, hardware: Hardware, given: Mapping[str, Any]) -> 
     """The layout search's GPU count for a model with an architecture: None where it cannot say (no
     memory figure, no sequence length, no group that fits), and the default stands."""
     from llamacalc.flops import parameter_count
-    from llamacalc.layouts import DEFAULT_BATCH_SOURCE, DEFAULT_BATCH_TOKENS, batch_width
+    from llamacalc.layouts import DEFAULT_BATCH_SOURCE, batch_width, default_sequences
 
     arch = model.arch
     assert arch is not None
@@ -468,7 +468,7 @@ def _batch_width(model: Model, hardware: Hardware, given: Mapping[str, Any]) -> 
     if model.global_batch:
         sequences, batch_source = model.global_batch, model.entry.source_of("global_batch")
     else:
-        sequences, batch_source = max(1, DEFAULT_BATCH_TOKENS // seq_len), DEFAULT_BATCH_SOURCE
+        sequences, batch_source = default_sequences(seq_len), DEFAULT_BATCH_SOURCE
     found = batch_width(arch, model.params or parameter_count(arch), seq_len, hardware.memory, sequences,
                         hardware.scale_up_domain or 8)  # fmt: skip
     if found is None:

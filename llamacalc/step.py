@@ -346,9 +346,10 @@ def _ep_time(arch: Architecture, tokens: float, layout: Layout, fabric: Fabric, 
 # --- the step ------------------------------------------------------------------------------------
 
 
-def local_params(params: float, experts: float, layout: Layout) -> float:
-    """Parameters one GPU holds before ZeRO: TP and PP split all, EP the routed experts too."""
-    return (params - experts) / (layout.tp * layout.pp) + experts / (layout.tp * layout.pp * layout.ep)
+def local_params(params: float, experts: float, layout: Layout) -> tuple[float, float]:
+    """(dense, routed-expert) parameters one GPU holds before ZeRO: TP and PP split all, EP the routed
+    experts too."""
+    return (params - experts) / (layout.tp * layout.pp), experts / (layout.tp * layout.pp * layout.ep)
 
 
 def step_time(
@@ -379,7 +380,7 @@ def step_time(
     pp = _pp_exposed(arch, tokens, layout, fabric, cal)
     micro = fwd + bwd + comm + pp
     bubble = (p - 1) / v * micro
-    shard = local_params(params, experts, layout)
+    shard = sum(local_params(params, experts, layout))
     dp = _dp_exposed(shard, layout, fabric, cal, fwd, bwd, grad_bytes, m)
     optimizer = shard / (d * layout.cp if layout.zero >= 1 else 1) * ADAM_BYTES_MOVED / fabric.hbm
     parts = {

@@ -186,3 +186,9 @@ def test_a_replica_inside_its_domain_needs_no_network_figures(cli):
     assert cli("serve", "llama-3.1-8b", "--gpu", "mi300x", "--json").code == 0
     run = cli("layout", "llama-3.1-70b", "--gpu", "mi300x", "--gpus", "64", "--global-batch", "128")
     assert run.code == 2 and "scale_out_bandwidth" in run.stderr
+
+
+def test_the_derived_gpu_count_and_the_assumed_batch_agree(cli):
+    """One default batch for both: at 5,000-token sequences 4M tokens are 838 sequences, not 839."""
+    doc = cli("train", "llama-3.1-8b", "--layout", "auto", "--seq-len", "5000", "--json").json()
+    assert doc["gpus"] == doc["layout"]["global_batch"] == 838

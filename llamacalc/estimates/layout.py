@@ -16,12 +16,11 @@ from typing import Any
 from llamacalc import units
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
-from llamacalc.flops import expert_params, parameter_count
+from llamacalc.flops import parameter_count
 from llamacalc.footprint import ALLOWANCE_SOURCE, GIB, RECOMPUTE_MODES, ZERO_STAGES, allowance, memory_per_gpu, usable
 from llamacalc.inputs import DEFAULTS, option
-from llamacalc.layouts import Candidate, Problem, candidates, search
+from llamacalc.layouts import Candidate, Problem, candidates, problem_for, search
 from llamacalc.specs import PRECISIONS, Architecture, Cluster, Hardware, Model, StepModel
-from llamacalc.step import fabric
 
 MAX_GPUS = 10_000_000  # ten times the largest cluster announced; a search past it is a typo
 MAX_SEQ_LEN = 10_000_000
@@ -148,14 +147,10 @@ def estimate_layout(catalog: Catalog, request: Mapping[str, Any], keep: int = 5)
         model = _model(catalog, request.get("model"))
     assert model.arch is not None
     arch = model.arch
-    cluster = catalog.cluster(request["cluster"]) if request.get("cluster") else _home(catalog, model)
-    hardware = catalog.hardware(request.get("gpu") or (cluster.gpu if cluster else None) or _reported_gpu(model))
-    if cluster is not None and cluster.gpu != hardware.name:
-        if request.get("cluster"):
-            raise InputError(f"--gpu {hardware.name} and --cluster {cluster.name} ({cluster.gpu}) conflict")
-        cluster = None  # the model's home cluster is another GPU's: its network does not apply
-    if hardware.memory is None:
-        raise InputError(f"--gpu: {hardware.name} has no memory figure")
+    named = catalog.cluster(request["cluster"]) if request.get("cluster") else None
+    home = named or _home(catalog, model)
+    hardware = catalog.hardware(request.get("gpu") or (home.gpu if home else None) or _reported_gpu(model))
+    cluster = network_cluster(catalog, model, hardware, named)
     precision = request.get("precision") or model.precision or str(DEFAULTS["precision"].value)
     if precision not in PRECISIONS:
         raise InputError(f"--precision: expected {' or '.join(PRECISIONS)}, got '{precision}'")
@@ -165,10 +160,7 @@ def estimate_layout(catalog: Catalog, request: Mapping[str, Any], keep: int = 5)
     batch, batch_note = global_batch(request["global_batch"], seq_len)
     fixed = fixed_choices(request)
     gpus, gpus_from = _gpus(request, fixed, cluster, model)
-    problem = Problem(
-        arch, parameter_count(arch), expert_params(arch), seq_len, batch, gpus, hardware.memory,
-        fabric(hardware, cluster, precision), catalog.step_model(), precision,
-    )  # fmt: skip
+    problem = problem_for(arch, seq_len, batch, gpus, hardware, cluster, catalog.step_model(), precision)
     _check_fixed(problem, fixed)
     found, tried, closest = search(problem, fixed, keep)
     if not found:
@@ -194,7 +186,6 @@ def shaped(catalog: Catalog, params: float) -> tuple[Model, str]:
     """A dense Llama-shaped decoder of about `params` parameters, for --params without an
     architecture: the shipped dense preset nearest in size, its width and depth scaled alike by
     (N / N₀)^⅓, heads of 128, its KV heads and FFN ratio. An assumption, and said to be one."""
-    from llamacalc.flops import parameter_count
 
     dense = [
         m for name in catalog.names("models")
@@ -236,6 +227,17 @@ def _model(catalog: Catalog, name: Any) -> Model:
 
 def _home(catalog: Catalog, model: Model) -> Cluster | None:
     return catalog.cluster(model.cluster, model.entry.where("cluster")) if model.cluster else None
+
+
+def network_cluster(catalog: Catalog, model: Model, hardware: Hardware, named: Cluster | None) -> Cluster | None:
+    """The cluster whose network a layout runs on: the one named, else the model's home cluster, if it
+    is of this GPU (another GPU's network does not apply); a named cluster of another GPU conflicts."""
+    cluster = named or _home(catalog, model)
+    if cluster is None or cluster.gpu == hardware.name:
+        return cluster
+    if named is not None:
+        raise InputError(f"--gpu {hardware.name} and --cluster {cluster.name} ({cluster.gpu}) conflict")
+    return None
 
 
 def _reported_gpu(model: Model) -> str:

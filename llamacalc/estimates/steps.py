@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from llamacalc.catalog import Catalog
-from llamacalc.flops import expert_params, parameter_count
-from llamacalc.layouts import Problem, search
+from llamacalc.layouts import Problem, problem_for, search
 from llamacalc.specs import MeasuredStep, StepModel
-from llamacalc.step import Step, fabric
+from llamacalc.step import Step
 
 FITTED = ("sustained", "attention", "exposed_tp", "kernel_overhead")
 BOUNDS = {
@@ -93,15 +92,11 @@ class StepBacktest:
 
 
 def problem_of(catalog: Catalog, row: MeasuredStep, model: StepModel) -> Problem:
-    hardware = catalog.hardware(row.gpu)
     cluster = catalog.cluster(row.cluster) if row.cluster else None
     precision = str(row.layout.get("precision", "bf16"))
-    assert hardware.memory is not None
-    arch = row.arch
-    return Problem(
-        arch, parameter_count(arch), expert_params(arch), row.seq_len, row.global_batch, row.gpus, hardware.memory,
-        fabric(hardware, cluster, precision), model, precision,
-    )  # fmt: skip
+    return problem_for(
+        row.arch, row.seq_len, row.global_batch, row.gpus, catalog.hardware(row.gpu), cluster, model, precision
+    )
 
 
 def predict(catalog: Catalog, row: MeasuredStep, model: StepModel) -> Step:

@@ -337,11 +337,16 @@ def with_layout(
     goodput of the Llama 3 interruption model, instead of the empirical efficiency model, whose band
     stays beside it. `layout` is 'auto' (searched on the run's GPUs) or degrees ('tp8,pp16,dp128');
     `lost` the hours lost per interruption and their source (lost_per_interruption_given)."""
-    from llamacalc.estimates.layout import check_degrees, fixed_choices, global_batch, nothing_fits, parse_layout
-    from llamacalc.flops import expert_params, parameter_count
+    from llamacalc.estimates.layout import (
+        check_degrees,
+        fixed_choices,
+        global_batch,
+        network_cluster,
+        nothing_fits,
+        parse_layout,
+    )
     from llamacalc.goodput import goodput
-    from llamacalc.layouts import DEFAULT_BATCH_TOKENS, Problem, search
-    from llamacalc.step import fabric
+    from llamacalc.layouts import default_sequences, problem_for, search
 
     for key in ("mfu", "days"):
         if request.get(key) is not None:
@@ -372,21 +377,14 @@ def with_layout(
     if not seq_len:
         raise InputError("--layout: the preset gives no training sequence length; pass --seq-len")
     check_degrees(arch, seq_len, fixed)
-    batch_text = batch if batch is not None else model.global_batch
-    if batch_text is None:
-        batch_text = f"{DEFAULT_BATCH_TOKENS} tokens"
-    sequences, _ = global_batch(batch_text, seq_len)
-    cluster = catalog.cluster(request["cluster"]) if request.get("cluster") else (
-        catalog.cluster(model.cluster) if model.cluster else None
-    )  # fmt: skip
-    hw = s.hardware
-    if hw.memory is None:
-        raise InputError(f"--gpu: {hw.name} has no memory figure")
+    if batch is not None:
+        sequences, _ = global_batch(batch, seq_len)
+    else:
+        sequences = model.global_batch or default_sequences(seq_len)
+    named = catalog.cluster(request["cluster"]) if request.get("cluster") else None
+    cluster = network_cluster(catalog, model, s.hardware, named)
     step_model = catalog.step_model()
-    problem = Problem(
-        arch, parameter_count(arch), expert_params(arch), seq_len, sequences, gpus, hw.memory,
-        fabric(hw, cluster, s.precision), step_model, s.precision,
-    )  # fmt: skip
+    problem = problem_for(arch, seq_len, sequences, gpus, s.hardware, cluster, step_model, s.precision)
     found, tried, closest = search(problem, fixed_choices(fixed), keep=1)
     if not found:
         raise InputError("--layout: " + nothing_fits(problem, fixed, tried, closest))
