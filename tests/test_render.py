@@ -14,7 +14,7 @@ RESULT_TYPES = (
 )  # fmt: skip
 
 
-@pytest.mark.parametrize("format", ["json", "table"])
+@pytest.mark.parametrize("format", ["json", "tables"])
 def test_every_result_type_renders_as_json_and_tables(format):
     __import__(rendering.FORMATS[format])  # a format's module registers its renderers
     missing = [kind for kind in RESULT_TYPES if (format, kind) not in rendering._RENDERERS]

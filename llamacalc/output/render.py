@@ -17,6 +17,7 @@ from llamacalc.errors import inert
 FORMATS = {
     "json": "llamacalc.output.documents",
     "table": "llamacalc.output.tables",
+    "tables": "llamacalc.output.tables",  # the rich Tables themselves, which `table` and the reports draw
     "github": "llamacalc.output.github",  # workflow-command annotations
     "markdown": "llamacalc.output.github",  # a step summary
     "svg": "llamacalc.output.export",  # the table as a picture
@@ -24,7 +25,7 @@ FORMATS = {
     "chart": "llamacalc.output.chart",  # a plot, as SVG
 }
 
-Renderer = Callable[[Any], str]
+Renderer = Callable[[Any], Any]  # text, or (format 'tables') rich Tables
 R = TypeVar("R", bound=Renderer)
 _RENDERERS: dict[tuple[str, str], Renderer] = {}
 
@@ -43,10 +44,15 @@ def renders(format: str, kind: str) -> Callable[[R], R]:
 
 def render(result: object, format: str) -> str:
     """`result` as text in `format`, by the renderer registered for its type."""
+    text = renderer(result, format)(result)
+    # A table wraps a long name where it must: no line it makes may begin a workflow command.
+    return inert(text) if format == "table" else text
+
+
+def renderer(result: object, format: str) -> Renderer:
+    """The `format` renderer registered for `result`'s type or its nearest base."""
     importlib.import_module(FORMATS[format])
     for kind in type(result).__mro__:
         if (format, kind.__name__) in _RENDERERS:
-            text = _RENDERERS[format, kind.__name__](result)
-            # A table wraps a long name where it must: no line it makes may begin a workflow command.
-            return inert(text) if format == "table" else text
+            return _RENDERERS[format, kind.__name__]
     raise LookupError(f"no {format} renderer for {type(result).__name__}")

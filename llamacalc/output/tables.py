@@ -37,7 +37,7 @@ from llamacalc.output.numbers import (
     tonnes,
     whole,
 )
-from llamacalc.output.render import renders
+from llamacalc.output.render import renderer, renders
 from llamacalc.units import BANDWIDTH, DAY, HOUR, MEMORY, MONEY, MWH, POWER, PRICE, RATE, parse_quantity
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
@@ -870,6 +870,18 @@ def steps_backtest_table(b: StepBacktest) -> Table:
 
 MIN_WIDTH, DEFAULT_WIDTH = 20, 80
 STYLED: ContextVar[bool] = ContextVar("STYLED", default=False)  # styles kept off a terminal: for reports
+WIDTH: ContextVar[int | None] = ContextVar("WIDTH", default=None)  # a report's fixed width, else the terminal's
+
+
+def width() -> int:
+    """The columns tables are drawn in: a report's fixed width, else the terminal's (or COLUMNS);
+    COLUMNS=0 or a tiny terminal gets 80, as a readable table beats none."""
+    if (fixed := WIDTH.get()) is not None:
+        return fixed
+    from rich.console import Console
+
+    columns = Console().width
+    return columns if columns >= MIN_WIDTH else DEFAULT_WIDTH
 
 
 def text(*tables: Table) -> str:
@@ -881,8 +893,7 @@ def text(*tables: Table) -> str:
     console = Console(  # text is never markup
         highlight=False, markup=False, color_system="truecolor" if STYLED.get() else None if plain else "auto"
     )
-    if console.width < MIN_WIDTH:  # COLUMNS=0 or a tiny terminal: a readable table beats none
-        console.width = DEFAULT_WIDTH
+    console.width = width()
     with console.capture() as captured:
         for table in tables:
             table.title = printable(table.title) if isinstance(table.title, str) else table.title
@@ -891,8 +902,20 @@ def text(*tables: Table) -> str:
     return captured.get()
 
 
-@renders("table", "TrainReport")
-def _train_report(report: TrainReport) -> str:
+@renders("table", "object")
+def _text(result: object) -> str:
+    """Any result's tables, drawn for the terminal."""
+    return text(*views(result))
+
+
+def views(result: object) -> list[Table]:
+    """The tables that show `result`: the terminal's text and the reports are drawn from these."""
+    tables: list[Table] = renderer(result, "tables")(result)
+    return tables
+
+
+@renders("tables", "TrainReport")
+def _train_report(report: TrainReport) -> list[Table]:
     result, g = report.result, report.goodput
     shown = [train_table(result, assumed=not report.sources)]
     if report.explain:
@@ -903,43 +926,43 @@ def _train_report(report: TrainReport) -> str:
         shown.append(goodput_table(g.goodput, g.lost_per_interruption, result, g.source))
     if report.layout is not None:
         shown.append(layout_join_table(report.layout, result))
-    return text(*shown, *([assumptions_table(result.resolved.assumptions)] if report.sources else []))
+    return [*shown, *([assumptions_table(result.resolved.assumptions)] if report.sources else [])]
 
 
-@renders("table", "Conventions")
-def _conventions(c: Conventions) -> str:
+@renders("tables", "Conventions")
+def _conventions(c: Conventions) -> list[Table]:
     breakdowns = [breakdown_table(r.resolved) for r in c.results] if c.explain else []
-    return text(conventions_table(c), *breakdowns)
+    return [conventions_table(c), *breakdowns]
 
 
-renders("table", "Compared")(lambda c: text(compare_table(c)))
-renders("table", "CheckReport")(lambda report: text(check_table(report.runs)))
-renders("table", "Sweep")(lambda sweep: text(sweep_table(sweep)))
-renders("table", "OptimalPlan")(
-    lambda plan: text(optimal_table(plan), *([assumptions_table(plan.assumptions)] if plan.sources else []))
+renders("tables", "Compared")(lambda c: [compare_table(c)])
+renders("tables", "CheckReport")(lambda report: [check_table(report.runs)])
+renders("tables", "Sweep")(lambda sweep: [sweep_table(sweep)])
+renders("tables", "OptimalPlan")(
+    lambda plan: [optimal_table(plan), *([assumptions_table(plan.assumptions)] if plan.sources else [])]
 )
-renders("table", "OvertrainingPlan")(lambda plan: text(overtraining_table(plan.found)))
-renders("table", "LossComparison")(lambda c: text(loss_table(c.title, c.reports)))
-renders("table", "Backtest")(lambda found: text(backtest_table(found)))
-renders("table", "MemoryEstimate")(lambda m: text(memory_table(m)))
-renders("table", "LayoutResult")(lambda r: text(layout_table(r), step_breakdown_table(r)))
-renders("table", "StepBacktest")(lambda b: text(steps_backtest_table(b)))
-renders("table", "Catalog")(lambda catalog: text(presets_table(catalog)))
-renders("table", "Entry")(lambda entry: text(entry_table(entry)))
+renders("tables", "OvertrainingPlan")(lambda plan: [overtraining_table(plan.found)])
+renders("tables", "LossComparison")(lambda c: [loss_table(c.title, c.reports)])
+renders("tables", "Backtest")(lambda found: [backtest_table(found)])
+renders("tables", "MemoryEstimate")(lambda m: [memory_table(m)])
+renders("tables", "LayoutResult")(lambda r: [layout_table(r), step_breakdown_table(r)])
+renders("tables", "StepBacktest")(lambda b: [steps_backtest_table(b)])
+renders("tables", "Catalog")(lambda catalog: [presets_table(catalog)])
+renders("tables", "Entry")(lambda entry: [entry_table(entry)])
 
 
-@renders("table", "Citations")
-def _citations(c: Citations) -> str:
+@renders("tables", "Citations")
+def _citations(c: Citations) -> list[Table]:
     table = _table("Sources (cited as [tag] in presets and output)", "tag", "reference")
     table.columns[1].justify = "left"
     for tag, reference in c.references.items():
         table.add_row(tag, reference)
-    return text(table)
+    return [table]
 
 
-renders("table", "ServeEstimate")(lambda e: text(serve_table(e)))
-renders("table", "InferencePlan")(lambda plan: text(inference_table(plan)))
-renders("table", "Fleet")(lambda f: text(*fleet_tables(f)))
+renders("tables", "ServeEstimate")(lambda e: [serve_table(e)])
+renders("tables", "InferencePlan")(lambda plan: [inference_table(plan)])
+renders("tables", "Fleet")(lambda f: [*fleet_tables(f)])
 
 
 def serving_backtest_table(b: ServingBacktest) -> Table:
@@ -972,4 +995,4 @@ def serving_backtest_table(b: ServingBacktest) -> Table:
     return table
 
 
-renders("table", "ServingBacktest")(lambda b: text(serving_backtest_table(b)))
+renders("tables", "ServingBacktest")(lambda b: [serving_backtest_table(b)])
