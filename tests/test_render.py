@@ -14,7 +14,7 @@ RESULT_TYPES = (
 )  # fmt: skip
 
 
-@pytest.mark.parametrize("format", ["json", "tables"])
+@pytest.mark.parametrize("format", ["document", "tables"])
 def test_every_result_type_renders_as_json_and_tables(format):
     __import__(rendering.FORMATS[format])  # a format's module registers its renderers
     missing = [kind for kind in RESULT_TYPES if (format, kind) not in rendering._RENDERERS]
@@ -33,5 +33,5 @@ def test_a_new_format_is_one_module_of_renderers(catalog, monkeypatch):
 
 
 def test_a_result_without_a_renderer_is_an_internal_error():
-    with pytest.raises(LookupError, match="no json renderer for int"):
+    with pytest.raises(LookupError, match="no document renderer for int"):
         rendering.render(3, "json")

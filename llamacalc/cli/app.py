@@ -22,7 +22,7 @@ import typer
 from typer.core import TyperGroup
 
 from llamacalc import __version__
-from llamacalc.errors import ExitCode, LlamacalcError, did_you_mean, prefixed, printable
+from llamacalc.errors import ExitCode, InputError, LlamacalcError, did_you_mean, prefixed, printable
 
 if TYPE_CHECKING:
     from llamacalc.catalog import Catalog
@@ -377,23 +377,51 @@ def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str |
     return catalog.including(entry), entry.name
 
 
-def emit(result: object, as_json: bool, fields: "tuple[tuple[str, ...], ...] | None" = None) -> None:
-    """Render a command's result as JSON (projected to `fields`, if given) or tables and write it to
-    stdout (ourselves: rich exits 1 on a closed pipe)."""
-    from llamacalc.output.render import render
+def emit(
+    result: object, as_json: bool, fields: "tuple[tuple[str, ...], ...] | None" = None, as_csv: bool = False
+) -> None:
+    """Write a command's result to stdout in the format asked for (`--format`, or `--json`), a
+    train document projected to `fields` if given; save the reports asked for (`--svg`, `--html`).
+    Written by us, not rich: rich exits 1 on a closed pipe."""
+    from llamacalc.output.render import formats, render
 
+    format = output_format(as_json, as_csv)
+    if format not in (offered := formats(result)):
+        raise InputError(f"--format: this command writes {', '.join(offered)}; got '{format}'")
     reports = _REPORTS.get() or {}
     for fmt, path in reports.items():
         save(result, fmt, path, f"--{fmt}")
     reports.clear()
     if fields is None:
-        sys.stdout.write(render(result, "json" if as_json else "table"))
+        sys.stdout.write(render(result, format))
         return
-    import json
-
+    from llamacalc.output.documents import encode
     from llamacalc.output.fields import project
+    from llamacalc.output.render import renderer
+    from llamacalc.output.rows import csv_text
 
-    sys.stdout.write(json.dumps(project(json.loads(render(result, "json")), fields)) + "\n")
+    projected = project(renderer(result, "document")(result), fields)
+    if format == "csv":
+        sys.stdout.write(csv_text([projected]))
+    elif format in ("json", "table"):  # --fields alone: a projected document is JSON
+        sys.stdout.write(encode(projected) + "\n")
+    else:
+        raise InputError(f"--fields projects a document: use it with --json or --format csv, not '{format}'")
+
+
+def output_format(as_json: bool = False, as_csv: bool = False) -> str:
+    """The stdout format asked for: `--format`, or its aliases `--json` and `--csv`; a table by default."""
+    chosen = _FORMAT.get()
+    if chosen is not None and chosen not in FORMATS:
+        raise InputError(
+            f"--format: expected one of {', '.join(FORMATS)}, got '{chosen}'{did_you_mean(chosen, FORMATS)}"
+        )
+    aliases = [name for name, given in (("json", as_json), ("csv", as_csv)) if given]
+    if len(aliases) > 1:
+        raise InputError("--json and --csv: choose one output format")
+    if chosen is not None and aliases and aliases[0] != chosen:
+        raise InputError(f"--{aliases[0]} and --format {chosen}: choose one output format")
+    return chosen or (aliases[0] if aliases else "table")
 
 
 PlotOpt = Annotated[Path | None, opt("Also draw the result as a chart: an SVG file.", "--plot")]
@@ -481,6 +509,25 @@ def _with_options(
     return cast(Command, wrapper)
 
 
+FORMATS = (
+    "table",
+    "json",
+    "csv",
+    "md",
+    "github",
+    "junit",
+)  # render.STDOUT_FORMATS (a test checks): `--help` loads no renderer
+FormatOpt = Annotated[
+    str | None,
+    opt(
+        "Output format: table (default), json, csv, md (Markdown), github (annotations) or junit (XML); "
+        "--json is short for --format json.",
+        "--format",
+        complete=choices(*FORMATS),
+    ),
+]
+# the format the running command was asked for by --format, or None
+_FORMAT: contextvars.ContextVar[str | None] = contextvars.ContextVar("_FORMAT", default=None)
 OutputOpt = Annotated[
     Path | None, opt("Write the output to this file (complete or not at all) instead of stdout.", "-o", "--output")
 ]
@@ -494,7 +541,7 @@ def writes_output(command: Command) -> Command:
     """Give a command `-o/--output FILE`: its stdout goes to a temporary file renamed into place on
     success (a finished document, even when a check fails), so a reader never sees half a file; and
     `--svg`/`--html FILE`, the table it prints saved as a report, written the same way."""
-    return _writing(command, {"output": OutputOpt, "svg": SvgOpt, "html": HtmlOpt})
+    return _writing(command, {"output": OutputOpt, "format": FormatOpt, "svg": SvgOpt, "html": HtmlOpt})
 
 
 def writes_data(command: Command) -> Command:
@@ -507,7 +554,8 @@ def _writing(command: Command, added: Mapping[str, Any]) -> Command:
     def wrapper(**options: Any) -> Any:
         path = options.pop("output")
         reports = {fmt: file for fmt in ("svg", "html") if (file := options.pop(fmt, None)) is not None}
-        token = _REPORTS.set(dict(reports))
+        format = options.pop("format") if "format" in added else None
+        token, chosen = _REPORTS.set(dict(reports)), _FORMAT.set(format)
         try:
             with _atomic_stdout(path) if path is not None else contextlib.nullcontext():
                 done = command(**options)
@@ -516,6 +564,7 @@ def _writing(command: Command, added: Mapping[str, Any]) -> Command:
             return done
         finally:
             _REPORTS.reset(token)
+            _FORMAT.reset(chosen)
 
     return _with_options(wrapper, command, added, first=False)
 

@@ -19,6 +19,7 @@ from llamacalc.cli.app import (
     commands,
     emit,
     opt,
+    output_format,
     run_inputs,
     save,
     train_fields,
@@ -123,6 +124,9 @@ def batch(
         int | None, typer.Option(help="Worker processes for large inputs [default: CPU count, ≤ 8].", min=1, max=64)
     ] = None,
     fields: FieldsOpt = None,
+    format: Annotated[
+        str | None, opt("json (JSON Lines, the default) or csv; --csv is short for --format csv.", "--format")
+    ] = None,
 ) -> None:
     """Run JSON Lines scenarios from stdin (train option names as keys), one JSON result per line.
 
@@ -134,6 +138,11 @@ def batch(
     from llamacalc.resolve import Resolver
 
     projection = train_fields(fields)
+    if format not in (None, "json", "csv"):
+        raise InputError(f"--format: batch writes json (JSON Lines) or csv, got '{format}'")
+    if format == "json" and as_csv:
+        raise InputError("--csv and --format json: choose one output format")
+    as_csv = as_csv or format == "csv"
     if sys.stdin.isatty():
         raise InputError("batch reads JSON Lines on stdin; pipe a file in (llamacalc batch < scenarios.jsonl)")
     resolver = Resolver(catalog_from(presets))
@@ -196,33 +205,27 @@ def sweep(
 
     Example: llamacalc sweep llama-3.1-405b --gpus 1024:65536:x2 --gpu h100-sxm,b200
     """
-    import csv
-
     from llamacalc.estimates.sweep import sweep as swept
     from llamacalc.output import documents
+    from llamacalc.output.rows import csv_text
     from llamacalc.resolve import Resolver
 
     projection = train_fields(fields)
+    format = output_format(as_json, as_csv)
     result = swept(Resolver(catalog_from(presets)), request)
     if plot is not None:
         save(result, "chart", plot, "--plot")
-    if as_csv:
-        columns = [f"sweep_{a.key}" for a in result.axes]
-        names = documents.CSV_FIELDS[2:] if projection is None else tuple(".".join(f) for f in projection)
-        writer = csv.DictWriter(sys.stdout, [*columns, *names], lineterminator="\n")
-        writer.writeheader()
-        for point, run in zip(result.points, result.results, strict=True):
-            if projection is None:
-                row = documents.csv_row(documents.train_document(run))
-            else:
-                row = documents.train_fields(run, projection)
-            at = {c: a.display(v) for c, a, v in zip(columns, result.axes, point, strict=True)}
-            writer.writerow({**at, **{k: row[k] for k in names}})
-    elif projection is not None:
+    if projection is None:
+        emit(result, as_json, as_csv=as_csv)
+    elif format == "csv":
+        runs = [documents.train_fields(run, projection) for run in result.results]
+        at = ({f"sweep_{a.key}": a.display(v) for a, v in zip(result.axes, p, strict=True)} for p in result.points)
+        sys.stdout.write(csv_text({**a, **run} for a, run in zip(at, runs, strict=True)))
+    elif format in ("json", "table"):  # --fields alone: projected documents are JSON
         document = documents.sweep_document(result, lambda run: documents.train_fields(run, projection))
         sys.stdout.write(documents.encode(document) + "\n")
     else:
-        emit(result, as_json)
+        raise InputError(f"--fields projects each run's document: use it with --json or --csv, not --format {format}")
 
 
 def _to_github(report: Any) -> None:

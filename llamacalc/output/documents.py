@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from llamacalc.output.fields import Field, below
 from llamacalc.output.numbers import count, flops
-from llamacalc.output.render import renders
+from llamacalc.output.render import renderer, renders
 from llamacalc.units import DAY, HOUR, MWH
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
@@ -853,8 +853,8 @@ def _dumped(document: Any) -> str:
     return json.dumps(document, allow_nan=False) + "\n"
 
 
-@renders("json", "TrainReport")
-def _train_report(report: TrainReport) -> str:
+def _train_extra(report: TrainReport) -> dict[str, Any]:
+    """What `train` adds to its run's document: goodput, the layout joined, the serving bill."""
     g, bill = report.goodput, report.serving
     extra = {} if g is None else {"goodput": goodput_document(g.goodput, g.lost_per_interruption, report.result)}
     if report.layout is not None:
@@ -864,26 +864,47 @@ def _train_report(report: TrainReport) -> str:
             "tokens": bill.tokens, "flops": bill.flops, "tokens_per_s_per_gpu": bill.tokens_per_s_per_gpu,
             "gpu_hours": bill.gpu_hours, "cost_usd": bill.cost,
         }  # fmt: skip
-    return train_json(report.result, extra or None) + "\n"
+    return extra
 
 
+@renders("json", "TrainReport")
+def _train_report(report: TrainReport) -> str:
+    return train_json(report.result, _train_extra(report) or None) + "\n"
+
+
+def _with_extra(result: TrainResult, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's document with `extra` keys before its assumptions, as `train_json` writes them."""
+    document = train_document(result)
+    assumptions = document.pop("assumptions")
+    return {**document, **extra, "assumptions": assumptions}
+
+
+@renders("json", "object")
+def _json(result: object) -> str:
+    """Any result's document (format 'document'), as JSON text."""
+    return _dumped(renderer(result, "document")(result))
+
+
+# The documents themselves (format 'document'): JSON text, CSV rows and the API are made from these.
+renders("document", "TrainReport")(lambda report: _with_extra(report.result, _train_extra(report)))
+renders("document", "Conventions")(lambda c: _with_extra(c.results[0], {"conventions": conventions(c)}))
 renders("json", "Conventions")(lambda c: train_json(c.results[0], {"conventions": conventions(c)}) + "\n")
-renders("json", "Compared")(lambda c: _dumped(compare_document(c)))
-renders("json", "CheckReport")(lambda report: _dumped(check_document(report.runs)))
-renders("json", "Sweep")(lambda sweep: _dumped(sweep_document(sweep)))
-renders("json", "OptimalPlan")(lambda plan: _dumped(optimal_document(plan)))
-renders("json", "OvertrainingPlan")(lambda plan: _dumped(overtraining_document(plan.found)))
-renders("json", "LossComparison")(lambda c: _dumped(loss_document(c.model, c.reports)))
-renders("json", "Backtest")(lambda found: _dumped(backtest_document(found)))
-renders("json", "MemoryEstimate")(lambda m: _dumped(memory_document(m)))
-renders("json", "LayoutResult")(lambda r: _dumped(layout_document(r)))
-renders("json", "StepBacktest")(lambda b: _dumped(steps_document(b)))
-renders("json", "Catalog")(lambda catalog: _dumped(presets_document(catalog)))
-renders("json", "Entry")(lambda entry: _dumped(entry_document(entry)))
-renders("json", "Citations")(lambda c: _dumped({"schema": "llamacalc.sources/1", "sources": dict(c.references)}))
-renders("json", "ServeEstimate")(lambda e: _dumped(serve_document(e)))
-renders("json", "InferencePlan")(lambda plan: _dumped(inference_document(plan)))
-renders("json", "Fleet")(lambda f: _dumped(fleet_document(f)))
+renders("document", "Compared")(compare_document)
+renders("document", "CheckReport")(lambda report: check_document(report.runs))
+renders("document", "Sweep")(sweep_document)
+renders("document", "OptimalPlan")(optimal_document)
+renders("document", "OvertrainingPlan")(lambda plan: overtraining_document(plan.found))
+renders("document", "LossComparison")(lambda c: loss_document(c.model, c.reports))
+renders("document", "Backtest")(backtest_document)
+renders("document", "MemoryEstimate")(memory_document)
+renders("document", "LayoutResult")(layout_document)
+renders("document", "StepBacktest")(steps_document)
+renders("document", "Catalog")(presets_document)
+renders("document", "Entry")(entry_document)
+renders("document", "Citations")(lambda c: {"schema": "llamacalc.sources/1", "sources": dict(c.references)})
+renders("document", "ServeEstimate")(serve_document)
+renders("document", "InferencePlan")(inference_document)
+renders("document", "Fleet")(fleet_document)
 
 
 def serving_backtest_document(b: ServingBacktest) -> dict[str, Any]:
@@ -919,4 +940,4 @@ def serving_backtest_document(b: ServingBacktest) -> dict[str, Any]:
     }
 
 
-renders("json", "ServingBacktest")(lambda b: _dumped(serving_backtest_document(b)))
+renders("document", "ServingBacktest")(serving_backtest_document)
