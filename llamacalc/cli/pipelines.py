@@ -1,9 +1,7 @@
 """Commands for CI and pipelines: `check` (budget gate), `batch` (JSON Lines), `compare`, `sweep`."""
 
-import contextlib
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +24,7 @@ from llamacalc.cli.app import (
     writes_data,
     writes_output,
 )
-from llamacalc.errors import ExitCode, InputError, prefixed
+from llamacalc.errors import ExitCode, InputError
 
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV with a header row instead of JSON.")]
 
@@ -68,46 +66,14 @@ def check(
 
     Example: llamacalc check llama-3.1-405b --max-cost "100 MUSD" --max-days 90 --confidence 0.9
     """
-    from llamacalc.estimates.checks import (
-        LIMITS,
-        MAX_PLAN_BYTES,
-        CheckedRun,
-        CheckReport,
-        evaluate,
-        parse_confidence,
-        parse_limits,
-        read_plan,
-    )
-    from llamacalc.estimates.train import estimate
+    from llamacalc.estimates.checks import LIMITS, MAX_PLAN_BYTES, check_for
     from llamacalc.files import read_text
     from llamacalc.resolve import Resolver
 
     options = locals()
     limits = {key: options[key] for key in LIMITS if options[key] is not None}
-    with prefixed("--confidence"):
-        given = parse_confidence(confidence)
-    resolver = Resolver(catalog_from(presets))
-    if plan is not None:
-        if request or limits:
-            raise InputError("--plan holds the runs' inputs and limits; give it alone (with --presets, --json)")
-        with prefixed("--plan"):
-            text = read_text(plan, MAX_PLAN_BYTES)
-        runs: list[tuple[str | None, Mapping[str, Any], Mapping[str, float], float]] = [
-            (run.name, run.request, run.maxima, given if run.confidence is None else run.confidence)
-            for run in read_plan(text, str(plan))
-        ]
-        if not any(maxima for _, _, maxima, _ in runs):
-            raise InputError(f"--plan: '{plan}' sets no limits; add max_cost, max_days, ... to [defaults] or to a run")
-    else:
-        if not limits:
-            raise InputError("no limits: give at least one of " + ", ".join(limit.option for limit in LIMITS.values()))
-        runs = [(None, request, parse_limits(limits), given)]
-    checked = []
-    for name, run_request, maxima, at in runs:
-        with prefixed(f"run {name}") if name else contextlib.nullcontext():
-            result = estimate(resolver, run_request)
-            checked.append(CheckedRun(name, result, evaluate(result, maxima, at)))
-    report = CheckReport(tuple(checked))
+    given = None if plan is None else (lambda: read_text(plan, MAX_PLAN_BYTES), str(plan))
+    report = check_for(Resolver(catalog_from(presets)), request, limits, confidence, given)
     emit(report, as_json)
     if github if github is not None else os.environ.get("GITHUB_ACTIONS") == "true":
         _to_github(report)
@@ -171,7 +137,7 @@ def compare(
 
     Example: llamacalc compare llama-3.1-405b llama-4-projected --cluster meta-24k
     """
-    from llamacalc.estimates.train import Compared, estimate
+    from llamacalc.estimates.train import compared
     from llamacalc.resolve import Resolver
 
     files = [Path(m) for m in models if m.endswith(".toml")]
@@ -186,8 +152,7 @@ def compare(
             names.extend(found)
         else:
             names.append(name)
-    resolver = Resolver(catalog)
-    emit(Compared(tuple(estimate(resolver, {**request, "model": name}) for name in names)), as_json)
+    emit(compared(Resolver(catalog), names, request), as_json)
 
 
 @commands.command()

@@ -18,6 +18,7 @@ as the utilisation does, log-normally, so any confidence is read off the P10-P90
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 import sys
@@ -29,8 +30,9 @@ from typing import Any, NamedTuple
 from llamacalc import units
 from llamacalc.efficiency import Z90
 from llamacalc.errors import InputError, UnitError, did_you_mean, prefixed
-from llamacalc.estimates.train import Range, TrainResult
+from llamacalc.estimates.train import Range, TrainResult, estimate
 from llamacalc.inputs import INPUTS, option
+from llamacalc.resolve import Resolver
 
 MAX_PLAN_BYTES = 1_000_000  # a plan file: thousands of runs fit; a runaway file does not
 MAX_PLAN_RUNS = 10_000
@@ -261,3 +263,39 @@ def _table(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InputError(f"{where}: expected a table")
     return value
+
+
+def check_for(
+    resolver: Resolver,
+    request: Mapping[str, Any],
+    limits: Mapping[str, Any],
+    confidence: Any = 0.5,
+    plan: tuple[Callable[[], str], str] | None = None,
+) -> CheckReport:
+    """What `check` answers: one run (`request`) against `limits` (max_cost, ... as given), or every
+    run of a plan, each against its own limits; the plan given as its reader (of its TOML text) and
+    where it comes from, read once the inputs are known to agree."""
+    with prefixed("--confidence"):
+        given = parse_confidence(confidence)
+    if plan is not None:
+        read, where = plan
+        if request or limits:
+            raise InputError("--plan holds the runs' inputs and limits; give it alone (with --presets, --json)")
+        with prefixed("--plan"):
+            text = read()
+        runs: list[tuple[str | None, Mapping[str, Any], Mapping[str, float], float]] = [
+            (run.name, run.request, run.maxima, given if run.confidence is None else run.confidence)
+            for run in read_plan(text, where)
+        ]
+        if not any(maxima for _, _, maxima, _ in runs):
+            raise InputError(f"--plan: '{where}' sets no limits; add max_cost, max_days, ... to [defaults] or to a run")
+    else:
+        if not limits:
+            raise InputError("no limits: give at least one of " + ", ".join(limit.option for limit in LIMITS.values()))
+        runs = [(None, request, parse_limits(limits), given)]
+    checked = []
+    for name, run_request, maxima, at in runs:
+        with prefixed(f"run {name}") if name else contextlib.nullcontext():
+            result = estimate(resolver, run_request)
+            checked.append(CheckedRun(name, result, evaluate(result, maxima, at)))
+    return CheckReport(tuple(checked))

@@ -111,6 +111,7 @@ class LossComparison:
     model: str | None  # the preset's name
     title: str
     reports: tuple[LossReport, ...]
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -469,3 +470,110 @@ def _parsed(option: str, value: Any, kind: units.Kind) -> float:
     if parsed <= 0:
         raise InputError(f"{option}: expected a positive amount, got '{value}'")
     return parsed
+
+
+# --- `optimal` and `loss` from their inputs: the one path the command line and the API share ----
+
+PLAN_INPUTS = (
+    "compute", "days", "budget", "params", "loss", "inference_tokens", "serve_gpu", "serve_precision",
+    "serve_price", "prefill_mfu", "decode_mfu", "output_share", "law",
+)  # fmt: skip
+
+
+def optimal_for(catalog: Catalog, request: Mapping[str, Any]) -> OptimalPlan | InferencePlan | OvertrainingPlan:
+    """What `optimal` answers, by the inputs given: the compute-optimal models for a budget
+    (`compute`, `days` or `budget`); with `params` and `loss`, the tokens to over-train to that loss;
+    with `loss` and `inference_tokens`, the inference-aware model (cost-aware with `serve_gpu`).
+    `request` holds input names; the rest are the hardware inputs `train` takes."""
+    given = {key: value for key, value in request.items() if value is not None}
+    law = str(given.pop("law", "epoch"))
+    planned = {key: given.pop(key) for key in PLAN_INPUTS if key in given}
+    compute, days, budget = (planned.get(key) for key in ("compute", "days", "budget"))
+    params, target, served = (planned.get(key) for key in ("params", "loss", "inference_tokens"))
+    if served is not None:
+        if target is None or params is not None or compute or days or budget:
+            raise InputError("--inference-tokens goes with --loss alone: the model for a loss, served T tokens")
+        with prefixed("--inference-tokens"):
+            tokens = units.parse_count(served, "a token count")
+        goal = positive("--loss", target)
+        if planned.get("serve_gpu") is None:
+            return inference_aware(catalog, law, goal, tokens)
+        return _cost_aware(catalog, law, goal, tokens, given, planned)
+    if params is not None or target is not None:
+        if params is None or target is None or compute or days or budget:
+            raise InputError("--params and --loss go together, without a budget (over-training mode)")
+        with prefixed("--params"):
+            n = units.parse_count(params, "a parameter count")
+        return OvertrainingPlan(tuple(overtraining(catalog, law, n, positive("--loss", target))))
+    return optimal_plan(Resolver(catalog), law, given, compute=compute, days=days, money=budget)
+
+
+def _cost_aware(
+    catalog: Catalog, law: str, goal: float, tokens: float, run: Mapping[str, Any], planned: Mapping[str, Any]
+) -> InferencePlan:
+    setup, _ = Resolver(catalog).setup(run)
+    if setup.price is None:
+        raise InputError(f"--price: {setup.hardware.name} has no default price; pass --price")
+    serving = catalog.hardware(str(planned["serve_gpu"]), "--serve-gpu")
+    serve_price, precision = planned.get("serve_price"), planned.get("serve_precision")
+    with prefixed("--serve-price"):
+        serve_usd = units.parse_quantity(serve_price, units.PRICE) if serve_price else serving.price
+    if serve_usd is None:
+        raise InputError(f"--serve-price: {serving.name} has no default price; pass --serve-price")
+    share = fraction("--output-share", planned.get("output_share"), OUTPUT_SHARE)
+    basis = None
+    prefill_mfu, decode_mfu = planned.get("prefill_mfu"), planned.get("decode_mfu")
+    if prefill_mfu is None and decode_mfu is None:  # the serving model's, as `serve` and `train` use
+        mfu, basis = served_mfu(catalog, law, goal, serving.name, precision, share)
+        prefill, decode = mfu, mfu
+    else:
+        prefill = fraction("--prefill-mfu", prefill_mfu, PREFILL_MFU)
+        decode = fraction("--decode-mfu", decode_mfu, DECODE_MFU)
+    costs = serving_costs(
+        (setup.price, setup.peak, setup.mfu), (serve_usd, serving.peak(precision or "bf16")), prefill, decode
+    )
+    found = cost_aware_plan(catalog, law, goal, tokens, share, costs)
+    return dataclasses.replace(found, serving_basis=basis)
+
+
+def loss_for(
+    catalog: Catalog, model: str | None, params: Any = None, tokens: Any = None, law: str = "epoch"
+) -> LossComparison:
+    """What `loss` answers: each law's loss for N parameters on D tokens (a preset's, or given)."""
+    found = catalog.model(model) if model else None
+    with prefixed("--params"):
+        n = (
+            units.parse_count(params, "a parameter count")
+            if params
+            else found and (found.active_params or found.params)
+        )
+    with prefixed("--tokens"):
+        d = units.parse_count(tokens, "a token count") if tokens else found and found.tokens
+    if not n or not d:
+        raise InputError("loss needs parameters and tokens: a MODEL preset with both, or --params and --tokens")
+    warnings: tuple[str, ...] = ()
+    if found and found.is_moe and not params:
+        warnings = (f"{found.name} is a mixture of experts; the laws were fitted on dense models: active parameters",)
+    reports = tuple(loss_reports(catalog, law, n, d))
+    return LossComparison(model, found.title if found else "Custom model", reports, warnings)
+
+
+def fraction(option: str, value: Any, default: float) -> float:
+    """A share in (0, 1], or `default` when not given."""
+    if value is None:
+        return default
+    number = positive(option, value)
+    if number > 1:
+        raise InputError(f"{option}: expected a fraction in (0, 1], e.g. 0.5, got '{value}'")
+    return number
+
+
+def positive(option: str, value: Any) -> float:
+    """A positive, finite plain number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise InputError(f"{option}: expected a positive number, e.g. 2.0, got '{value}'")
+    return number

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -237,6 +237,13 @@ class Compared(NamedTuple):
 
 
 RATIOED = ("params", "active_params", "tokens", "flops", "gpu_seconds", "seconds", "cost", "energy", "co2")
+
+
+def compared(resolver: Resolver, models: Sequence[str], request: Mapping[str, Any]) -> Compared:
+    """What `compare` answers: each model under the same inputs, the first the base of the ratios."""
+    if not models:
+        raise InputError("compare needs at least one model preset")
+    return Compared(tuple(estimate(resolver, {**request, "model": name}) for name in models))
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:
