@@ -313,6 +313,7 @@ class Catalog:
     """Every preset by kind and name; user presets override shipped ones of the same name."""
 
     entries: Mapping[str, Mapping[str, Entry]]
+    house: Any = None  # a config file's defaults (house.House), which every resolution applies
     _built: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
     _aliases: dict[str, dict[str, Entry]] = field(default_factory=dict, compare=False, repr=False)
 
@@ -391,7 +392,7 @@ class Catalog:
         """This catalog plus one more preset (validated like a file's), e.g. read from a config.json."""
         entries = {kind: dict(found) for kind, found in self.entries.items()}
         entries[entry.kind][entry.name] = _validated(entry)
-        return Catalog({kind: MappingProxyType(found) for kind, found in entries.items()})
+        return Catalog({kind: MappingProxyType(found) for kind, found in entries.items()}, self.house)
 
     def _spec(self, kind: str, name: str, option: str, build: Callable[[Entry], Any]) -> Any:
         """Each preset parsed into its spec once, and looked up once by each name it is asked by (its

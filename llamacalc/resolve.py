@@ -7,6 +7,7 @@ One `Resolver` serves every command that plans a run: train, batch, check, compa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -93,13 +94,22 @@ class Resolver:
         self._widths: dict[tuple[Any, ...], Assumption | None] = {}
 
     def resolve(self, request: Mapping[str, Any]) -> Resolved:
-        """Resolve a request against the presets, or raise InputError naming the offending option."""
-        return _resolve(self, request)
+        """Resolve a request against the presets, or raise InputError naming the offending option;
+        the house defaults (house.py) stand in for inputs the request leaves out."""
+        if self.catalog.house is None:
+            return _resolve(self, request)
+        housed, keys = self.catalog.house.applied(request)
+        resolved = _resolve(self, housed)
+        return dataclasses.replace(resolved, assumptions=self.catalog.house.labelled(resolved.assumptions, keys))
 
     def setup(self, request: Mapping[str, Any]) -> tuple[Setup, Mapping[str, Assumption]]:
         """The hardware side of a request alone (no model): for planning from a GPU or money budget."""
         seen: dict[str, Assumption] = {}
-        return _setup(self, _given(request), None, seen), seen
+        if self.catalog.house is None:
+            return _setup(self, _given(request), None, seen), seen
+        housed, keys = self.catalog.house.applied(request)
+        setup = _setup(self, _given(housed), None, seen)
+        return setup, self.catalog.house.labelled(seen, keys)
 
     def batch_width(self, model: Model, hardware: Hardware, given: Mapping[str, Any]) -> Assumption | None:
         """A run's GPU count when nothing gives one: a replica per sequence of its global batch

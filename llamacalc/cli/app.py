@@ -7,6 +7,7 @@ Exit codes are `errors.ExitCode`: 0 ok, 1 a budget check or batch line failed, 2
 
 import contextlib
 import contextvars
+import dataclasses
 import errno
 import functools
 import inspect
@@ -26,6 +27,7 @@ from llamacalc.errors import ExitCode, InputError, LlamacalcError, did_you_mean,
 
 if TYPE_CHECKING:
     from llamacalc.catalog import Catalog
+    from llamacalc.house import House
 
 PROG = "llamacalc"
 
@@ -332,28 +334,53 @@ def train_fields(text: str | None) -> "tuple[tuple[str, ...], ...] | None":
 
 def preset_places(dirs: Sequence[Path] | None) -> list[tuple[str, Path]]:
     """Where presets come from, in order (later ones override): shipped, the user's folder (if it
-    exists), $LLAMACALC_PRESETS, --presets; each with what named it, for errors and `presets --paths`."""
+    exists), the config file's folders, $LLAMACALC_PRESETS, --presets; each with what named it, for
+    errors and `presets --paths`."""
     from llamacalc.catalog import shipped_presets_dir
 
-    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "llamacalc" / "presets"
+    config = _config_home() / "presets"
     env = [Path(p) for p in os.environ.get("LLAMACALC_PRESETS", "").split(os.pathsep) if p]
+    house = house_defaults()
     return [
         ("shipped", shipped_presets_dir()),
         *([("user folder", config)] if config.is_dir() else []),
+        *((f"{house.where}: presets", path) for path in house.presets),
         *(("LLAMACALC_PRESETS", path) for path in env),
         *(("--presets", path) for path in dirs or ()),
     ]
 
 
 def catalog_from(dirs: Sequence[Path] | None) -> "Catalog":
-    """The presets of every place, later ones overriding earlier ones."""
+    """The presets of every place, later ones overriding earlier ones, with the house defaults."""
     from llamacalc.catalog import load_catalog
 
     places = preset_places(dirs)
     for named, path in places[1:]:
         if not (path.is_dir() or path.is_file()):
             raise LlamacalcError(f"{named}: '{path}' is not a readable directory (or file) of *.toml presets")
-    return load_catalog([path for _, path in places])
+    catalog = load_catalog([path for _, path in places])
+    house = house_defaults()
+    return dataclasses.replace(catalog, house=house.checked(catalog)) if house.defaults else catalog
+
+
+def _config_home() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "llamacalc"
+
+
+@functools.cache
+def house_defaults() -> "House":
+    """The config file's house defaults: $LLAMACALC_CONFIG (which must exist), else config.toml in
+    the user's config folder (if it exists), else none."""
+    from llamacalc.files import read_text
+    from llamacalc.house import MAX_CONFIG_BYTES, NO_HOUSE, house
+
+    named = os.environ.get("LLAMACALC_CONFIG")
+    path = Path(named) if named else _config_home() / "config.toml"
+    if not named and not path.is_file():
+        return NO_HOUSE
+    with prefixed("LLAMACALC_CONFIG" if named else str(path)):
+        text = read_text(path, MAX_CONFIG_BYTES)
+    return house(text, str(path))
 
 
 def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str | None) -> tuple["Catalog", str]:
