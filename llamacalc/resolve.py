@@ -304,7 +304,9 @@ def _setup(
     home = _home_cluster(r, model)
     reported = model.reported if model else None
     hardware, seen["gpu"] = _gpu(r, given, cluster, reported, home)
-    precision = given.get("precision") or (model and model.precision) or DEFAULTS["precision"].value
+    precision = (
+        given["precision"] if "precision" in given else (model and model.precision) or DEFAULTS["precision"].value
+    )
     if precision not in PRECISIONS:
         raise InputError(f"--precision: expected one of {', '.join(PRECISIONS)}, got '{precision}'")
     if "precision" in given:
@@ -413,6 +415,10 @@ def _counted(
         raise InputError(f"--flops: expected one of {known}, got '{name}'{did_you_mean(str(name), CONVENTIONS)}")
     convention = CONVENTIONS[name]
     recompute = given.get("recompute", "none")
+    # checked even where the convention reads none: a typo is an error, never silently ignored
+    seq_len = (
+        _parsed("seq_len", units.parse_count, given["seq_len"], "a sequence length") if "seq_len" in given else None
+    )
     if recompute not in RECOMPUTE:
         raise InputError(f"--recompute: expected one of {', '.join(RECOMPUTE)}, got '{recompute}'")
     if recompute != "none" and not convention.recomputes:
@@ -429,8 +435,7 @@ def _counted(
     if arch is None or {"params", "active_params"} & given.keys():
         what = f"{model.name} has none" if model and arch is None else "--params replaces it"
         raise InputError(f"--flops {name}: needs the model's architecture (layers, d_model, ...); {what}")
-    if "seq_len" in given:
-        seq_len = _parsed("seq_len", units.parse_count, given["seq_len"], "a sequence length")
+    if seq_len is not None:
         seen["seq_len"] = Assumption(seq_len, "tokens", "user")
     elif arch.seq_len is not None:
         seq_len = arch.seq_len
