@@ -75,8 +75,8 @@ def _input_names(function: Callable[..., Document]) -> Callable[..., Document]:
     def wrapper(*args: Any, **kwargs: Any) -> Document:
         try:
             return function(*args, **kwargs)
-        except InputError as error:
-            raise InputError(_FLAG.sub(lambda m: m[1].replace("-", "_"), str(error))) from None
+        except InputError as error:  # the core names inputs; what resolve spells as flags is read back
+            raise InputError(_FLAG.sub(lambda m: m[1].replace("-", "_"), error.in_names())) from None
 
     return wrapper
 
