@@ -59,15 +59,20 @@ def _plain(cell: Any) -> str:
     return printable(text if isinstance(text, str) else str(cell))
 
 
-def _escaped(cell: Any) -> str:
-    """A cell as HTML text: escaped, its line breaks kept."""
-    return "<br>".join(html.escape(line) for line in _plain(cell).split("\n"))
+def page_title(views: Sequence[Table], document: Mapping[str, Any] | None) -> str:
+    """What the report is about, for a browser tab: the first table's subject ('Llama 3.1 405B (…)'),
+    else the command its JSON document names ('llamacalc.presets/1': 'Presets')."""
+    title = next((_plain(t.title) for t in views if t.title), "").split(": ")[0]
+    schema = str((document or {}).get("schema", ""))
+    return title or schema.removeprefix("llamacalc.").split("/")[0].capitalize() or "Report"
 
 
-def page_title(views: Sequence[Table]) -> str:
-    """What the page is about, for a browser tab: the first table's subject ('Llama 3.1 405B (…)')."""
-    title = next((_plain(t.title) for t in views if t.title), "")
-    return title.split(": ")[0] or "Report"
+def _document(result: object) -> dict[str, Any] | None:
+    """The result's JSON document, where it has one."""
+    try:
+        return dict(json.loads(render(result, "json")))
+    except LookupError:
+        return None
 
 
 # --- the page -------------------------------------------------------------------------------------
@@ -111,13 +116,13 @@ footer { margin-top: 3rem; color: #777; font-size: .8rem; }
 @renders("html", "object")
 def html_page(result: object) -> str:
     """The result as a self-contained page: a title, its tables, its chart, its inputs and sources."""
-    views = _views(result)
-    groups = _input_groups(result)
+    views, document = _views(result), _document(result)
+    groups = _input_groups(document)
     inputs_title = tables.assumptions_table({}).title
     shown = [t for t in views if not (groups and t.title == inputs_title)]  # the inputs are listed below
-    title = page_title(views)
+    title = page_title(views, document)
     headed = bool(shown) and bool(shown[0].title)  # the first table's title heads the page
-    body = [f"<h1>{html.escape(_plain(shown[0].title) if headed else title)}</h1>"]
+    body = [f"<h1>{_text(shown[0].title if headed else title)}</h1>"]
     for i, table in enumerate(shown):
         body += _table_html(table, "" if not table.title or (i == 0 and headed) else _plain(table.title))
     if chart := _chart(result):
@@ -145,27 +150,32 @@ def html_page(result: object) -> str:
     return "\n".join(line.rstrip() for line in page) + "\n"
 
 
-# Where a line may not break inside a cell: inside a range ('(410 MWh–945 MWh)', a browser would
-# break after its dash), and between a figure and its unit ('989.4 TFLOP/s'); it still may between a
-# figure, its range and its ratio.
-RANGE = re.compile(r"\([^()]*\)")
+# Where a browser may not break a line: inside a name or an option ('llama-3.1-405b', '--mfu',
+# 'TFLOP/s'; it would break after a hyphen, a dash or a slash), and, in a table's cell, inside a range
+# ('(410 MWh–945 MWh)') or between a figure and its unit ('989.4 TFLOP/s'). A cell still breaks
+# between a figure, its range and its ratio; a paragraph between its words.
+WORD = re.compile(r"\S*[-–/]\S*")
+WORD_OR_RANGE = re.compile(r"\([^()]*\)|\S*[-–/]\S*")
 UNIT = re.compile(r"(?<=\d) (?=[^\s(×])")
 
 
-def _cell(cell: Any) -> str:
-    """A figure's cell as HTML: escaped, with no line break inside a value or a range."""
+def _text(text: Any, cell: bool = False) -> str:
+    """Text as HTML: escaped, its line breaks kept, and no break inside a name (or, in a `cell`, a
+    figure or a range)."""
+    kept = WORD_OR_RANGE if cell else WORD
     lines = []
-    for line in _plain(cell).split("\n"):
+    for line in _plain(text).split("\n"):
         parts, at = [], 0
-        for found in RANGE.finditer(line):
-            parts += [_units_kept(line[at : found.start()]), f'<span class="nw">{html.escape(found[0])}</span>']
+        for found in kept.finditer(line):
+            parts += [_between(line[at : found.start()], cell), f'<span class="nw">{html.escape(found[0])}</span>']
             at = found.end()
-        lines.append("".join([*parts, _units_kept(line[at:])]))
+        lines.append("".join([*parts, _between(line[at:], cell)]))
     return "<br>".join(lines)
 
 
-def _units_kept(text: str) -> str:
-    return UNIT.sub("&nbsp;", html.escape(text))
+def _between(text: str, cell: bool) -> str:
+    escaped = html.escape(text)
+    return UNIT.sub("&nbsp;", escaped) if cell else escaped
 
 
 def _align(column: Column) -> str:
@@ -185,21 +195,25 @@ def _table_html(table: Table, heading: str) -> list[str]:
     labelled = bool(columns) and columns[0].header == ""  # the first column names each row
     out = ["<section>"]
     if heading:
-        out.append(f"<h2>{html.escape(heading)}</h2>")
+        out.append(f"<h2>{_text(heading)}</h2>")
     out += ['<div class="scroll">', "<table>"]
     if table.show_header:
-        cells = "".join(f'<th scope="col"{a}>{_escaped(c.header)}</th>' for c, a in zip(columns, aligned, strict=True))
+        cells = "".join(
+            f'<th scope="col"{a}>{_text(c.header, cell=True)}</th>' for c, a in zip(columns, aligned, strict=True)
+        )
         out += ["<thead>", f"<tr>{cells}</tr>", "</thead>"]
     out.append("<tbody>")
     for row in zip(*(list(c.cells) for c in columns), strict=True):
         cells = "".join(
-            f'<th scope="row">{_escaped(cell)}</th>' if i == 0 and labelled else f"<td{a}>{_cell(cell)}</td>"
+            f'<th scope="row">{_text(cell, cell=True)}</th>'
+            if i == 0 and labelled
+            else f"<td{a}>{_text(cell, cell=True)}</td>"
             for i, (a, cell) in enumerate(zip(aligned, row, strict=True))
         )
         out.append(f"<tr>{cells}</tr>")
     out += ["</tbody>", "</table>", "</div>"]
     if table.caption:
-        out += [f'<p class="caption">{html.escape(line)}</p>' for line in _plain(table.caption).split("\n") if line]
+        out += [f'<p class="caption">{_text(line)}</p>' for line in _plain(table.caption).split("\n") if line]
     out.append("</section>")
     return out
 
@@ -219,13 +233,9 @@ def _chart(result: object) -> str | None:
 # --- inputs and sources: from the JSON document, every result type's one list of them -------------
 
 
-def _input_groups(result: object) -> list[tuple[str, dict[str, tuple[str, ...]]]]:
-    """Each set of inputs in the result's JSON document, named for whose it is (a model, a run, a
+def _input_groups(document: Mapping[str, Any] | None) -> list[tuple[str, dict[str, tuple[str, ...]]]]:
+    """Each set of inputs in a result's JSON document, named for whose it is (a model, a run, a
     swept value, a law); each input as the Inputs table shows it: (value, where from, source)."""
-    try:
-        document = json.loads(render(result, "json"))
-    except LookupError:
-        return []
     groups = []
     for label, found in _assumptions(document, ""):
         given = {name: Assumption(a["value"], a["unit"], a["origin"], a["source"]) for name, a in found.items()}
@@ -260,24 +270,23 @@ def _whose(node: Mapping[str, Any]) -> str:
 
 
 def _inputs_html(groups: Sequence[tuple[str, Mapping[str, tuple[str, ...]]]]) -> list[str]:
-    """The inputs as a definition list: one entry where every group agrees, one per group where not."""
+    """The inputs as a definition list: one entry where every group giving an input agrees on it, one
+    per group where they differ."""
     labels = [label or f"#{i + 1}" for i, (label, _) in enumerate(groups)]
     out = ["<section>", "<h2>Inputs and their sources</h2>", "<dl>"]
     for name in dict.fromkeys(name for _, inputs in groups for name in inputs):
         given = [(who, inputs[name]) for who, (_, inputs) in zip(labels, groups, strict=True) if name in inputs]
-        out.append(f"<dt>{html.escape(name)}</dt>")
-        if len(given) == len(groups) and len({shown for _, shown in given}) == 1:
+        out.append(f"<dt>{_text(name)}</dt>")
+        if len({shown for _, shown in given}) == 1:
             out.append(f"<dd>{_input_html(given[0][1])}</dd>")
         else:
-            out += [
-                f'<dd><span class="who">{html.escape(who)}:</span> {_input_html(shown)}</dd>' for who, shown in given
-            ]
+            out += [f'<dd><span class="who">{_text(who)}:</span> {_input_html(shown)}</dd>' for who, shown in given]
     caption = _plain(tables.assumptions_table({}).caption)
-    return [*out, "</dl>", f'<p class="caption">{html.escape(caption)}</p>', "</section>"]
+    return [*out, "</dl>", f'<p class="caption">{_text(caption)}</p>', "</section>"]
 
 
 def _input_html(shown: tuple[str, ...]) -> str:
-    value, origin, source = (html.escape(part) for part in shown)
+    value, origin, source = (_text(part) for part in shown)
     cited = f' <span class="source">{source}</span>' if source else ""
     return f'<span class="value">{value}</span><span class="origin">{origin}</span>{cited}'
 
@@ -317,7 +326,7 @@ def svg_picture(result: object) -> str:
     height = len(lines) * LINE_HEIGHT + 2 * PADDING
     picture = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
-        f"<title>{html.escape(page_title(views))} — {TITLE}</title>",
+        f"<title>{html.escape(page_title(views, _document(result)))} — {TITLE}</title>",
         f"<style>.b {{ font-weight: bold; }} .i {{ font-style: italic; }} .d {{ fill: {DIM}; }} "
         ".u { text-decoration: underline; }</style>",
         f'<rect width="{width}" height="{height}" fill="#fff"/>',
