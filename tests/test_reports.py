@@ -178,6 +178,8 @@ def test_the_page_fetches_nothing_and_prints_well(cli, monkeypatch, tmp_path):
     assert not [attrs for _, attrs in page.tags if {"src", "href", "srcset", "xlink:href"} & attrs.keys()]
     assert "url(" not in page.style and "@import" not in page.style and "@media print" in page.style
     assert "svg" in names  # the sweep's chart, inline
+    bars = [attrs["style"] for tag, attrs in page.tags if attrs.get("class") == "bar"]
+    assert len(bars) == 6 and "width: 6em" in bars  # days and cost at each of 3 points, the longest 10 cells
 
 
 def test_each_models_inputs_are_named_where_they_differ(cli, monkeypatch, tmp_path):

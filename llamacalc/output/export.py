@@ -53,6 +53,14 @@ def _views(result: object) -> list[Table]:
         return tables.views(result)
 
 
+EIGHTHS = {"█": 8, "▉": 7, "▊": 6, "▋": 5, "▌": 4, "▍": 3, "▎": 2, "▏": 1}  # a bar's blocks (numbers.bar)
+
+
+def _bar(text: str) -> float | None:
+    """A bar of blocks' length in character cells; None if `text` is not one."""
+    return sum(EIGHTHS[block] for block in text) / 8 if text and set(text) <= EIGHTHS.keys() else None
+
+
 def _plain(cell: Any) -> str:
     """A cell, title or caption as text, control characters from preset files shown escaped."""
     text = cell if isinstance(cell, str) else getattr(cell, "plain", None)
@@ -77,7 +85,7 @@ def _document(result: object) -> dict[str, Any] | None:
 
 # --- the page -------------------------------------------------------------------------------------
 
-STYLE = """\
+PAGE_STYLE = """\
 :root { color-scheme: light; }
 body { margin: 2rem auto; max-width: 72rem; padding: 0 1.5rem; color: #1a1a1a; background: #fff;
   font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
@@ -90,6 +98,8 @@ thead th { border-bottom: 2px solid #444; font-weight: 600; }
 tbody th { font-weight: 500; white-space: nowrap; }
 .r { text-align: right; }
 .nw { white-space: nowrap; }
+.bar { display: inline-block; height: .85em; background: #08519c; vertical-align: -.05em;
+  print-color-adjust: exact; -webkit-print-color-adjust: exact; }
 .c { text-align: center; }
 .caption { margin: .3rem 0; max-width: 60rem; color: #555; font-size: .9rem; }
 figure { margin: 1rem 0; }
@@ -138,7 +148,7 @@ def html_page(result: object) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta name="generator" content="llamacalc {html.escape(__version__)}">',
         f"<title>{html.escape(title)} — {TITLE}</title>",
-        f"<style>\n{STYLE}\n</style>",
+        f"<style>\n{PAGE_STYLE}\n</style>",
         "</head>",
         "<body>",
         "<main>",
@@ -147,7 +157,7 @@ def html_page(result: object) -> str:
         "</body>",
         "</html>",
     ]
-    return "\n".join(line.rstrip() for line in page) + "\n"
+    return "\n".join(page) + "\n"
 
 
 # Where a browser may not break a line: inside a name or an option ('llama-3.1-405b', '--mfu',
@@ -162,6 +172,8 @@ UNIT = re.compile(r"(?<=\d) (?=[^\s(×])")
 def _text(text: Any, cell: bool = False) -> str:
     """Text as HTML: escaped, its line breaks kept, and no break inside a name (or, in a `cell`, a
     figure or a range)."""
+    if cell and (length := _bar(_plain(text))) is not None:  # a box of the bar's length: glyphs leave seams
+        return f'<span class="bar" style="width: {length * 0.6:g}em" aria-hidden="true"></span>'
     kept = WORD_OR_RANGE if cell else WORD
     lines = []
     for line in _plain(text).split("\n"):
@@ -295,8 +307,13 @@ def _input_html(shown: tuple[str, ...]) -> str:
 
 CELL_WIDTH, LINE_HEIGHT, FONT_SIZE, PADDING = 9.6, 20, 16, 16  # px: a monospaced grid (0.6 em wide), white margin
 MONOSPACE = "'DejaVu Sans Mono', Menlo, Consolas, 'Liberation Mono', monospace"  # installed faces only
-DIM = "#666666"  # rich's dim text (a table's caption), as grey on white
-GAP = re.compile(r"\S+(?: \S+)*")  # a run of text broken only by single spaces: a cell, or a phrase of one
+DIM, BAR = "#666666", "#08519c"  # rich's dim text (a caption) as grey on white; a bar in the charts' blue
+CLASSES = {"bold": "b", "italic": "i", "dim": "d", "underline": "u"}  # rich's text styles, as the picture's classes
+PICTURE_STYLE = (
+    f".b {{ font-weight: bold; }} .i {{ font-style: italic; }} .d {{ fill: {DIM}; }} "
+    ".u { text-decoration: underline; }"
+)
+PHRASE = re.compile(r"\S+(?: \S+)*")  # text broken only by single spaces: a cell, or a line of a caption
 
 
 @renders("svg", "object")
@@ -317,21 +334,16 @@ def svg_picture(result: object) -> str:
         for column in table.columns:
             column.header = _plain(column.header)
         lines += console.render_lines(table, pad=False)
-    drawn, columns = [], 0
-    for row, line in enumerate(lines):
-        phrases = list(_phrases(line))
-        columns = max([columns, *(x + cell_len(text) for x, text, _ in phrases)])
-        drawn += [_svg_phrase(x, row, text, style) for x, text, style in phrases]
-    width = math.ceil(columns * CELL_WIDTH) + 2 * PADDING
+    phrases = [(x, row, text, style) for row, line in enumerate(lines) for x, text, style in _phrases(line)]
+    width = math.ceil(max((x + cell_len(text) for x, _, text, _ in phrases), default=0) * CELL_WIDTH) + 2 * PADDING
     height = len(lines) * LINE_HEIGHT + 2 * PADDING
     picture = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
         f"<title>{html.escape(page_title(views, _document(result)))} — {TITLE}</title>",
-        f"<style>.b {{ font-weight: bold; }} .i {{ font-style: italic; }} .d {{ fill: {DIM}; }} "
-        ".u { text-decoration: underline; }</style>",
+        f"<style>{PICTURE_STYLE}</style>",
         f'<rect width="{width}" height="{height}" fill="#fff"/>',
         f'<g font-family="{MONOSPACE}" font-size="{FONT_SIZE}" fill="#000">',
-        *drawn,
+        *(_drawn(*phrase) for phrase in phrases),
         "</g>",
         "</svg>",
     ]
@@ -344,28 +356,23 @@ def _phrases(line: Sequence[Segment]) -> Iterator[tuple[int, str, Style | None]]
     x = 0
     for segment in line:
         text, style = segment.text, segment.style
-        for phrase in GAP.finditer(text):
+        for phrase in PHRASE.finditer(text):
             yield x + cell_len(text[: phrase.start()]), phrase[0], style
         x += cell_len(text)
 
 
-EIGHTHS = {"█": 8, "▉": 7, "▊": 6, "▋": 5, "▌": 4, "▍": 3, "▎": 2, "▏": 1}  # a bar's blocks (numbers.bar)
-
-
-def _svg_phrase(x: int, row: int, text: str, style: Style | None) -> str:
-    """One phrase at grid cell (x, row): a bar of blocks as one rectangle (glyphs would leave seams
+def _drawn(x: int, row: int, text: str, style: Style | None) -> str:
+    """A phrase at grid cell (x, row): a bar of blocks as one rectangle (glyphs would leave seams
     between them), anything else as text pinned to its cells' width."""
     left, top = PADDING + x * CELL_WIDTH, PADDING + row * LINE_HEIGHT
-    if set(text) <= EIGHTHS.keys():
-        length = sum(EIGHTHS[block] for block in text) * CELL_WIDTH / 8
-        return f'<rect x="{left:g}" y="{top + 3:g}" width="{length:g}" height="{LINE_HEIGHT - 6:g}"/>'
-    classes = [c for c, on in (("b", style and style.bold), ("i", style and style.italic), ("d", style and style.dim),
-                                ("u", style and style.underline)) if on]  # fmt: skip
+    if (cells := _bar(text)) is not None:
+        size = f'width="{cells * CELL_WIDTH:g}" height="{LINE_HEIGHT - 6}"'
+        return f'<rect x="{left:g}" y="{top + 3:g}" {size} fill="{BAR}"/>'
+    classes = " ".join(name for attribute, name in CLASSES.items() if style is not None and getattr(style, attribute))
     color = style.color if style is not None else None
+    kind = f' class="{classes}"' if classes else ""
     fill = f' fill="{color.get_truecolor().hex}"' if color is not None and not color.is_default else ""
-    kind = f' class="{" ".join(classes)}"' if classes else ""
-    length = cell_len(text) * CELL_WIDTH
     return (
-        f'<text x="{left:g}" y="{top + 0.75 * LINE_HEIGHT:g}" textLength="{length:g}"{kind}{fill}>'
+        f'<text x="{left:g}" y="{top + 0.75 * LINE_HEIGHT:g}" textLength="{cell_len(text) * CELL_WIDTH:g}"{kind}{fill}>'
         f"{html.escape(text, quote=False)}</text>"
     )
