@@ -333,6 +333,8 @@ def svg_picture(result: object) -> str:
         table.caption = _plain(table.caption) if table.caption else table.caption
         for column in table.columns:
             column.header = _plain(column.header)
+        if lines:  # a blank line between tables, which the terminal runs together
+            lines.append([])
         lines += console.render_lines(table, pad=False)
     phrases = [(x, row, text, style) for row, line in enumerate(lines) for x, text, style in _phrases(line)]
     width = math.ceil(max((x + cell_len(text) for x, _, text, _ in phrases), default=0) * CELL_WIDTH) + 2 * PADDING
