@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 
-from llamacalc import __version__
 from llamacalc.errors import InputError, printable
 from llamacalc.inputs import Assumption, option
 from llamacalc.output import tables
@@ -139,14 +138,14 @@ def html_page(result: object) -> str:
         body += ['<figure class="chart">', chart.rstrip("\n"), "</figure>"]
     if groups:
         body += _inputs_html(groups)
-    body.append(f"<footer><p>Made with llamacalc {html.escape(__version__)}.</p></footer>")
+    body.append("<footer><p>Made with llamacalc.</p></footer>")
     page = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta name="generator" content="llamacalc {html.escape(__version__)}">',
+        '<meta name="generator" content="llamacalc">',
         f"<title>{html.escape(title)} — {TITLE}</title>",
         f"<style>\n{PAGE_STYLE}\n</style>",
         "</head>",
