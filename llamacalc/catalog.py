@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from llamacalc import units
 from llamacalc.errors import PresetError, UnitError, did_you_mean, prefixed
@@ -302,8 +302,11 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
 # --- loading ------------------------------------------------------------------------------------
 
 
-class Citations(NamedTuple):
+@dataclass(frozen=True)
+class Citations:
     """Citation tags ([S7]) and their full references: what `llamacalc sources` prints."""
+
+    SCHEMA = "sources"  # its document's JSON Schema (llamacalc schema sources)
 
     references: Mapping[str, str]
 
@@ -311,6 +314,8 @@ class Citations(NamedTuple):
 @dataclass(frozen=True)
 class Catalog:
     """Every preset by kind and name; user presets override shipped ones of the same name."""
+
+    SCHEMA = "presets"  # its document's JSON Schema (llamacalc schema presets)
 
     entries: Mapping[str, Mapping[str, Entry]]
     house: Any = None  # a config file's defaults (house.House), which every resolution applies

@@ -412,6 +412,8 @@ def emit(
     Written by us, not rich: rich exits 1 on a closed pipe."""
     from llamacalc.output.render import formats, render
 
+    if not isinstance(getattr(type(result), "SCHEMA", None), str):  # a result type declares its document's schema
+        raise LookupError(f"{type(result).__name__} declares no SCHEMA")
     format = output_format(as_json, as_csv)
     if format not in (offered := formats(result)):
         raise InputError(f"--format: this command writes {', '.join(offered)}; got '{format}'")

@@ -198,6 +198,8 @@ class CheckedRun(NamedTuple):
 class CheckReport:
     """`check`: every run with its limits checked; passed when every limit of every run holds."""
 
+    SCHEMA = "check"  # its document's JSON Schema (llamacalc schema check)
+
     runs: tuple[CheckedRun, ...]
 
     @property

@@ -33,6 +33,10 @@ class FleetShare:
 
 @dataclass(frozen=True)
 class Fleet:
+    """`fleet`: a cluster as owned capacity, and each model preset's share of a fleet-year."""
+
+    SCHEMA = "fleet"  # its document's JSON Schema (llamacalc schema fleet)
+
     cluster: Cluster
     hardware: Hardware
     capex: float | None  # USD

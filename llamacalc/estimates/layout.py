@@ -36,6 +36,8 @@ FABRIC_KEYS = (
 class LayoutResult:
     """The best layouts of one run that fit, best first, and what they were chosen from."""
 
+    SCHEMA = "layout"  # its document's JSON Schema (llamacalc schema layout)
+
     model: Model
     hardware: Hardware
     cluster: Cluster | None

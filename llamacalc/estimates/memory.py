@@ -32,6 +32,8 @@ MAX_MICRO_BATCH = 1_000_000  # sequences: far past any that fits a GPU
 class MemoryEstimate:
     """Bytes per GPU under `layout`, the GPU's memory, and the fewest GPUs that hold the run."""
 
+    SCHEMA = "memory"  # its document's JSON Schema (llamacalc schema memory)
+
     model: str | None  # the preset's name
     gpu: str
     layout: Layout

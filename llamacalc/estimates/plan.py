@@ -47,6 +47,8 @@ class Optimum:
 class OptimalPlan:
     """The compute C a budget buys, how it was derived, and each law's optimal model for it."""
 
+    SCHEMA = "optimal"  # its document's JSON Schema (llamacalc schema optimal)
+
     flops: float
     basis: str  # "compute", "gpus x days" or "money"
     assumptions: Mapping[str, Assumption]
@@ -108,6 +110,8 @@ class Overtraining:
 class LossComparison:
     """`loss`: a model's predicted loss under each law, beside the compute-optimal split."""
 
+    SCHEMA = "loss"  # its document's JSON Schema (llamacalc schema loss)
+
     model: str | None  # the preset's name
     title: str
     reports: tuple[LossReport, ...]
@@ -117,6 +121,8 @@ class LossComparison:
 @dataclass(frozen=True)
 class OvertrainingPlan:
     """`optimal --params N --loss L`: under each law, the tokens for N parameters to reach L."""
+
+    SCHEMA = "overtrain"  # its document's JSON Schema (llamacalc schema overtrain)
 
     found: tuple[Overtraining, ...]
 
@@ -165,6 +171,8 @@ class InferenceAware:
 class InferencePlan:
     """`optimal --loss L --inference-tokens T`: each law's inference-aware model (least FLOPs, or
     with serving hardware given, least cost)."""
+
+    SCHEMA = "inference"  # its document's JSON Schema (llamacalc schema inference)
 
     found: tuple[InferenceAware, ...]
     served: float  # lifetime inference tokens, input and output

@@ -72,6 +72,8 @@ class Series:
 class Sweep:
     """`sweep`: its axes (one, or two for a grid), each point's values on them, and the run there."""
 
+    SCHEMA = "sweep"  # its document's JSON Schema (llamacalc schema sweep)
+
     axes: tuple[Series, ...]
     points: tuple[tuple[Any, ...], ...]
     results: tuple[TrainResult, ...]

@@ -203,8 +203,11 @@ class LayoutJoin(NamedTuple):
         return not low <= self.end_to_end_mfu <= high
 
 
-class TrainReport(NamedTuple):
+@dataclass(frozen=True)
+class TrainReport:
     """`train`: the estimate, its FLOP breakdown when asked (`explain`), and goodput when asked."""
+
+    SCHEMA = "train"  # its document's JSON Schema (llamacalc schema train)
 
     result: TrainResult
     explain: bool = False
@@ -214,8 +217,11 @@ class TrainReport(NamedTuple):
     layout: LayoutJoin | None = None  # --layout: the physical model's answer joined to the bill
 
 
-class Conventions(NamedTuple):
+@dataclass(frozen=True)
+class Conventions:
     """`train --flops all`: the same run counted by every registered FLOP convention."""
+
+    SCHEMA = "train"  # its document's JSON Schema (llamacalc schema train)
 
     results: tuple[TrainResult, ...]
     explain: bool = False  # each convention's breakdown and formula too
@@ -225,8 +231,11 @@ class Conventions(NamedTuple):
         return [r.budget.flops / self.results[0].budget.flops for r in self.results]
 
 
-class Compared(NamedTuple):
+@dataclass(frozen=True)
+class Compared:
     """`compare`: runs side by side, each with its ratios to the first."""
+
+    SCHEMA = "compare"  # its document's JSON Schema (llamacalc schema compare)
 
     results: tuple[TrainResult, ...]
 
