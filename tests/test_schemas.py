@@ -1,4 +1,5 @@
-"""Every --json output validates against the JSON Schema shipped in llamacalc/schemas/."""
+"""Every --json output validates against the JSON Schema shipped in llamacalc/schemas/, and against
+what `llamacalc schema NAME` prints, standing alone: a validator with no registry of the others."""
 
 import json
 from pathlib import Path
@@ -21,9 +22,19 @@ def validator(name: str):
     return jsonschema.Draft202012Validator(docs[name], registry=registry)
 
 
-@pytest.mark.parametrize(
-    ("schema", "args"),
-    [
+PRINTED: dict[str, dict] = {}  # `schema NAME`'s output, by name, printed once per session
+
+
+def standalone(cli, name: str):
+    """A validator of `schema NAME`'s output alone: a reference it did not bundle fails to resolve."""
+    if name not in PRINTED:
+        run = cli("schema", name)
+        assert run.code == 0, run.stderr
+        PRINTED[name] = json.loads(run.stdout)
+    return jsonschema.Draft202012Validator(PRINTED[name])
+
+
+DOCUMENTS = [
         ("train", ["train", "llama-3.1-405b"]),
         ("train", ["train", "llama-4-projected"]),
         ("train", ["train", "llama-4-behemoth"]),
@@ -57,12 +68,30 @@ def validator(name: str):
         ("layout", ["layout", "llama-3.1-70b", "--gpus", "64", "--global-batch", "128", "--precision", "fp8"]),
         ("layout", ["layout", "llama-4-maverick", "--gpus", "256", "--global-batch", "1024", "--seq-len", "8192"]),
         ("steps", ["backtest", "--steps"]),
-    ],
-)
+        ("sources", ["sources"]),
+        ("serving-backtest", ["backtest", "--serving"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("schema", "args"), DOCUMENTS)
 def test_json_outputs_validate(cli, schema, args):
     run = cli(*args, "--json")
     assert run.code in (0, 1), run.stderr
     validator(schema).validate(run.json())
+    standalone(cli, schema).validate(run.json())
+
+
+def test_every_schema_is_checked_against_a_real_document():
+    checked = {schema for schema, _ in DOCUMENTS} | {"batch-line"}
+    assert checked == {p.stem for p in SCHEMAS.glob("*.json")}
+
+
+def test_a_bundled_schema_still_rejects_through_its_references(cli):
+    """`schema check` embeds train's schema: a wrong figure inside a run's result is caught there."""
+    doc = cli("check", "llama-3.1-405b", "--max-cost", "1e12 USD", "--json").json()
+    doc["runs"][0]["result"]["flops"] = "3.8e25"
+    assert not standalone(cli, "check").is_valid(doc)
+    assert "urn:llamacalc:train:1" in json.dumps(json.loads(cli("schema", "check").stdout)["$defs"])
 
 
 def test_every_batch_line_validates(cli):
@@ -70,6 +99,7 @@ def test_every_batch_line_validates(cli):
     run = cli("batch", input="\n".join(lines) + "\n")
     for line in run.stdout.splitlines():
         validator("batch-line").validate(json.loads(line))
+        standalone(cli, "batch-line").validate(json.loads(line))
 
 
 def test_schema_rejects_a_wrong_document(cli):
@@ -99,5 +129,10 @@ def test_schema_prints_the_shipped_schemas(cli):
     names = cli("schema").stdout.split()
     assert names == sorted(p.stem for p in SCHEMAS.glob("*.json"))
     assert json.loads(cli("schema", "train").stdout) == json.loads((SCHEMAS / "train.json").read_text())
+    check = json.loads(cli("schema", "check").stdout)
+    assert check["$defs"]["train"] == json.loads((SCHEMAS / "train.json").read_text())
+    assert {key: value for key, value in check.items() if key != "$defs"} == json.loads(
+        (SCHEMAS / "check.json").read_text()
+    )
     run = cli("schema", "trian")
     assert run.code == 2 and "did you mean 'train'" in run.stderr
