@@ -748,6 +748,7 @@ def memory_document(m: MemoryEstimate) -> dict[str, Any]:
         "model": m.model,
         "gpu": m.gpu,
         "layout": m.layout._asdict(),
+        "seq_len": m.seq_len,
         "bytes_per_gpu": {
             "weights": used.weights,
             "gradients": used.gradients,
@@ -763,6 +764,7 @@ def memory_document(m: MemoryEstimate) -> dict[str, Any]:
         "min_gpus": m.min_gpus,
         "fewest_gpus": None if m.fewest is None else m.fewest[0],
         "fewest_layout": None if m.fewest is None else m.fewest[1]._asdict(),
+        "notes": list(m.notes),
     }
 
 
