@@ -22,6 +22,27 @@ def validator(name: str):
     return jsonschema.Draft202012Validator(docs[name], registry=registry)
 
 
+# Keys that count whole things: their numbers are JSON integers wherever they appear, and so are the
+# values of these inputs' assumptions (a float here is a count written as 16129999999.999998).
+COUNTS = {"params", "active_params", "tokens", "gpus", "seq_len", "steps", "inference_tokens",
+          "implied_inference_tokens", "global_batch", "global_batch_tokens", "micro_batch", "min_dp",
+          "min_gpus", "fewest_gpus", "input_tokens", "output_tokens", "concurrency", "max_concurrency",
+          "kv_cache_tokens"}  # fmt: skip
+
+
+def fractional_counts(node, path=()):
+    """The paths in a document where a count is not a JSON integer (compare's ratios of counts aside)."""
+    if isinstance(node, dict):
+        if path and path[-2:-1] == ("assumptions",) and path[-1] in COUNTS:
+            value = node.get("value")
+            return [path] if isinstance(value, float) else []
+        return [p for key, value in node.items() if key != "ratios" for p in fractional_counts(value, (*path, key))]
+    if isinstance(node, list):
+        return [p for value in node for p in fractional_counts(value, path)]
+    counted = [key for key in path if key not in ("p10", "p50", "p90")]
+    return [path] if isinstance(node, float) and counted and counted[-1] in COUNTS else []
+
+
 PRINTED: dict[str, dict] = {}  # `schema NAME`'s output, by name, printed once per session
 
 
@@ -79,6 +100,24 @@ def test_json_outputs_validate(cli, schema, args):
     assert run.code in (0, 1), run.stderr
     validator(schema).validate(run.json())
     standalone(cli, schema).validate(run.json())
+    assert fractional_counts(run.json()) == []
+
+
+def test_counts_are_integers_however_they_were_written(cli):
+    """16.13B reads as 16.13 × 1e9 = 16129999999.999998: written 16130000000, in batch and train alike,
+    in the figure and in its assumption; an optimum's parameters and tokens whole too."""
+    line = '{"params": "16.13B", "tokens": "1.7T", "gpus": 1000}\n'
+    batch = json.loads(cli("batch", input=line).stdout)
+    train = cli("train", "--params", "16.13B", "--tokens", "1.7T", "--gpus", "1000", "--json").json()
+    for doc in (batch, train):
+        assert doc["params"] == doc["active_params"] == 16_130_000_000 and type(doc["params"]) is int
+        assert doc["assumptions"]["params"]["value"] == 16_130_000_000 and fractional_counts(doc) == []
+    assert batch == train
+    sweep = cli("sweep", "--params", "1.5B:3.5B:1B", "--tokens", "1.7T", "--json").json()
+    assert [p["value"] for p in sweep["points"]] == [1_500_000_000, 2_500_000_000, 3_500_000_000]
+    assert fractional_counts(sweep) == []
+    gate = cli("check", "llama-3.1-405b", "--max-gpus", "20000.5", "--json").json()["runs"][0]["checks"][0]
+    assert (gate["maximum"], gate["value"]) == (20000, 16384)
 
 
 def test_every_schema_is_checked_against_a_real_document():
@@ -122,6 +161,7 @@ def test_every_valid_train_document_validates(cli, model, gpu, gpus, mfu, tokens
     assert run.code == 0, run.stderr
     doc = run.json()
     validator("train").validate(doc)
+    assert fractional_counts(doc) == []
     assert doc["gpu_hours"] == pytest.approx(doc["gpus"] * doc["days"] * 24)
 
 
