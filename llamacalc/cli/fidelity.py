@@ -154,6 +154,8 @@ def memory(
     )  # fmt: skip
     if not found.has_activations and not as_json:
         warn(["activations need the model's architecture (layers, d_model, ...): states only"])
+    if not as_json:
+        warn(found.notes)
     emit(found, as_json)
 
 

@@ -212,19 +212,54 @@ def _to_github(report: Any) -> None:
 def schema(
     name: Annotated[str | None, typer.Argument(help="A document's schema, e.g. train; none lists them.")] = None,
 ) -> None:
-    """Print the JSON Schema of a --json document (as shipped), or list the schemas.
+    """Print the JSON Schema of a --json document, whole (what it refers to bundled in), or list them.
 
-    Example: llamacalc schema train > train.schema.json
+    Example: llamacalc schema check > check.schema.json
     """
+    import json
     from importlib import resources
 
     from llamacalc.errors import did_you_mean
 
     shipped = resources.files("llamacalc") / "schemas"
-    names = sorted(path.name.removesuffix(".json") for path in shipped.iterdir() if path.name.endswith(".json"))
+    docs = {
+        path.name.removesuffix(".json"): json.loads(path.read_text(encoding="utf-8"))
+        for path in shipped.iterdir()
+        if path.name.endswith(".json")
+    }
+    names = sorted(docs)
     if name is None:
         sys.stdout.write("\n".join(names) + "\n")
         return
     if name not in names:
         raise InputError(f"NAME: unknown schema '{name}'{did_you_mean(name, names)}; one of {', '.join(names)}")
-    sys.stdout.write((shipped / f"{name}.json").read_text(encoding="utf-8"))
+    sys.stdout.write(json.dumps(_bundled(name, docs), indent=2, ensure_ascii=False) + "\n")
+
+
+def _bundled(name: str, docs: Mapping[str, Any]) -> dict[str, Any]:
+    """Schema `name` with every shipped schema it refers to, in turn, embedded under "$defs" with its
+    own "$id" (JSON Schema 2020-12 §9.3.1, bundling): a validator follows its references without a
+    registry. The shipped files refer to each other by "$id" (urn:llamacalc:train:1)."""
+    by_id = {doc["$id"]: key for key, doc in docs.items()}
+    embedded: dict[str, Any] = {}
+    pending = [docs[name]]
+    while pending:
+        for uri in _references(pending.pop()):
+            key = by_id.get(uri.partition("#")[0])
+            if key is not None and key != name and key not in embedded:
+                embedded[key] = docs[key]
+                pending.append(docs[key])
+    root = dict(docs[name])
+    if embedded:
+        root["$defs"] = {**root.get("$defs", {}), **embedded}
+    return root
+
+
+def _references(node: Any) -> list[str]:
+    """Every "$ref" in a schema, at any depth."""
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [uri for value in node.values() for uri in _references(value)]
+    if isinstance(node, list):
+        return [uri for value in node for uri in _references(value)]
+    return []

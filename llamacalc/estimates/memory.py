@@ -22,6 +22,8 @@ from llamacalc.footprint import (
     usable,
 )
 from llamacalc.inputs import DEFAULTS
+from llamacalc.resolve import ASSUMED_SEQ_LEN
+from llamacalc.specs import Architecture
 from llamacalc.units import parse_count, parse_whole
 
 MAX_PARAMS = 1e15  # a thousand times the largest model trained; past it the byte counts lose meaning
@@ -42,6 +44,8 @@ class MemoryEstimate:
     min_dp: int | None  # the least data parallelism that fits at this TP, PP and ZeRO stage
     fewest: tuple[int, Layout] | None  # the fewest GPUs at all, and their layout
     has_activations: bool  # counted from an architecture; states only without one
+    seq_len: int | None = None  # tokens a sequence: the activations' length (None: states only)
+    notes: tuple[str, ...] = ()  # what was assumed, for the reader
     allowance_source: str = ALLOWANCE_SOURCE
 
     @property
@@ -110,13 +114,11 @@ def estimate_memory(
     if layout.micro_batch > MAX_MICRO_BATCH:
         raise InputError(f"--micro-batch: at most {MAX_MICRO_BATCH:,} sequences, got {layout.micro_batch:,}")
     arch = found.arch if found and not params else None
-    seq = _degree("--seq-len", seq_len, 0, "a sequence length") if seq_len else (arch.seq_len if arch else None)
+    seq, notes = _sequence_length(seq_len, arch)
     reported = found.reported.gpu if found and found.reported else None
     hardware = catalog.hardware(gpu or reported or str(DEFAULTS["gpu"].value))
     if hardware.memory is None:
         raise InputError(f"--gpu: {hardware.name} has no memory figure")
-    if arch is not None and seq is None:
-        raise InputError("memory: the preset gives no training sequence length; pass --seq-len")
     micro = None  # micro-batches a step: they bound what 1F1B holds in flight
     if global_batch is not None:
         from llamacalc.estimates.layout import global_batch as sequences
@@ -137,4 +139,21 @@ def estimate_memory(
         min_data_parallel(n, arch, seq, layout, hardware.memory),
         fewest_gpus(n, arch, seq, hardware.memory, layout.micro_batch),
         arch is not None,
+        seq,
+        notes,
+    )
+
+
+def _sequence_length(text: str | None, arch: Architecture | None) -> tuple[int | None, tuple[str, ...]]:
+    """The sequence length the activations are counted at: the one given, else the preset's, else
+    the assumption the derived GPU count makes too (resolve.ASSUMED_SEQ_LEN), said in a note."""
+    if text:
+        return _degree("--seq-len", text, 0, "a sequence length"), ()
+    if arch is None:
+        return None, ()
+    if arch.seq_len:
+        return arch.seq_len, ()
+    return ASSUMED_SEQ_LEN, (
+        f"activations at sequences of {ASSUMED_SEQ_LEN:,} tokens, assumed (Llama 3's 8K pre-training "
+        "[S7 §3.4.1]): the preset gives no training sequence length; --seq-len sets one",
     )
