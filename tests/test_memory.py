@@ -110,7 +110,7 @@ def test_a_preset_without_a_sequence_length_is_counted_at_the_stated_assumption(
     --seq-len (or the preset's own) stands, with no note."""
     doc = cli("memory", "llama-4-maverick", "--json").json()
     given = cli("memory", "llama-4-maverick", "--seq-len", "8192", "--json").json()
-    assert doc["seq_len"] == 8192 and "assumed" in doc["notes"][0] and "--seq-len" in doc["notes"][0]
+    assert doc["seq_len"] == 8192 and "assumed" in doc["notes"][0] and "give one" in doc["notes"][0]
     assert given["notes"] == [] and given["bytes_per_gpu"] == doc["bytes_per_gpu"]
     longer = cli("memory", "llama-4-maverick", "--seq-len", "16384", "--json").json()
     assert longer["bytes_per_gpu"]["activations"] > doc["bytes_per_gpu"]["activations"]
