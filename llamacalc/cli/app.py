@@ -410,13 +410,13 @@ def emit(
     """Write a command's result to stdout in the format asked for (`--format`, or `--json`), a
     train document projected to `fields` if given; save the reports asked for (`--svg`, `--html`).
     Written by us, not rich: rich exits 1 on a closed pipe."""
-    from llamacalc.output.render import formats, render
+    from llamacalc.output.render import formats, has_renderer, render
 
     if not isinstance(getattr(type(result), "SCHEMA", None), str):  # a result type declares its document's schema
         raise LookupError(f"{type(result).__name__} declares no SCHEMA")
     format = output_format(as_json, as_csv)
-    if format not in (offered := formats(result)):
-        raise InputError(f"--format: this command writes {', '.join(offered)}; got '{format}'")
+    if not has_renderer(result, format):  # the formats on offer found only then: each loads its module
+        raise InputError(f"--format: this command writes {', '.join(formats(result))}; got '{format}'")
     reports = _REPORTS.get() or {}
     for fmt, path in reports.items():
         save(result, fmt, path, f"--{fmt}")

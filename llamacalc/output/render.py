@@ -58,7 +58,11 @@ def render(result: object, format: str) -> str:
 
 def formats(result: object) -> tuple[str, ...]:
     """The stdout formats `result` can be written in."""
-    return tuple(f for f in STDOUT_FORMATS if _found(result, f) is not None)
+    return tuple(f for f in STDOUT_FORMATS if has_renderer(result, f))
+
+
+def has_renderer(result: object, format: str) -> bool:
+    return _found(result, format) is not None
 
 
 def _found(result: object, format: str) -> Renderer | None:
