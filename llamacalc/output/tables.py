@@ -367,22 +367,55 @@ def optimal_table(plan: OptimalPlan) -> Table:
     return table
 
 
-def fleet_tables(f: Fleet) -> tuple[Table, Table]:
+def fleet_tables(f: Fleet) -> list[Table]:
+    """The fleet's price of a GPU-hour first, bracketed: the capex's rate, what that capex covers,
+    and the purchase price's rate as the lower bound; then each model's share of a fleet-year."""
+    gpu = f.hardware.name
     table = _table(f"{f.cluster.title} ({f.cluster.name}) as an owned fleet", "", "value")
-    table.add_row("GPUs", f"{whole(f.cluster.gpus)} {f.hardware.name}")
+    if f.capex_rate is not None:
+        energy = ", energy" if f.capex_rate.energy else ""
+        table.add_row("$/GPU-hour on capex", f"${f.capex_rate.total * HOUR:,.2f} (capex over GPUs and life{energy})")
+    if f.owned is not None:
+        table.add_row("$/GPU-hour, lower bound", f"${f.owned.total * HOUR:,.2f} (purchase price, networking, energy)")
+    table.add_row("GPUs", f"{whole(f.cluster.gpus)} {gpu}")
     if f.capex is not None and f.capex_per_gpu is not None:
         table.add_row("capex", f"{money(f.capex)} ({money(f.capex_per_gpu)} per GPU)")
-    if f.owned is not None:
-        table.add_row("owned $/GPU-hour", f"${f.owned.total * HOUR:,.2f} (hardware, networking, energy)")
     if f.facility_watts is not None:
         table.add_row("facility power", power(f.facility_watts))
-    table.add_row("GPU-hours a year", count(f.gpu_hours_per_year))
-    shares = _table("Training runs as a share of a fleet-year", "model", "GPU-hours", "", "share")
-    for s in f.shares:
-        shares.add_row(s.model, count(s.gpu_hours), "reported" if s.reported else "estimated", f"{s.share:.2%}")
-    table.caption = f"capex: {f.cluster.entry.source_of('capex')}" if f.capex is not None else None
+    table.add_row(f"{gpu} hours a year", count(f.gpu_hours_per_year))
+    notes = []
+    if f.capex is not None:
+        given = ", spread as if it bought the fleet whole" if f.capex_given else ""
+        notes.append(f"capex covers: {f.cluster.entry.source_of('capex')}{given}")
+        if f.owned is not None and f.capex_rate is not None and f.capex_rate.total < f.owned.total:
+            notes.append("the capex is less than the GPUs' purchase price: its rate is below the lower bound")
+    if f.owned is not None:
+        notes.append(
+            f"lower bound: {gpu}'s purchase price with its server share, and cluster networking (Epoch AI's "
+            "method); a capex that paid for buildings and other servers too gives an upper bound"
+        )
+    notes.append(f"depreciation: {f.depreciation}")
+    if not f.sources:
+        notes.append("more: --sources")
+    table.caption = "\n".join(notes)
     table.caption_justify = "left"
-    return table, shares
+    shares = _table(f"Training runs as a share of a fleet-year, in {gpu} GPU-hours", "model", "GPU-hours", "", "share")
+    shares.columns[0].no_wrap = True  # a name is never cut: the ranges wrap whole beside it
+    for s in f.shares:
+        hours = s.gpu_hours
+        shares.add_row(
+            s.model,
+            ranged(count(hours.p50), count(hours.p10), count(hours.p90)),
+            "reported" if s.reported else "estimated",
+            percent(s.share.p50, 2),
+        )
+    shares.caption = (
+        "reported: the publisher's GPU-hours; estimated: llamacalc's at the model's own scale, with the range "
+        "8 in 10 runs like it land in (P10–P90, from the efficiency model's error on published runs left out "
+        "of its fit)"
+    )
+    shares.caption_justify = "left"
+    return [table, shares, *([assumptions_table(f.assumptions)] if f.sources else [])]
 
 
 def serve_table(e: ServeEstimate) -> Table:
@@ -962,7 +995,7 @@ def _citations(c: Citations) -> list[Table]:
 
 renders("tables", "ServeEstimate")(lambda e: [serve_table(e)])
 renders("tables", "InferencePlan")(lambda plan: [inference_table(plan)])
-renders("tables", "Fleet")(lambda f: [*fleet_tables(f)])
+renders("tables", "Fleet")(fleet_tables)
 
 
 def serving_backtest_table(b: ServingBacktest) -> Table:
