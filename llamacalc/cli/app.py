@@ -345,6 +345,10 @@ def preset_places(dirs: Sequence[Path] | None) -> list[tuple[str, Path]]:
     ]
 
 
+# What an error about a preset folder blames: the option, the variable or the default that named it.
+PLACE_NAMES = {"shipped": "the shipped presets", "user folder": "the default presets folder"}
+
+
 def catalog_from(dirs: Sequence[Path] | None) -> "Catalog":
     """The presets of every place, later ones overriding earlier ones."""
     from llamacalc.catalog import load_catalog
@@ -353,7 +357,7 @@ def catalog_from(dirs: Sequence[Path] | None) -> "Catalog":
     for named, path in places[1:]:
         if not (path.is_dir() or path.is_file()):
             raise LlamacalcError(f"{named}: '{path}' is not a readable directory (or file) of *.toml presets")
-    return load_catalog([path for _, path in places])
+    return load_catalog([path for _, path in places], [PLACE_NAMES.get(named, named) for named, _ in places])
 
 
 def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str | None) -> tuple["Catalog", str]:
