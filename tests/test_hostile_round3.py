@@ -686,7 +686,7 @@ def test_the_readme_states_every_options_bounds():
     def number(text: str) -> float:
         return float(text.replace(",", ""))
 
-    for key, spec in INPUTS.items():
+    for spec in INPUTS.values():
         if spec.bounds is None:
             continue
         row = next((bounds for options, bounds in rows.items() if f"`{spec.option}`" in options), None)
