@@ -270,13 +270,74 @@ def assumptions_table(assumptions: Mapping[str, Assumption]) -> Table:
     return table
 
 
-def presets_table(catalog: Catalog) -> Table:
-    table = _table(None, "kind", "name", "title")
-    table.columns[1].justify = table.columns[2].justify = "left"
-    for kind, entries in catalog.entries.items():
-        for name, entry in entries.items():
-            table.add_row(kind, name, entry.title)
-    return table
+def presets_table(catalog: Catalog) -> list[Table]:
+    """A table per kind, each preset with its key figures as written in its file (listing parses no
+    quantity), so that each kind's columns fit its own names."""
+    kinds = [kind for kind, entries in catalog.entries.items() if entries]
+    tables = []
+    for kind in kinds:
+        cited = kind == "sources"  # a citation's title is the reference: the one thing to show
+        columns = ("tag", "reference") if cited else ("name", "key figures", "title")
+        table = _table(f"{kind} ({len(catalog.entries[kind])})", *columns)
+        for column in table.columns:
+            column.justify = "left"
+        table.columns[0].no_wrap = True  # a name is never cut
+        for name, entry in catalog.entries[kind].items():
+            table.add_row(name, *([entry.title] if cited else [key_figures(entry), entry.title]))
+        if kind == "hardware":
+            table.caption = "peak: dense BF16; price: on demand"
+            table.caption_justify = "left"
+        tables.append(table)
+    if len(kinds) > 1:
+        tables[-1].caption = "one kind: llamacalc presets KIND; one preset: llamacalc presets show NAME"
+        tables[-1].caption_justify = "left"
+    return tables
+
+
+def key_figures(entry: Entry) -> str:
+    """What tells one preset of a kind from another, a figure a line (so that none wraps inside): a
+    GPU's peak, memory and price, a model's size and tokens, a cluster's GPUs, a run's hours."""
+    f = entry.fields
+
+    def figure(key: str, suffix: str = "") -> str | None:
+        value = f.get(key)
+        if value is None:
+            return None
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return f"{count(value) if is_number else _field(entry, key, value)}{suffix}"
+
+    def on(count_key: str, gpu_key: str) -> str:
+        n = f.get(count_key)
+        return f"{whole(n) if isinstance(n, int) else n} × {f.get(gpu_key)}"
+
+    parts: list[str | None]
+    match entry.kind:
+        case "models":
+            scaled = f"{f['based_on']} × {f.get('compute_scale', '?')} compute" if "based_on" in f else None
+            parts = [figure("params", " params"), figure("active_params", " active"), figure("tokens", " tokens")]
+            parts.append(scaled)
+        case "hardware":
+            parts = [figure("peak_bf16"), figure("memory"), figure("price")]
+        case "clusters":
+            parts = [on("gpus", "gpu"), figure("capex", " capex")]
+        case "laws":
+            parts = [figure("form")]
+        case "runs":
+            hours = figure("accelerator_hours")
+            parts = [figure("params", " params"), figure("tokens", " tokens")]
+            parts.append(hours and f"{hours} h on {f.get('accelerator')}")
+        case "serving":
+            parts = [str(f.get("model")), on("tp", "accelerator"), figure("tokens_per_s", " tokens/s")]
+        case "steps":
+            parts = [on("gpus", "gpu"), figure("tokens_per_s_per_gpu", " tokens/s/GPU")]
+        case "pricing":
+            low_high = f.get("discount")
+            parts = [f"{percent(low_high[0], 0)}–{percent(low_high[1], 0)} off" if isinstance(low_high, list) else None]
+        case "ownership":
+            parts = [figure("electricity"), figure("depreciation_ooms_per_year", " OOM/year")]
+        case _:
+            parts = []
+    return "\n".join(p for p in parts if p)
 
 
 def entry_table(entry: Entry) -> Table:
@@ -287,28 +348,38 @@ def entry_table(entry: Entry) -> Table:
         return table
     table = _table(f"{entry.title} ({entry.kind}.{entry.name}, {entry.path.name})", "field", "value", "source")
     table.columns[1].justify = table.columns[2].justify = "left"
+    table.columns[0].no_wrap = True  # a field's name is never cut
+    cited: dict[str, str] = {}  # each source given once: a later figure from it names the first
+
+    def once(key: str, source: str) -> str:
+        if not source:
+            return ""
+        first = cited.setdefault(source, key)
+        return source if first == key else f"as {first}"
+
     for key, value in entry.fields.items():
         if key in ("source", "sources", "title"):
             continue
         if isinstance(value, dict):
             for sub, subvalue in value.items():
-                table.add_row(f"{key}.{sub}", _written(subvalue), "" if sub == "source" else value.get("source", ""))
+                source = "" if sub == "source" else str(value.get("source", ""))
+                table.add_row(f"{key}.{sub}", _written(subvalue), once(f"{key}.{sub}", source))
         else:
             source = entry.source_of(key) if key in entry.figures else ""
-            table.add_row(key, _field(entry, key, value), source)
+            table.add_row(key, _field(entry, key, value), once(key, source))
     return table
 
 
 # Preset fields holding a quantity: shown in the one number style (1,978.9 TFLOP/s, 3.35 TB/s, $3.00/GPU-h).
 QUANTITY_FIELDS = {
     "peak_bf16": RATE, "peak_fp8": RATE, "peak_int8": RATE, "memory": MEMORY, "bandwidth": BANDWIDTH,
-    "power": POWER, "price": PRICE, "price_range": PRICE, "purchase_price": MONEY,
+    "power": POWER, "price": PRICE, "price_range": PRICE, "purchase_price": MONEY, "capex": MONEY,
 }  # fmt: skip
 
 
 def _field(entry: Entry, key: str, value: Any) -> str:
     """A preset's field for people: a quantity in the one number style, else as written."""
-    kind = QUANTITY_FIELDS.get(key) if entry.kind == "hardware" else None
+    kind = QUANTITY_FIELDS.get(key) if entry.kind in ("hardware", "clusters") else None
     if kind is None:
         return _written(value)
     try:
@@ -980,7 +1051,7 @@ renders("tables", "Backtest")(lambda found: [backtest_table(found)])
 renders("tables", "MemoryEstimate")(lambda m: [memory_table(m)])
 renders("tables", "LayoutResult")(lambda r: [layout_table(r), step_breakdown_table(r)])
 renders("tables", "StepBacktest")(lambda b: [steps_backtest_table(b)])
-renders("tables", "Catalog")(lambda catalog: [presets_table(catalog)])
+renders("tables", "Catalog")(presets_table)
 renders("tables", "Entry")(lambda entry: [entry_table(entry)])
 
 
