@@ -1,7 +1,8 @@
 """Hostile input, round 3 (issue 26): output files, CI logs, hangs and internal errors, a test per class.
 
 Each test checks a class by several of its members, not one example; the fuzzers at the end cover
-the new surfaces (output paths, the Actions environment, plan numbers, config.json integers).
+the new surfaces (output paths, the Actions environment, plan and preset numbers, config.json
+integers). LLAMACALC_FUZZ_EXAMPLES sets their budget (40 each; a long run: 6000, the seed fixed).
 """
 
 import json
@@ -595,6 +596,45 @@ def test_fuzzed_plan_numbers_fail_cleanly(cli, tmp_path_factory, key, value):
     done = cli("check", "--plan", str(root / "plan.toml"))
     assert done.code in (ExitCode.OK, ExitCode.CHECK_FAILED, ExitCode.BAD_INPUT), (key, value, done.stderr)
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr, (key, value, done.stderr)
+
+
+# A preset of each kind a number can break, the field fuzzed, and the commands that read it.
+_PRESET_FIELDS = {
+    "hardware": ('[hardware.g]\npeak_bf16 = "989 TFLOP/s"\nmemory = "80 GB"\npower = "700 W"\nserver_power = 1.8\n'
+                 'purchase_price = "30000 USD"\nsource = "x"\n',
+                 ["peak_bf16", "peak_fp8", "memory", "bandwidth", "power", "price", "price_range", "purchase_price",
+                  "server_power", "scale_up_domain", "scale_up_bandwidth", "gemm_bf16", "attention_bf16"],
+                 [["train", "llama-3-8b", "--gpu", "g", "--json"], ["train", "llama-3-8b", "--gpu", "g", "--pricing",
+                   "owned"], ["serve", "llama-3.1-8b", "--gpu", "g", "--json"]]),
+    "models": ('[models.m]\nparams = "7B"\ntokens = "1T"\nsource = "x"\n',
+               ["params", "active_params", "tokens", "global_batch", "layers"],
+               [["train", "m", "--json"], ["compare", "m", "llama-3-8b", "--json"]]),
+    "clusters": ('[clusters.c]\ngpu = "h100-sxm"\ngpus = 1024\nsource = "x"\n',
+                 ["gpus", "capex", "pod_gpus", "oversubscription", "scale_out_bandwidth"],
+                 [["fleet", "c", "--json"], ["train", "llama-3-8b", "--cluster", "c", "--json"]]),
+}  # fmt: skip
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@given(kind=st.sampled_from(sorted(_PRESET_FIELDS)), data=st.data(), value=_numbers)
+def test_fuzzed_preset_numbers_fail_cleanly(cli, tmp_path_factory, kind, data, value):
+    """A preset figure of any size or spelling is a clean answer or one line naming it; never a crash."""
+    text, fields, commands = _PRESET_FIELDS[kind]
+    key = data.draw(st.sampled_from(fields))
+    root = tmp_path_factory.mktemp("preset")
+    lines = [line for line in text.splitlines() if not line.startswith(f"{key} =")]
+    lines.insert(1, f"{key} = {value}")  # in the preset's table, before its source
+    (root / "p.toml").write_text("\n".join(lines) + "\n")
+    for args in commands:
+        done = cli(*args, "--presets", str(root))
+        context = (kind, key, value, args, done.stderr)
+        assert done.code in (ExitCode.OK, ExitCode.BAD_INPUT), context
+        assert "Traceback" not in done.stderr and "internal error" not in done.stderr, context
+        if done.code == ExitCode.BAD_INPUT:
+            assert done.stdout == "" and done.stderr.count("\n") == 1, context
+        elif "--json" in args:
+            json.loads(done.stdout)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
