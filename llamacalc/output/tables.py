@@ -460,6 +460,8 @@ def fleet_tables(f: Fleet) -> list[Table]:
         notes.append(f"capex covers: {f.cluster.entry.source_of('capex')}{given}")
         if f.owned is not None and f.capex_rate is not None and f.capex_rate.total < f.owned.total:
             notes.append("the capex is less than the GPUs' purchase price: its rate is below the lower bound")
+    else:
+        notes.append("no capex in the preset: --capex gives the rate of what was spent")
     if f.owned is not None:
         notes.append(
             f"lower bound: {gpu}'s purchase price with its server share, and cluster networking (Epoch AI's "
@@ -517,8 +519,8 @@ def serve_table(e: ServeEstimate) -> Table:
         "output tokens/s, replica", ranged(f"{band['p50']:,.0f}", f"{band['p10']:,.0f}", f"{band['p90']:,.0f}")
     )
     table.add_row("output tokens/s per GPU", f"{e.tokens_per_s_per_gpu:,.0f}")
-    most = "" if at.concurrency == e.max_concurrency else f"; at most {whole(e.max_concurrency)} fit"
-    table.add_row("concurrency", f"{whole(at.concurrency)} requests ({load}{most})")
+    most = "" if at.concurrency == e.max_concurrency else f";\nat most {whole(e.max_concurrency)} fit"
+    table.add_row("concurrency", f"{whole(at.concurrency)} requests\n({load}{most})")
     if e.gpus is not None and e.tokens_per_day is not None:
         g = e.gpus
         shown = whole(g["p50"]) if g["p10"] == g["p90"] else f"{whole(g['p50'])} ({whole(g['p10'])}–{whole(g['p90'])})"
@@ -526,7 +528,7 @@ def serve_table(e: ServeEstimate) -> Table:
     parts = e.parts
     table.add_row(
         "one iteration (TPOT)",
-        ", ".join(f"{name} {_seconds(value)}" for name, value in parts.items() if value > 0) + f"; {e.bound}-bound",
+        "\n".join([*(f"{name} {_seconds(value)}" for name, value in parts.items() if value > 0), f"{e.bound}-bound"]),
     )
     table.add_row(
         "weights, KV cache per token", f"{e.weight_bytes / 1e9:,.1f} GB, {e.kv_bytes_per_token / 1e3:,.0f} kB"
