@@ -276,14 +276,30 @@ def presets_table(catalog: Catalog) -> list[Table]:
     kinds = [kind for kind, entries in catalog.entries.items() if entries]
     tables = []
     for kind in kinds:
+        entries = catalog.entries[kind]
         cited = kind == "sources"  # a citation's title is the reference: the one thing to show
-        columns = ("tag", "reference") if cited else ("name", "key figures", "title")
-        table = _table(f"{kind} ({len(catalog.entries[kind])})", *columns)
+        figures = {name: key_figures(entry) for name, entry in entries.items()}
+        stacked = not cited and not _fits(list(entries), list(figures.values()), [e.title for e in entries.values()])
+        columns = (
+            ("tag", "reference")
+            if cited
+            else ("name", "title, key figures")
+            if stacked
+            else ("name", "key figures", "title")
+        )
+        table = _table(f"{kind} ({len(entries)})", *columns)
         for column in table.columns:
             column.justify = "left"
         table.columns[0].no_wrap = True  # a name is never cut
-        for name, entry in catalog.entries[kind].items():
-            table.add_row(name, *([entry.title] if cited else [key_figures(entry), entry.title]))
+        cells: list[tuple[str, ...]] = [
+            (name, "\n".join(filter(None, [entry.title, figures[name]])))
+            if cited or stacked
+            else (name, figures[name], entry.title)
+            for name, entry in entries.items()
+        ]
+        for row in cells:
+            table.add_row(*row)
+        _unbroken(table, *zip(*cells, strict=True))
         if kind == "hardware":
             table.caption = "peak: dense BF16; price: on demand"
             table.caption_justify = "left"
@@ -292,6 +308,29 @@ def presets_table(catalog: Catalog) -> list[Table]:
         tables[-1].caption = "one kind: llamacalc presets KIND; one preset: llamacalc presets show NAME"
         tables[-1].caption_justify = "left"
     return tables
+
+
+def _fits(*columns: Sequence[str]) -> bool:
+    """Whether columns of these cells fit the table's width with nothing cut: every line of each
+    column but the last whole (names, figures), the last wrapped between words, and the padding."""
+    *whole, wrapped = columns
+    lines = sum(max((len(line) for cell in column for line in cell.splitlines()), default=0) for column in whole)
+    return lines + _longest_word(wrapped) + 3 * len(columns) + 1 <= width()
+
+
+def _longest_word(cells: Sequence[str]) -> int:
+    return max((len(word) for cell in cells for word in cell.split()), default=0)
+
+
+def _unbroken(table: Table, *columns: Sequence[str]) -> None:
+    """Every column but the last unwrapped, and the last at least as wide as its longest word, so that
+    fitting the width wraps it between words; where nothing can (a URL longer than the terminal),
+    rich folds as it would."""
+    if not _fits(*columns):
+        return
+    for column in table.columns[:-1]:
+        column.no_wrap = True
+    table.columns[-1].min_width = _longest_word(columns[-1])
 
 
 def key_figures(entry: Entry) -> str:
@@ -346,9 +385,6 @@ def entry_table(entry: Entry) -> Table:
         table.show_header = False
         table.add_row(entry.title)
         return table
-    table = _table(f"{entry.title} ({entry.kind}.{entry.name}, {entry.path.name})", "field", "value", "source")
-    table.columns[1].justify = table.columns[2].justify = "left"
-    table.columns[0].no_wrap = True  # a field's name is never cut
     cited: dict[str, str] = {}  # each source given once: a later figure from it names the first
 
     def once(key: str, source: str) -> str:
@@ -357,16 +393,31 @@ def entry_table(entry: Entry) -> Table:
         first = cited.setdefault(source, key)
         return source if first == key else f"as {first}"
 
+    rows = []
     for key, value in entry.fields.items():
         if key in ("source", "sources", "title"):
             continue
         if isinstance(value, dict):
-            for sub, subvalue in value.items():
-                source = "" if sub == "source" else str(value.get("source", ""))
-                table.add_row(f"{key}.{sub}", _written(subvalue), once(f"{key}.{sub}", source))
+            for sub, subvalue in value.items():  # a table's own source is a source: a row only if unused
+                if sub != "source":
+                    rows.append(
+                        (f"{key}.{sub}", _written(subvalue), once(f"{key}.{sub}", str(value.get("source", ""))))
+                    )
+                elif str(subvalue) not in cited:
+                    rows.append((f"{key}.{sub}", "", once(f"{key}.{sub}", str(subvalue))))
         else:
             source = entry.source_of(key) if key in entry.figures else ""
-            table.add_row(key, _field(entry, key, value), once(key, source))
+            rows.append((key, _field(entry, key, value), once(key, source)))
+    stacked = not _fits(*([row[i] for row in rows] for i in range(3)))  # the source under its value
+    title = f"{entry.title} ({entry.kind}.{entry.name}, {entry.path.name})"
+    table = _table(title, "field", "value, source") if stacked else _table(title, "field", "value", "source")
+    for column in table.columns:
+        column.justify = "left"
+    table.columns[0].no_wrap = True  # a field's name is never cut
+    cells = [(key, f"{shown}\n{source}".strip()) if stacked else (key, shown, source) for key, shown, source in rows]
+    for row in cells:
+        table.add_row(*row)
+    _unbroken(table, *zip(*cells, strict=True))
     return table
 
 
@@ -472,18 +523,18 @@ def fleet_tables(f: Fleet) -> list[Table]:
         notes.append("more: --sources")
     table.caption = "\n".join(notes)
     table.caption_justify = "left"
-    shares = _table(f"Training runs as a share of a fleet-year, in {gpu} GPU-hours", "model", "GPU-hours", "", "share")
+    shares = _table(f"Each run's share of a fleet-year ({gpu} GPU-hours)", "model", "GPU-hours", "share")
     shares.columns[0].no_wrap = True  # a name is never cut: the ranges wrap whole beside it
     for s in f.shares:
         hours = s.gpu_hours
-        shares.add_row(
-            s.model,
-            ranged(count(hours.p50), count(hours.p10), count(hours.p90)),
-            "reported" if s.reported else "estimated",
-            percent(s.share.p50, 2),
+        shown = (
+            f"{count(hours.p50)}, reported"
+            if s.reported
+            else ranged(count(hours.p50), count(hours.p10), count(hours.p90))
         )
+        shares.add_row(s.model, shown, percent(s.share.p50, 2))
     shares.caption = (
-        "reported: the publisher's GPU-hours; estimated: llamacalc's at the model's own scale, with the range "
+        "reported: the publisher's GPU-hours; else llamacalc's estimate at the model's own scale, with the range "
         "8 in 10 runs like it land in (P10–P90, from the efficiency model's error on published runs left out "
         "of its fit)"
     )
