@@ -236,3 +236,18 @@ def test_presets_show_gives_each_source_once(cli):
     assert text.count("[S17] H100 whitepaper") == 1
     rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("  ") and line.strip()}
     assert rows["peak_fp8"].rstrip().endswith("as peak_bf16") and rows["power"].rstrip().endswith("as peak_bf16")
+
+
+def test_listing_a_kind_stays_lean_and_its_help_names_every_kind(cli):
+    """`presets hardware` reads figures with the plain parses, never pint; --kind's help is KINDS'."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom llamacalc.cli import app\ntry:\n    app(['presets', 'hardware'], prog_name='llamacalc')\n"
+        "except SystemExit:\n    pass\nprint('pint' in sys.modules, file=sys.stderr)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stderr.strip().splitlines()[-1] == "False", run.stderr
+    shown = " ".join(cli("presets", "--help", env={"COLUMNS": "200"}).stdout.split())
+    assert all(kind in shown for kind in KINDS) and f"this kind (or `presets KIND`): {', '.join(KINDS)}." in shown
