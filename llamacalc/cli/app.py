@@ -350,6 +350,10 @@ def preset_places(dirs: Sequence[Path] | None) -> list[tuple[str, Path]]:
     ]
 
 
+# What an error about a preset folder blames: the option, the variable or the default that named it.
+PLACE_NAMES = {"shipped": "the shipped presets", "user folder": "the default presets folder"}
+
+
 def catalog_from(dirs: Sequence[Path] | None) -> "Catalog":
     """The presets of every place, later ones overriding earlier ones, with the house defaults."""
     from llamacalc.catalog import load_catalog
@@ -358,7 +362,7 @@ def catalog_from(dirs: Sequence[Path] | None) -> "Catalog":
     for named, path in places[1:]:
         if not (path.is_dir() or path.is_file()):
             raise LlamacalcError(f"{named}: '{path}' is not a readable directory (or file) of *.toml presets")
-    catalog = load_catalog([path for _, path in places])
+    catalog = load_catalog([path for _, path in places], [PLACE_NAMES.get(named, named) for named, _ in places])
     house = house_defaults()
     return dataclasses.replace(catalog, house=house.checked(catalog)) if house.defaults else catalog
 

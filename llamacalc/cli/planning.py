@@ -171,17 +171,22 @@ def fleet(
     cluster: Annotated[
         str, typer.Argument(help="Cluster preset, e.g. meta-350k.", autocompletion=presets_named("clusters"))
     ],
-    capex: Annotated[str | None, opt("Capital spent on it, e.g. '39.23e9 USD' [default: the preset's].")] = None,
+    capex: Annotated[
+        str | None,
+        opt("Capital spent on it, spread over its GPUs and life, e.g. '39.23e9 USD' [default: the preset's]."),
+    ] = None,
     life: Annotated[str | None, opt("Straight-line life, e.g. '5.5 years' [default: Epoch's rate].")] = None,
     pue: Annotated[str | None, opt("Data-centre PUE [default: 1.09].")] = None,
     presets: PresetsOpt = None,
+    sources: SourcesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """A cluster as owned capacity: $/GPU-hour, power, GPU-hours a year, and each model's share of them.
 
-    Example: llamacalc fleet meta-350k
+    Example: llamacalc fleet meta-350k --capex '$40B'
     """
     from llamacalc.estimates.fleet import fleet as fleet_view
     from llamacalc.resolve import Resolver
 
-    emit(fleet_view(Resolver(catalog_from(presets)), cluster, capex, life, pue), as_json)
+    found = fleet_view(Resolver(catalog_from(presets)), cluster, capex, life, pue)
+    emit(dataclasses.replace(found, sources=sources), as_json)

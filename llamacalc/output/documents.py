@@ -506,7 +506,8 @@ def serve_document(e: ServeEstimate) -> dict[str, Any]:
 
 
 def fleet_document(f: Fleet) -> dict[str, Any]:
-    """`fleet --json`: schema llamacalc.fleet/1."""
+    """`fleet --json`: schema llamacalc.fleet/1. Every GPU-hour is one of `gpu`'s; `usd_per_gpu_hour`
+    is the capex's rate where there is a capex, `usd_per_gpu_hour_purchase` the lower bound."""
     return {
         "schema": "llamacalc.fleet/1",
         "cluster": f.cluster.name,
@@ -514,13 +515,24 @@ def fleet_document(f: Fleet) -> dict[str, Any]:
         "gpus": f.cluster.gpus,
         "capex_usd": f.capex,
         "capex_per_gpu_usd": f.capex_per_gpu,
-        "usd_per_gpu_hour": None if f.owned is None else f.owned.total * HOUR,
+        "capex_covers": None if f.capex is None else f.cluster.entry.source_of("capex"),
+        "usd_per_gpu_hour": f.usd_per_gpu_hour,
+        "usd_per_gpu_hour_capex": None if f.capex_rate is None else f.capex_rate.total * HOUR,
+        "usd_per_gpu_hour_purchase": None if f.owned is None else f.owned.total * HOUR,
+        "depreciation": f.depreciation,
         "facility_mw": _scaled(f.facility_watts, 1e6),
         "gpu_hours_per_year": f.gpu_hours_per_year,
         "models": [
-            {"model": s.model, "gpu_hours": s.gpu_hours, "reported": s.reported, "share_of_fleet_year": s.share}
+            {
+                "model": s.model,
+                "gpu_hours": s.gpu_hours.p50,
+                "reported": s.reported,
+                "share_of_fleet_year": s.share.p50,
+                "ranges": {"gpu_hours": s.gpu_hours._asdict(), "share_of_fleet_year": s.share._asdict()},
+            }
             for s in f.shares
         ],
+        "assumptions": assumptions_document(f.assumptions),
     }
 
 
