@@ -507,7 +507,7 @@ def test_max_power_with_zero_power_blames_the_power_given(cli):
 
 def test_fleet_cites_the_users_capex_not_the_presets(cli):
     done = cli("fleet", "meta-24k", "--capex", "1 GUSD", env={"COLUMNS": "120"})
-    assert "capex covers: given with --capex (1 GUSD)" in done.stdout and "Meta FY2024" not in done.stdout
+    assert "capex covers: the capex given (1 GUSD)" in done.stdout and "Meta FY2024" not in done.stdout
 
 
 # --- 6. Absurd figures are refused -----------------------------------------------------------------

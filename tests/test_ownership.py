@@ -74,10 +74,10 @@ def test_fleet_capex_moves_the_price_and_is_cited_as_given(cli):
     assert low["usd_per_gpu_hour"] < high["usd_per_gpu_hour"]
     assert high["usd_per_gpu_hour"] / low["usd_per_gpu_hour"] == pytest.approx(40 / 37, rel=0.03)  # energy is fixed
     assert low["usd_per_gpu_hour_purchase"] == high["usd_per_gpu_hour_purchase"]  # the lower bound is the GPU's
-    assert low["capex_covers"] == "given with --capex ($37B)" and low["assumptions"]["capex"]["origin"] == "user"
+    assert low["capex_covers"] == "the capex given ($37B)" and low["assumptions"]["capex"]["origin"] == "user"
     shown = [cli("fleet", "meta-350k", "--capex", capex, env={"COLUMNS": "80"}).stdout for capex in ("$37B", "$40B")]
     assert "$3.97 (capex over GPUs and life, energy)" in shown[0] and "$4.29 (capex" in shown[1]
-    assert "Meta FY2024" not in shown[0] and "capex covers: given with --capex ($37B)" in shown[0]
+    assert "Meta FY2024" not in shown[0] and "capex covers: the capex given ($37B)" in shown[0]
 
 
 def test_fleet_table_leads_with_the_price_and_its_bounds(cli):

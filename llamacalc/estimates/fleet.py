@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llamacalc import units
-from llamacalc.errors import InputError, prefixed
+from llamacalc.errors import InputError, named, prefixed
 from llamacalc.estimates.train import Range, estimate
 from llamacalc.inputs import INPUTS, Assumption
 from llamacalc.ownership import OwnedPrice, capex_price, energy_price, facility_watts, owned_price
@@ -73,13 +73,13 @@ def fleet(resolver: Resolver, cluster_name: str, capex: Any = None, life: Any = 
     catalog = resolver.catalog
     cluster = catalog.cluster(cluster_name, "CLUSTER")
     hardware = catalog.hardware(cluster.gpu)
-    with prefixed("--capex"):
+    with prefixed(named("capex")):
         spent = units.parse_quantity(capex, units.MONEY) if capex is not None else cluster.capex
     if spent is not None and spent > MAX_CAPEX:
-        raise InputError(f"--capex: at most {MAX_CAPEX:.0e} USD, got '{capex}'")
+        raise InputError(f"{named('capex')}: at most {MAX_CAPEX:.0e} USD, got '{capex}'")
     if spent is not None and spent < 0:
-        raise InputError(f"--capex: expected 0 USD or more, got '{capex}'")
-    with prefixed("--life"):
+        raise InputError(f"{named('capex')}: expected 0 USD or more, got '{capex}'")
+    with prefixed(named("life")):
         years = INPUTS["life"].parse(life) if life is not None else None
     setup, seen = resolver.setup({"cluster": cluster.name, **({"pue": pue} if pue is not None else {})})
     ownership = catalog.ownership()
@@ -90,13 +90,13 @@ def fleet(resolver: Resolver, cluster_name: str, capex: Any = None, life: Any = 
     }
     if spent is not None:
         assumptions["capex"] = (
-            Assumption(spent, "USD", "user", f"given with --capex ({capex})")
+            Assumption(spent, "USD", "user", f"the capex given ({capex})")
             if capex is not None
             else Assumption(spent, "USD", "preset", cluster.entry.source_of("capex"))
         )
     if years is not None:
-        assumptions["life"] = Assumption(years / units.YEAR, "years", "user", "given with --life: straight line")
-        depreciated = f"straight line over {years / units.YEAR:g} years (--life)"
+        assumptions["life"] = Assumption(years / units.YEAR, "years", "user", "the life given: straight line")
+        depreciated = f"straight line over {years / units.YEAR:g} years (the life given)"
     else:
         r = ownership.depreciation / math.log(10)
         assumptions["depreciation"] = Assumption(
@@ -127,7 +127,7 @@ def fleet(resolver: Resolver, cluster_name: str, capex: Any = None, life: Any = 
     per_year = cluster.gpus * units.YEAR / units.HOUR
     if capex is not None:  # the figure is the user's: its source says so, not the preset's citation
         fields = dict(cluster.entry.fields)
-        fields["sources"] = {**fields.get("sources", {}), "capex": f"given with --capex ({capex})"}
+        fields["sources"] = {**fields.get("sources", {}), "capex": f"the capex given ({capex})"}
         cluster = cluster._replace(capex=spent, entry=dataclasses.replace(cluster.entry, fields=fields))
     shares = tuple(_shares(resolver, hardware, per_year))
     return Fleet(

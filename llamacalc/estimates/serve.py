@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from llamacalc import units
 from llamacalc.catalog import Catalog
 from llamacalc.efficiency import Z90
-from llamacalc.errors import InputError, PresetError, prefixed
+from llamacalc.errors import InputError, PresetError, named, prefixed
 from llamacalc.inputs import DEFAULTS, INPUTS
 from llamacalc.serving import (
     BYTES,
@@ -61,7 +61,7 @@ def replica(hardware: Hardware, arch: Architecture, cal: StepModel, precision: s
     from llamacalc.step import fabric
 
     if hardware.memory is None:
-        raise InputError(f"--gpu: {hardware.name} has no memory figure; serving needs one for the KV cache")
+        raise InputError(f"{named('gpu')}: {hardware.name} has no memory figure; serving needs one for the KV cache")
     hardware.peak(precision)  # a clear error when the GPU has no such peak
     base = {"fp4": "fp8", "int8": "bf16"}.get(precision, precision)
     f = fabric(hardware, None, base if base in hardware.peaks else "bf16", network=tp > (hardware.scale_up_domain or 0))
@@ -282,12 +282,12 @@ def best_load(r: Replica, cal: Calibration, largest: int, inp: int, out: int, tp
 
     lone = load(r, cal, 1, inp, out)
     if not meets(lone):
-        missed = [f"--max-tpot {_ms(tpot)}" if tpot is not None and lone.tpot > tpot else "",
-                  f"--max-ttft {_ms(ttft)}" if ttft is not None and lone.ttft > ttft else ""]  # fmt: skip
+        missed = [f"{named('max_tpot')} {_ms(tpot)}" if tpot is not None and lone.tpot > tpot else "",
+                  f"{named('max_ttft')} {_ms(ttft)}" if ttft is not None and lone.ttft > ttft else ""]  # fmt: skip
         raise InputError(
             f"{' and '.join(m for m in missed if m)}: no load meets it; the best possible is a TPOT of "
-            f"{_ms(lone.tpot)} and a TTFT of {_ms(lone.ttft)}, at concurrency 1; raise --tp"
-            + "".join(f" or serve in --precision {p}" for p in _lighter(r)[:1])
+            f"{_ms(lone.tpot)} and a TTFT of {_ms(lone.ttft)}, at concurrency 1; raise {named('tp')}"
+            + "".join(f" or serve in {named('precision')} {p}" for p in _lighter(r)[:1])
         )
     low, high = 1, largest
     while low < high:
@@ -397,42 +397,51 @@ def estimate_serve(catalog: Catalog, model_name: str, options: Mapping[str, Any]
     gpu = options.get("gpu") or (model.reported.gpu if model.reported and model.reported.gpu else None)
     hardware = catalog.hardware(str(gpu or DEFAULTS["gpu"].value))
     if hardware.memory is None or hardware.bandwidth is None:
-        raise InputError(f"--gpu: {hardware.name} has no memory or bandwidth figure; serving needs both")
+        raise InputError(f"{named('gpu')}: {hardware.name} has no memory or bandwidth figure; serving needs both")
     precision = options.get("precision") or "bf16"
     if precision not in PRECISIONS:
-        raise InputError(f"--precision: expected one of {', '.join(PRECISIONS)}, got '{precision}'")
+        raise InputError(f"{named('precision')}: expected one of {', '.join(PRECISIONS)}, got '{precision}'")
     hardware.peak(precision)
     kv = options.get("kv_cache") or default_kv(precision)
     if kv not in KV_PRECISIONS:
-        raise InputError(f"--kv-cache: expected one of {', '.join(KV_PRECISIONS)}, got '{kv}'")
+        raise InputError(f"{named('kv_cache')}: expected one of {', '.join(KV_PRECISIONS)}, got '{kv}'")
     inp, out = _whole(options, "input_tokens", 1000), _whole(options, "output_tokens", 1000)
     cal = catalog.step_model()
     ep = _whole(options, "ep", 1)
     if ep > 1 and (not arch.is_moe or arch.experts % ep):
-        raise InputError(f"--ep: {model.name} has {arch.experts} experts; --ep must divide them (an MoE only)")
+        raise InputError(
+            f"{named('ep')}: {model.name} has {arch.experts} experts; {named('ep')} must divide them (an MoE only)"
+        )
     tp = _whole(options, "tp", 0) or _fewest_gpus(hardware, arch, cal, precision, kv, max(ep, 1), inp + out)
     if arch.heads % tp:
-        raise InputError(f"--tp: {tp} does not divide {model.name}'s {arch.heads} attention heads; try a divisor")
+        raise InputError(
+            f"{named('tp')}: {tp} does not divide {model.name}'s {arch.heads} attention heads; try a divisor"
+        )
     if tp % ep:
-        raise InputError(f"--ep: {ep} must divide --tp {tp}: the experts are split over the replica's GPUs")
+        raise InputError(
+            f"{named('ep')}: {ep} must divide {named('tp')} {tp}: the experts are split over the replica's GPUs"
+        )
     r = replica(hardware, arch, cal, precision, kv, tp, ep)
     largest = max_concurrency(r, inp, out)
     if largest < 1:
         raise InputError(
-            f"--tp: {tp} × {hardware.name} cannot hold {model.name}'s {precision} weights and one "
-            f"{inp + out:,}-token request; raise --tp"
+            f"{named('tp')}: {tp} × {hardware.name} cannot hold {model.name}'s {precision} weights and one "
+            f"{inp + out:,}-token request; raise {named('tp')}"
         )
     calibrated = calibration(catalog)
     max_tpot, max_ttft = _seconds(options, "max_tpot"), _seconds(options, "max_ttft")
     batch = options.get("batch")
     if max_tpot is not None or max_ttft is not None:
         if batch not in (None, "max"):
-            raise InputError("--batch: give a concurrency or latency targets (--max-tpot, --max-ttft), not both")
+            raise InputError(
+                f"{named('batch')}: give a concurrency or latency targets "
+                f"({named('max_tpot')}, {named('max_ttft')}), not both"
+            )
         at = best_load(r, calibrated, largest, inp, out, max_tpot, max_ttft)
     else:
         concurrency = largest if batch in (None, "max") else _whole(options, "batch", 1)
         if concurrency > largest:
-            raise InputError(f"--batch: at most {largest:,} requests of {inp + out:,} tokens fit on {tp} GPUs")
+            raise InputError(f"{named('batch')}: at most {largest:,} requests of {inp + out:,} tokens fit on {tp} GPUs")
         at = load(r, calibrated, concurrency, inp, out)
     spread = math.exp(Z90 * calibrated.sigma)
     p50 = at.tokens_per_s
@@ -446,7 +455,7 @@ def estimate_serve(catalog: Catalog, model_name: str, options: Mapping[str, Any]
         }
     price = options.get("price")
     if price is not None:
-        with prefixed("--price"):
+        with prefixed(named("price")):
             price = INPUTS["price"].parse(price)
     return ServeEstimate(
         model.name, Setting(arch, hardware, precision, kv, tp, ep, inp, out), weight_bytes(arch, precision),
@@ -458,10 +467,10 @@ def estimate_serve(catalog: Catalog, model_name: str, options: Mapping[str, Any]
 def _demand(per_day: Any) -> float | None:
     if per_day is None:
         return None
-    with prefixed("--tokens-per-day"):
+    with prefixed(named("tokens_per_day")):
         demand = units.parse_count(per_day, "a token count")
     if demand > MAX_TOKENS:
-        raise InputError(f"--tokens-per-day: at most {MAX_TOKENS:.0e}, got '{per_day}'")
+        raise InputError(f"{named('tokens_per_day')}: at most {MAX_TOKENS:.0e}, got '{per_day}'")
     return demand
 
 
@@ -492,8 +501,8 @@ def _fewest_gpus(hardware: Hardware, arch: Architecture, cal: StepModel, precisi
         tp *= 2
         if tp > arch.heads:
             raise InputError(
-                f"--tp: no tensor-parallel degree holds the model and one {context:,}-token request on "
-                f"{hardware.name}; shorten --input-tokens or --output-tokens"
+                f"{named('tp')}: no tensor-parallel degree holds the model and one {context:,}-token request on "
+                f"{hardware.name}; shorten {named('input_tokens')} or {named('output_tokens')}"
             )
     return tp
 
