@@ -305,6 +305,9 @@ PresetsOpt = Annotated[
     opt("Extra directory of *.toml presets (repeatable; also $LLAMACALC_PRESETS, a path list).", "--presets"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+BriefOpt = Annotated[
+    bool, typer.Option("--brief", help="Print one line, the answer, fit for a commit message or a chat.")
+]
 SourcesOpt = Annotated[
     bool, typer.Option("--sources", help="Show every input: its value, where it came from, and its source.")
 ]
@@ -377,17 +380,26 @@ def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str |
     return catalog.including(entry), entry.name
 
 
-def emit(result: object, as_json: bool, fields: "tuple[tuple[str, ...], ...] | None" = None) -> None:
-    """Render a command's result as JSON (projected to `fields`, if given) or tables and write it to
-    stdout (ourselves: rich exits 1 on a closed pipe)."""
-    from llamacalc.output.render import render
+def emit(
+    result: object, as_json: bool, fields: "tuple[tuple[str, ...], ...] | None" = None, brief: bool = False
+) -> None:
+    """Render a command's result as JSON (projected to `fields`, if given), one line (`brief`) or tables
+    and write it to stdout (ourselves: rich exits 1 on a closed pipe)."""
+    from llamacalc.output.render import render, renderer
 
+    if brief:
+        if as_json or fields is not None:
+            raise LlamacalcError("--brief prints one line for people: drop --json and --fields")
+        try:
+            renderer(result, "brief")
+        except LookupError:
+            raise LlamacalcError("--brief: this answer has no one-line form; drop --brief") from None
     reports = _REPORTS.get() or {}
     for fmt, path in reports.items():
         save(result, fmt, path, f"--{fmt}")
     reports.clear()
     if fields is None:
-        sys.stdout.write(render(result, "json" if as_json else "table"))
+        sys.stdout.write(render(result, "json" if as_json else "brief" if brief else "table"))
         return
     import json
 

@@ -11,6 +11,7 @@ import typer
 
 from llamacalc.cli.app import (
     HARDWARE_INPUTS,
+    BriefOpt,
     FieldsOpt,
     JsonOpt,
     PlotOpt,
@@ -157,6 +158,7 @@ def compare(
     models: Annotated[list[str], typer.Argument(help="Model presets, or preset files whose models to include.")],
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
+    brief: BriefOpt = False,
 ) -> None:
     """Models side by side, each column with its ratio to the first.
 
@@ -178,7 +180,7 @@ def compare(
         else:
             names.append(name)
     resolver = Resolver(catalog)
-    emit(Compared(tuple(estimate(resolver, {**request, "model": name}) for name in names)), as_json)
+    emit(Compared(tuple(estimate(resolver, {**request, "model": name}) for name in names)), as_json, brief=brief)
 
 
 @commands.command()

@@ -8,6 +8,7 @@ import typer
 
 from llamacalc.cli.app import (
     HARDWARE_INPUTS,
+    BriefOpt,
     GpuOpt,
     JsonOpt,
     ModelArg,
@@ -71,6 +72,7 @@ def optimal(
     as_json: JsonOpt = False,
     plot: PlotOpt = None,
     sources: SourcesOpt = False,
+    brief: BriefOpt = False,
 ) -> None:
     """The compute-optimal model for a budget, or the tokens to over-train a fixed size to a loss.
 
@@ -90,7 +92,7 @@ def optimal(
             served = parse_count(inference_tokens, "a token count")
         target = _float("--loss", loss)
         if serve_gpu is None:
-            emit(plan.inference_aware(catalog, law, target, served), as_json)
+            emit(plan.inference_aware(catalog, law, target, served), as_json, brief=brief)
             return
         from llamacalc import units
 
@@ -114,21 +116,22 @@ def optimal(
             (setup.price, setup.peak, setup.mfu), (serve_usd, serving.peak(serve_precision or "bf16")), prefill, decode
         )  # fmt: skip
         found = plan.cost_aware_plan(catalog, law, target, served, share, costs)
-        emit(dataclasses.replace(found, serving_basis=basis), as_json)
+        emit(dataclasses.replace(found, serving_basis=basis), as_json, brief=brief)
         return
     if params is not None or loss is not None:
         if params is None or loss is None or compute or days or budget:
             raise LlamacalcError("--params and --loss go together, without a budget (over-training mode)")
         with prefixed("--params"):
             n = parse_count(params, "a parameter count")
-        emit(plan.OvertrainingPlan(tuple(plan.overtraining(catalog, law, n, _float("--loss", loss)))), as_json)
+        overtrained = plan.OvertrainingPlan(tuple(plan.overtraining(catalog, law, n, _float("--loss", loss))))
+        emit(overtrained, as_json, brief=brief)
         return
 
     result = plan.optimal_plan(Resolver(catalog), law, request, compute=compute, days=days, money=budget)
     warn([w for o in result.optima for w in o.split.warnings])
     if plot is not None:
         save(result, "chart", plot, "--plot")
-    emit(dataclasses.replace(result, sources=sources), as_json)
+    emit(dataclasses.replace(result, sources=sources), as_json, brief=brief)
 
 
 @commands.command("loss")

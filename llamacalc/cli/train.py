@@ -8,6 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from llamacalc.cli.app import (
+    BriefOpt,
     ConfigOpt,
     FieldsOpt,
     JsonOpt,
@@ -68,6 +69,7 @@ def train(
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
     fields: FieldsOpt = None,
+    brief: BriefOpt = False,
 ) -> None:
     """Compute, time, GPU-hours, cost, energy and CO2 to train a model.
 
@@ -103,7 +105,7 @@ def train(
             )
             for name, convention in CONVENTIONS.items()
         )
-        emit(Conventions(results, explain), as_json)
+        emit(Conventions(results, explain), as_json, brief=brief)
         return
     joined = None
     if layout is not None:
@@ -118,7 +120,7 @@ def train(
     if lost is not None:  # the bill includes the time lost to interruptions
         result = with_goodput(result, lost)
     serving = serving_bill(catalog, result, inference_tokens) if inference_tokens is not None else None
-    emit(TrainReport(result, explain, lost, sources, serving, joined), as_json, projection)
+    emit(TrainReport(result, explain, lost, sources, serving, joined), as_json, projection, brief)
 
 
 def _warn_if_unfit(result: "TrainResult") -> None:

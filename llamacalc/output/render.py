@@ -18,6 +18,7 @@ FORMATS = {
     "json": "llamacalc.output.documents",
     "table": "llamacalc.output.tables",
     "tables": "llamacalc.output.tables",  # the rich Tables themselves, which `table` and the reports draw
+    "brief": "llamacalc.output.tables",  # one line (`--brief`)
     "github": "llamacalc.output.github",  # workflow-command annotations
     "markdown": "llamacalc.output.github",  # a step summary
     "svg": "llamacalc.output.export",  # the table as a picture
