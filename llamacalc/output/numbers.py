@@ -85,20 +85,8 @@ PERCENT = Ladder(((0.01, "%"),), spaced=False)
 
 # The words a table writes after a number: a table keeps each on one line with its number.
 UNITS = frozenset(unit for ladder in (DURATION, ENERGY, POWER, MASS) for _, unit in ladder.steps) | {
-    "FLOP",
-    "TFLOP/s",
-    "GB",
-    "TB/s",
-    "kg",
-    "years",
-    "ms",
-    "s",
-    "min",
-    "h",
-    "µs",
-    "kB",
-    "GiB",
-}
+    "FLOP", "TFLOP/s", "GB", "GB/s", "Gb/s", "TB/s", "kg", "years", "ms", "s", "min", "h", "µs", "kB", "GiB",
+}  # fmt: skip
 
 
 def count(value: float | None, digits: int = FIGURES) -> str:

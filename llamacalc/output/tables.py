@@ -970,19 +970,22 @@ _UNIT_WORDS = sorted((tuple(u.split(" ")) for u in (*UNITS, "kg CO2/kWh")), key=
 
 
 def wrapped(cell: str, room: int, indent: str = "") -> list[str]:
-    """`cell` in lines of at most `room` characters, broken only between atoms (an atom longer than
-    `room` has a line of its own); lines after the first start with `indent`."""
+    """`cell` in lines of at most `room` characters, broken only between atoms; an atom longer than a
+    whole line (a long URL) is the one thing folded. Lines after the first start with `indent`."""
     lines: list[str] = []
     line = ""
     for atom in atoms(cell):
         if atom == "":  # the cell's own line break
             lines.append(line)
             line = indent
-        elif line.strip() and len(line) + 1 + len(atom) > room:
+            continue
+        if line.strip() and len(line) + 1 + len(atom) > room:
             lines.append(line)
-            line = indent + atom
-        else:
-            line = f"{line} {atom}" if line.strip() else line + atom
+            line = indent
+        line = f"{line} {atom}" if line.strip() else line + atom
+        while len(line) > room > len(indent):
+            lines.append(line[:room])
+            line = indent + line[room:]
     return [*lines, line]
 
 
