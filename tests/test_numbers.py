@@ -121,7 +121,8 @@ def test_gpus_are_exact(n):
 
 
 def test_the_issues_examples():
-    assert count(16_400) == "16.4K" and count(97_800) == "97.8K"
+    assert COUNT(16_400) == "16.4K" and count(16_437.5) == "16.4K" and count(97_810.2) == "97.8K"
+    assert count(16_384) == "16,384" and count(8_192.0) == "8,192"  # a whole number below 1e5 is as given
     assert COUNT.range(97_800, 64_400, 150_000) == "97.8K (64.4K–150K)"
     assert tonnes(6_052_616_000) == "6.05 Mt" and energy(16.5e6 * MWH) == "16.5 TWh"
     assert energy(655 * MWH) == "655 MWh" and ENERGY.range(655 * MWH, 431 * MWH, 995 * MWH) == "655 MWh (431–995 MWh)"

@@ -9,6 +9,7 @@ scientific notation one way, 3.80e25. A figure and its P10–P90 range share one
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,11 @@ def scientific(value: float, digits: int = FIGURES) -> str:
     """One spelling of scientific notation: 3.80e25, 1.00e-5 (never 'e+' or a padded exponent)."""
     mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
     return f"{mantissa}e{int(exponent)}"
+
+
+def in_one_style(text: str) -> str:
+    """`text` (a formula built elsewhere) with Python's exponents written the one way: 2.625e+12 -> 2.625e12."""
+    return re.sub(r"(\d)e([+-])0*(\d)", lambda m: f"{m[1]}e{'-' if m[2] == '-' else ''}{m[3]}", text)
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,10 @@ UNITS = frozenset(unit for ladder in (DURATION, ENERGY, POWER, MASS) for _, unit
 
 
 def count(value: float | None, digits: int = FIGURES) -> str:
-    """406e9 -> '406B', 16,384 -> '16.4K', 42.4 -> '42.4'; past 1e15 '1.23e15'."""
+    """406e9 -> '406B', 16,437.5 -> '16.4K', 42.43 -> '42.4', past 1e15 '1.23e15'; a whole number below
+    100,000 is exact, as given ('d_attn 16,384', 2,540 reported hours), never rounded."""
+    if value is not None and value == int(value) and abs(value) < 1e5:
+        return f"{value:,.0f}"
     return COUNT(value, digits)
 
 

@@ -36,6 +36,7 @@ from llamacalc.output.numbers import (
     duration,
     energy,
     flops,
+    in_one_style,
     margin,
     money,
     percent,
@@ -44,6 +45,7 @@ from llamacalc.output.numbers import (
     quantity,
     ranged,
     rate,
+    scientific,
     significant,
     tonnes,
     whole,
@@ -158,24 +160,20 @@ def _range_note(results: Sequence[TrainResult]) -> str | None:
     price presets' range, or both; None when nothing spreads."""
     mfu = any(r.ranges["mfu"].p10 != r.ranges["mfu"].p90 for r in results)
     bands = {(band.p10, band.p90) for r in results if (band := r.ranges.get("price"))}
-    lead = "(low–high): 8 in 10 runs like this land in the range (P10–P90)"
-    if not bands:
-        return f"{lead}, from how far MFU strays in published runs; --mfu fixes it" if mfu else None
+    if not bands and not mfu:
+        return None
     price = "the GPUs' price ranges"
     if len(bands) == 1:
         ((low, high),) = bands
-        price = f"price {_price(low)}–{_price(high)}/GPU-h"
-    if mfu:
-        return f"{lead}, from MFU's spread and {price}; --mfu, --price fix them"
-    return f"{lead}, from {price}; --price fixes it"
+        price = f"{_price(low)}–{_price(high)}/GPU-h"
+    spread = ", ".join([*(["MFU"] if mfu else []), *([price] if bands else [])])
+    return f"Ranges (P10–P90): where 8 in 10 runs like this land ({spread})"
 
 
 def _jargon(results: Sequence[TrainResult]) -> str:
     """The two words of the default output a reader may not know, in one line."""
     six = any(r.resolved.convention == "6nd" for r in results)
-    return "MFU: the share of the GPUs' peak FLOP/s the run turns into training" + (
-        "; 6nd: 6 × parameters × tokens FLOP" if six else ""
-    )
+    return "MFU: the share of peak GPU speed a run uses" + ("; 6nd: 6 × parameters × tokens FLOP" if six else "")
 
 
 def _range_caption(table: Table, results: Sequence[TrainResult]) -> None:
@@ -216,13 +214,13 @@ def serving_bill_table(result: TrainResult, bill: ServingBill) -> Table:
 
 def breakdown_table(s: Resolved) -> Table:
     """Training FLOPs by component, with the formula as the title."""
-    table = _table(formula(s), "component", "FLOP/token", "FLOP", "share")
+    table = _table(in_one_style(formula(s)), "component", "FLOP/token", "FLOP", "share")
     if s.counted is None:
         return table
     shares, totals = s.counted.shares(), s.flops_by_component
     for component, value in s.counted.components.items():
         total = flops(totals[component]) if component in totals else "—"
-        table.add_row(component, f"{value:.4g}", total, percent(shares[component]))
+        table.add_row(component, scientific(value), total, percent(shares[component]))
     return table
 
 
@@ -231,7 +229,7 @@ def conventions_table(counted: Conventions) -> Table:
     for c in conventions(counted):
         recompute = {None: "", "none": " (no recompute)"}.get(c["recompute"], f" ({c['recompute']} recompute)")
         name = c["convention"] + recompute
-        per_token = "—" if c["flops_per_token"] is None else f"{c['flops_per_token']:.4g}"
+        per_token = "—" if c["flops_per_token"] is None else scientific(c["flops_per_token"])
         table.add_row(
             name,
             per_token,
@@ -899,6 +897,7 @@ def steps_backtest_table(b: StepBacktest) -> Table:
 
 MIN_WIDTH, DEFAULT_WIDTH = 20, 80
 TABLE_WIDTH = 60  # below this, a table is a key: value list
+MIN_PROSE = 30  # a last column narrower than this is no place for prose: a key: value list instead
 STYLED: ContextVar[bool] = ContextVar("STYLED", default=False)  # styles kept off a terminal: for reports
 WIDTH: ContextVar[int | None] = ContextVar("WIDTH", default=None)  # a report's fixed width, else the terminal's
 
@@ -1002,8 +1001,10 @@ def drawn(table: Table, columns: int) -> list[Any]:
     the first, a key: value list."""
     from rich.text import Text
 
-    title = [] if table.title is None else [Text(line, style="bold") for line in wrapped(str(table.title), columns)]
-    caption = [] if not table.caption else wrapped(str(table.caption), columns)
+    title = (
+        [] if not table.title else [Text(line, style="bold") for line in wrapped(printable(str(table.title)), columns)]
+    )
+    caption = [] if not table.caption else wrapped(printable(str(table.caption)), columns)
     rows = _cells(table)
     headers = [str(c.header) if table.show_header else "" for c in table.columns]
     columns_cells = [[header, *(row[i] for row in rows)] for i, header in enumerate(headers)]
@@ -1012,13 +1013,16 @@ def drawn(table: Table, columns: int) -> list[Any]:
         for column, cells in zip(table.columns, columns_cells, strict=True)
     ]
     parts = _parts(least, columns) if columns >= TABLE_WIDTH else None
+    room = columns - sum(least[:-1]) - 3 * len(least) - 1  # what a last column of prose (sources, URLs) could have
+    if parts is None and columns >= TABLE_WIDTH and room >= MIN_PROSE:
+        least[-1], parts = room, [list(range(len(least)))]  # its longer atoms (a URL) fold, and only those
     if parts is None:
         return [*title, *_records(headers, rows, columns), *caption]
     natural = [max(len(line) for cell in cells for line in cell.split("\n")) for cells in columns_cells]
     bodies = []
     for part in parts:
         widths = _widths([least[i] for i in part], [natural[i] for i in part], columns - 3 * len(part) - 1)
-        body = _table(None, *(headers[i] for i in part))
+        body = _table(None, *("\n".join(wrapped(headers[i], room)) for i, room in zip(part, widths, strict=True)))
         body.show_header = table.show_header
         for column, i, room in zip(body.columns, part, widths, strict=True):
             column.justify, column.no_wrap = table.columns[i].justify, True
