@@ -57,13 +57,9 @@ class Ladder:
         return self.steps[0]
 
     def number(self, value: float, scale: float, unit: str, digits: int = FIGURES) -> str:
-        """The number in `unit`; an exact one without the zeros that would claim a rounding ('70B', not '70.0B')."""
         if abs(value) >= self.beyond:
             return f"{self.sign}{scientific(value, digits)}"
-        shown = significant(value / scale, digits)
-        if "." in shown and float(shown.replace(",", "")) * scale == value:
-            shown = shown.rstrip("0").rstrip(".")
-        return f"{self.sign}{shown}{'' if self.spaced else unit}"
+        return f"{self.sign}{significant(value / scale, digits)}{'' if self.spaced else unit}"
 
     def __call__(self, value: float | None, digits: int = FIGURES) -> str:
         if value is None:
