@@ -935,6 +935,13 @@ def text(*tables: Table) -> str:
 _TRAILING = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.M)  # spaces before a line's end (or its last styles)
 
 
+def _len(text: str) -> int:
+    """The columns `text` takes on a terminal (a CJK character takes two)."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
 def atoms(cell: str) -> list[str]:
     """`cell` cut where a line may break: at spaces, except inside a figure ('32.7 GWh', '(21.5–49.7 GWh)',
     '0.367 kg CO2/kWh'), whose number keeps its unit. A cell's own newlines are kept as empty atoms."""
@@ -972,17 +979,17 @@ def wrapped(cell: str, room: int, indent: str = "") -> list[str]:
     """`cell` in lines of at most `room` characters, broken only between atoms; an atom longer than a
     whole line (a long URL) is the one thing folded. Lines after the first start with `indent`."""
     lines: list[str] = []
-    line = ""
+    line = cell[: len(cell) - len(cell.lstrip(" "))]  # a list's own indent, kept
     for atom in atoms(cell):
         if atom == "":  # the cell's own line break
             lines.append(line)
             line = indent
             continue
-        if line.strip() and len(line) + 1 + len(atom) > room:
+        if line.strip() and _len(line) + 1 + _len(atom) > room:
             lines.append(line)
             line = indent
         line = f"{line} {atom}" if line.strip() else line + atom
-        while len(line) > room > len(indent):
+        while _len(line) > room > len(indent):
             lines.append(line[:room])
             line = indent + line[room:]
     return [*lines, line]
@@ -1009,7 +1016,10 @@ def drawn(table: Table, columns: int) -> list[Any]:
     headers = [str(c.header) if table.show_header else "" for c in table.columns]
     columns_cells = [[header, *(row[i] for row in rows)] for i, header in enumerate(headers)]
     least = [
-        max(len(atom) for n, cell in enumerate(cells) for atom in ([cell] if column.no_wrap and n else atoms(cell)))
+        max(
+            (_len(a) for n, cell in enumerate(cells) for a in ([cell] if column.no_wrap and n else atoms(cell))),
+            default=0,
+        )
         for column, cells in zip(table.columns, columns_cells, strict=True)
     ]
     parts = _parts(least, columns) if columns >= TABLE_WIDTH else None
@@ -1017,8 +1027,14 @@ def drawn(table: Table, columns: int) -> list[Any]:
     if parts is None and columns >= TABLE_WIDTH and room >= MIN_PROSE:
         least[-1], parts = room, [list(range(len(least)))]  # its longer atoms (a URL) fold, and only those
     if parts is None:
-        return [*title, *_records(headers, rows, columns), *caption]
-    natural = [max(len(line) for cell in cells for line in cell.split("\n")) for cells in columns_cells]
+        return [
+            *title,
+            *([""] if title else []),
+            *_records(headers, rows, columns),
+            *([""] if caption else []),
+            *caption,
+        ]
+    natural = [max((_len(line) for cell in cells for line in cell.split("\n")), default=0) for cells in columns_cells]
     bodies = []
     for part in parts:
         widths = _widths([least[i] for i in part], [natural[i] for i in part], columns - 3 * len(part) - 1)
@@ -1054,13 +1070,15 @@ def _parts(least: Sequence[int], columns: int) -> list[list[int]] | None:
 
 
 def _widths(least: Sequence[int], natural: Sequence[int], room: int) -> list[int]:
-    """Each column's width: its natural width, the columns with the most to spare narrowed until they
-    fit `room` (never below their longest atom)."""
+    """Each column's width: its natural width, the value columns with the most to spare narrowed first
+    until they fit `room`, then the first (row labels read best whole); never below a longest atom."""
     widths = [max(a, b) for a, b in zip(least, natural, strict=True)]
-    while sum(widths) > room and (spare := max(range(len(widths)), key=lambda i: widths[i] - least[i])) is not None:
-        if widths[spare] <= least[spare]:
-            break
-        widths[spare] -= 1
+    for candidates in (range(1, len(widths)), range(len(widths))):
+        while sum(widths) > room:
+            spare = max(candidates, key=lambda i: widths[i] - least[i], default=None)
+            if spare is None or widths[spare] <= least[spare]:
+                break
+            widths[spare] -= 1
     return widths
 
 
@@ -1078,7 +1096,7 @@ def _records(headers: Sequence[str], rows: Sequence[Sequence[str]], columns: int
             else:
                 fields[-1][1] += f" {cell}"
         key = f"{headers[0]}: {row[0]}" if headers[0] and row[0] else row[0]
-        if len(fields) == 1 and not fields[0][0] or len(headers) == 2:
+        if len(fields) <= 1:  # one figure: on the key's line, its header needless
             value = " ".join(cell for _, cell in fields)
             lines += wrapped(f"{key}: {value}" if key else value, columns, "    ")
             continue
