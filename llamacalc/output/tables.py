@@ -360,7 +360,7 @@ def optimal_table(plan: OptimalPlan) -> Table:
     rows: list[tuple[str, Any]] = [
         ("parameters", lambda o: count(o.split.params)),
         ("tokens", lambda o: count(o.split.tokens)),
-        ("tokens / parameter", lambda o: f"{o.split.tokens_per_param:.1f}"),
+        ("tokens / parameter", lambda o: significant(o.split.tokens_per_param)),
         ("predicted loss", lambda o: "no loss law" if o.split.loss is None else f"{o.split.loss:.4f}"),
         ("GPUs", lambda o: f"{whole(o.train.budget.gpus)} {o.train.resolved.hardware.name}"),
         ("MFU", lambda o: _spread(o.train, "mfu", o.train.resolved.mfu, PERCENT)),
@@ -500,7 +500,7 @@ def loss_table(title: str, reports: Sequence[LossReport]) -> Table:
     first = reports[0]
     table = _table(
         f"{title}: {count(first.params)} parameters on {count(first.tokens)} tokens "
-        f"({first.tokens_per_param:,.1f} tokens/parameter), {flops(first.flops)}",
+        f"({significant(first.tokens_per_param)} tokens/parameter), {flops(first.flops)}",
         "",
         *(r.law.name for r in reports),
     )
@@ -511,7 +511,7 @@ def loss_table(title: str, reports: Sequence[LossReport]) -> Table:
     table.add_row("predicted loss", *(loss_text(r.loss) for r in reports))
     table.add_row("optimal parameters at this compute", *(count(r.optimal.params) for r in reports))
     table.add_row("optimal tokens", *(count(r.optimal.tokens) for r in reports))
-    table.add_row("optimal tokens / parameter", *(f"{r.optimal.tokens_per_param:.1f}" for r in reports))
+    table.add_row("optimal tokens / parameter", *(significant(r.optimal.tokens_per_param) for r in reports))
     table.add_row("optimal loss", *(loss_text(r.optimal.loss) for r in reports))
     table.add_row("loss above optimal", *("—" if r.gap is None else f"{r.gap:+.4f}" for r in reports))
     table.add_row(
@@ -525,7 +525,7 @@ def overtraining_table(found: Sequence[Overtraining]) -> Table:
     first = found[0]
     table = _table(f"{count(first.params)} parameters to loss {first.target:g}", "", *(o.law.name for o in found))
     table.add_row("tokens needed", *(count(o.tokens) for o in found))
-    table.add_row("tokens / parameter", *(f"{o.tokens / o.params:,.0f}" for o in found))
+    table.add_row("tokens / parameter", *(significant(o.tokens / o.params) for o in found))
     table.add_row("training compute", *(flops(o.flops) for o in found))
     table.add_row("compute-optimal model for this loss", *(count(o.optimal.params) for o in found))
     table.add_row("its tokens", *(count(o.optimal.tokens) for o in found))
