@@ -67,6 +67,8 @@ def run_at(cli, tmp_path, command, width):
     return run.stdout
 
 
+NUM = r"\$?\d[\d,.]*[KMBT%]?"
+RANGED = re.compile(rf"(?<![\w.])({NUM}(?: {UNIT})?) \(({NUM})–({NUM})(?: ({UNIT}))?\)")  # a figure and its range
 URL = re.compile(r"\w\.\w+/\S{8}")  # 'example.com/path…': the one kind of word a narrow table may fold
 
 
@@ -92,6 +94,10 @@ def test_nothing_is_cut_or_split(cli, tmp_path, command, width):
     assert "…" not in shown
     assert max(len(line) for line in shown.splitlines()) <= width
     assert not [line for line in shown.splitlines() if line.endswith(" ")]
+    assert "e+" not in shown  # scientific notation one way: 3.80e25
+    for figure, first, second, unit in RANGED.findall(shown):  # '$129M ($71.9M–$214M)', '32.7 GWh (21.5–49.7 GWh)'
+        assert first[:1] == second[:1] == figure[:1] if "$" in figure + first else True, (figure, first)
+        assert unit == figure.partition(" ")[2], (figure, unit)
     whole = [p for p in pieces(wide) if len(p.strip()) <= width - 8 and not URL.search(p)]  # a URL may fold
     split = [piece for piece in whole if not any(piece in line for line in lines)]
     assert not split, f"split across lines at {width} columns: {split[:10]}"
