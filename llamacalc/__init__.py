@@ -7,7 +7,10 @@ They load on first use, so `import llamacalc` costs what the one-liner's imports
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Document", "InputError", "backtest_steps", "layout", "memory", "train"]
+__all__ = [
+    "Document", "InputError", "backtest_steps", "batch", "check", "compare", "fleet", "layout", "loss", "memory",
+    "optimal", "serve", "train",
+]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

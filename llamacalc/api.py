@@ -4,6 +4,8 @@
     >>> run = llamacalc.train("llama-3.1-405b", gpus=16384)
     >>> run.days, run.ranges.days.p90
     >>> best = llamacalc.layout("llama-3.1-405b", gpus=16384, global_batch=2048).layouts[0]
+    >>> llamacalc.check("llama-3.1-405b", max_cost="100 MUSD", confidence=0.9).passed
+    >>> [r["days"] for r in llamacalc.batch({"model": "llama-3-8b", "gpus": g} for g in (256, 512))]
 
 Keyword names are the inputs' names (`gpus`, `mfu`, `price`, `global_batch`, `tp`, ...); values are
 numbers or unit strings, as on the command line. Each function returns a `Document`: the command's
@@ -23,7 +25,10 @@ from typing import Any
 
 from llamacalc.errors import InputError
 
-__all__ = ["Document", "InputError", "backtest_steps", "layout", "memory", "train"]
+__all__ = [
+    "Document", "InputError", "backtest_steps", "batch", "check", "compare", "fleet", "layout", "loss", "memory",
+    "optimal", "serve", "train",
+]  # fmt: skip
 
 
 class Document(Mapping[str, Any]):
@@ -70,8 +75,8 @@ def _input_names(function: Callable[..., Document]) -> Callable[..., Document]:
     def wrapper(*args: Any, **kwargs: Any) -> Document:
         try:
             return function(*args, **kwargs)
-        except InputError as error:
-            raise InputError(_FLAG.sub(lambda m: m[1].replace("-", "_"), str(error))) from None
+        except InputError as error:  # the core names inputs; what resolve spells as flags is read back
+            raise InputError(_FLAG.sub(lambda m: m[1].replace("-", "_"), error.in_names())) from None
 
     return wrapper
 
@@ -139,6 +144,104 @@ def backtest_steps(*, presets: Iterable[str | Path] | None = None, held_out: boo
     return _document(run(_catalog(presets), held_out=held_out))
 
 
+@_input_names
+def optimal(*, law: str = "epoch", presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
+    """The compute-optimal model for a budget (`compute`, `days` on `gpus`, or `budget`), or with
+    `params` and `loss` the tokens to over-train to a loss (`llamacalc optimal --json`)."""
+    from llamacalc.estimates.plan import PLAN_INPUTS, optimal_for
+
+    _known(inputs, _HARDWARE_INPUTS | set(PLAN_INPUTS), "optimal")
+    return _document(optimal_for(_catalog(presets), {**inputs, "law": law}))
+
+
+@_input_names
+def loss(
+    model: str | None = None,
+    *,
+    params: Any = None,
+    tokens: Any = None,
+    law: str = "epoch",
+    presets: Iterable[str | Path] | None = None,
+) -> Document:
+    """Each law's predicted loss of N parameters on D tokens (`llamacalc loss --json`)."""
+    from llamacalc.estimates.plan import loss_for
+
+    return _document(loss_for(_catalog(presets), model, params, tokens, law))
+
+
+@_input_names
+def serve(model: str, *, presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
+    """A model served under load: TTFT, TPOT, tokens/s, $/M tokens (`llamacalc serve --json`)."""
+    from llamacalc.estimates.serve import estimate_serve
+
+    _known(inputs, _SERVE_INPUTS, "serve")
+    return _document(estimate_serve(_catalog(presets), model, {k: _text(v) for k, v in inputs.items()}))
+
+
+@_input_names
+def compare(*models: str, presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
+    """Models side by side under the same inputs (`llamacalc compare --json`)."""
+    from llamacalc.estimates.train import compared
+
+    _known(inputs, _TRAIN_INPUTS - {"model"}, "compare")
+    return _document(compared(_resolver(presets), models, inputs))
+
+
+@_input_names
+def check(
+    model: str | None = None,
+    *,
+    plan: str | Path | None = None,
+    confidence: Any = 0.5,
+    presets: Iterable[str | Path] | None = None,
+    **inputs: Any,
+) -> Document:
+    """A run (or a TOML plan file of runs) against `max_cost`, `max_days`, ... (`llamacalc check --json`);
+    `.passed` says whether every limit holds."""
+    from llamacalc.estimates.checks import LIMITS, MAX_PLAN_BYTES, check_for
+    from llamacalc.files import read_text
+
+    limits = {key: inputs.pop(key) for key in list(inputs) if key in LIMITS}
+    request = {key: value for key, value in {"model": model, **inputs}.items() if value is not None}
+    _known(request, _TRAIN_INPUTS, "check")
+    given = None if plan is None else (lambda: read_text(Path(plan), MAX_PLAN_BYTES), str(plan))
+    return _document(check_for(_resolver(presets), request, limits, confidence, given))
+
+
+@_input_names
+def fleet(cluster: str, *, presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
+    """A cluster as owned capacity: $/GPU-hour, power, GPU-hours a year (`llamacalc fleet --json`)."""
+    from llamacalc.estimates.fleet import fleet as fleet_view
+
+    _known(inputs, frozenset({"capex", "life", "pue"}), "fleet")
+    return _document(fleet_view(_resolver(presets), cluster, **inputs))
+
+
+def batch(
+    requests: Iterable[Mapping[str, Any]], *, presets: Iterable[str | Path] | None = None
+) -> Iterator[dict[str, Any]]:
+    """One result per request, in order, as `llamacalc batch` writes its lines: a train document, or
+    `{"line": N, "error": "..."}` for a request that fails (the others go on)."""
+    from llamacalc.estimates.batch import run_line
+    from llamacalc.output.documents import train_json
+
+    resolver = _resolver(presets)
+    for number, request in enumerate(requests, start=1):
+        found = run_line(resolver, number, json.dumps(dict(request)))
+        yield found if isinstance(found, dict) else json.loads(train_json(found))
+
+
+def _resolver(presets: Iterable[str | Path] | None) -> Any:
+    from llamacalc.resolve import Resolver
+
+    return Resolver(_catalog(presets))
+
+
+def _text(value: Any) -> Any:
+    """A number as the command line would give it; text and None as they are."""
+    return value if value is None or isinstance(value, str) else str(value)
+
+
 _TRAIN_INPUTS = frozenset(
     {
         "model", "params", "active_params", "tokens", "gpu", "gpus", "days", "cluster", "mfu", "precision",
@@ -151,12 +254,21 @@ _LAYOUT_INPUTS = frozenset(
         "ep", "vp", "micro_batch", "zero", "recompute",
     }
 )  # fmt: skip
+_HARDWARE_INPUTS = frozenset(
+    {"gpu", "gpus", "cluster", "mfu", "precision", "price", "pricing", "life", "power", "pue", "carbon"}
+)
+_SERVE_INPUTS = frozenset(
+    {
+        "gpu", "precision", "kv_cache", "tp", "ep", "batch", "max_tpot", "max_ttft", "input_tokens",
+        "output_tokens", "tokens_per_day", "price",
+    }
+)  # fmt: skip
 _MEMORY_INPUTS = frozenset(
     {"params", "gpu", "tp", "pp", "ep", "dp", "cp", "vp", "zero", "micro_batch", "seq_len", "recompute"}
 )
 
 
-def _known(given: Mapping[str, Any], known: frozenset[str], command: str) -> None:
+def _known(given: Mapping[str, Any], known: frozenset[str] | set[str], command: str) -> None:
     from llamacalc.errors import did_you_mean
 
     for key in given:

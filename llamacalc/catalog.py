@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from llamacalc import units
 from llamacalc.errors import PresetError, UnitError, did_you_mean, prefixed
 from llamacalc.files import read_text
+from llamacalc.inputs import INPUTS, MAX_GPUS
 from llamacalc.specs import (
     ARCH_FIELDS,
     CONFIDENCES,
@@ -302,8 +303,11 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
 # --- loading ------------------------------------------------------------------------------------
 
 
-class Citations(NamedTuple):
+@dataclass(frozen=True)
+class Citations:
     """Citation tags ([S7]) and their full references: what `llamacalc sources` prints."""
+
+    SCHEMA = "sources"  # its document's JSON Schema (llamacalc schema sources)
 
     references: Mapping[str, str]
 
@@ -312,7 +316,10 @@ class Citations(NamedTuple):
 class Catalog:
     """Every preset by kind and name; user presets override shipped ones of the same name."""
 
+    SCHEMA = "presets"  # its document's JSON Schema (llamacalc schema presets)
+
     entries: Mapping[str, Mapping[str, Entry]]
+    house: Any = None  # a config file's defaults (house.House), which every resolution applies
     _built: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
     _aliases: dict[str, dict[str, Entry]] = field(default_factory=dict, compare=False, repr=False)
 
@@ -391,7 +398,7 @@ class Catalog:
         """This catalog plus one more preset (validated like a file's), e.g. read from a config.json."""
         entries = {kind: dict(found) for kind, found in self.entries.items()}
         entries[entry.kind][entry.name] = _validated(entry)
-        return Catalog({kind: MappingProxyType(found) for kind, found in entries.items()})
+        return Catalog({kind: MappingProxyType(found) for kind, found in entries.items()}, self.house)
 
     def _spec(self, kind: str, name: str, option: str, build: Callable[[Entry], Any]) -> Any:
         """Each preset parsed into its spec once, and looked up once by each name it is asked by (its
@@ -409,16 +416,18 @@ class Catalog:
 RunsSource = tuple[Path, str] | list[Entry]  # a file of lazy kinds alone, unparsed; or another file's lazy entries
 
 
-def load_catalog(dirs: Sequence[Path]) -> Catalog:
+def load_catalog(dirs: Sequence[Path], named: Sequence[str] = ()) -> Catalog:
     """Load every `*.toml` under each directory (or each file), in order: the shipped presets first.
     A user's preset overrides a shipped one of the same name; two of the user's files defining one
-    name is an error naming both."""
+    name is an error naming both. `named` says what gave each folder ('--presets' where unsaid), so
+    that an error about a folder blames the option, variable or default that named it."""
     entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
     runs: list[RunsSource] = []  # in file order: a file of runs alone, or another file's runs
     users: dict[tuple[str, str], Path] = {}  # each user preset's file: one name, one file
     for index, place in enumerate(dirs):
-        for path in _toml_files(place):
-            with prefixed("--presets", PresetError):
+        given = named[index] if index < len(named) else "--presets"
+        for path in _toml_files(place, given):
+            with prefixed(given, PresetError):
                 text = read_text(path, MAX_PRESET_BYTES)
             if _holds_only_lazy_kinds(text):
                 runs.append((path, text))
@@ -476,14 +485,14 @@ class _Kinds(Mapping[str, Mapping[str, Entry]]):
 MAX_PRESET_WALK = 10_000  # files and folders looked at under one presets folder: '/' is not a folder of presets
 
 
-def _toml_files(path: Path) -> Iterable[Path]:
+def _toml_files(path: Path, named: str = "--presets") -> Iterable[Path]:
     """A preset file itself, or every *.toml under a directory: its symlinked folders not entered
     (no loop, no walk off elsewhere), and no more than MAX_PRESET_WALK entries looked at, so that
     `--presets /` is an error at once instead of a walk of the whole disk."""
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise PresetError(f"--presets: '{path}' is not a readable directory (or file) of *.toml presets")
+        raise PresetError(f"{named}: '{path}' is not a readable directory (or file) of *.toml presets")
     found, folders, seen = [], [path], 0
     try:
         while folders:
@@ -492,7 +501,7 @@ def _toml_files(path: Path) -> Iterable[Path]:
                     seen += 1
                     if seen > MAX_PRESET_WALK:
                         raise PresetError(
-                            f"--presets: '{path}' holds more than {MAX_PRESET_WALK:,} files and folders; "
+                            f"{named}: '{path}' holds more than {MAX_PRESET_WALK:,} files and folders; "
                             "name the folder of your presets"
                         )
                     if entry.is_dir(follow_symlinks=False):
@@ -500,7 +509,7 @@ def _toml_files(path: Path) -> Iterable[Path]:
                     elif entry.name.endswith(".toml"):
                         found.append(Path(entry.path))
     except OSError as error:
-        raise PresetError(f"--presets: cannot read '{path}': {error.strerror}") from None
+        raise PresetError(f"{named}: cannot read '{path}': {error.strerror}") from None
     return sorted(found)
 
 
@@ -596,8 +605,9 @@ def _quantity(kind: units.Kind) -> Callable[[Any], float]:
 
 # Physical figures of one accelerator, in canonical units: far past any chip made, either way; a
 # peak of 5e-324 FLOP/s or an exabyte of HBM is a typo that would break the arithmetic downstream.
+# A power is held to the --power option's bounds instead (_as_option).
 PHYSICAL_BOUNDS: Mapping[str, tuple[float, float]] = {
-    "FLOP/s": (1e9, 1e19), "B": (1e6, 1e15), "B/s": (1e6, 1e16), "W": (1.0, 1e6), "USD": (1e-3, 1e15),
+    "FLOP/s": (1e9, 1e19), "B": (1e6, 1e15), "B/s": (1e6, 1e16), "USD": (1e-3, 1e15),
 }  # fmt: skip
 
 
@@ -627,12 +637,37 @@ def _number(entry: Entry, key: str, low: float = 0.0, high: float = math.inf, *,
     return number
 
 
+def _as_option(entry: Entry, key: str, value: Any, input_key: str) -> Any:
+    """A preset figure that an option also gives, held to that option's bounds (inputs.INPUTS, the
+    README's "Exit codes"): past them it is a typo in the file, refused naming it, never a run."""
+    if value is None:
+        return None
+    spec = INPUTS[input_key]
+    assert spec.bounds is not None
+    unit, scale = spec.display
+    (low, high), shown = spec.bounds, value / scale
+    if not low <= shown <= high:
+        side, bound = ("most", high) if shown > high else ("least", low)
+        raise PresetError(
+            f"{entry.where(key)}: expected at {side} {_bound(bound)} {unit}".rstrip()
+            + f" (the bound of {spec.option}), got {_bound(shown)}"
+        )
+    return value
+
+
+def _bound(value: float) -> str:
+    """A bound as the README writes it: 10,000 and 0.0001, 1e15 past a million (never 'e+')."""
+    if value == int(value) and value < 1e6:
+        return f"{value:,.0f}"
+    return re.sub(r"e\+?0*(\d)", r"e\1", f"{value:.3g}")
+
+
 def _build_hardware(entry: Entry) -> Hardware:
     peaks = {p: entry.parse(f"peak_{p}", _positive(units.RATE)) for p in SERVING_PRECISIONS}
-    price = entry.parse("price", _quantity(units.PRICE))
-    if price is not None and price > MAX_PRICE:  # as the --price option's bound: beyond it, a typo
-        raise PresetError(f"{entry.where('price')}: expected at most 10,000 USD per GPU-hour, got {price * 3600:.3g}")
+    price = _as_option(entry, "price", entry.parse("price", _quantity(units.PRICE)), "price")
     price_range = _range(entry, "price_range", _quantity(units.PRICE)) if "price_range" in entry.fields else None
+    for end in price_range or ():
+        _as_option(entry, "price_range", end, "price")
     if price_range and not (price and price_range[0] <= price <= price_range[1]):
         raise PresetError(f"{entry.where('price_range')}: expected a [low, high] around the preset's price")
     fabric = {
@@ -648,7 +683,7 @@ def _build_hardware(entry: Entry) -> Hardware:
         peaks=MappingProxyType({p: v for p, v in peaks.items() if v}),
         memory=entry.parse("memory", _positive(units.MEMORY)),
         bandwidth=entry.parse("bandwidth", _positive(units.BANDWIDTH)),
-        power=entry.parse("power", _positive(units.POWER)),
+        power=_as_option(entry, "power", entry.parse("power", _positive(units.POWER)), "power"),
         price=price,
         price_range=price_range,
         purchase_price=entry.parse("purchase_price", _positive(units.MONEY)),
@@ -680,8 +715,10 @@ def _build_model(catalog: Catalog, entry: Entry) -> Model:
     precision = fields.get("precision")
     if precision is not None and precision not in PRECISIONS:
         raise PresetError(f"{entry.where('precision')}: expected one of {', '.join(PRECISIONS)}, got '{precision}'")
-    params = entry.parse("params", _count("a parameter count"))
-    active = entry.parse("active_params", _count("a parameter count"))
+    params = _as_option(entry, "params", entry.parse("params", _count("a parameter count")), "params")
+    active = _as_option(
+        entry, "active_params", entry.parse("active_params", _count("a parameter count")), "active_params"
+    )
     baseline = None
     if based_on is not None:
         if "compute_scale" not in fields:
@@ -695,7 +732,7 @@ def _build_model(catalog: Catalog, entry: Entry) -> Model:
         title=entry.title,
         params=params,
         active_params=active if active is not None else params,
-        tokens=entry.parse("tokens", _count("a token count")),
+        tokens=_as_option(entry, "tokens", entry.parse("tokens", _count("a token count")), "tokens"),
         baseline=baseline,
         compute_scale=_number(entry, "compute_scale", high=1e12) if "compute_scale" in fields else None,
         arch=architecture(entry),
@@ -747,7 +784,8 @@ def _build_reported(catalog: Catalog, entry: Entry) -> Reported | None:
     if co2 is not None and not (math.isfinite(co2) and co2 >= 0):
         raise PresetError(f"{entry.where('reported.co2_t')}: expected tonnes of CO2, 0 or more, got {co2}")
     source = str(table.get("source", ""))
-    return Reported(gpu, gpu_hours, table.get("gpus"), co2, source, tuple(peaks.items()))
+    gpus = _as_option(entry, "reported.gpus", table.get("gpus"), "gpus")
+    return Reported(gpu, gpu_hours, gpus, co2, source, tuple(peaks.items()))
 
 
 def _law_constant(entry: Entry, key: str) -> float:
@@ -774,15 +812,9 @@ def _build_law(entry: Entry) -> Law:
     return Law(entry.name, entry.title, form, MappingProxyType(constants), fit_range, entry)
 
 
-MAX_PRICE = 1e4 / 3600  # USD per GPU-second: 10,000 USD an hour, the --price option's bound
-MAX_CLUSTER_GPUS = 1e9  # a billion accelerators: far past any cluster built or planned
-
-
 def _build_cluster(catalog: Catalog, entry: Entry) -> Cluster:
     gpu = catalog.entry("hardware", entry.fields["gpu"], entry.where("gpu")).name
-    gpus = entry.parse("gpus", lambda v: int(units.parse_count(v, "a GPU count")))
-    if gpus > MAX_CLUSTER_GPUS:
-        raise PresetError(f"{entry.where('gpus')}: expected at most {MAX_CLUSTER_GPUS:g} GPUs, got {gpus:,}")
+    gpus = _as_option(entry, "gpus", entry.parse("gpus", lambda v: int(units.parse_count(v, "a GPU count"))), "gpus")
     pod = entry.parse("pod_gpus", lambda v: int(units.parse_count(v, "a GPU count")))
     return Cluster(
         entry.name, entry.title, gpu, gpus, entry.parse("capex", _positive(units.MONEY)), entry,
@@ -841,7 +873,7 @@ def _build_measured(catalog: Catalog, entry: Entry) -> MeasuredStep:
         arch=arch,
         gpu=gpu,
         cluster=cluster,
-        gpus=int(_number(entry, "gpus", 1.0, MAX_CLUSTER_GPUS, above=False)),
+        gpus=int(_number(entry, "gpus", 1.0, MAX_GPUS, above=False)),
         seq_len=int(_number(entry, "seq_len", 1.0, 1e8, above=False)),
         global_batch=int(_number(entry, "global_batch", 1.0, 1e9, above=False)),
         layout=MappingProxyType({key: fields[key] for key in layout_keys if key in fields}),
@@ -870,10 +902,12 @@ def _checked_serving(entry: Entry) -> Entry:
 
 def _build_run(catalog: Catalog, entry: Entry) -> Run:
     fields = entry.fields
-    params = entry.parse("params", _count("a parameter count"))
-    active = entry.parse("active_params", _count("a parameter count"))
+    params = _as_option(entry, "params", entry.parse("params", _count("a parameter count")), "params")
+    active = _as_option(
+        entry, "active_params", entry.parse("active_params", _count("a parameter count")), "active_params"
+    )
     hours = entry.parse("accelerator_hours", _count("an accelerator-hour count"))
-    tokens = entry.parse("tokens", _count("a token count"))
+    tokens = _as_option(entry, "tokens", entry.parse("tokens", _count("a token count")), "tokens")
     for key, value in (
         ("params", params),
         ("tokens", tokens),
@@ -890,7 +924,7 @@ def _build_run(catalog: Catalog, entry: Entry) -> Run:
         tokens=tokens,
         architecture=_choice(entry, "architecture", RUN_ARCHITECTURES) if "architecture" in fields else "dense",
         accelerator=catalog.entry("hardware", fields["accelerator"], entry.where("accelerator")).name,
-        count=fields.get("count"),
+        count=_as_option(entry, "count", fields.get("count"), "gpus"),
         hours=hours,
         hours_type=_choice(entry, "hours_type", HOURS_TYPES),
         confidence=_choice(entry, "confidence", CONFIDENCES),

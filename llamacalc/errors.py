@@ -21,7 +21,18 @@ class ExitCode(IntEnum):
 
 
 class LlamacalcError(Exception):
-    """A problem with what the user asked for; the message is shown as one line."""
+    """A problem with what the user asked for; the message is shown as one line.
+
+    The core names an input by `named(key)`, not by how a caller spells it: `str(error)` spells it
+    as the command line does ('--mfu'), `error.in_names()` as the Python API does ('mfu')."""
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return _NAMED.sub(lambda m: flag(m[1]), text) if _MARK in text else text
+
+    def in_names(self) -> str:
+        """The message with each input named as the Python API names it."""
+        return _NAMED.sub(lambda m: m[1], super().__str__())
 
 
 class InputError(LlamacalcError, ValueError):
@@ -34,6 +45,21 @@ class UnitError(InputError):
 
 class PresetError(InputError):
     """A preset that is unknown, malformed, or fails validation."""
+
+
+_MARK, _END = "\x1e", "\x1f"  # ASCII record and unit separators: never in a message otherwise
+_NAMED = re.compile(f"{_MARK}([^{_MARK}{_END}]*){_END}")
+
+
+def named(key: str) -> str:
+    """Input `key` as a message names it, to be spelled by whoever shows the message (see
+    LlamacalcError): the core does not know the command line's spelling of its inputs."""
+    return f"{_MARK}{key}{_END}"
+
+
+def flag(key: str) -> str:
+    """The command-line spelling of an input: 'active_params' -> '--active-params', 'model' -> 'MODEL'."""
+    return "MODEL" if key == "model" else "--" + key.replace("_", "-")
 
 
 def prefixed(prefix: str, error: type[InputError] = InputError) -> _Prefixed:
@@ -55,8 +81,8 @@ class _Prefixed:
         return None
 
     def __exit__(self, kind: object, cause: BaseException | None, trace: object) -> None:
-        if isinstance(cause, InputError):
-            raise self.error(f"{self.prefix}: {cause}") from None
+        if isinstance(cause, InputError):  # its text as raised: inputs still named, not yet spelled
+            raise self.error(f"{self.prefix}: {Exception.__str__(cause)}") from None
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

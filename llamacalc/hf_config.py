@@ -6,6 +6,10 @@ ones in OLMo 2, four norms per layer and tied embeddings in Gemma 2 and 3, multi
 attention and leading dense layers in DeepSeek-V2/V3, interleaved MoE layers in Llama 4 [S8],
 LayerNorms and plain GELU MLPs with biases in GPT-NeoX, Falcon and StarCoder2). Counts agree exactly with `transformers`
 building the model (tests/test_hf_config.py). A family not listed is refused, never guessed.
+
+Multimodal wrappers (Gemma 3, Mistral 3, Qwen2.5-VL, Llama 4) are counted as their text decoder,
+described under "text_config" (or, in older Qwen2.5-VL files, at the top level); the vision tower and
+projector are left out, and the preset's source says so.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ class Family:
     moe: str = ""  # "", "mixtral", "qwen", "llama4" or "deepseek": where the experts are described
     fixed: Mapping[str, Any] = field(default_factory=dict)  # preset fields the modelling code implies
     tied: bool = False  # tie_word_embeddings when the config omits it
-    text_config: bool = False  # the decoder is described under "text_config"
+    text_config: bool = False  # the decoder is described under "text_config" (at the top level without one)
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # the config class's values for absent keys
     windowed: bool = True  # sliding_window bounds every layer's attention (Gemma alternates: counted global)
     attention_bias: bool = False  # attention_bias when the config omits it
     # the config in Llama's key names, and fields its own keys imply (Falcon's layout switches)
@@ -85,6 +90,11 @@ def _cohere(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any
     return config, ({"qk_norm": True, "qk_norm_full": True} if config.get("use_qk_norm") else {})
 
 
+GEMMA3 = {"layer_norms": 4, "qk_norm": True}
+# transformers' Gemma3TextConfig defaults (configuration_gemma3.py), which published Gemma 3 configs
+# lean on: gemma-3-4b-it's text_config gives neither heads nor vocabulary
+GEMMA3_TEXT = {"vocab_size": 262_208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+               "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256}  # fmt: skip
 LAYER_NORM = {"norm_bias": True}  # LayerNorm (scale and bias) where Llama has RMSNorm
 PLAIN_MLP = {"gated_ffn": False}  # up and down (GELU), where Llama has gate, up and down
 
@@ -99,7 +109,14 @@ FAMILIES: Mapping[str, Family] = {
     "MixtralForCausalLM": Family(moe="mixtral"),
     "GemmaForCausalLM": Family(tied=True),
     "Gemma2ForCausalLM": Family(fixed={"layer_norms": 4}, tied=True, windowed=False),
-    "Gemma3ForCausalLM": Family(fixed={"layer_norms": 4, "qk_norm": True}, tied=True, windowed=False),
+    "Gemma3ForCausalLM": Family(fixed=GEMMA3, tied=True, windowed=False, defaults=GEMMA3_TEXT),
+    "Gemma3ForConditionalGeneration": Family(
+        fixed=GEMMA3, tied=True, windowed=False, defaults=GEMMA3_TEXT, text_config=True
+    ),
+    # Mistral Small 3.1: a Mistral decoder, untied as its text_config reads (transformers 5.25 ties it,
+    # reading Mistral3Config's own default instead, against the 24B checkpoint: tests/fixtures/hf-multimodal)
+    "Mistral3ForConditionalGeneration": Family(text_config=True),
+    "Qwen2_5_VLForConditionalGeneration": Family(fixed={"qkv_bias": True}, text_config=True),  # a Qwen2 decoder
     "DeepseekV2ForCausalLM": Family(moe="deepseek"),
     "DeepseekV3ForCausalLM": Family(moe="deepseek", fixed={"router_bias": True}),
     "Llama4ForConditionalGeneration": Family(moe="llama4", text_config=True),
@@ -118,22 +135,37 @@ FAMILIES: Mapping[str, Family] = {
 }
 
 
-def preset_fields(config: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Model-preset fields (layers, d_model, ..., MoE and layout fields) read from a parsed config.json."""
+# Families whose decoders a preset cannot describe yet, and why
+REFUSED = {
+    "MllamaForConditionalGeneration": "Llama 3.2 Vision is not supported: its cross-attention layers (gated, "
+    "with q/k norms, attending to image tokens) are not counted here",
+}
+
+
+def family_of(config: Mapping[str, Any], where: str) -> Family:
+    """The family of the first supported name in a config's `architectures`; refused if none is."""
     architectures = config.get("architectures") or [config.get("model_type", "?")]
     if not isinstance(architectures, list):
         raise InputError(f"{where}: 'architectures' must be a list of names, got {architectures!r:.40}")
     kind = next((a for a in architectures if isinstance(a, str) and a in FAMILIES), None)
+    if refused := next((REFUSED[a] for a in architectures if isinstance(a, str) and a in REFUSED), None):
+        raise InputError(f"{where}: {refused}; give the size by hand (--params N --tokens D)")
     if kind is None:
         raise InputError(
             f"{where}: unsupported architectures {architectures!r:.80}; expected one of {', '.join(FAMILIES)}; "
             "or give the size by hand (--params 7B --tokens 2T), or a model preset with layers, d_model, "
             "heads, kv_heads, ffn and vocab"
         )
-    family = FAMILIES[kind]
+    return FAMILIES[kind]
+
+
+def preset_fields(config: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Model-preset fields (layers, d_model, ..., MoE and layout fields) read from a parsed config.json."""
+    family = family_of(config, where)
     text = config.get("text_config", config) if family.text_config else config
     if not isinstance(text, Mapping):
         raise InputError(f"{where}: text_config must be an object")
+    text = {**family.defaults, **text}
     implied: dict[str, Any] = {}
     if family.translate is not None:
         text, implied = family.translate(text)
@@ -223,4 +255,6 @@ def config_entry(config: Any, path: Path, tokens: str) -> Entry:
     assert arch is not None  # preset_fields always gives the architecture
     counted = {"params": parameter_count(arch), "active_params": parameter_count(arch, active=True)}
     source = f"computed from the architecture in {path}"
+    if family_of(config, where).text_config:  # a multimodal wrapper: built with a vision tower by default
+        source += " (its text decoder: the vision tower and projector in vision_config are not counted)"
     return Entry("models", name, path, {**fields, **counted, "tokens": tokens, "source": source})

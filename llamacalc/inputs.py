@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from llamacalc import units
-from llamacalc.errors import UnitError
+from llamacalc.errors import UnitError, flag
 
 
 class Assumption(NamedTuple):
@@ -88,9 +88,7 @@ class Input(NamedTuple):
         return float(value)
 
 
-def option(key: str) -> str:
-    """The command-line spelling of a request key: 'active_params' -> '--active-params'."""
-    return "MODEL" if key == "model" else "--" + key.replace("_", "-")
+option = flag  # the command-line spelling of a request key: 'active_params' -> '--active-params'
 
 
 # Bounds generous enough for real futures, about 10x beyond the largest announced (README, "Exit codes"):

@@ -28,14 +28,29 @@ class OwnedPrice(NamedTuple):
         return self.hardware + self.networking + self.energy
 
 
+def depreciation(ownership: Ownership, life: float | None = None) -> float:
+    """The share of its value hardware loses each second: 1 / life straight-line, else r·ln10 a year."""
+    return 1 / life if life else ownership.depreciation / YEAR
+
+
+def energy_price(ownership: Ownership, power: float, server_power: float, pue: float) -> float:
+    """USD per GPU-second of electricity: TDP × server ratio × average draw × PUE × price (Epoch §2.3)."""
+    return power * server_power * ownership.average_power * pue * ownership.electricity
+
+
 def owned_price(
     purchase: float, ownership: Ownership, power: float, server_power: float, pue: float, life: float | None = None
 ) -> OwnedPrice:
     """The price of one GPU-second on owned hardware; `life` in seconds for straight-line depreciation."""
-    hardware = purchase * (1 / life if life else ownership.depreciation / YEAR)
+    hardware = purchase * depreciation(ownership, life)
     networking = hardware * ownership.networking_share / (1 - ownership.networking_share)
-    energy = power * server_power * ownership.average_power * pue * ownership.electricity
-    return OwnedPrice(hardware, networking, energy)
+    return OwnedPrice(hardware, networking, energy_price(ownership, power, server_power, pue))
+
+
+def capex_price(capex_per_gpu: float, ownership: Ownership, energy: float, life: float | None = None) -> OwnedPrice:
+    """A GPU-second when a whole capex depreciates, spread over the GPUs it bought: the capex holds
+    the networking (and buildings, and other servers) already, so nothing is added for them."""
+    return OwnedPrice(capex_per_gpu * depreciation(ownership, life), 0.0, energy)
 
 
 def facility_watts(gpus: float, power: float, server_power: float, pue: float) -> float:

@@ -7,6 +7,7 @@ One `Resolver` serves every command that plans a run: train, batch, check, compa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -93,13 +94,22 @@ class Resolver:
         self._widths: dict[tuple[Any, ...], Assumption | None] = {}
 
     def resolve(self, request: Mapping[str, Any]) -> Resolved:
-        """Resolve a request against the presets, or raise InputError naming the offending option."""
-        return _resolve(self, request)
+        """Resolve a request against the presets, or raise InputError naming the offending option;
+        the house defaults (house.py) stand in for inputs the request leaves out."""
+        if self.catalog.house is None:
+            return _resolve(self, request)
+        housed, keys = self.catalog.house.applied(request)
+        resolved = _resolve(self, housed)
+        return dataclasses.replace(resolved, assumptions=self.catalog.house.labelled(resolved.assumptions, keys))
 
     def setup(self, request: Mapping[str, Any]) -> tuple[Setup, Mapping[str, Assumption]]:
         """The hardware side of a request alone (no model): for planning from a GPU or money budget."""
         seen: dict[str, Assumption] = {}
-        return _setup(self, _given(request), None, seen), seen
+        if self.catalog.house is None:
+            return _setup(self, _given(request), None, seen), seen
+        housed, keys = self.catalog.house.applied(request)
+        setup = _setup(self, _given(housed), None, seen)
+        return setup, self.catalog.house.labelled(seen, keys)
 
     def batch_width(self, model: Model, hardware: Hardware, given: Mapping[str, Any]) -> Assumption | None:
         """A run's GPU count when nothing gives one: a replica per sequence of its global batch
@@ -294,7 +304,9 @@ def _setup(
     home = _home_cluster(r, model)
     reported = model.reported if model else None
     hardware, seen["gpu"] = _gpu(r, given, cluster, reported, home)
-    precision = given.get("precision") or (model and model.precision) or DEFAULTS["precision"].value
+    precision = (
+        given["precision"] if "precision" in given else (model and model.precision) or DEFAULTS["precision"].value
+    )
     if precision not in PRECISIONS:
         raise InputError(f"--precision: expected one of {', '.join(PRECISIONS)}, got '{precision}'")
     if "precision" in given:
@@ -403,6 +415,10 @@ def _counted(
         raise InputError(f"--flops: expected one of {known}, got '{name}'{did_you_mean(str(name), CONVENTIONS)}")
     convention = CONVENTIONS[name]
     recompute = given.get("recompute", "none")
+    # checked even where the convention reads none: a typo is an error, never silently ignored
+    seq_len = (
+        _parsed("seq_len", units.parse_count, given["seq_len"], "a sequence length") if "seq_len" in given else None
+    )
     if recompute not in RECOMPUTE:
         raise InputError(f"--recompute: expected one of {', '.join(RECOMPUTE)}, got '{recompute}'")
     if recompute != "none" and not convention.recomputes:
@@ -419,8 +435,7 @@ def _counted(
     if arch is None or {"params", "active_params"} & given.keys():
         what = f"{model.name} has none" if model and arch is None else "--params replaces it"
         raise InputError(f"--flops {name}: needs the model's architecture (layers, d_model, ...); {what}")
-    if "seq_len" in given:
-        seq_len = _parsed("seq_len", units.parse_count, given["seq_len"], "a sequence length")
+    if seq_len is not None:
         seen["seq_len"] = Assumption(seq_len, "tokens", "user")
     elif arch.seq_len is not None:
         seq_len = arch.seq_len

@@ -30,6 +30,8 @@ _NOT_FIGURES = {
 class Entry:
     """One preset as written in its file: validated keys and types, values not yet parsed."""
 
+    SCHEMA = "preset"  # its document's JSON Schema (llamacalc schema preset)
+
     kind: str
     name: str
     path: Path

@@ -17,12 +17,38 @@ CASES = [
     (lambda: llamacalc.memory("llama-3.1-405b", gpu="h100-sxm", tp=8, pp=16, dp=128),
      ["memory", "llama-3.1-405b", "--gpu", "h100-sxm", "--tp", "8", "--pp", "16", "--dp", "128"]),
     (lambda: llamacalc.backtest_steps(), ["backtest", "--steps"]),
+    (lambda: llamacalc.optimal(gpus=16384, days=54, gpu="h100-sxm", mfu=0.4, law="all"),
+     ["optimal", "--gpus", "16384", "--days", "54", "--gpu", "h100-sxm", "--mfu", "0.4", "--law", "all"]),
+    (lambda: llamacalc.optimal(params="8B", loss=2.1), ["optimal", "--params", "8B", "--loss", "2.1"]),
+    (lambda: llamacalc.optimal(loss=2.0, inference_tokens="2T", serve_gpu="h100-sxm"),
+     ["optimal", "--loss", "2.0", "--inference-tokens", "2T", "--serve-gpu", "h100-sxm"]),
+    (lambda: llamacalc.loss("llama-3.1-405b", law="all"), ["loss", "llama-3.1-405b", "--law", "all"]),
+    (lambda: llamacalc.serve("llama-3.1-70b", gpu="h100-sxm", precision="fp8", tp=4, max_tpot="20ms"),
+     ["serve", "llama-3.1-70b", "--gpu", "h100-sxm", "--precision", "fp8", "--tp", "4", "--max-tpot", "20ms"]),
+    (lambda: llamacalc.compare("llama-3-8b", "llama-3-70b", cluster="meta-24k"),
+     ["compare", "llama-3-8b", "llama-3-70b", "--cluster", "meta-24k"]),
+    (lambda: llamacalc.check("llama-3.1-405b", max_cost="100 MUSD", max_days=90, confidence=0.9),
+     ["check", "llama-3.1-405b", "--max-cost", "100 MUSD", "--max-days", "90", "--confidence", "0.9"]),
+    (lambda: llamacalc.fleet("meta-350k", capex="$37B"), ["fleet", "meta-350k", "--capex", "$37B"]),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("call", "args"), CASES, ids=[" ".join(args[:2]) for _, args in CASES])
 def test_api_and_cli_documents_are_equal(cli, call, args):
     assert call().to_dict() == cli(*args, "--json").json()
+
+
+def test_batch_yields_what_the_cli_writes_line_by_line(cli):
+    import json
+
+    requests = [{"model": "llama-3-8b", "gpus": 512}, {"model": "nope"}, {"params": "7B", "tokens": "2T", "mfu": "40%"}]
+    lines = cli("batch", input="".join(json.dumps(r) + "\n" for r in requests)).stdout.splitlines()
+    assert list(llamacalc.batch(requests)) == [json.loads(line) for line in lines]
+
+
+def test_a_check_says_whether_it_passed():
+    assert llamacalc.check("llama-3-8b", max_days=1000).passed
+    assert not llamacalc.check("llama-3-8b", max_cost="1 USD").passed
 
 
 def test_documents_read_as_attributes():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from llamacalc.catalog import load_catalog, shipped_presets_dir
+from llamacalc.catalog import KINDS, load_catalog, shipped_presets_dir
 from llamacalc.errors import InputError, PresetError
 from llamacalc.flops import parameter_count
 
@@ -207,3 +207,47 @@ def test_presets_filter_by_kind(cli):
     assert "h100-sxm" in cli("presets", "--kind", "hardware").stdout
     run = cli("presets", "--kind", "hardwar")
     assert run.code == 2 and "did you mean 'hardware'" in run.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_presets_kind_lists_that_kind_alone(cli, kind):
+    """`presets KIND` for every kind the catalog has (read from KINDS, so a new kind cannot be missed)."""
+    doc = cli("presets", kind, "--json").json()
+    assert doc[kind] and not [other for other in KINDS if other != kind and doc[other]]
+    text = cli("presets", kind, env={"COLUMNS": "80"}).stdout
+    assert text.startswith(f"{kind} (") and all(name in text for name in doc[kind])
+
+
+def test_presets_lists_each_entrys_key_figures(cli):
+    hardware = cli("presets", "hardware", env={"COLUMNS": "80"}).stdout
+    h100 = hardware[hardware.index("h100-sxm") :].splitlines()[:3]
+    assert "989.4 TFLOP/s" in h100[0] and "85.9 GB" in h100[1] and "$3.00/GPU-h" in h100[2], h100
+    assert "peak: dense BF16" in hardware
+    models = cli("presets", "models", env={"COLUMNS": "80"}).stdout
+    assert "405.9B params" in models and "15.6T tokens" in models
+    assert "350,000 × h100-sxm" in cli("presets", "clusters", env={"COLUMNS": "80"}).stdout
+    assert "one kind: llamacalc presets KIND" in cli("presets", env={"COLUMNS": "80"}).stdout
+    run = cli("presets", "hardwar")
+    assert run.code == 2 and "Did you mean 'hardware'?" in run.stderr, run.stderr
+
+
+def test_presets_show_gives_each_source_once(cli):
+    text = cli("presets", "show", "h100-sxm", env={"COLUMNS": "200"}).stdout
+    assert text.count("[S17] H100 whitepaper") == 1
+    rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("  ") and line.strip()}
+    assert rows["peak_fp8"].rstrip().endswith("as peak_bf16") and rows["power"].rstrip().endswith("as peak_bf16")
+
+
+def test_listing_a_kind_stays_lean_and_its_help_names_every_kind(cli):
+    """`presets hardware` reads figures with the plain parses, never pint; --kind's help is KINDS'."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom llamacalc.cli import app\ntry:\n    app(['presets', 'hardware'], prog_name='llamacalc')\n"
+        "except SystemExit:\n    pass\nprint('pint' in sys.modules, file=sys.stderr)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stderr.strip().splitlines()[-1] == "False", run.stderr
+    shown = " ".join(cli("presets", "--help", env={"COLUMNS": "200"}).stdout.split())
+    assert all(kind in shown for kind in KINDS) and f"this kind (or `presets KIND`): {', '.join(KINDS)}." in shown

@@ -1,4 +1,5 @@
-"""Reports: --svg and --html save what the terminal shows, on any table-printing command."""
+"""Reports: --svg and --html save the tables the terminal shows, on any table-printing command
+(tests/test_reports.py: what makes them documents)."""
 
 import shutil
 import subprocess
@@ -48,13 +49,14 @@ def test_a_command_without_a_table_says_so(cli, tmp_path):
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="no headless Chromium on this machine")
-def test_chromium_draws_the_report(cli, tmp_path):
-    """The SVG opens in a real browser and is drawn: the screenshot is not one flat colour."""
-    cli("train", "llama-3.1-405b", "--svg", str(tmp_path / "r.svg"), env={"COLUMNS": "100"})
+@pytest.mark.parametrize("report", ["svg", "html"])
+def test_chromium_draws_the_report(cli, tmp_path, report):
+    """The report opens in a real browser and is drawn: the screenshot is not one flat colour."""
+    cli("train", "llama-3.1-405b", f"--{report}", str(tmp_path / f"r.{report}"), env={"COLUMNS": "100"})
     shot = tmp_path / "shot.png"
     subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}", "--window-size=1000,700",
-         (tmp_path / "r.svg").as_uri()],
+         (tmp_path / f"r.{report}").as_uri()],
         capture_output=True, timeout=120, check=False,
     )  # fmt: skip
     data = shot.read_bytes()

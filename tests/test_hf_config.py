@@ -14,6 +14,8 @@ from llamacalc.hf_config import config_entry
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL = FIXTURES / "hf-configs"
 COUNTS = json.loads((REAL / "counts.json").read_text())
+MULTIMODAL = FIXTURES / "hf-multimodal"  # transcribed configs, counted by transformers (its README.md)
+MULTIMODAL_COUNTS = json.loads((MULTIMODAL / "counts.json").read_text())
 
 
 @pytest.mark.parametrize("name", sorted(COUNTS))
@@ -22,6 +24,42 @@ def test_real_configs_count_exactly(name):
     assert entry.fields["params"] == COUNTS[name]["total_params"]
     assert entry.fields["active_params"] == COUNTS[name]["active_params"]
     assert entry.fields["tied_embeddings"] == COUNTS[name]["tied_embeddings"]
+
+
+@pytest.mark.parametrize("name", sorted(MULTIMODAL_COUNTS))
+def test_multimodal_configs_count_their_text_decoder_exactly(name):
+    """Gemma 3, Mistral 3 and Qwen2.5-VL wrappers: the decoder under text_config (or at the top level),
+    Gemma 3's absent fields from its config class's defaults; the vision tower left out, and said so."""
+    path = MULTIMODAL / f"{name}.json"
+    entry = config_entry(json.loads(path.read_text()), path, "1T")
+    expected = MULTIMODAL_COUNTS[name]
+    assert entry.fields["params"] == entry.fields["active_params"] == expected["text_params"]
+    assert entry.fields["tied_embeddings"] == expected["tied_embeddings"]
+    assert expected["text_params"] < expected["total_params"]
+    assert "vision tower and projector in vision_config are not counted" in entry.fields["source"]
+
+
+def test_a_text_config_counts_as_its_text_model():
+    """Qwen2.5-VL's decoder nested under text_config (as newer saves write it) or at the top level
+    counts the same, and as Qwen2 itself: the same weights as Qwen2.5-7B's."""
+    flat = json.loads((MULTIMODAL / "Qwen2.5-VL-7B-Instruct.json").read_text())
+    text = {key: value for key, value in flat.items() if key not in ("architectures", "vision_config")}
+    nested = {"architectures": flat["architectures"], "text_config": text, "vision_config": flat["vision_config"]}
+    assert count(nested) == count(flat) == (COUNTS["Qwen2.5-7B"]["total_params"],) * 2
+    # a Gemma 3 text_config that names a default field explicitly counts as one that leaves it out
+    gemma = json.loads((MULTIMODAL / "gemma-3-4b-it.json").read_text())
+    explicit = {**gemma, "text_config": {**gemma["text_config"], "num_attention_heads": 8, "vocab_size": 262_208}}
+    assert count(explicit) == count(gemma)
+    text_only = {**gemma["text_config"], "architectures": ["Gemma3ForCausalLM"]}
+    assert count(text_only) == count(gemma)
+    assert "not counted" not in config_entry(text_only, Path("/x/config.json"), "1T").fields["source"]
+
+
+def test_the_gemma_3_multimodal_config_trains(cli):
+    path = str(MULTIMODAL / "gemma-3-27b-it.json")
+    doc = cli("train", "--config", path, "--tokens", "14T", "--json").json()
+    assert doc["params"] == MULTIMODAL_COUNTS["gemma-3-27b-it"]["text_params"]
+    assert "not counted" in doc["assumptions"]["params"]["source"]
 
 
 def test_a_real_config_trains_end_to_end(cli):
@@ -55,6 +93,7 @@ def test_hf_configs_give_the_published_shapes(cli):
     ("config", "message"),
     [
         ('{"architectures": ["GPT2LMHeadModel"]}', "unsupported architectures ['GPT2LMHeadModel']"),
+        ('{"architectures": ["MllamaForConditionalGeneration"]}', "cross-attention layers"),
         ('{"architectures": ["LlamaForCausalLM"], "hidden_size": 64}', "missing 'num_attention_heads'"),
         ("[1, 2]", "must hold a JSON object"),
         ("{nope", "is not JSON"),

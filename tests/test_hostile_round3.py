@@ -1,7 +1,8 @@
 """Hostile input, round 3 (issue 26): output files, CI logs, hangs and internal errors, a test per class.
 
 Each test checks a class by several of its members, not one example; the fuzzers at the end cover
-the new surfaces (output paths, the Actions environment, plan numbers, config.json integers).
+the new surfaces (output paths, the Actions environment, plan and preset numbers, config.json
+integers). LLAMACALC_FUZZ_EXAMPLES sets their budget (40 each; a long run: 6000, the seed fixed).
 """
 
 import json
@@ -333,9 +334,42 @@ def test_workers_die_with_their_parent_and_leave_no_temporary_file(tmp_path, sig
 def test_presets_at_the_root_are_refused_at_once():
     start = time.monotonic()
     for where in (["--presets", "/"], ["--presets", "/usr"]):
-        assert "holds more than" in one_line_error(run("presets", *where, timeout=30))
-    assert "holds more than" in one_line_error(run("presets", env={**os.environ, "LLAMACALC_PRESETS": "/"}))
+        assert "error: --presets: '/" in one_line_error(run("presets", *where, timeout=30))
+    env = {**os.environ, "LLAMACALC_PRESETS": "/"}
+    assert "error: LLAMACALC_PRESETS: '/' holds more than" in one_line_error(run("presets", env=env))
     assert time.monotonic() - start < 30
+
+
+def test_a_preset_folder_error_names_what_gave_the_folder(cli, tmp_path):
+    """The default folder, $LLAMACALC_PRESETS or --presets: the one that named it is blamed."""
+    crowded = tmp_path / "xdg" / "llamacalc" / "presets"
+    crowded.mkdir(parents=True)
+    for i in range(10_001):
+        (crowded / f"{i}.txt").touch()
+    done = cli("presets", env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    assert done.code == ExitCode.BAD_INPUT, done.stderr
+    assert done.stderr.startswith("llamacalc: error: the default presets folder: ") and "--presets" not in done.stderr
+    (tmp_path / "bad.toml").write_text("[models\n")
+    done = cli("presets", env={"LLAMACALC_PRESETS": str(tmp_path / "bad.toml")})
+    assert done.code == ExitCode.BAD_INPUT and "bad.toml: not valid TOML" in done.stderr, done.stderr
+
+
+def test_calibrate_on_a_file_of_no_runs_is_refused(cli, tmp_path):
+    """A file of runs with no [runs.*] would refit on the shipped runs alone, as if it had counted."""
+    (tmp_path / "empty.toml").write_text("# nothing yet\n")
+    (tmp_path / "models.toml").write_text('[models.m]\nparams = "1B"\ntokens = "1T"\nsource = "x"\n')
+    for name in ("empty.toml", "models.toml", ""):
+        done = cli("calibrate", "--runs", str(tmp_path / name))
+        assert done.code == ExitCode.BAD_INPUT and "holds no [runs.*] presets" in done.stderr, (name, done.stderr)
+        assert done.stdout == ""
+    done = cli("calibrate", "--steps", "--runs", str(tmp_path / "models.toml"))
+    assert done.code == ExitCode.BAD_INPUT and "holds no [steps.*] presets" in done.stderr, done.stderr
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "ours" / "run.toml").write_text(
+        '[runs.ours]\norganisation = "us"\nparams = "7B"\ntokens = "2T"\naccelerator = "h100-sxm"\n'
+        'accelerator_hours = "400K"\nhours_type = "end-to-end"\nconfidence = "primary"\nsource = "our log"\n'
+    )
+    assert cli("calibrate", "--runs", str(tmp_path / "ours")).code == ExitCode.OK
 
 
 # --- 4. No internal errors -------------------------------------------------------------------------
@@ -473,7 +507,7 @@ def test_max_power_with_zero_power_blames_the_power_given(cli):
 
 def test_fleet_cites_the_users_capex_not_the_presets(cli):
     done = cli("fleet", "meta-24k", "--capex", "1 GUSD", env={"COLUMNS": "120"})
-    assert "capex: given with --capex (1 GUSD)" in done.stdout
+    assert "capex covers: given with --capex (1 GUSD)" in done.stdout and "Meta FY2024" not in done.stdout
 
 
 # --- 6. Absurd figures are refused -----------------------------------------------------------------
@@ -564,6 +598,45 @@ def test_fuzzed_plan_numbers_fail_cleanly(cli, tmp_path_factory, key, value):
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr, (key, value, done.stderr)
 
 
+# A preset of each kind a number can break, the field fuzzed, and the commands that read it.
+_PRESET_FIELDS = {
+    "hardware": ('[hardware.g]\npeak_bf16 = "989 TFLOP/s"\nmemory = "80 GB"\npower = "700 W"\nserver_power = 1.8\n'
+                 'purchase_price = "30000 USD"\nsource = "x"\n',
+                 ["peak_bf16", "peak_fp8", "memory", "bandwidth", "power", "price", "price_range", "purchase_price",
+                  "server_power", "scale_up_domain", "scale_up_bandwidth", "gemm_bf16", "attention_bf16"],
+                 [["train", "llama-3-8b", "--gpu", "g", "--json"], ["train", "llama-3-8b", "--gpu", "g", "--pricing",
+                   "owned"], ["serve", "llama-3.1-8b", "--gpu", "g", "--json"]]),
+    "models": ('[models.m]\nparams = "7B"\ntokens = "1T"\nsource = "x"\n',
+               ["params", "active_params", "tokens", "global_batch", "layers"],
+               [["train", "m", "--json"], ["compare", "m", "llama-3-8b", "--json"]]),
+    "clusters": ('[clusters.c]\ngpu = "h100-sxm"\ngpus = 1024\nsource = "x"\n',
+                 ["gpus", "capex", "pod_gpus", "oversubscription", "scale_out_bandwidth"],
+                 [["fleet", "c", "--json"], ["train", "llama-3-8b", "--cluster", "c", "--json"]]),
+}  # fmt: skip
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@given(kind=st.sampled_from(sorted(_PRESET_FIELDS)), data=st.data(), value=_numbers)
+def test_fuzzed_preset_numbers_fail_cleanly(cli, tmp_path_factory, kind, data, value):
+    """A preset figure of any size or spelling is a clean answer or one line naming it; never a crash."""
+    text, fields, commands = _PRESET_FIELDS[kind]
+    key = data.draw(st.sampled_from(fields))
+    root = tmp_path_factory.mktemp("preset")
+    lines = [line for line in text.splitlines() if not line.startswith(f"{key} =")]
+    lines.insert(1, f"{key} = {value}")  # in the preset's table, before its source
+    (root / "p.toml").write_text("\n".join(lines) + "\n")
+    for args in commands:
+        done = cli(*args, "--presets", str(root))
+        context = (kind, key, value, args, done.stderr)
+        assert done.code in (ExitCode.OK, ExitCode.BAD_INPUT), context
+        assert "Traceback" not in done.stderr and "internal error" not in done.stderr, context
+        if done.code == ExitCode.BAD_INPUT:
+            assert done.stdout == "" and done.stderr.count("\n") == 1, context
+        elif "--json" in args:
+            json.loads(done.stdout)
+
+
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
 @given(
@@ -600,3 +673,64 @@ def test_figures_past_any_real_run_are_refused(cli, tmp_path):
     (tmp_path / "h.toml").write_text('[hardware.g]\npeak_bf16 = "989 TFLOP/s"\nprice = "1e300 USD/h"\nsource = "x"\n')
     run = cli("train", "llama-3-8b", "--gpu", "g", "--presets", str(tmp_path))
     assert run.code == 2 and "hardware.g.price: expected at most" in run.stderr
+
+
+_RUN = 'organisation = "o"\naccelerator = "h100-sxm"\nhours_type = "end-to-end"\nconfidence = "primary"\nsource = "x"\n'
+
+
+@pytest.mark.parametrize(
+    ("preset", "args", "blamed"),
+    [
+        ('[hardware.g]\npeak_bf16 = "989 TFLOP/s"\npower = "1 MW"\nsource = "x"\n', ["presets", "show", "g"],
+         "hardware.g.power: expected at most 100,000 W (the bound of --power), got 1e6"),
+        ('[hardware.g]\npeak_bf16 = "989 TFLOP/s"\npower = "0.5 W"\nsource = "x"\n', ["presets", "show", "g"],
+         "hardware.g.power: expected at least 1 W (the bound of --power)"),
+        ('[hardware.g]\npeak_bf16 = "989 TFLOP/s"\nprice = "2 USD/h"\nprice_range = ["1 USD/h", "1e5 USD/h"]\n'
+         'source = "x"\n', ["train", "llama-3-8b", "--gpu", "g"], "hardware.g.price_range: expected at most 10,000"),
+        ('[models.m]\nparams = "1e16"\ntokens = "1T"\nsource = "x"\n', ["train", "m"],
+         "models.m.params: expected at most 1e15 (the bound of --params)"),
+        ('[models.m]\nparams = "9B"\nactive_params = "10"\ntokens = "1T"\nsource = "x"\n', ["train", "m"],
+         "models.m.active_params: expected at least 1,000"),
+        ('[models.m]\nparams = "1B"\ntokens = "1e18"\nsource = "x"\n', ["fleet", "meta-24k"],
+         "models.m.tokens: expected at most 1e17 (the bound of --tokens)"),
+        ('[models.m]\nparams = "1B"\ntokens = "1T"\nsource = "x"\n[models.m.reported]\ngpus = 100000000\nsource = ""\n',
+         ["train", "m"], "models.m.reported.gpus: expected at most 1e7 (the bound of --gpus)"),
+        ('[clusters.c]\ngpu = "h100-sxm"\ngpus = 20000000\nsource = "x"\n', ["fleet", "c"],
+         "clusters.c.gpus: expected at most 1e7 (the bound of --gpus), got 2e7"),
+        (f'[runs.r]\nparams = "1e16"\ntokens = "1T"\naccelerator_hours = 1000\n{_RUN}', ["backtest"],
+         "runs.r.params: expected at most 1e15"),
+        (f'[runs.r]\nparams = "1e9"\ntokens = "1T"\ncount = 100000000\naccelerator_hours = 1e5\n{_RUN}', ["calibrate"],
+         "runs.r.count: expected at most 1e7 (the bound of --gpus)"),
+    ],
+)  # fmt: skip
+def test_preset_figures_past_their_options_bounds_are_refused(cli, tmp_path, preset, args, blamed):
+    """A preset figure that an option also gives is held to that option's bounds, naming file and field."""
+    (tmp_path / "p.toml").write_text(preset)
+    done = cli(*args, "--presets", str(tmp_path))
+    assert done.code == ExitCode.BAD_INPUT and blamed in done.stderr, done.stderr
+    assert str(tmp_path / "p.toml") in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_the_readme_states_every_options_bounds():
+    """The exit-code section's table of bounds is the one in inputs.INPUTS, option by option."""
+    import re
+    from pathlib import Path
+
+    from llamacalc.estimates.fleet import MAX_CAPEX
+    from llamacalc.inputs import INPUTS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Exit codes") : readme.index("## Presets")]
+    rows = dict(re.findall(r"^\| (`[^|]+`) \| ([^|]+) \|$", section, re.M))
+
+    def number(text: str) -> float:
+        return float(text.replace(",", ""))
+
+    for spec in INPUTS.values():
+        if spec.bounds is None:
+            continue
+        row = next((bounds for options, bounds in rows.items() if f"`{spec.option}`" in options), None)
+        assert row is not None, f"{spec.option}: no row of bounds in the README"
+        low, high = re.match(r"([\d.,e-]+) to ([\d.,e-]+)", row).groups()
+        assert (number(low), number(high)) == spec.bounds, (spec.option, row)
+    assert rows["`fleet --capex`"].startswith(f"0 to {MAX_CAPEX:.0e}".replace("e+", "e"))

@@ -102,3 +102,20 @@ def test_train_warns_when_the_state_cannot_fit(cli):
     run = cli("train", "llama-3.1-405b", "--gpus", "8")
     assert run.code == 0 and "cannot hold it even fully sharded" in run.stderr
     assert "warning" not in cli("train", "llama-3.1-405b").stderr
+
+
+def test_a_preset_without_a_sequence_length_is_counted_at_the_stated_assumption(cli):
+    """Llama 4 Maverick's preset gives no training sequence length: its activations are counted at the
+    8,192 tokens the derived GPU count assumes too, said in the JSON notes and as a warning; a given
+    --seq-len (or the preset's own) stands, with no note."""
+    doc = cli("memory", "llama-4-maverick", "--json").json()
+    given = cli("memory", "llama-4-maverick", "--seq-len", "8192", "--json").json()
+    assert doc["seq_len"] == 8192 and "assumed" in doc["notes"][0] and "give one" in doc["notes"][0]
+    assert given["notes"] == [] and given["bytes_per_gpu"] == doc["bytes_per_gpu"]
+    longer = cli("memory", "llama-4-maverick", "--seq-len", "16384", "--json").json()
+    assert longer["bytes_per_gpu"]["activations"] > doc["bytes_per_gpu"]["activations"]
+    run = cli("memory", "llama-4-maverick")
+    assert run.code == 0 and "warning: activations at sequences of 8,192 tokens, assumed" in run.stderr
+    preset = cli("memory", "llama-3-8b", "--json").json()
+    assert preset["seq_len"] == 8192 and preset["notes"] == []
+    assert cli("memory", "--params", "7B", "--json").json()["seq_len"] is None

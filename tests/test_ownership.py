@@ -54,6 +54,58 @@ def test_fleet_meta_350k(cli):
     assert 450 < doc["facility_mw"] < 520
 
 
+def test_fleet_capex_spread_over_gpus_by_hand(cli):
+    """$39.23B / 350,000 = $112,086 a GPU, × 0.14·ln10 / 8,766 h = $4.1219 a GPU-hour, + the $0.0839 of
+    energy (0.7 kW × 1.82 × 0.75 × PUE 1.09 × $0.0806/kWh): $4.2058. The capex holds its networking
+    already: nothing is added for it. The purchase price's $1.6162 (above) is the lower bound beside it."""
+    doc = cli("fleet", "meta-350k", "--json").json()
+    energy = 0.7 * 1.82 * 0.75 * 1.09 * 0.0806
+    by_hand = 39.23e9 / 350_000 * 0.14 * math.log(10) / (365.25 * 24) + energy
+    assert doc["usd_per_gpu_hour_capex"] == pytest.approx(by_hand, rel=1e-12) == pytest.approx(4.2058, abs=1e-4)
+    assert doc["usd_per_gpu_hour"] == doc["usd_per_gpu_hour_capex"]
+    assert doc["usd_per_gpu_hour_purchase"] == pytest.approx(1.6162, abs=1e-4)
+    assert "all of Meta's capex" in doc["capex_covers"]
+    straight = cli("fleet", "meta-350k", "--life", "5.5 years", "--json").json()
+    assert straight["usd_per_gpu_hour_capex"] == pytest.approx(39.23e9 / 350_000 / (5.5 * 365.25 * 24) + energy)
+
+
+def test_fleet_capex_moves_the_price_and_is_cited_as_given(cli):
+    low, high = (cli("fleet", "meta-350k", "--capex", capex, "--json").json() for capex in ("$37B", "$40B"))
+    assert low["usd_per_gpu_hour"] < high["usd_per_gpu_hour"]
+    assert high["usd_per_gpu_hour"] / low["usd_per_gpu_hour"] == pytest.approx(40 / 37, rel=0.03)  # energy is fixed
+    assert low["usd_per_gpu_hour_purchase"] == high["usd_per_gpu_hour_purchase"]  # the lower bound is the GPU's
+    assert low["capex_covers"] == "given with --capex ($37B)" and low["assumptions"]["capex"]["origin"] == "user"
+    shown = [cli("fleet", "meta-350k", "--capex", capex, env={"COLUMNS": "80"}).stdout for capex in ("$37B", "$40B")]
+    assert "$3.97 (capex over GPUs and life, energy)" in shown[0] and "$4.29 (capex" in shown[1]
+    assert "Meta FY2024" not in shown[0] and "capex covers: given with --capex ($37B)" in shown[0]
+
+
+def test_fleet_table_leads_with_the_price_and_its_bounds(cli):
+    text = cli("fleet", "meta-350k", env={"COLUMNS": "80"}).stdout
+    rows = [line.split()[0] for line in text.splitlines() if line.startswith("  ") and line.strip()]
+    assert rows[1:3] == ["$/GPU-hour", "$/GPU-hour,"], rows  # after the header
+    words = " ".join(text.split())
+    assert "lower bound" in words and "all of Meta's capex" in words and "(h100-sxm GPU-hours)" in words
+    assert "more: --sources" in text
+    sources = cli("fleet", "meta-350k", "--sources", env={"COLUMNS": "200"}).stdout
+    assert "Inputs" in sources and "purchase_price" in sources and "SemiAnalysis" in sources
+
+
+def test_fleet_ranges_are_the_estimates_and_none_for_reported_figures(cli):
+    """An estimate's P10-P90 is train's for the same model on the fleet's GPU; a published figure has none."""
+    doc = cli("fleet", "meta-350k", "--json").json()
+    shares = {m["model"]: m for m in doc["models"]}
+    reported = shares["llama-3.1-405b"]["ranges"]["gpu_hours"]
+    assert reported["p10"] == reported["p50"] == reported["p90"] == 30.84e6
+    band = shares["llama-2-70b"]["ranges"]["gpu_hours"]
+    train = cli("train", "llama-2-70b", "--gpu", "h100-sxm", "--json").json()["ranges"]["gpu_hours"]
+    assert band == pytest.approx(train) and band["p10"] < band["p50"] < band["p90"]
+    share = shares["llama-2-70b"]["ranges"]["share_of_fleet_year"]
+    assert share["p90"] == pytest.approx(band["p90"] / doc["gpu_hours_per_year"])
+    assert {"gpus", "capex", "purchase_price", "depreciation", "pue", "electricity"} <= set(doc["assumptions"])
+    assert doc["assumptions"]["pue"]["origin"] == "assumption"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

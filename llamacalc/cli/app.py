@@ -7,6 +7,7 @@ Exit codes are `errors.ExitCode`: 0 ok, 1 a budget check or batch line failed, 2
 
 import contextlib
 import contextvars
+import dataclasses
 import errno
 import functools
 import inspect
@@ -22,10 +23,11 @@ import typer
 from typer.core import TyperGroup
 
 from llamacalc import __version__
-from llamacalc.errors import ExitCode, LlamacalcError, did_you_mean, prefixed, printable
+from llamacalc.errors import ExitCode, InputError, LlamacalcError, did_you_mean, prefixed, printable
 
 if TYPE_CHECKING:
     from llamacalc.catalog import Catalog
+    from llamacalc.house import House
 
 PROG = "llamacalc"
 
@@ -296,8 +298,9 @@ SeqLenOpt = Annotated[str | None, opt("Training sequence length for attention FL
 ConfigOpt = Annotated[
     Path | None,
     opt(
-        "A Hugging Face config.json as the model (24 families: Llama 1-4, Mistral, Mixtral, Qwen 2-3 and MoE, "
-        "Gemma 1-3, Phi-1.5 to 3, DeepSeek V2-V3, Granite, OLMo 2, GPT-NeoX, Falcon, StarCoder 2, StableLM, Cohere)."
+        "A Hugging Face config.json as the model (27 families: Llama 1-4, Mistral and Mistral 3, Mixtral, Qwen 2-3, "
+        "Qwen 2.5-VL and MoE, Gemma 1-3, Phi-1.5 to 3, DeepSeek V2-V3, Granite, OLMo 2, GPT-NeoX, Falcon, StarCoder 2, "
+        "StableLM, Cohere; a multimodal config's text model)."
     ),
 ]
 PresetsOpt = Annotated[
@@ -335,28 +338,57 @@ def train_fields(text: str | None) -> "tuple[tuple[str, ...], ...] | None":
 
 def preset_places(dirs: Sequence[Path] | None) -> list[tuple[str, Path]]:
     """Where presets come from, in order (later ones override): shipped, the user's folder (if it
-    exists), $LLAMACALC_PRESETS, --presets; each with what named it, for errors and `presets --paths`."""
+    exists), the config file's folders, $LLAMACALC_PRESETS, --presets; each with what named it, for
+    errors and `presets --paths`."""
     from llamacalc.catalog import shipped_presets_dir
 
-    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "llamacalc" / "presets"
+    config = _config_home() / "presets"
     env = [Path(p) for p in os.environ.get("LLAMACALC_PRESETS", "").split(os.pathsep) if p]
+    house = house_defaults()
     return [
         ("shipped", shipped_presets_dir()),
         *([("user folder", config)] if config.is_dir() else []),
+        *((f"{house.where}: presets", path) for path in house.presets),
         *(("LLAMACALC_PRESETS", path) for path in env),
         *(("--presets", path) for path in dirs or ()),
     ]
 
 
+# What an error about a preset folder blames: the option, the variable or the default that named it.
+PLACE_NAMES = {"shipped": "the shipped presets", "user folder": "the default presets folder"}
+
+
 def catalog_from(dirs: Sequence[Path] | None) -> "Catalog":
-    """The presets of every place, later ones overriding earlier ones."""
+    """The presets of every place, later ones overriding earlier ones, with the house defaults."""
     from llamacalc.catalog import load_catalog
 
     places = preset_places(dirs)
     for named, path in places[1:]:
         if not (path.is_dir() or path.is_file()):
             raise LlamacalcError(f"{named}: '{path}' is not a readable directory (or file) of *.toml presets")
-    return load_catalog([path for _, path in places])
+    catalog = load_catalog([path for _, path in places], [PLACE_NAMES.get(named, named) for named, _ in places])
+    house = house_defaults()
+    return dataclasses.replace(catalog, house=house.checked(catalog)) if house.defaults else catalog
+
+
+def _config_home() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "llamacalc"
+
+
+@functools.cache
+def house_defaults() -> "House":
+    """The config file's house defaults: $LLAMACALC_CONFIG (which must exist), else config.toml in
+    the user's config folder (if it exists), else none."""
+    from llamacalc.files import read_text
+    from llamacalc.house import MAX_CONFIG_BYTES, NO_HOUSE, house
+
+    named = os.environ.get("LLAMACALC_CONFIG")
+    path = Path(named) if named else _config_home() / "config.toml"
+    if not named and not path.is_file():
+        return NO_HOUSE
+    with prefixed("LLAMACALC_CONFIG" if named else str(path)):
+        text = read_text(path, MAX_CONFIG_BYTES)
+    return house(text, str(path))
 
 
 def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str | None) -> tuple["Catalog", str]:
@@ -381,31 +413,62 @@ def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str |
 
 
 def emit(
-    result: object, as_json: bool, fields: "tuple[tuple[str, ...], ...] | None" = None, brief: bool = False
+    result: object,
+    as_json: bool,
+    fields: "tuple[tuple[str, ...], ...] | None" = None,
+    as_csv: bool = False,
+    brief: bool = False,
 ) -> None:
-    """Render a command's result as JSON (projected to `fields`, if given), one line (`brief`) or tables
-    and write it to stdout (ourselves: rich exits 1 on a closed pipe)."""
-    from llamacalc.output.render import render, renderer
+    """Write a command's result to stdout in the format asked for (`--format`, or `--json`; `--brief`: one
+    line), a train document projected to `fields` if given; save the reports asked for (`--svg`, `--html`).
+    Written by us, not rich: rich exits 1 on a closed pipe."""
+    from llamacalc.output.render import formats, has_renderer, render
 
+    if not isinstance(getattr(type(result), "SCHEMA", None), str):  # a result type declares its document's schema
+        raise LookupError(f"{type(result).__name__} declares no SCHEMA")
+    format = output_format(as_json, as_csv)
     if brief:
-        if as_json or fields is not None:
-            raise LlamacalcError("--brief prints one line for people: drop --json and --fields")
-        try:
-            renderer(result, "brief")
-        except LookupError:
-            raise LlamacalcError("--brief: this answer has no one-line form; drop --brief") from None
+        if format != "table" or fields is not None:
+            raise InputError("--brief prints one line for people: drop --json, --csv, --format and --fields")
+        if not has_renderer(result, "brief"):
+            raise InputError("--brief: this answer has no one-line form; drop --brief")
+        format = "brief"
+    if not has_renderer(result, format):  # the formats on offer found only then: each loads its module
+        raise InputError(f"--format: this command writes {', '.join(formats(result))}; got '{format}'")
     reports = _REPORTS.get() or {}
     for fmt, path in reports.items():
         save(result, fmt, path, f"--{fmt}")
     reports.clear()
     if fields is None:
-        sys.stdout.write(render(result, "json" if as_json else "brief" if brief else "table"))
+        sys.stdout.write(render(result, format))
         return
-    import json
-
+    from llamacalc.output.documents import encode
     from llamacalc.output.fields import project
+    from llamacalc.output.render import renderer
+    from llamacalc.output.rows import csv_text
 
-    sys.stdout.write(json.dumps(project(json.loads(render(result, "json")), fields)) + "\n")
+    projected = project(renderer(result, "document")(result), fields)
+    if format == "csv":
+        sys.stdout.write(csv_text([projected]))
+    elif format in ("json", "table"):  # --fields alone: a projected document is JSON
+        sys.stdout.write(encode(projected) + "\n")
+    else:
+        raise InputError(f"--fields projects a document: use it with --json or --format csv, not '{format}'")
+
+
+def output_format(as_json: bool = False, as_csv: bool = False) -> str:
+    """The stdout format asked for: `--format`, or its aliases `--json` and `--csv`; a table by default."""
+    chosen = _FORMAT.get()
+    if chosen is not None and chosen not in FORMATS:
+        raise InputError(
+            f"--format: expected one of {', '.join(FORMATS)}, got '{chosen}'{did_you_mean(chosen, FORMATS)}"
+        )
+    aliases = [name for name, given in (("json", as_json), ("csv", as_csv)) if given]
+    if len(aliases) > 1:
+        raise InputError("--json and --csv: choose one output format")
+    if chosen is not None and aliases and aliases[0] != chosen:
+        raise InputError(f"--{aliases[0]} and --format {chosen}: choose one output format")
+    return chosen or (aliases[0] if aliases else "table")
 
 
 PlotOpt = Annotated[Path | None, opt("Also draw the result as a chart: an SVG file.", "--plot")]
@@ -493,6 +556,25 @@ def _with_options(
     return cast(Command, wrapper)
 
 
+FORMATS = (
+    "table",
+    "json",
+    "csv",
+    "md",
+    "github",
+    "junit",
+)  # render.STDOUT_FORMATS (a test checks): `--help` loads no renderer
+FormatOpt = Annotated[
+    str | None,
+    opt(
+        "Output format: table (default), json, csv, md (Markdown), github (annotations) or junit (XML); "
+        "--json is short for --format json.",
+        "--format",
+        complete=choices(*FORMATS),
+    ),
+]
+# the format the running command was asked for by --format, or None
+_FORMAT: contextvars.ContextVar[str | None] = contextvars.ContextVar("_FORMAT", default=None)
 OutputOpt = Annotated[
     Path | None, opt("Write the output to this file (complete or not at all) instead of stdout.", "-o", "--output")
 ]
@@ -506,7 +588,7 @@ def writes_output(command: Command) -> Command:
     """Give a command `-o/--output FILE`: its stdout goes to a temporary file renamed into place on
     success (a finished document, even when a check fails), so a reader never sees half a file; and
     `--svg`/`--html FILE`, the table it prints saved as a report, written the same way."""
-    return _writing(command, {"output": OutputOpt, "svg": SvgOpt, "html": HtmlOpt})
+    return _writing(command, {"output": OutputOpt, "format": FormatOpt, "svg": SvgOpt, "html": HtmlOpt})
 
 
 def writes_data(command: Command) -> Command:
@@ -519,7 +601,8 @@ def _writing(command: Command, added: Mapping[str, Any]) -> Command:
     def wrapper(**options: Any) -> Any:
         path = options.pop("output")
         reports = {fmt: file for fmt in ("svg", "html") if (file := options.pop(fmt, None)) is not None}
-        token = _REPORTS.set(dict(reports))
+        format = options.pop("format") if "format" in added else None
+        token, chosen = _REPORTS.set(dict(reports)), _FORMAT.set(format)
         try:
             with _atomic_stdout(path) if path is not None else contextlib.nullcontext():
                 done = command(**options)
@@ -528,6 +611,7 @@ def _writing(command: Command, added: Mapping[str, Any]) -> Command:
             return done
         finally:
             _REPORTS.reset(token)
+            _FORMAT.reset(chosen)
 
     return _with_options(wrapper, command, added, first=False)
 

@@ -154,6 +154,8 @@ def memory(
     )  # fmt: skip
     if not found.has_activations and not as_json:
         warn(["activations need the model's architecture (layers, d_model, ...): states only"])
+    if not as_json:
+        warn(found.notes)
     emit(found, as_json)
 
 
@@ -177,6 +179,12 @@ def calibrate(
     from llamacalc.output import documents
 
     catalog = catalog_from([*(presets or ()), *(runs or ())])
+    kind = "steps" if steps else "runs"
+    for path in runs or ():  # a file of no runs would refit on the published alone, as if it counted
+        if not any(path == e.path or path in e.path.parents for e in catalog.entries[kind].values()):
+            raise InputError(
+                f"--runs: '{path}' holds no [{kind}.*] presets; calibrate{' --steps' if steps else ''} fits those"
+            )
     if steps:
         from llamacalc.estimates import steps as step_fit
 

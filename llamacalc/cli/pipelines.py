@@ -1,6 +1,5 @@
 """Commands for CI and pipelines: `check` (budget gate), `batch` (JSON Lines), `compare`, `sweep`."""
 
-import contextlib
 import os
 import sys
 from collections.abc import Mapping
@@ -20,13 +19,14 @@ from llamacalc.cli.app import (
     commands,
     emit,
     opt,
+    output_format,
     run_inputs,
     save,
     train_fields,
     writes_data,
     writes_output,
 )
-from llamacalc.errors import ExitCode, InputError, prefixed
+from llamacalc.errors import ExitCode, InputError
 
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV with a header row instead of JSON.")]
 
@@ -68,46 +68,14 @@ def check(
 
     Example: llamacalc check llama-3.1-405b --max-cost "100 MUSD" --max-days 90 --confidence 0.9
     """
-    from llamacalc.estimates.checks import (
-        LIMITS,
-        MAX_PLAN_BYTES,
-        CheckedRun,
-        CheckReport,
-        evaluate,
-        parse_confidence,
-        parse_limits,
-        read_plan,
-    )
-    from llamacalc.estimates.train import estimate
+    from llamacalc.estimates.checks import LIMITS, MAX_PLAN_BYTES, check_for
     from llamacalc.files import read_text
     from llamacalc.resolve import Resolver
 
     options = locals()
     limits = {key: options[key] for key in LIMITS if options[key] is not None}
-    with prefixed("--confidence"):
-        given = parse_confidence(confidence)
-    resolver = Resolver(catalog_from(presets))
-    if plan is not None:
-        if request or limits:
-            raise InputError("--plan holds the runs' inputs and limits; give it alone (with --presets, --json)")
-        with prefixed("--plan"):
-            text = read_text(plan, MAX_PLAN_BYTES)
-        runs: list[tuple[str | None, Mapping[str, Any], Mapping[str, float], float]] = [
-            (run.name, run.request, run.maxima, given if run.confidence is None else run.confidence)
-            for run in read_plan(text, str(plan))
-        ]
-        if not any(maxima for _, _, maxima, _ in runs):
-            raise InputError(f"--plan: '{plan}' sets no limits; add max_cost, max_days, ... to [defaults] or to a run")
-    else:
-        if not limits:
-            raise InputError("no limits: give at least one of " + ", ".join(limit.option for limit in LIMITS.values()))
-        runs = [(None, request, parse_limits(limits), given)]
-    checked = []
-    for name, run_request, maxima, at in runs:
-        with prefixed(f"run {name}") if name else contextlib.nullcontext():
-            result = estimate(resolver, run_request)
-            checked.append(CheckedRun(name, result, evaluate(result, maxima, at)))
-    report = CheckReport(tuple(checked))
+    given = None if plan is None else (lambda: read_text(plan, MAX_PLAN_BYTES), str(plan))
+    report = check_for(Resolver(catalog_from(presets)), request, limits, confidence, given)
     emit(report, as_json)
     if github if github is not None else os.environ.get("GITHUB_ACTIONS") == "true":
         _to_github(report)
@@ -124,6 +92,9 @@ def batch(
         int | None, typer.Option(help="Worker processes for large inputs [default: CPU count, ≤ 8].", min=1, max=64)
     ] = None,
     fields: FieldsOpt = None,
+    format: Annotated[
+        str | None, opt("json (JSON Lines, the default) or csv; --csv is short for --format csv.", "--format")
+    ] = None,
 ) -> None:
     """Run JSON Lines scenarios from stdin (train option names as keys), one JSON result per line.
 
@@ -135,6 +106,11 @@ def batch(
     from llamacalc.resolve import Resolver
 
     projection = train_fields(fields)
+    if format not in (None, "json", "csv"):
+        raise InputError(f"--format: batch writes json (JSON Lines) or csv, got '{format}'")
+    if format == "json" and as_csv:
+        raise InputError("--csv and --format json: choose one output format")
+    as_csv = as_csv or format == "csv"
     if sys.stdin.isatty():
         raise InputError("batch reads JSON Lines on stdin; pipe a file in (llamacalc batch < scenarios.jsonl)")
     resolver = Resolver(catalog_from(presets))
@@ -164,7 +140,7 @@ def compare(
 
     Example: llamacalc compare llama-3.1-405b llama-4-projected --cluster meta-24k
     """
-    from llamacalc.estimates.train import Compared, estimate
+    from llamacalc.estimates.train import compared
     from llamacalc.resolve import Resolver
 
     files = [Path(m) for m in models if m.endswith(".toml")]
@@ -179,8 +155,7 @@ def compare(
             names.extend(found)
         else:
             names.append(name)
-    resolver = Resolver(catalog)
-    emit(Compared(tuple(estimate(resolver, {**request, "model": name}) for name in names)), as_json, brief=brief)
+    emit(compared(Resolver(catalog), names, request), as_json, brief=brief)
 
 
 @commands.command()
@@ -198,33 +173,27 @@ def sweep(
 
     Example: llamacalc sweep llama-3.1-405b --gpus 1024:65536:x2 --gpu h100-sxm,b200
     """
-    import csv
-
     from llamacalc.estimates.sweep import sweep as swept
     from llamacalc.output import documents
+    from llamacalc.output.rows import csv_text
     from llamacalc.resolve import Resolver
 
     projection = train_fields(fields)
+    format = output_format(as_json, as_csv)
     result = swept(Resolver(catalog_from(presets)), request)
     if plot is not None:
         save(result, "chart", plot, "--plot")
-    if as_csv:
-        columns = [f"sweep_{a.key}" for a in result.axes]
-        names = documents.CSV_FIELDS[2:] if projection is None else tuple(".".join(f) for f in projection)
-        writer = csv.DictWriter(sys.stdout, [*columns, *names], lineterminator="\n")
-        writer.writeheader()
-        for point, run in zip(result.points, result.results, strict=True):
-            if projection is None:
-                row = documents.csv_row(documents.train_document(run))
-            else:
-                row = documents.train_fields(run, projection)
-            at = {c: a.display(v) for c, a, v in zip(columns, result.axes, point, strict=True)}
-            writer.writerow({**at, **{k: row[k] for k in names}})
-    elif projection is not None:
+    if projection is None:
+        emit(result, as_json, as_csv=as_csv)
+    elif format == "csv":
+        runs = [documents.train_fields(run, projection) for run in result.results]
+        at = ({f"sweep_{a.key}": a.display(v) for a, v in zip(result.axes, p, strict=True)} for p in result.points)
+        sys.stdout.write(csv_text({**a, **run} for a, run in zip(at, runs, strict=True)))
+    elif format in ("json", "table"):  # --fields alone: projected documents are JSON
         document = documents.sweep_document(result, lambda run: documents.train_fields(run, projection))
         sys.stdout.write(documents.encode(document) + "\n")
     else:
-        emit(result, as_json)
+        raise InputError(f"--fields projects each run's document: use it with --json or --csv, not --format {format}")
 
 
 def _to_github(report: Any) -> None:
@@ -246,19 +215,54 @@ def _to_github(report: Any) -> None:
 def schema(
     name: Annotated[str | None, typer.Argument(help="A document's schema, e.g. train; none lists them.")] = None,
 ) -> None:
-    """Print the JSON Schema of a --json document (as shipped), or list the schemas.
+    """Print the JSON Schema of a --json document, whole (what it refers to bundled in), or list them.
 
-    Example: llamacalc schema train > train.schema.json
+    Example: llamacalc schema check > check.schema.json
     """
+    import json
     from importlib import resources
 
     from llamacalc.errors import did_you_mean
 
     shipped = resources.files("llamacalc") / "schemas"
-    names = sorted(path.name.removesuffix(".json") for path in shipped.iterdir() if path.name.endswith(".json"))
+    docs = {
+        path.name.removesuffix(".json"): json.loads(path.read_text(encoding="utf-8"))
+        for path in shipped.iterdir()
+        if path.name.endswith(".json")
+    }
+    names = sorted(docs)
     if name is None:
         sys.stdout.write("\n".join(names) + "\n")
         return
     if name not in names:
         raise InputError(f"NAME: unknown schema '{name}'{did_you_mean(name, names)}; one of {', '.join(names)}")
-    sys.stdout.write((shipped / f"{name}.json").read_text(encoding="utf-8"))
+    sys.stdout.write(json.dumps(_bundled(name, docs), indent=2, ensure_ascii=False) + "\n")
+
+
+def _bundled(name: str, docs: Mapping[str, Any]) -> dict[str, Any]:
+    """Schema `name` with every shipped schema it refers to, in turn, embedded under "$defs" with its
+    own "$id" (JSON Schema 2020-12 §9.3.1, bundling): a validator follows its references without a
+    registry. The shipped files refer to each other by "$id" (urn:llamacalc:train:1)."""
+    by_id = {doc["$id"]: key for key, doc in docs.items()}
+    embedded: dict[str, Any] = {}
+    pending = [docs[name]]
+    while pending:
+        for uri in _references(pending.pop()):
+            key = by_id.get(uri.partition("#")[0])
+            if key is not None and key != name and key not in embedded:
+                embedded[key] = docs[key]
+                pending.append(docs[key])
+    root = dict(docs[name])
+    if embedded:
+        root["$defs"] = {**root.get("$defs", {}), **embedded}
+    return root
+
+
+def _references(node: Any) -> list[str]:
+    """Every "$ref" in a schema, at any depth."""
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [uri for value in node.values() for uri in _references(value)]
+    if isinstance(node, list):
+        return [uri for value in node for uri in _references(value)]
+    return []

@@ -1,7 +1,6 @@
 """`llamacalc optimal` and `llamacalc loss`: compute-optimal planning with scaling laws."""
 
 import dataclasses
-import math
 from typing import Annotated, Any
 
 import typer
@@ -29,7 +28,7 @@ from llamacalc.cli.app import (
     warn,
     writes_output,
 )
-from llamacalc.errors import LlamacalcError, prefixed
+from llamacalc.errors import LlamacalcError
 
 LawOpt = Annotated[
     str, opt("Scaling law preset, or 'all' for every law side by side.", complete=presets_named("laws", "all"))
@@ -79,59 +78,18 @@ def optimal(
     Example: llamacalc optimal --gpus 16384 --days 54 --gpu h100-sxm --mfu 0.4 --law all
     """
     from llamacalc.estimates import plan
-    from llamacalc.resolve import Resolver
-    from llamacalc.units import parse_count
 
     if plot is not None and (inference_tokens is not None or loss is not None):
         raise LlamacalcError("--plot draws a budget's law frontier: give --compute, --days or --budget")
-    catalog = catalog_from(presets)
-    if inference_tokens is not None:
-        if loss is None or params is not None or compute or days or budget:
-            raise LlamacalcError("--inference-tokens goes with --loss alone: the model for a loss, served T tokens")
-        with prefixed("--inference-tokens"):
-            served = parse_count(inference_tokens, "a token count")
-        target = _float("--loss", loss)
-        if serve_gpu is None:
-            emit(plan.inference_aware(catalog, law, target, served), as_json, brief=brief)
-            return
-        from llamacalc import units
-
-        setup, _ = Resolver(catalog).setup(request)
-        if setup.price is None:
-            raise LlamacalcError(f"--price: {setup.hardware.name} has no default price; pass --price")
-        serving = catalog.hardware(serve_gpu, "--serve-gpu")
-        with prefixed("--serve-price"):
-            serve_usd = units.parse_quantity(serve_price, units.PRICE) if serve_price else serving.price
-        if serve_usd is None:
-            raise LlamacalcError(f"--serve-price: {serving.name} has no default price; pass --serve-price")
-        share = _fraction("--output-share", output_share, plan.OUTPUT_SHARE)
-        basis = None
-        if prefill_mfu is None and decode_mfu is None:  # the serving model's, as `serve` and `train` use
-            mfu, basis = plan.served_mfu(catalog, law, target, serving.name, serve_precision, share)
-            prefill, decode = mfu, mfu
-        else:
-            prefill = _fraction("--prefill-mfu", prefill_mfu, plan.PREFILL_MFU)
-            decode = _fraction("--decode-mfu", decode_mfu, plan.DECODE_MFU)
-        costs = plan.serving_costs(
-            (setup.price, setup.peak, setup.mfu), (serve_usd, serving.peak(serve_precision or "bf16")), prefill, decode
-        )  # fmt: skip
-        found = plan.cost_aware_plan(catalog, law, target, served, share, costs)
-        emit(dataclasses.replace(found, serving_basis=basis), as_json, brief=brief)
-        return
-    if params is not None or loss is not None:
-        if params is None or loss is None or compute or days or budget:
-            raise LlamacalcError("--params and --loss go together, without a budget (over-training mode)")
-        with prefixed("--params"):
-            n = parse_count(params, "a parameter count")
-        overtrained = plan.OvertrainingPlan(tuple(plan.overtraining(catalog, law, n, _float("--loss", loss))))
-        emit(overtrained, as_json, brief=brief)
-        return
-
-    result = plan.optimal_plan(Resolver(catalog), law, request, compute=compute, days=days, money=budget)
-    warn([w for o in result.optima for w in o.split.warnings])
-    if plot is not None:
-        save(result, "chart", plot, "--plot")
-    emit(dataclasses.replace(result, sources=sources), as_json, brief=brief)
+    options = locals()
+    planned = {key: options[key] for key in plan.PLAN_INPUTS if key != "law"}
+    result = plan.optimal_for(catalog_from(presets), {**request, **planned, "law": law})
+    if isinstance(result, plan.OptimalPlan):
+        warn([w for o in result.optima for w in o.split.warnings])
+        if plot is not None:
+            save(result, "chart", plot, "--plot")
+        result = dataclasses.replace(result, sources=sources)
+    emit(result, as_json, brief=brief)
 
 
 @commands.command("loss")
@@ -149,39 +107,10 @@ def loss_command(
     Example: llamacalc loss llama-3.1-405b --law all
     """
     from llamacalc.estimates import plan
-    from llamacalc.units import parse_count
 
-    catalog = catalog_from(presets)
-    found = catalog.model(model) if model else None
-    with prefixed("--params"):
-        n = parse_count(params, "a parameter count") if params else found and (found.active_params or found.params)
-    with prefixed("--tokens"):
-        d = parse_count(tokens, "a token count") if tokens else found and found.tokens
-    if not n or not d:
-        raise LlamacalcError("loss needs parameters and tokens: a MODEL preset with both, or --params and --tokens")
-    if found and found.is_moe and not params:
-        warn([f"{found.name} is a mixture of experts; the laws were fitted on dense models, using active parameters"])
-    reports = tuple(plan.loss_reports(catalog, law, n, d))
-    emit(plan.LossComparison(model, found.title if found else "Custom model", reports), as_json)
-
-
-def _fraction(option: str, value: str | None, default: float) -> float:
-    if value is None:
-        return default
-    number = _float(option, value)
-    if number > 1:
-        raise LlamacalcError(f"{option}: expected a fraction in (0, 1], e.g. 0.5, got '{value}'")
-    return number
-
-
-def _float(option: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number) or number <= 0:
-        raise LlamacalcError(f"{option}: expected a positive number, e.g. 2.0, got '{value}'")
-    return number
+    found = plan.loss_for(catalog_from(presets), model, params, tokens, law)
+    warn(found.warnings)
+    emit(found, as_json)
 
 
 @commands.command()
@@ -244,17 +173,22 @@ def fleet(
     cluster: Annotated[
         str, typer.Argument(help="Cluster preset, e.g. meta-350k.", autocompletion=presets_named("clusters"))
     ],
-    capex: Annotated[str | None, opt("Capital spent on it, e.g. '39.23e9 USD' [default: the preset's].")] = None,
+    capex: Annotated[
+        str | None,
+        opt("Capital spent on it, spread over its GPUs and life, e.g. '39.23e9 USD' [default: the preset's]."),
+    ] = None,
     life: Annotated[str | None, opt("Straight-line life, e.g. '5.5 years' [default: Epoch's rate].")] = None,
     pue: Annotated[str | None, opt("Data-centre PUE [default: 1.09].")] = None,
     presets: PresetsOpt = None,
+    sources: SourcesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """A cluster as owned capacity: $/GPU-hour, power, GPU-hours a year, and each model's share of them.
 
-    Example: llamacalc fleet meta-350k
+    Example: llamacalc fleet meta-350k --capex '$40B'
     """
     from llamacalc.estimates.fleet import fleet as fleet_view
     from llamacalc.resolve import Resolver
 
-    emit(fleet_view(Resolver(catalog_from(presets)), cluster, capex, life, pue), as_json)
+    found = fleet_view(Resolver(catalog_from(presets)), cluster, capex, life, pue)
+    emit(dataclasses.replace(found, sources=sources), as_json)

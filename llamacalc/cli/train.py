@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from llamacalc.catalog import KINDS
 from llamacalc.cli.app import (
     BriefOpt,
     ConfigOpt,
@@ -16,6 +17,7 @@ from llamacalc.cli.app import (
     SourcesOpt,
     app,
     catalog_from,
+    choices,
     commands,
     emit,
     opt,
@@ -29,6 +31,7 @@ from llamacalc.cli.app import (
 from llamacalc.errors import InputError
 
 if TYPE_CHECKING:
+    from llamacalc.catalog import Catalog
     from llamacalc.estimates.train import TrainResult
 
 
@@ -120,7 +123,7 @@ def train(
     if lost is not None:  # the bill includes the time lost to interruptions
         result = with_goodput(result, lost)
     serving = serving_bill(catalog, result, inference_tokens) if inference_tokens is not None else None
-    emit(TrainReport(result, explain, lost, sources, serving, joined), as_json, projection, brief)
+    emit(TrainReport(result, explain, lost, sources, serving, joined), as_json, projection, brief=brief)
 
 
 def _warn_if_unfit(result: "TrainResult") -> None:
@@ -147,13 +150,13 @@ def presets_list(
     presets: PresetsOpt = None,
     paths: Annotated[bool, typer.Option("--paths", help="Print the folders presets are read from, in order.")] = False,
     kind: Annotated[
-        str | None, opt("Only presets of this kind: models, hardware, clusters, laws, runs, steps, serving, ...")
+        str | None, opt(f"Only presets of this kind (or `presets KIND`): {', '.join(KINDS)}.", complete=choices(*KINDS))
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the model, hardware, cluster and scaling-law presets.
+    """List the presets with their key figures; `presets KIND` (models, hardware, ...) lists one kind.
 
-    Example: llamacalc presets show h100-sxm
+    Example: llamacalc presets hardware
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -161,19 +164,37 @@ def presets_list(
         for named, path in preset_places(presets):
             sys.stdout.write(f"{named}\t{path}\n")
         return
-    catalog = catalog_from(presets)
-    if kind is not None:
-        from types import MappingProxyType
+    emit(_of_kind(catalog_from(presets), kind, "--kind"), as_json)
 
-        from llamacalc.catalog import KINDS, Catalog
-        from llamacalc.errors import did_you_mean
 
-        if kind not in KINDS:
-            raise InputError(
-                f"--kind: unknown kind '{kind}'{did_you_mean(kind, KINDS)}; expected one of {', '.join(KINDS)}"
-            )
-        catalog = Catalog({k: entries if k == kind else MappingProxyType({}) for k, entries in catalog.entries.items()})
-    emit(catalog, as_json)
+def _of_kind(catalog: "Catalog", kind: str | None, named: str) -> "Catalog":
+    """The catalog with only `kind`'s presets (all of them for None): what `presets KIND` lists."""
+    from types import MappingProxyType
+
+    from llamacalc.catalog import Catalog
+    from llamacalc.errors import did_you_mean
+
+    if kind is None:
+        return catalog
+    if kind not in KINDS:
+        hint = did_you_mean(kind, KINDS)
+        raise InputError(f"{named}: unknown kind '{kind}'{hint}; expected one of {', '.join(KINDS)}")
+    return Catalog({k: entries if k == kind else MappingProxyType({}) for k, entries in catalog.entries.items()})
+
+
+def _lister(kind: str) -> Callable[..., None]:
+    """`presets KIND`: the presets of one kind, each with its key figures."""
+
+    def listed(presets: PresetsOpt = None, as_json: JsonOpt = False) -> None:
+        emit(_of_kind(catalog_from(presets), kind, "KIND"), as_json)
+
+    listed.__doc__ = f"List the {kind} presets, each with its key figures.\n\nExample: llamacalc presets {kind}"
+    listed.__name__ = f"presets_{kind}"
+    return listed
+
+
+for _kind in KINDS:
+    presets_app.command(_kind)(writes_output(_lister(_kind)))
 
 
 @presets_app.command("show")

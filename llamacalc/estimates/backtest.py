@@ -30,6 +30,10 @@ class Row:
 
 @dataclass(frozen=True)
 class Backtest:
+    """`backtest`: the efficiency model against every published run, each left out in turn."""
+
+    SCHEMA = "backtest"  # its document's JSON Schema (llamacalc schema backtest)
+
     rows: Sequence[Row]
     model: efficiency.Efficiency  # the shipped (or user-calibrated) model
     summary: Mapping[str, float]  # out of sample: fit.summary, plus in-sample mean |error|

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from llamacalc.errors import LlamacalcError
+from llamacalc.errors import InputError, LlamacalcError, named
 from llamacalc.estimates.train import TrainResult, estimate
 from llamacalc.resolve import Resolver
 
@@ -32,8 +32,8 @@ def run_line(resolver: Resolver, number: int, line: str | bytes) -> TrainResult 
         return {"line": number, "error": f"expected a JSON object of train options, got {type(request).__name__}"}
     for key, value in request.items():  # JSON integers have any size; a float holds ~1.8e308
         if isinstance(value, int) and abs(value) > MAX_FLOAT_INT:
-            option = "--" + str(key).replace("_", "-")
-            return {"line": number, "error": f"{option}: a number of {len(str(value))} digits (too large)"}
+            too_large = InputError(f"{named(str(key))}: a number of {len(str(value))} digits (too large)")
+            return {"line": number, "error": str(too_large)}
     try:
         return estimate(resolver, request)
     except LlamacalcError as error:

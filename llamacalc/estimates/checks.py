@@ -18,6 +18,7 @@ as the utilisation does, log-normally, so any confidence is read off the P10-P90
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 import sys
@@ -28,9 +29,10 @@ from typing import Any, NamedTuple
 
 from llamacalc import units
 from llamacalc.efficiency import Z90
-from llamacalc.errors import InputError, UnitError, did_you_mean, prefixed
-from llamacalc.estimates.train import Range, TrainResult
-from llamacalc.inputs import INPUTS, option
+from llamacalc.errors import InputError, UnitError, did_you_mean, named, prefixed
+from llamacalc.estimates.train import Range, TrainResult, estimate
+from llamacalc.inputs import INPUTS
+from llamacalc.resolve import Resolver
 
 MAX_PLAN_BYTES = 1_000_000  # a plan file: thousands of runs fit; a runaway file does not
 MAX_PLAN_RUNS = 10_000
@@ -48,7 +50,7 @@ class Limit:
 
     @property
     def option(self) -> str:
-        return option(self.key)
+        return named(self.key)
 
     @property
     def unit(self) -> str:
@@ -171,12 +173,14 @@ def evaluate(result: TrainResult, maxima: Mapping[str, float], confidence: float
             hardware = result.resolved.hardware.name
             given = result.resolved.assumptions.get("power")
             if given is not None and given.origin == "user" and not given.value:  # blame what the user typed
-                raise InputError(f"--power: a power of 0 leaves nothing for {limit.option} to check; give it above 0")
+                raise InputError(
+                    f"{named('power')}: a power of 0 leaves nothing for {limit.option} to check; give it above 0"
+                )
             if key == "max_power":
                 raise InputError(
                     f"{limit.option}: {hardware}'s preset has no server_power ratio or TDP to draw power from"
                 )
-            missing, option_ = ("price", "--price") if key == "max_cost" else ("power", "--power")
+            missing, option_ = ("price", named("price")) if key == "max_cost" else ("power", named("power"))
             unknown = f"the run's {limit.label} is unknown for {hardware}"
             raise InputError(f"{limit.option}: {unknown} (no default {missing}); pass {option_}")
         scale = limit.scale
@@ -193,6 +197,8 @@ class CheckedRun(NamedTuple):
 @dataclass(frozen=True)
 class CheckReport:
     """`check`: every run with its limits checked; passed when every limit of every run holds."""
+
+    SCHEMA = "check"  # its document's JSON Schema (llamacalc schema check)
 
     runs: tuple[CheckedRun, ...]
 
@@ -241,7 +247,7 @@ def read_plan(text: str, where: str) -> list[PlannedRun]:
                 known = [*INPUTS, *LIMITS, "confidence"]
                 raise InputError(f"{where}: runs.{name}.{key}: unknown field{did_you_mean(key, known)}")
         for key, value in merged.items():  # text or a number, whichever convention reads it, a float's size
-            option = "--" + key.replace("_", "-")
+            option = named(key)
             if isinstance(value, list | dict) or not isinstance(value, str | int | float):
                 shown = "an array" if isinstance(value, list) else f"a {type(value).__name__}"
                 shown = "a table" if isinstance(value, dict) else shown
@@ -261,3 +267,44 @@ def _table(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InputError(f"{where}: expected a table")
     return value
+
+
+def check_for(
+    resolver: Resolver,
+    request: Mapping[str, Any],
+    limits: Mapping[str, Any],
+    confidence: Any = 0.5,
+    plan: tuple[Callable[[], str], str] | None = None,
+) -> CheckReport:
+    """What `check` answers: one run (`request`) against `limits` (max_cost, ... as given), or every
+    run of a plan, each against its own limits; the plan given as its reader (of its TOML text) and
+    where it comes from, read once the inputs are known to agree."""
+    with prefixed(named("confidence")):
+        given = parse_confidence(confidence)
+    if plan is not None:
+        read, where = plan
+        if request or limits:
+            raise InputError(
+                f"{named('plan')} holds the runs' inputs and limits; "
+                f"give it alone (with {named('presets')}, {named('json')})"
+            )
+        with prefixed(named("plan")):
+            text = read()
+        runs: list[tuple[str | None, Mapping[str, Any], Mapping[str, float], float]] = [
+            (run.name, run.request, run.maxima, given if run.confidence is None else run.confidence)
+            for run in read_plan(text, where)
+        ]
+        if not any(maxima for _, _, maxima, _ in runs):
+            raise InputError(
+                f"{named('plan')}: '{where}' sets no limits; add max_cost, max_days, ... to [defaults] or to a run"
+            )
+    else:
+        if not limits:
+            raise InputError("no limits: give at least one of " + ", ".join(limit.option for limit in LIMITS.values()))
+        runs = [(None, request, parse_limits(limits), given)]
+    checked = []
+    for name, run_request, maxima, at in runs:
+        with prefixed(f"run {name}") if name else contextlib.nullcontext():
+            result = estimate(resolver, run_request)
+            checked.append(CheckedRun(name, result, evaluate(result, maxima, at)))
+    return CheckReport(tuple(checked))

@@ -15,10 +15,10 @@ from typing import Any
 
 from llamacalc import units
 from llamacalc.catalog import Catalog
-from llamacalc.errors import InputError, prefixed
+from llamacalc.errors import InputError, named, prefixed
 from llamacalc.flops import parameter_count
 from llamacalc.footprint import ALLOWANCE_SOURCE, GIB, RECOMPUTE_MODES, ZERO_STAGES, allowance, memory_per_gpu, usable
-from llamacalc.inputs import DEFAULTS, option
+from llamacalc.inputs import DEFAULTS
 from llamacalc.layouts import Candidate, Problem, candidates, problem_for, search
 from llamacalc.specs import PRECISIONS, Architecture, Cluster, Hardware, Model, StepModel
 
@@ -35,6 +35,8 @@ FABRIC_KEYS = (
 @dataclass(frozen=True)
 class LayoutResult:
     """The best layouts of one run that fit, best first, and what they were chosen from."""
+
+    SCHEMA = "layout"  # its document's JSON Schema (llamacalc schema layout)
 
     model: Model
     hardware: Hardware
@@ -67,20 +69,21 @@ def parse_layout(text: str) -> dict[str, int]:
         match = re.fullmatch(r"(tp|pp|dp|cp|ep|vp)(\d{1,9})", part)
         if not match:
             raise InputError(
-                f"--layout: expected 'auto' or degrees such as 'tp8,pp16,dp128' (tp, pp, dp, cp, ep, vp), got '{text}'"
+                f"{named('layout')}: expected 'auto' or degrees such as 'tp8,pp16,dp128' (tp, pp, dp, cp, ep, vp), "
+                f"got '{text}'"
             )
         if match[1] in found:
-            raise InputError(f"--layout: {match[1]} given twice in '{text}'")
+            raise InputError(f"{named('layout')}: {match[1]} given twice in '{text}'")
         found[match[1]] = int(match[2])
         if found[match[1]] < 1:
-            raise InputError(f"--layout: {match[1]} must be at least 1, got '{part}'")
+            raise InputError(f"{named('layout')}: {match[1]} must be at least 1, got '{part}'")
     return found
 
 
 def global_batch(text: Any, seq_len: int) -> tuple[int, str | None]:
     """Sequences in a global batch given as sequences ('2048') or tokens ('16M tokens'), and a note
     when tokens were rounded to whole sequences."""
-    with prefixed(option("global_batch")):
+    with prefixed(named("global_batch")):
         spelled = str(text).strip()
         tokens = re.fullmatch(r"(.+?)\s*(tokens?|tok)", spelled, re.IGNORECASE)
         if tokens is None:
@@ -98,7 +101,7 @@ def global_batch(text: Any, seq_len: int) -> tuple[int, str | None]:
             if count == binary and binary != units.parse_count(tokens[1], "a token count"):
                 note = f"{spelled} read as {count:,} tokens (binary, as Llama 3's Table 4 writes 16M for 2,048 × 8,192)"
     if sequences > MAX_BATCH:
-        raise InputError(f"{option('global_batch')}: at most {MAX_BATCH:,} sequences, got {sequences:,}")
+        raise InputError(f"{named('global_batch')}: at most {MAX_BATCH:,} sequences, got {sequences:,}")
     return sequences, note
 
 
@@ -116,18 +119,20 @@ def fixed_choices(request: Mapping[str, Any]) -> dict[str, Any]:
     fixed: dict[str, Any] = {}
     for key in DEGREE_KEYS:
         if request.get(key) is not None:
-            with prefixed(option(key)):
+            with prefixed(named(key)):
                 fixed[key] = units.parse_whole(request[key], "a parallel degree")
             if fixed[key] > MAX_GPUS:
-                raise InputError(f"{option(key)}: at most {MAX_GPUS:,}, got {fixed[key]:,}")
+                raise InputError(f"{named(key)}: at most {MAX_GPUS:,}, got {fixed[key]:,}")
     if request.get("zero") is not None:
         zero = str(request["zero"]).strip()
         if zero not in {str(stage) for stage in ZERO_STAGES}:
-            raise InputError(f"--zero: expected a ZeRO stage 0-3 (3 is FSDP), got '{request['zero']}'")
+            raise InputError(f"{named('zero')}: expected a ZeRO stage 0-3 (3 is FSDP), got '{request['zero']}'")
         fixed["zero"] = int(zero)
     if request.get("recompute") is not None:
         if request["recompute"] not in RECOMPUTE_MODES:
-            raise InputError(f"--recompute: expected {', '.join(RECOMPUTE_MODES)}, got '{request['recompute']}'")
+            raise InputError(
+                f"{named('recompute')}: expected {', '.join(RECOMPUTE_MODES)}, got '{request['recompute']}'"
+            )
         fixed["recompute"] = request["recompute"]
     return fixed
 
@@ -137,26 +142,27 @@ def estimate_layout(catalog: Catalog, request: Mapping[str, Any], keep: int = 5)
     shape_note = None
     if request.get("params") is not None:
         if request.get("model"):
-            raise InputError("MODEL and --params conflict: a preset has its own size")
-        with prefixed("--params"):
+            raise InputError(f"MODEL and {named('params')} conflict: a preset has its own size")
+        with prefixed(named("params")):
             count = units.parse_count(request["params"], "a parameter count")
         if not 1e6 <= count <= 1e15:
-            raise InputError(f"--params: expected 1M to 1e15 parameters, got {count:.3g}")
+            raise InputError(f"{named('params')}: expected 1M to 1e15 parameters, got {count:.3g}")
         model, shape_note = shaped(catalog, count)
     else:
         model = _model(catalog, request.get("model"))
     assert model.arch is not None
     arch = model.arch
-    named = catalog.cluster(request["cluster"]) if request.get("cluster") else None
-    home = named or _home(catalog, model)
+    chosen = catalog.cluster(request["cluster"]) if request.get("cluster") else None
+    home = chosen or _home(catalog, model)
     hardware = catalog.hardware(request.get("gpu") or (home.gpu if home else None) or _reported_gpu(model))
-    cluster = network_cluster(catalog, model, hardware, named)
-    precision = request.get("precision") or model.precision or str(DEFAULTS["precision"].value)
+    cluster = network_cluster(catalog, model, hardware, chosen)
+    given = request.get("precision")
+    precision = given if given is not None else model.precision or str(DEFAULTS["precision"].value)
     if precision not in PRECISIONS:
-        raise InputError(f"--precision: expected {' or '.join(PRECISIONS)}, got '{precision}'")
+        raise InputError(f"{named('precision')}: expected {' or '.join(PRECISIONS)}, got '{precision}'")
     seq_len = _seq_len(request, model)
     if request.get("global_batch") is None:
-        raise InputError(f"layout needs {option('global_batch')}: sequences ('2048') or tokens ('16M tokens')")
+        raise InputError(f"layout needs {named('global_batch')}: sequences ('2048') or tokens ('16M tokens')")
     batch, batch_note = global_batch(request["global_batch"], seq_len)
     fixed = fixed_choices(request)
     gpus, gpus_from = _gpus(request, fixed, cluster, model)
@@ -192,7 +198,9 @@ def shaped(catalog: Catalog, params: float) -> tuple[Model, str]:
         if (m := catalog.model(name)).arch is not None and not m.arch.is_moe and m.params and m.arch.seq_len
     ]  # fmt: skip
     if not dense:
-        raise InputError("--params: no dense model preset with an architecture to shape it from; use --config")
+        raise InputError(
+            f"{named('params')}: no dense model preset with an architecture to shape it from; use {named('config')}"
+        )
     base = min(reversed(dense), key=lambda m: abs(math.log(params / (m.params or 1.0))))  # the newest of equals
     arch = base.arch
     assert arch is not None and base.params is not None
@@ -206,7 +214,8 @@ def shaped(catalog: Catalog, params: float) -> tuple[Model, str]:
     size = f"{params / 1e9:,.3g}B" if params < 1e12 else f"{params / 1e12:,.3g}T"
     note = (
         f"assumption: {size} parameters shaped as {base.name} scaled by (N/N₀)^⅓: {layers} layers, "
-        f"d_model {heads * SHAPE_HEAD:,}, {heads} heads ({kv} KV), FFN {ffn:,}; give --config for the real shape"
+        f"d_model {heads * SHAPE_HEAD:,}, {heads} heads ({kv} KV), FFN {ffn:,}; "
+        f"give {named('config')} for the real shape"
     )
     model = base._replace(
         name=f"{size} (shaped)", title=f"{size} dense decoder (shaped)",
@@ -218,7 +227,7 @@ def shaped(catalog: Catalog, params: float) -> tuple[Model, str]:
 
 def _model(catalog: Catalog, name: Any) -> Model:
     if not name:
-        raise InputError("layout needs a MODEL preset, --config config.json or --params")
+        raise InputError(f"layout needs a MODEL preset, {named('config')} config.json or {named('params')}")
     model = catalog.model(str(name))
     if model.arch is None:
         raise InputError(f"MODEL: {model.name} has no architecture (layers, d_model, ...); the step model needs one")
@@ -229,14 +238,16 @@ def _home(catalog: Catalog, model: Model) -> Cluster | None:
     return catalog.cluster(model.cluster, model.entry.where("cluster")) if model.cluster else None
 
 
-def network_cluster(catalog: Catalog, model: Model, hardware: Hardware, named: Cluster | None) -> Cluster | None:
-    """The cluster whose network a layout runs on: the one named, else the model's home cluster, if it
-    is of this GPU (another GPU's network does not apply); a named cluster of another GPU conflicts."""
-    cluster = named or _home(catalog, model)
+def network_cluster(catalog: Catalog, model: Model, hardware: Hardware, chosen: Cluster | None) -> Cluster | None:
+    """The cluster whose network a layout runs on: the one chosen, else the model's home cluster, if it
+    is of this GPU (another GPU's network does not apply); a chosen cluster of another GPU conflicts."""
+    cluster = chosen or _home(catalog, model)
     if cluster is None or cluster.gpu == hardware.name:
         return cluster
-    if named is not None:
-        raise InputError(f"--gpu {hardware.name} and --cluster {cluster.name} ({cluster.gpu}) conflict")
+    if chosen is not None:
+        raise InputError(
+            f"{named('gpu')} {hardware.name} and {named('cluster')} {cluster.name} ({cluster.gpu}) conflict"
+        )
     return None
 
 
@@ -246,14 +257,14 @@ def _reported_gpu(model: Model) -> str:
 
 def _seq_len(request: Mapping[str, Any], model: Model) -> int:
     if request.get("seq_len") is not None:
-        with prefixed("--seq-len"):
+        with prefixed(named("seq_len")):
             seq = units.parse_whole(request["seq_len"], "a sequence length")
     elif model.arch is not None and model.arch.seq_len:
         seq = model.arch.seq_len
     else:
-        raise InputError("layout: the preset gives no training sequence length; pass --seq-len")
+        raise InputError(f"layout: the preset gives no training sequence length; pass {named('seq_len')}")
     if seq > MAX_SEQ_LEN:
-        raise InputError(f"--seq-len: at most {MAX_SEQ_LEN:,} tokens, got {seq:,}")
+        raise InputError(f"{named('seq_len')}: at most {MAX_SEQ_LEN:,} tokens, got {seq:,}")
     return seq
 
 
@@ -262,18 +273,20 @@ def _gpus(
 ) -> tuple[int, str]:
     """The GPU count and how it was chosen: given, the product of the degrees, the cluster's."""
     if request.get("gpus") is not None:
-        with prefixed("--gpus"):
+        with prefixed(named("gpus")):
             gpus = units.parse_whole(request["gpus"], "a GPU count")
         if gpus > MAX_GPUS:
-            raise InputError(f"--gpus: at most {MAX_GPUS:,}, got {gpus:,}")
-        return gpus, "--gpus"
+            raise InputError(f"{named('gpus')}: at most {MAX_GPUS:,}, got {gpus:,}")
+        return gpus, "the count given"
     if all(key in fixed for key in ("tp", "pp", "dp")):
         return math.prod(fixed.get(key, 1) for key in ("tp", "pp", "dp", "cp")), "the layout's degrees"
     if cluster is not None:
         return cluster.gpus, f"cluster {cluster.name}"
     if model.reported and model.reported.gpus:
         return model.reported.gpus, f"{model.name}'s reported run"
-    raise InputError("layout needs --gpus (or --tp, --pp and --dp, or a --cluster)")
+    raise InputError(
+        f"layout needs {named('gpus')} (or {named('tp')}, {named('pp')} and {named('dp')}, or a {named('cluster')})"
+    )
 
 
 def _check_fixed(problem: Problem, fixed: Mapping[str, Any]) -> None:
@@ -281,7 +294,7 @@ def _check_fixed(problem: Problem, fixed: Mapping[str, Any]) -> None:
     product = math.prod(fixed.get(key, 1) for key in ("tp", "pp", "dp", "cp"))
     if problem.gpus % product or (all(k in fixed for k in ("tp", "pp", "dp")) and product != problem.gpus):
         given = " × ".join(f"{key} {fixed[key]}" for key in ("tp", "pp", "dp", "cp") if key in fixed)
-        raise InputError(f"the degrees ({given} = {product:,}) do not divide --gpus {problem.gpus:,}")
+        raise InputError(f"the degrees ({given} = {product:,}) do not divide {named('gpus')} {problem.gpus:,}")
     check_degrees(problem.arch, problem.seq_len, fixed)
 
 
@@ -290,26 +303,29 @@ def check_degrees(arch: Architecture, seq_len: int | None, fixed: Mapping[str, A
     stages fit in the layers, EP must divide the experts; CP needs two chunks a rank."""
     tp, pp, vp, ep, cp = (int(fixed.get(key, 1)) for key in ("tp", "pp", "vp", "ep", "cp"))
     if tp > 1 and arch.heads % tp:
-        raise InputError(f"--tp: {tp} does not divide the model's {arch.heads} attention heads")
+        raise InputError(f"{named('tp')}: {tp} does not divide the model's {arch.heads} attention heads")
     if pp > arch.layers:
-        raise InputError(f"--pp: {pp} stages for {arch.layers} layers; at most {arch.layers}")
+        raise InputError(f"{named('pp')}: {pp} stages for {arch.layers} layers; at most {arch.layers}")
     if vp > 1 and "pp" in fixed:
         if pp == 1:
-            raise InputError("--vp: virtual stages interleave a pipeline; give --pp 2 or more")
+            raise InputError(f"{named('vp')}: virtual stages interleave a pipeline; give {named('pp')} 2 or more")
         if pp * vp > arch.layers:
-            raise InputError(f"--vp: {pp} stages × {vp} virtual stages exceed the model's {arch.layers} layers")
+            raise InputError(
+                f"{named('vp')}: {pp} stages × {vp} virtual stages exceed the model's {arch.layers} layers"
+            )
     if ep > 1 and (not arch.is_moe or arch.experts % ep):
-        raise InputError(f"--ep: {ep} must divide the model's experts ({arch.experts or 'none: it is dense'})")
+        raise InputError(f"{named('ep')}: {ep} must divide the model's experts ({arch.experts or 'none: it is dense'})")
     if cp > 1 and seq_len is not None and seq_len < 2 * cp:
-        raise InputError(f"--cp: {cp} ranks need sequences of at least {2 * cp} tokens, got {seq_len}")
+        raise InputError(f"{named('cp')}: {cp} ranks need sequences of at least {2 * cp} tokens, got {seq_len}")
 
 
 def nothing_fits(problem: Problem, fixed: Mapping[str, Any], tried: int, closest: Candidate | None) -> str:
     if tried == 0:
-        given = ", ".join(f"{option(key)} {value}" for key, value in fixed.items()) or "no degrees given"
+        given = ", ".join(f"{named(key)} {value}" for key, value in fixed.items()) or "no degrees given"
         return (
             f"no layout of {problem.gpus:,} GPUs fits a global batch of {problem.global_batch:,} sequences with "
-            f"{given}: DP × micro-batch must divide the batch, and with --vp the micro-batches must be a multiple "
+            f"{given}: DP × micro-batch must divide the batch, and with {named('vp')} the micro-batches must be "
+            "a multiple "
             "of PP"
         )
     room = usable(problem.hbm) / GIB

@@ -15,7 +15,7 @@ from typing import Any
 from llamacalc import units
 from llamacalc.budget import compute_in, whole_gpus
 from llamacalc.catalog import Catalog
-from llamacalc.errors import InputError, prefixed
+from llamacalc.errors import InputError, named, prefixed
 from llamacalc.estimates.train import TrainResult, train
 from llamacalc.flops import INFERENCE_FLOP_PER_PARAM_TOKEN, training_flops
 from llamacalc.inputs import Assumption
@@ -46,6 +46,8 @@ class Optimum:
 @dataclass(frozen=True)
 class OptimalPlan:
     """The compute C a budget buys, how it was derived, and each law's optimal model for it."""
+
+    SCHEMA = "optimal"  # its document's JSON Schema (llamacalc schema optimal)
 
     flops: float
     basis: str  # "compute", "gpus x days" or "money"
@@ -108,14 +110,19 @@ class Overtraining:
 class LossComparison:
     """`loss`: a model's predicted loss under each law, beside the compute-optimal split."""
 
+    SCHEMA = "loss"  # its document's JSON Schema (llamacalc schema loss)
+
     model: str | None  # the preset's name
     title: str
     reports: tuple[LossReport, ...]
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class OvertrainingPlan:
     """`optimal --params N --loss L`: under each law, the tokens for N parameters to reach L."""
+
+    SCHEMA = "overtrain"  # its document's JSON Schema (llamacalc schema overtrain)
 
     found: tuple[Overtraining, ...]
 
@@ -164,6 +171,8 @@ class InferenceAware:
 class InferencePlan:
     """`optimal --loss L --inference-tokens T`: each law's inference-aware model (least FLOPs, or
     with serving hardware given, least cost)."""
+
+    SCHEMA = "inference"  # its document's JSON Schema (llamacalc schema inference)
 
     found: tuple[InferenceAware, ...]
     served: float  # lifetime inference tokens, input and output
@@ -219,8 +228,8 @@ def serving_costs(
     (train_price, train_peak, train_mfu), (serve_price, serve_peak) = train, serve
     if not train_price > 0:  # the serving cost is measured in training's: free training has no optimum
         raise InputError(
-            "--price: training at no cost has no cost-optimal model (it would train forever); "
-            "give a price above zero, or drop --serve-gpu for the FLOP optimum"
+            f"{named('price')}: training at no cost has no cost-optimal model (it would train forever); "
+            f"give a price above zero, or drop {named('serve_gpu')} for the FLOP optimum"
         )
     return ServingCosts(
         train_price / (train_peak * train_mfu),
@@ -245,7 +254,9 @@ def served_mfu(catalog: Catalog, law_name: str, target: float, gpu: str, precisi
         if (m := catalog.model(name)).arch is not None and not m.arch.is_moe and m.params and not m.baseline
     ]  # fmt: skip
     if not dense:
-        raise InputError("--serve-gpu: no dense model preset with an architecture to serve; give --decode-mfu")
+        raise InputError(
+            f"{named('serve_gpu')}: no dense model preset with an architecture to serve; give {named('decode_mfu')}"
+        )
     near = min(reversed(dense), key=lambda m: abs(math.log(baseline / (m.params or 1.0))))
     total = 285  # LMSys's average request [Sardana et al. 2024]; the share sets the split
     output = max(1, round(total * output_share))
@@ -285,10 +296,13 @@ def laws(catalog: Catalog, name: str) -> list[Law]:
 
 
 def _budgets(compute: Any, days: Any, money: Any) -> None:
-    given = [name for name, value in (("--compute", compute), ("--days", days), ("--budget", money)) if value]
+    given = [
+        name for name, value in ((named("compute"), compute), (named("days"), days), (named("budget"), money)) if value
+    ]
     if not given or (compute and len(given) > 1):
         raise InputError(
-            "give a budget: --compute (e.g. 3.8e25FLOP) alone, or --budget and/or --days (with --gpus/--cluster)"
+            f"give a budget: {named('compute')} (e.g. 3.8e25FLOP) alone, or {named('budget')} and/or "
+            f"{named('days')} (with {named('gpus')}/{named('cluster')})"
             + (f" (got {' and '.join(given)})" if given else "")
         )
 
@@ -299,9 +313,11 @@ def _binding(setup: Setup, seen: Mapping[str, Assumption], days: Any, money: Any
     On a given GPU count the smaller of the GPU time money buys and the GPU time the deadline allows
     sets the compute. Without one, money buys GPU-hours and the deadline says how many GPUs must
     share them: both bind, and the GPU count follows."""
-    usd, seconds = _parsed("--budget", money, units.MONEY), _parsed("--days", days, units.DURATION)
+    usd, seconds = _parsed(named("budget"), money, units.MONEY), _parsed(named("days"), days, units.DURATION)
     if setup.price is None:
-        raise InputError(f"--budget: {setup.hardware.name} has no default price; pass --price (e.g. '2.5 USD/h')")
+        raise InputError(
+            f"{named('budget')}: {setup.hardware.name} has no default price; pass {named('price')} (e.g. '2.5 USD/h')"
+        )
     _priced(setup)
     affordable = usd / setup.price  # GPU-seconds
     if seen["gpus"].origin != "user":
@@ -318,9 +334,9 @@ def budget_flops(
 ) -> tuple[float, str, Mapping[str, Assumption]]:
     """C from the one budget given, on `setup`: FLOPs, GPUs × days at MFU × peak, or money at a price."""
     if compute:
-        flops = _parsed("--compute", compute, units.COMPUTE)
+        flops = _parsed(named("compute"), compute, units.COMPUTE)
         return flops, "compute", {"compute": Assumption(flops, "FLOP", "user"), **seen}
-    option = "--days" if days else "--budget"
+    option = named("days") if days else named("budget")
     flops, basis, seen = _bought(setup, seen, days, money)
     if not (math.isfinite(flops) and flops > 0):
         raise InputError(f"{option}: buys {flops:g} FLOP on {setup.hardware.name}, out of range")
@@ -340,12 +356,14 @@ def _bought(
     """C that GPU time or money buys at the setup's MFU and peak (and price)."""
     assert setup.gpus is not None  # resolve_setup without days always settles a GPU count
     if days:
-        seconds = _parsed("--days", days, units.DURATION)
+        seconds = _parsed(named("days"), days, units.DURATION)
         seen = {**seen, "days": Assumption(seconds / units.DAY, "days", "user")}
         return compute_in(setup.gpus * seconds, setup.peak, setup.mfu), "gpus x days", seen
-    usd = _parsed("--budget", money, units.MONEY)
+    usd = _parsed(named("budget"), money, units.MONEY)
     if setup.price is None:
-        raise InputError(f"--budget: {setup.hardware.name} has no default price; pass --price (e.g. '2.5 USD/h')")
+        raise InputError(
+            f"{named('budget')}: {setup.hardware.name} has no default price; pass {named('price')} (e.g. '2.5 USD/h')"
+        )
     seen = {**seen, "budget": Assumption(usd, "USD", "user")}
     _priced(setup)
     return compute_in(usd / setup.price, setup.peak, setup.mfu), "money", seen
@@ -355,8 +373,8 @@ def _priced(setup: Setup) -> None:
     """A price money can be spent at: zero would buy unbounded compute."""
     if not (setup.price or 0) > 0:
         raise InputError(
-            f"--budget: GPU time on {setup.hardware.name} is priced at zero, so money buys unbounded compute; "
-            "give --price above zero, or budget with --days or --compute"
+            f"{named('budget')}: GPU time on {setup.hardware.name} is priced at zero, so money buys unbounded compute; "
+            f"give {named('price')} above zero, or budget with {named('days')} or {named('compute')}"
         )
 
 
@@ -378,7 +396,10 @@ def optimal_plan(
         binding, gpus = _binding(setup, setup_seen, days, money)
         if gpus is not None:  # the deadline sets the GPU count: plan on it, spending the money
             setup, setup_seen = resolver.setup({**run, "gpus": gpus})
-            setup_seen = {**setup_seen, "gpus": Assumption(gpus, "", "derived", f"--budget spent within --days {days}")}
+            setup_seen = {
+                **setup_seen,
+                "gpus": Assumption(gpus, "", "derived", f"the budget spent within the deadline of {days} days"),
+            }
         days, money = (None, money) if binding != "time" else (days, None)
     request = {**run, "gpu": setup.hardware.name, "gpus": setup.gpus, "cluster": None}
     optima, budgets = [], []
@@ -469,3 +490,116 @@ def _parsed(option: str, value: Any, kind: units.Kind) -> float:
     if parsed <= 0:
         raise InputError(f"{option}: expected a positive amount, got '{value}'")
     return parsed
+
+
+# --- `optimal` and `loss` from their inputs: the one path the command line and the API share ----
+
+PLAN_INPUTS = (
+    "compute", "days", "budget", "params", "loss", "inference_tokens", "serve_gpu", "serve_precision",
+    "serve_price", "prefill_mfu", "decode_mfu", "output_share", "law",
+)  # fmt: skip
+
+
+def optimal_for(catalog: Catalog, request: Mapping[str, Any]) -> OptimalPlan | InferencePlan | OvertrainingPlan:
+    """What `optimal` answers, by the inputs given: the compute-optimal models for a budget
+    (`compute`, `days` or `budget`); with `params` and `loss`, the tokens to over-train to that loss;
+    with `loss` and `inference_tokens`, the inference-aware model (cost-aware with `serve_gpu`).
+    `request` holds input names; the rest are the hardware inputs `train` takes."""
+    given = {key: value for key, value in request.items() if value is not None}
+    law = str(given.pop("law", "epoch"))
+    planned = {key: given.pop(key) for key in PLAN_INPUTS if key in given}
+    compute, days, budget = (planned.get(key) for key in ("compute", "days", "budget"))
+    params, target, served = (planned.get(key) for key in ("params", "loss", "inference_tokens"))
+    if served is not None:
+        if target is None or params is not None or compute or days or budget:
+            raise InputError(
+                f"{named('inference_tokens')} goes with {named('loss')} alone: the model for a loss, served T tokens"
+            )
+        with prefixed(named("inference_tokens")):
+            tokens = units.parse_count(served, "a token count")
+        goal = positive(named("loss"), target)
+        if planned.get("serve_gpu") is None:
+            return inference_aware(catalog, law, goal, tokens)
+        return _cost_aware(catalog, law, goal, tokens, given, planned)
+    if params is not None or target is not None:
+        if params is None or target is None or compute or days or budget:
+            raise InputError(
+                f"{named('params')} and {named('loss')} go together, without a budget (over-training mode)"
+            )
+        with prefixed(named("params")):
+            n = units.parse_count(params, "a parameter count")
+        return OvertrainingPlan(tuple(overtraining(catalog, law, n, positive(named("loss"), target))))
+    return optimal_plan(Resolver(catalog), law, given, compute=compute, days=days, money=budget)
+
+
+def _cost_aware(
+    catalog: Catalog, law: str, goal: float, tokens: float, run: Mapping[str, Any], planned: Mapping[str, Any]
+) -> InferencePlan:
+    setup, _ = Resolver(catalog).setup(run)
+    if setup.price is None:
+        raise InputError(f"{named('price')}: {setup.hardware.name} has no default price; pass {named('price')}")
+    serving = catalog.hardware(str(planned["serve_gpu"]), named("serve_gpu"))
+    serve_price, precision = planned.get("serve_price"), planned.get("serve_precision")
+    with prefixed(named("serve_price")):
+        serve_usd = units.parse_quantity(serve_price, units.PRICE) if serve_price else serving.price
+    if serve_usd is None:
+        raise InputError(f"{named('serve_price')}: {serving.name} has no default price; pass {named('serve_price')}")
+    share = fraction(named("output_share"), planned.get("output_share"), OUTPUT_SHARE)
+    basis = None
+    prefill_mfu, decode_mfu = planned.get("prefill_mfu"), planned.get("decode_mfu")
+    if prefill_mfu is None and decode_mfu is None:  # the serving model's, as `serve` and `train` use
+        mfu, basis = served_mfu(catalog, law, goal, serving.name, precision, share)
+        prefill, decode = mfu, mfu
+    else:
+        prefill = fraction(named("prefill_mfu"), prefill_mfu, PREFILL_MFU)
+        decode = fraction(named("decode_mfu"), decode_mfu, DECODE_MFU)
+    costs = serving_costs(
+        (setup.price, setup.peak, setup.mfu), (serve_usd, serving.peak(precision or "bf16")), prefill, decode
+    )
+    found = cost_aware_plan(catalog, law, goal, tokens, share, costs)
+    return dataclasses.replace(found, serving_basis=basis)
+
+
+def loss_for(
+    catalog: Catalog, model: str | None, params: Any = None, tokens: Any = None, law: str = "epoch"
+) -> LossComparison:
+    """What `loss` answers: each law's loss for N parameters on D tokens (a preset's, or given)."""
+    found = catalog.model(model) if model else None
+    with prefixed(named("params")):
+        n = (
+            units.parse_count(params, "a parameter count")
+            if params
+            else found and (found.active_params or found.params)
+        )
+    with prefixed(named("tokens")):
+        d = units.parse_count(tokens, "a token count") if tokens else found and found.tokens
+    if not n or not d:
+        raise InputError(
+            f"loss needs parameters and tokens: a MODEL preset with both, or {named('params')} and {named('tokens')}"
+        )
+    warnings: tuple[str, ...] = ()
+    if found and found.is_moe and not params:
+        warnings = (f"{found.name} is a mixture of experts; the laws were fitted on dense models: active parameters",)
+    reports = tuple(loss_reports(catalog, law, n, d))
+    return LossComparison(model, found.title if found else "Custom model", reports, warnings)
+
+
+def fraction(option: str, value: Any, default: float) -> float:
+    """A share in (0, 1], or `default` when not given."""
+    if value is None:
+        return default
+    number = positive(option, value)
+    if number > 1:
+        raise InputError(f"{option}: expected a fraction in (0, 1], e.g. 0.5, got '{value}'")
+    return number
+
+
+def positive(option: str, value: Any) -> float:
+    """A positive, finite plain number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise InputError(f"{option}: expected a positive number, e.g. 2.0, got '{value}'")
+    return number

@@ -331,6 +331,8 @@ class Setting:
 class ServeEstimate:
     """What `serve` reports: the load, its latencies and throughput with their range, GPUs and price."""
 
+    SCHEMA = "serve"  # its document's JSON Schema (llamacalc schema serve)
+
     model: str
     setting: Setting
     weight_bytes: float  # the replica's
@@ -522,6 +524,8 @@ class ServingRow(NamedTuple):
 @dataclass(frozen=True)
 class ServingBacktest:
     """`serve --backtest`: every published serving run predicted, and the fitted constants."""
+
+    SCHEMA = "serving-backtest"  # its document's JSON Schema (llamacalc schema serving-backtest)
 
     rows: tuple[ServingRow, ...]
     calibration: Calibration

@@ -67,6 +67,8 @@ class Pair:
 class StepBacktest:
     """Every measured step predicted, the paired ratios, and summary errors."""
 
+    SCHEMA = "steps"  # its document's JSON Schema (llamacalc schema steps)
+
     model: StepModel
     rows: tuple[Predicted, ...]
     pairs: tuple[Pair, ...]

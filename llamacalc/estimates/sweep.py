@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llamacalc.errors import InputError, prefixed
+from llamacalc.errors import InputError, named, prefixed
 from llamacalc.estimates.train import TrainResult, estimate
-from llamacalc.inputs import INPUTS, Input, option
+from llamacalc.inputs import INPUTS, Input
 from llamacalc.resolve import Resolver
 
 MAX_POINTS = 10_000
@@ -72,6 +72,8 @@ class Series:
 class Sweep:
     """`sweep`: its axes (one, or two for a grid), each point's values on them, and the run there."""
 
+    SCHEMA = "sweep"  # its document's JSON Schema (llamacalc schema sweep)
+
     axes: tuple[Series, ...]
     points: tuple[tuple[Any, ...], ...]
     results: tuple[TrainResult, ...]
@@ -86,17 +88,18 @@ def sweep(resolver: Resolver, request: Mapping[str, Any]) -> Sweep:
     """`train` at every point of the swept inputs (the grid of two), in order."""
     for key, value in request.items():
         if isinstance(value, str) and value.count(":") == 1 and key in INPUTS and INPUTS[key].sweepable:
-            raise InputError(f"{option(key)}: '{value}' has no step; give start:stop:step, e.g. {value}:x2")
+            raise InputError(f"{named(key)}: '{value}' has no step; give start:stop:step, e.g. {value}:x2")
         if key in NAMED and is_range(value):
-            raise InputError(f"{option(key)}: cannot be swept as a range; give a list of names, e.g. h100-sxm,b200")
+            raise InputError(f"{named(key)}: cannot be swept as a range; give a list of names, e.g. h100-sxm,b200")
         if is_range(value) and key in INPUTS and not INPUTS[key].sweepable:
-            sweepable = [i.option for i in INPUTS.values() if i.sweepable]
-            raise InputError(f"{option(key)}: cannot be swept; sweep one of {', '.join(sweepable)}, or a list of names")
+            sweepable = [named(i.key) for i in INPUTS.values() if i.sweepable]
+            raise InputError(f"{named(key)}: cannot be swept; sweep one of {', '.join(sweepable)}, or a list of names")
     swept = [key for key, value in request.items() if is_swept(key, value)]
     if not 1 <= len(swept) <= MAX_AXES:
         raise InputError(
-            "give one option as a range start:stop:step or a list a,b,c (two for a grid), e.g. --gpus 1024:65536:x2"
-            + (f" (got {len(swept)}: {', '.join(map(option, swept))})" if swept else "")
+            "give one option as a range start:stop:step or a list a,b,c (two for a grid), "
+            f"e.g. {named('gpus')} 1024:65536:x2"
+            + (f" (got {len(swept)}: {', '.join(map(named, swept))})" if swept else "")
         )
     axes = tuple(parse_series(key, request[key]) for key in swept)
     points = tuple(itertools.product(*(a.values for a in axes)))
@@ -115,23 +118,23 @@ def parse_series(key: str, text: str) -> Series:
         return parse_range(key, text)
     items = [item.strip() for item in text.split(",")]
     if not all(items):
-        raise InputError(f"{option(key)}: expected a list such as a,b,c, got '{text}'")
+        raise InputError(f"{named(key)}: expected a list such as a,b,c, got '{text}'")
     if key in NAMED:
         return Series(key, INPUTS[key], items)
     axis = INPUTS[key]
     try:
         values = [axis.parse(item) for item in items]
     except (InputError, ValueError):
-        raise InputError(f"{option(key)}: expected a list of values such as 1024,4096, got '{text}'") from None
+        raise InputError(f"{named(key)}: expected a list of values such as 1024,4096, got '{text}'") from None
     return Series(key, axis, values)
 
 
 def parse_range(key: str, text: str) -> Series:
     """The values of `start:stop:step` for option `key`, stop included, at most MAX_POINTS."""
-    flag = option(key)
+    flag = named(key)
     axis = INPUTS.get(key)
     if axis is None or not axis.sweepable:
-        sweepable = [i.option for i in INPUTS.values() if i.sweepable]
+        sweepable = [named(i.key) for i in INPUTS.values() if i.sweepable]
         raise InputError(f"{flag}: cannot be swept; sweep one of {', '.join(sweepable)}")
     start_text, stop_text, step_text = (part.strip() for part in text.split(":"))
     unbounded = axis._replace(bounds=None)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from llamacalc import units
 from llamacalc.budget import Budget, budget, implied_mfu, whole_gpus
 from llamacalc.catalog import Catalog
-from llamacalc.errors import InputError, prefixed
+from llamacalc.errors import InputError, named, prefixed
 from llamacalc.inputs import MAX_GPUS as INPUT_MAX_GPUS
-from llamacalc.inputs import Assumption, option
+from llamacalc.inputs import Assumption
 from llamacalc.ownership import facility_watts
 from llamacalc.resolve import Resolved, Resolver, built
 from llamacalc.specs import Reported
@@ -111,14 +111,14 @@ def _guard(s: Resolved, b: Budget) -> None:
     }  # fmt: skip
     for name, (value, zero_ok) in figures.items():
         if value is not None and not (math.isfinite(value) and (value > 0 or (zero_ok and value == 0))):
-            given = [option(key) for key, a in s.assumptions.items() if a.origin == "user"]
+            given = [named(key) for key, a in s.assumptions.items() if a.origin == "user"]
             blame = f"; check {', '.join(given)}" if given else ""
             raise InputError(f"out of range: the inputs make the {name} {value:g}{blame}")
     if b.gpus > MAX_GPUS:
-        given = [option(key) for key, a in s.assumptions.items() if a.origin == "user"]
+        given = [named(key) for key, a in s.assumptions.items() if a.origin == "user"]
         raise InputError(
             f"the inputs need {b.gpus:.3g} GPUs (at most {MAX_GPUS:,.0f}, ten times the largest cluster announced); "
-            f"check {', '.join(given) or '--days'}"
+            f"check {', '.join(given) or named('days')}"
         )
 
 
@@ -203,8 +203,11 @@ class LayoutJoin(NamedTuple):
         return not low <= self.end_to_end_mfu <= high
 
 
-class TrainReport(NamedTuple):
+@dataclass(frozen=True)
+class TrainReport:
     """`train`: the estimate, its FLOP breakdown when asked (`explain`), and goodput when asked."""
+
+    SCHEMA = "train"  # its document's JSON Schema (llamacalc schema train)
 
     result: TrainResult
     explain: bool = False
@@ -214,8 +217,11 @@ class TrainReport(NamedTuple):
     layout: LayoutJoin | None = None  # --layout: the physical model's answer joined to the bill
 
 
-class Conventions(NamedTuple):
+@dataclass(frozen=True)
+class Conventions:
     """`train --flops all`: the same run counted by every registered FLOP convention."""
+
+    SCHEMA = "train"  # its document's JSON Schema (llamacalc schema train)
 
     results: tuple[TrainResult, ...]
     explain: bool = False  # each convention's breakdown and formula too
@@ -225,8 +231,11 @@ class Conventions(NamedTuple):
         return [r.budget.flops / self.results[0].budget.flops for r in self.results]
 
 
-class Compared(NamedTuple):
+@dataclass(frozen=True)
+class Compared:
     """`compare`: runs side by side, each with its ratios to the first."""
+
+    SCHEMA = "compare"  # its document's JSON Schema (llamacalc schema compare)
 
     results: tuple[TrainResult, ...]
 
@@ -237,6 +246,13 @@ class Compared(NamedTuple):
 
 
 RATIOED = ("params", "active_params", "tokens", "flops", "gpu_seconds", "seconds", "cost", "energy", "co2")
+
+
+def compared(resolver: Resolver, models: Sequence[str], request: Mapping[str, Any]) -> Compared:
+    """What `compare` answers: each model under the same inputs, the first the base of the ratios."""
+    if not models:
+        raise InputError("compare needs at least one model preset")
+    return Compared(tuple(estimate(resolver, {**request, "model": name}) for name in models))
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:
@@ -268,10 +284,10 @@ def lost_per_interruption_given(checkpoint_every: str | None, restart: str | Non
     if checkpoint_every is None and restart is None:
         return LOST_HOURS_PER_INTERRUPTION, f"{rate}; lost per interruption {GOODPUT_SOURCE}"
     if checkpoint_every is None or restart is None:
-        raise InputError("--checkpoint-every and --restart go together")
-    with prefixed("--checkpoint-every"):
+        raise InputError(f"{named('checkpoint_every')} and {named('restart')} go together")
+    with prefixed(named("checkpoint_every")):
         checkpoint = units.parse_quantity(checkpoint_every, units.DURATION) / units.HOUR
-    with prefixed("--restart"):
+    with prefixed(named("restart")):
         restart_hours = units.parse_quantity(restart, units.DURATION) / units.HOUR
     return lost_per_interruption(checkpoint, restart_hours), rate
 
@@ -283,13 +299,15 @@ def serving_bill(catalog: Catalog, result: TrainResult, inference_tokens: Any) -
 
     s = result.resolved
     if s.model is None or s.model.arch is None or s.active_params is None:
-        raise InputError("--inference-tokens: serving needs a model preset with an architecture (for its KV cache)")
+        raise InputError(
+            f"{named('inference_tokens')}: serving needs a model preset with an architecture (for its KV cache)"
+        )
     from llamacalc.estimates.serve import MAX_TOKENS
 
-    with prefixed("--inference-tokens"):
+    with prefixed(named("inference_tokens")):
         tokens = units.parse_count(inference_tokens, "a token count")
     if tokens > MAX_TOKENS:
-        raise InputError(f"--inference-tokens: at most {MAX_TOKENS:.0e}, got '{inference_tokens}'")
+        raise InputError(f"{named('inference_tokens')}: at most {MAX_TOKENS:.0e}, got '{inference_tokens}'")
     served = estimate_serve(catalog, s.model.name, {"gpu": s.hardware.name})
     per_gpu = served.tokens_per_s_per_gpu
     gpu_hours = tokens / per_gpu / units.HOUR
@@ -308,7 +326,7 @@ def with_goodput(result: TrainResult, g: GoodputEstimate) -> TrainResult:
     their ranges) grow by effective / ideal hours; FLOPs, GPUs and MFU stay."""
     ideal, effective = result.budget.seconds / units.HOUR, g.goodput.effective_hours
     if not math.isfinite(effective):
-        raise InputError("--goodput: at this scale interruptions outpace progress; the run never finishes")
+        raise InputError(f"{named('goodput')}: at this scale interruptions outpace progress; the run never finishes")
     factor = effective / ideal
     b = result.budget
     scaled: dict[str, Any] = {
@@ -350,44 +368,53 @@ def with_layout(
 
     for key in ("mfu", "days"):
         if request.get(key) is not None:
-            raise InputError(f"--layout and {option(key)} conflict: the layout gives the utilisation and the time")
+            raise InputError(
+                f"{named('layout')} and {named(key)} conflict: the layout gives the utilisation and the time"
+            )
     fixed = {} if layout.strip().lower() == "auto" else parse_layout(layout)
     degrees = math.prod(fixed.get(key, 1) for key in ("tp", "pp", "dp", "cp"))
     if all(key in fixed for key in ("tp", "pp", "dp")):
         if request.get("gpus") is not None or request.get("cluster") is not None:
-            raise InputError("--layout with tp, pp and dp sets the GPU count; drop --gpus and --cluster")
+            raise InputError(
+                f"{named('layout')} with tp, pp and dp sets the GPU count; drop {named('gpus')} and {named('cluster')}"
+            )
         request = {**request, "gpus": degrees}
     s = resolver.resolve(request)
     model = s.model
     if model is None or model.arch is None:
-        raise InputError("--layout needs a model preset or --config with an architecture (layers, d_model, ...)")
+        raise InputError(
+            f"{named('layout')} needs a model preset or {named('config')} with an architecture (layers, d_model, ...)"
+        )
     if s.tokens is None:
-        raise InputError("--layout needs the training tokens (--tokens) to turn throughput into time")
+        raise InputError(
+            f"{named('layout')} needs the training tokens ({named('tokens')}) to turn throughput into time"
+        )
     gpus_seen = s.assumptions["gpus"]
     if gpus_seen.origin == "default":
         raise InputError(
-            f"--layout {layout} needs a GPU count: --gpus, --cluster, or degrees tp, pp and dp "
+            f"{named('layout')} {layout} needs a GPU count: {named('gpus')}, {named('cluster')}, "
+            "or degrees tp, pp and dp "
             f"({model.name} has no reported run or cluster to take one from)"
         )
     arch, gpus = model.arch, int(s.gpus or 0)
     seq_len = arch.seq_len
     if request.get("seq_len") is not None:
-        with prefixed("--seq-len"):
+        with prefixed(named("seq_len")):
             seq_len = units.parse_whole(request["seq_len"], "a sequence length")
     if not seq_len:
-        raise InputError("--layout: the preset gives no training sequence length; pass --seq-len")
+        raise InputError(f"{named('layout')}: the preset gives no training sequence length; pass {named('seq_len')}")
     check_degrees(arch, seq_len, fixed)
     if batch is not None:
         sequences, _ = global_batch(batch, seq_len)
     else:
         sequences = model.global_batch or default_sequences(seq_len)
-    named = catalog.cluster(request["cluster"]) if request.get("cluster") else None
-    cluster = network_cluster(catalog, model, s.hardware, named)
+    chosen = catalog.cluster(request["cluster"]) if request.get("cluster") else None
+    cluster = network_cluster(catalog, model, s.hardware, chosen)
     step_model = catalog.step_model()
     problem = problem_for(arch, seq_len, sequences, gpus, s.hardware, cluster, step_model, s.precision)
     found, tried, closest = search(problem, fixed_choices(fixed), keep=1)
     if not found:
-        raise InputError("--layout: " + nothing_fits(problem, fixed, tried, closest))
+        raise InputError(f"{named('layout')}: " + nothing_fits(problem, fixed, tried, closest))
     best = found[0]
     per_token = s.flops / s.tokens  # the run's convention, per token
     steady = best.step.tokens_per_s_per_gpu * per_token / s.peak
@@ -395,7 +422,7 @@ def with_layout(
     lost_hours, lost_source = lost or lost_per_interruption_given(None, None)
     interrupted = goodput(gpus, ideal_hours, lost_hours)
     if not math.isfinite(interrupted.effective_hours):
-        raise InputError("--layout: at this scale interruptions outpace progress; the run never finishes")
+        raise InputError(f"{named('layout')}: at this scale interruptions outpace progress; the run never finishes")
     end_to_end = steady * interrupted.fraction
     sigma = step_model.statistics.get("held_out_rms_log_error", 0.0)
     band = (end_to_end * math.exp(-Z90 * sigma), end_to_end * math.exp(Z90 * sigma))
@@ -410,7 +437,7 @@ def with_layout(
     )  # fmt: skip
     low, high = s.mfu_band
     gpus_from = (
-        "--layout degrees" if all(k in fixed for k in ("tp", "pp", "dp")) else gpus_seen.source or gpus_seen.origin
+        "the layout's degrees" if all(k in fixed for k in ("tp", "pp", "dp")) else gpus_seen.source or gpus_seen.origin
     )
     join = LayoutJoin(
         best, sequences, gpus_from, best.step.mfu, steady, interrupted, lost_hours, end_to_end,

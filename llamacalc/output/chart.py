@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
-from llamacalc.errors import InputError
+from llamacalc.errors import InputError, printable
 from llamacalc.inputs import option
 from llamacalc.output.numbers import count, flops, money
 from llamacalc.output.render import renders
@@ -25,10 +25,16 @@ if TYPE_CHECKING:
     from llamacalc.estimates.train import TrainResult
 
 WIDTH, HEIGHT = 960, 420
-LEFT, RIGHT, TOP, BOTTOM = 86, 24, 78, 64  # each panel's margins, in px
+LEFT, RIGHT, TOP, BOTTOM = 86, 24, 88, 64  # each panel's margins, in px
 INK, GRID, BAND, LINE = "#222", "#ddd", "#9ecae1", "#08519c"
 PALETTE = ("#08519c", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666")
 FONT = 'font-family="Helvetica, Arial, sans-serif"'
+
+
+def escape(text: str) -> str:
+    """Text for SVG: markup escaped, and control characters from preset files (which XML forbids)
+    shown escaped, as the terminal shows them."""
+    return _escape(printable(text))
 
 
 class Band(NamedTuple):
@@ -117,8 +123,8 @@ def _panel(
     x0, x1, y0, y1 = left + LEFT, left + width - RIGHT, HEIGHT - BOTTOM, TOP
     logarithmic = len(xs) > 2 and xs[0] > 0 and _geometric(xs)
     position = _scale(xs, x0, x1, logarithmic)
-    top = _nice(max(b.p90 for b in bands) * 1.05)
-    ticks = [top * i / 4 for i in range(5)]
+    ticks = _ticks(max(b.p90 for b in bands) * 1.05)
+    top = ticks[-1]
 
     def y(value: float) -> float:
         return y0 - (y0 - y1) * value / top
@@ -166,12 +172,19 @@ def _x_ticks(xs: Sequence[float]) -> list[float]:
     return [xs[round(i * step)] for i in range(8)]
 
 
-def _nice(value: float) -> float:
-    """The smallest 1, 2, 2.5, 4, 5 or 8 × 10^k at least `value` whose quarters read well."""
-    if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    return next(m * power for m in (1, 2, 2.5, 4, 5, 8, 10) if m * power >= value)
+def _ticks(highest: float) -> list[float]:
+    """A y axis's labels: zero to the first multiple of the step at or above `highest`, the step the
+    smallest 1, 2, 2.5 or 5 × 10^k giving at most five intervals (so $50M, never $62.5M)."""
+    if highest <= 0:
+        return [0.0, 1.0]
+    power = 10 ** math.floor(math.log10(highest / 5))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power * 5 >= highest)
+    return [step * i for i in range(math.ceil(highest / step - 1e-9) + 1)]
+
+
+def _decade(k: int) -> str:
+    """10^k as a y axis labels it: '100B', '10T', then '1e15' as the x axis writes compute."""
+    return count(10**k) if k < 15 else f"1e{k}"
 
 
 @renders("chart", "OptimalPlan")
@@ -209,7 +222,7 @@ def _log_panel(
         parts.append(f'<line x1="{x0}" y1="{py(10**k):.1f}" x2="{x1}" y2="{py(10**k):.1f}" stroke="{GRID}"/>')
         parts.append(
             f'<text x="{x0 - 8}" y="{py(10**k) + 4:.1f}" font-size="12" text-anchor="end" fill="{INK}">'
-            f"{escape(count(10**k))}</text>"
+            f"{_decade(k)}</text>"
         )
     for k in range(low_x, high_x + 1):
         parts.append(

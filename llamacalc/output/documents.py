@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from llamacalc.output.fields import Field, below
 from llamacalc.output.numbers import count, flops
-from llamacalc.output.render import renders
+from llamacalc.output.render import renderer, renders
 from llamacalc.units import DAY, HOUR, MWH
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
@@ -49,9 +49,18 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
 TRAIN_SCHEMA = "llamacalc.train/1"
 
 
-def _whole(count: float | None) -> float | int | None:
-    """A count that is whole as an integer (405853388800, not 405853388800.0), as GPUs already are."""
-    return int(count) if count is not None and float(count).is_integer() and abs(count) < 2**53 else count
+# Inputs that count whole things (parameters, tokens, GPUs, tokens a sequence): JSON integers, in the
+# documents' figures and in their assumptions' values.
+WHOLE = frozenset({"params", "active_params", "tokens", "gpus", "seq_len"})
+
+
+def _whole(count: Any) -> Any:
+    """A count whole by nature as an integer: `16.13B` reads as 16.13 × 1e9 = 16129999999.999998,
+    written 16130000000; an optimum of 13362856972.8 parameters, 13362856973. None stays None."""
+    try:
+        return round(count)
+    except (TypeError, ValueError, OverflowError):  # None; a non-finite figure, which the encoder refuses
+        return count
 
 
 def _finite(value: float | None) -> float | None:
@@ -63,7 +72,7 @@ def _scaled(value: float | None, unit: float) -> float | None:
 
 
 def assumptions_document(assumptions: Mapping[str, Assumption]) -> dict[str, Any]:
-    return {name: _assumption_dict(a) for name, a in assumptions.items()}
+    return {name: _assumption_dict(a, name in WHOLE) for name, a in assumptions.items()}
 
 
 # Range names in JSON, and each one's display scale (canonical units per JSON unit).
@@ -148,7 +157,7 @@ def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> s
     parts = [key + (get(result) if written else _value_json(get(result))) for key, get, written in _HEAD]
     parts += [f"{_text_json(key)}: {encode(value)}" for key, value in (extra or {}).items()]
     body = ", ".join(
-        f'"{name}": {_user_json(a) if a.origin == "user" else _cited_json(a)}'
+        f'"{name}": {_user_json(a, name in WHOLE) if a.origin == "user" else _cited_json(a, name in WHOLE)}'
         for name, a in result.resolved.assumptions.items()
     )
     return f'{{{", ".join(parts)}, "assumptions": {{{body}}}}}'
@@ -260,19 +269,21 @@ encode = json.JSONEncoder(allow_nan=False).encode  # json.dumps(allow_nan=False)
 
 
 @functools.lru_cache(maxsize=1024)  # preset and default figures: few, repeated, with long sources
-def _cited_json(a: Assumption) -> str:
-    return encode(_assumption_dict(a))
+def _cited_json(a: Assumption, whole: bool) -> str:
+    return encode(_assumption_dict(a, whole))
 
 
 _text_json = functools.lru_cache(maxsize=1024)(encode)  # units and sources: a few strings, on every line
 
 
-def _user_json(a: Assumption) -> str:
-    """`_assumption_dict(a)` as JSON for a user's input: a number (new on every line) written directly,
-    its unit and source encoded once; a name (a GPU, a precision) repeats, so is encoded once whole."""
+def _user_json(a: Assumption, whole: bool) -> str:
+    """`_assumption_dict(a, whole)` as JSON for a user's input: a number (new on every line) written
+    directly, its unit and source encoded once; a name (a GPU, a precision) repeats, so is encoded once whole."""
     value = a.value
     if type(value) not in (int, float) or not math.isfinite(value):
-        return _cited_json(a) if isinstance(value, str) else encode(_assumption_dict(a))
+        return _cited_json(a, whole) if isinstance(value, str) else encode(_assumption_dict(a, whole))
+    if whole:
+        value = round(value)
     flag = "true" if a.is_assumption else "false"
     return (
         f'{{"value": {value!r}, "unit": {_text_json(a.unit)}, "origin": "user", "assumption": {flag}, '
@@ -280,8 +291,9 @@ def _user_json(a: Assumption) -> str:
     )
 
 
-def _assumption_dict(a: Assumption) -> dict[str, Any]:
-    return {"value": a.value, "unit": a.unit, "origin": a.provenance, "assumption": a.is_assumption, "source": a.source}
+def _assumption_dict(a: Assumption, whole: bool = False) -> dict[str, Any]:
+    value = _whole(a.value) if whole and type(a.value) is float else a.value
+    return {"value": value, "unit": a.unit, "origin": a.provenance, "assumption": a.is_assumption, "source": a.source}
 
 
 def entry_document(entry: Entry) -> dict[str, Any]:
@@ -341,8 +353,8 @@ def conventions(counted: Conventions) -> list[dict[str, Any]]:
 
 def _split_document(split: Split) -> dict[str, Any]:
     return {
-        "params": split.params,
-        "tokens": split.tokens,
+        "params": _whole(split.params),
+        "tokens": _whole(split.tokens),
         "tokens_per_param": split.tokens_per_param,
         "loss": split.loss,
         "flops": split.flops,
@@ -376,8 +388,8 @@ def loss_document(model: str | None, reports: Sequence[LossReport]) -> dict[str,
     return {
         "schema": "llamacalc.loss/1",
         "model": model,
-        "params": first.params,
-        "tokens": first.tokens,
+        "params": _whole(first.params),
+        "tokens": _whole(first.tokens),
         "tokens_per_param": first.tokens / first.params,
         "flops": first.flops,
         "laws": [
@@ -386,7 +398,7 @@ def loss_document(model: str | None, reports: Sequence[LossReport]) -> dict[str,
                 "loss": r.loss,
                 "optimal": _split_document(r.optimal),
                 "loss_gap": r.gap,
-                "implied_inference_tokens": r.inference_tokens,
+                "implied_inference_tokens": _whole(r.inference_tokens),
             }
             for r in reports
         ],
@@ -397,12 +409,12 @@ def overtraining_document(found: Sequence[Overtraining]) -> dict[str, Any]:
     """The `optimal --params N --loss L --json` document: schema llamacalc.overtrain/1."""
     return {
         "schema": "llamacalc.overtrain/1",
-        "params": found[0].params,
+        "params": _whole(found[0].params),
         "target_loss": found[0].target,
         "laws": [
             {
                 "law": o.law.name,
-                "tokens": o.tokens,
+                "tokens": _whole(o.tokens),
                 "tokens_per_param": o.tokens / o.params,
                 "flops": o.flops,
                 "optimal": _split_document(o.optimal),
@@ -420,8 +432,8 @@ def inference_document(plan: InferencePlan) -> dict[str, Any]:
         params, tokens = (found.baseline_params, found.baseline_tokens) if baseline else (found.params, found.tokens)
         train, serve = found.flops(params, tokens)
         spent = found.dollars(baseline)
-        return {"params": params, "tokens": tokens, "tokens_per_param": tokens / params, "train_flops": train,
-                "inference_flops": serve, "total_flops": train + serve,
+        return {"params": _whole(params), "tokens": _whole(tokens), "tokens_per_param": tokens / params,
+                "train_flops": train, "inference_flops": serve, "total_flops": train + serve,
                 **({"train_usd": spent[0], "serving_usd": spent[1]} if spent else {})}  # fmt: skip
 
     first = plan.found[0]
@@ -430,7 +442,7 @@ def inference_document(plan: InferencePlan) -> dict[str, Any]:
         "objective": "cost" if plan.by_cost else "flops",
         **({"serving_mfu_basis": plan.serving_basis} if plan.serving_basis else {}),
         "target_loss": first.target,
-        "inference_tokens": plan.served,
+        "inference_tokens": _whole(plan.served),
         "laws": [
             {
                 "law": f.law.name,
@@ -476,7 +488,7 @@ def serve_document(e: ServeEstimate) -> dict[str, Any]:
         "tpot_parts_s": e.parts,
         "weight_bytes": e.weight_bytes,
         "kv_cache_bytes_per_token": e.kv_bytes_per_token,
-        "kv_cache_tokens": e.kv_tokens,
+        "kv_cache_tokens": math.floor(e.kv_tokens) if math.isfinite(e.kv_tokens) else e.kv_tokens,  # whole ones held
         "ranges": {
             "output_tokens_per_s": dict(e.tokens_per_s),
             "usd_per_million_tokens": None if usd is None else dict(usd),
@@ -494,7 +506,8 @@ def serve_document(e: ServeEstimate) -> dict[str, Any]:
 
 
 def fleet_document(f: Fleet) -> dict[str, Any]:
-    """`fleet --json`: schema llamacalc.fleet/1."""
+    """`fleet --json`: schema llamacalc.fleet/1. Every GPU-hour is one of `gpu`'s; `usd_per_gpu_hour`
+    is the capex's rate where there is a capex, `usd_per_gpu_hour_purchase` the lower bound."""
     return {
         "schema": "llamacalc.fleet/1",
         "cluster": f.cluster.name,
@@ -502,13 +515,24 @@ def fleet_document(f: Fleet) -> dict[str, Any]:
         "gpus": f.cluster.gpus,
         "capex_usd": f.capex,
         "capex_per_gpu_usd": f.capex_per_gpu,
-        "usd_per_gpu_hour": None if f.owned is None else f.owned.total * HOUR,
+        "capex_covers": None if f.capex is None else f.cluster.entry.source_of("capex"),
+        "usd_per_gpu_hour": f.usd_per_gpu_hour,
+        "usd_per_gpu_hour_capex": None if f.capex_rate is None else f.capex_rate.total * HOUR,
+        "usd_per_gpu_hour_purchase": None if f.owned is None else f.owned.total * HOUR,
+        "depreciation": f.depreciation,
         "facility_mw": _scaled(f.facility_watts, 1e6),
         "gpu_hours_per_year": f.gpu_hours_per_year,
         "models": [
-            {"model": s.model, "gpu_hours": s.gpu_hours, "reported": s.reported, "share_of_fleet_year": s.share}
+            {
+                "model": s.model,
+                "gpu_hours": s.gpu_hours.p50,
+                "reported": s.reported,
+                "share_of_fleet_year": s.share.p50,
+                "ranges": {"gpu_hours": s.gpu_hours._asdict(), "share_of_fleet_year": s.share._asdict()},
+            }
             for s in f.shares
         ],
+        "assumptions": assumptions_document(f.assumptions),
     }
 
 
@@ -522,10 +546,11 @@ def check_document(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]
                 {
                     "limit": c.limit.key,
                     "unit": c.limit.unit,
-                    "maximum": c.maximum,
-                    "value": c.value,
+                    # a limit on a count (GPUs) in whole ones: the most allowed, the count found
+                    "maximum": math.floor(c.maximum) if c.limit.figure in WHOLE else c.maximum,
+                    "value": _whole(c.value) if c.limit.figure in WHOLE else c.value,
                     "confidence": c.confidence,
-                    "estimate": c.estimate,
+                    "estimate": _whole(c.estimate) if c.limit.figure in WHOLE else c.estimate,
                     "margin": c.margin,
                     "passed": c.passed,
                 }
@@ -557,6 +582,11 @@ def sweep_document(sweep: Sweep, result: Callable[[TrainResult], Any] | None = N
     `result` renders each run (the whole train document, or a --fields projection)."""
     first = sweep.series
     render = result or train_document
+
+    def shown(axis: Any, value: Any) -> Any:
+        """A point's value in its axis's display unit; a count (GPUs, parameters) whole."""
+        return _whole(axis.display(value)) if axis.key in WHOLE else axis.display(value)
+
     return {
         "schema": "llamacalc.sweep/1",
         "swept": first.key,
@@ -564,8 +594,8 @@ def sweep_document(sweep: Sweep, result: Callable[[TrainResult], Any] | None = N
         "axes": [a.key for a in sweep.axes],
         "points": [
             {
-                "value": first.display(point[0]),
-                "values": {a.key: a.display(v) for a, v in zip(sweep.axes, point, strict=True)},
+                "value": shown(first, point[0]),
+                "values": {a.key: shown(a, v) for a, v in zip(sweep.axes, point, strict=True)},
                 "result": render(r),
             }
             for point, r in zip(sweep.points, sweep.results, strict=True)
@@ -688,7 +718,7 @@ def layout_document(r: LayoutResult) -> dict[str, Any]:
         "gpu_memory_gib": r.hardware.memory / 2**30,
         "allowance_gib": r.allowance / 2**30,
         "layouts": [layout_entry(c) for c in r.layouts],
-        "step_model": {"name": r.step_model.name, **dict(r.step_model.statistics)},
+        "step_model": {"name": r.step_model.name, **_counted_steps(r.step_model.statistics)},
         "notes": list(r.notes),
     }
 
@@ -706,11 +736,16 @@ def layout_join_document(j: LayoutJoin, result: TrainResult) -> dict[str, Any]:
     }
 
 
+def _counted_steps(statistics: Mapping[str, float]) -> dict[str, Any]:
+    """A step fit's statistics, the number of steps it was fitted to whole (23, not 23.0)."""
+    return {key: _whole(value) if key == "steps" else value for key, value in statistics.items()}
+
+
 def steps_document(b: StepBacktest) -> dict[str, Any]:
     """`backtest --steps --json`: schema llamacalc.steps/1; each measured step against the model."""
     return {
         "schema": "llamacalc.steps/1",
-        "summary": b.summary(),
+        "summary": _counted_steps(b.summary()),
         "steps": [
             {
                 "name": p.measured.name,
@@ -748,6 +783,7 @@ def memory_document(m: MemoryEstimate) -> dict[str, Any]:
         "model": m.model,
         "gpu": m.gpu,
         "layout": m.layout._asdict(),
+        "seq_len": m.seq_len,
         "bytes_per_gpu": {
             "weights": used.weights,
             "gradients": used.gradients,
@@ -763,6 +799,7 @@ def memory_document(m: MemoryEstimate) -> dict[str, Any]:
         "min_gpus": m.min_gpus,
         "fewest_gpus": None if m.fewest is None else m.fewest[0],
         "fewest_layout": None if m.fewest is None else m.fewest[1]._asdict(),
+        "notes": list(m.notes),
     }
 
 
@@ -853,37 +890,58 @@ def _dumped(document: Any) -> str:
     return json.dumps(document, allow_nan=False) + "\n"
 
 
-@renders("json", "TrainReport")
-def _train_report(report: TrainReport) -> str:
+def _train_extra(report: TrainReport) -> dict[str, Any]:
+    """What `train` adds to its run's document: goodput, the layout joined, the serving bill."""
     g, bill = report.goodput, report.serving
     extra = {} if g is None else {"goodput": goodput_document(g.goodput, g.lost_per_interruption, report.result)}
     if report.layout is not None:
         extra |= layout_join_document(report.layout, report.result)
     if bill is not None:
         extra["serving"] = {
-            "tokens": bill.tokens, "flops": bill.flops, "tokens_per_s_per_gpu": bill.tokens_per_s_per_gpu,
+            "tokens": _whole(bill.tokens), "flops": bill.flops, "tokens_per_s_per_gpu": bill.tokens_per_s_per_gpu,
             "gpu_hours": bill.gpu_hours, "cost_usd": bill.cost,
         }  # fmt: skip
-    return train_json(report.result, extra or None) + "\n"
+    return extra
 
 
+@renders("json", "TrainReport")
+def _train_report(report: TrainReport) -> str:
+    return train_json(report.result, _train_extra(report) or None) + "\n"
+
+
+def _with_extra(result: TrainResult, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's document with `extra` keys before its assumptions, as `train_json` writes them."""
+    document = train_document(result)
+    assumptions = document.pop("assumptions")
+    return {**document, **extra, "assumptions": assumptions}
+
+
+@renders("json", "object")
+def _json(result: object) -> str:
+    """Any result's document (format 'document'), as JSON text."""
+    return _dumped(renderer(result, "document")(result))
+
+
+# The documents themselves (format 'document'): JSON text, CSV rows and the API are made from these.
+renders("document", "TrainReport")(lambda report: _with_extra(report.result, _train_extra(report)))
+renders("document", "Conventions")(lambda c: _with_extra(c.results[0], {"conventions": conventions(c)}))
 renders("json", "Conventions")(lambda c: train_json(c.results[0], {"conventions": conventions(c)}) + "\n")
-renders("json", "Compared")(lambda c: _dumped(compare_document(c)))
-renders("json", "CheckReport")(lambda report: _dumped(check_document(report.runs)))
-renders("json", "Sweep")(lambda sweep: _dumped(sweep_document(sweep)))
-renders("json", "OptimalPlan")(lambda plan: _dumped(optimal_document(plan)))
-renders("json", "OvertrainingPlan")(lambda plan: _dumped(overtraining_document(plan.found)))
-renders("json", "LossComparison")(lambda c: _dumped(loss_document(c.model, c.reports)))
-renders("json", "Backtest")(lambda found: _dumped(backtest_document(found)))
-renders("json", "MemoryEstimate")(lambda m: _dumped(memory_document(m)))
-renders("json", "LayoutResult")(lambda r: _dumped(layout_document(r)))
-renders("json", "StepBacktest")(lambda b: _dumped(steps_document(b)))
-renders("json", "Catalog")(lambda catalog: _dumped(presets_document(catalog)))
-renders("json", "Entry")(lambda entry: _dumped(entry_document(entry)))
-renders("json", "Citations")(lambda c: _dumped({"schema": "llamacalc.sources/1", "sources": dict(c.references)}))
-renders("json", "ServeEstimate")(lambda e: _dumped(serve_document(e)))
-renders("json", "InferencePlan")(lambda plan: _dumped(inference_document(plan)))
-renders("json", "Fleet")(lambda f: _dumped(fleet_document(f)))
+renders("document", "Compared")(compare_document)
+renders("document", "CheckReport")(lambda report: check_document(report.runs))
+renders("document", "Sweep")(sweep_document)
+renders("document", "OptimalPlan")(optimal_document)
+renders("document", "OvertrainingPlan")(lambda plan: overtraining_document(plan.found))
+renders("document", "LossComparison")(lambda c: loss_document(c.model, c.reports))
+renders("document", "Backtest")(backtest_document)
+renders("document", "MemoryEstimate")(memory_document)
+renders("document", "LayoutResult")(layout_document)
+renders("document", "StepBacktest")(steps_document)
+renders("document", "Catalog")(presets_document)
+renders("document", "Entry")(entry_document)
+renders("document", "Citations")(lambda c: {"schema": "llamacalc.sources/1", "sources": dict(c.references)})
+renders("document", "ServeEstimate")(serve_document)
+renders("document", "InferencePlan")(inference_document)
+renders("document", "Fleet")(fleet_document)
 
 
 def serving_backtest_document(b: ServingBacktest) -> dict[str, Any]:
@@ -919,4 +977,4 @@ def serving_backtest_document(b: ServingBacktest) -> dict[str, Any]:
     }
 
 
-renders("json", "ServingBacktest")(lambda b: _dumped(serving_backtest_document(b)))
+renders("document", "ServingBacktest")(serving_backtest_document)

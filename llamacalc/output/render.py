@@ -16,15 +16,22 @@ from llamacalc.errors import inert
 
 FORMATS = {
     "json": "llamacalc.output.documents",
+    "document": "llamacalc.output.documents",  # the document as data, which `json` writes as text
     "table": "llamacalc.output.tables",
     "tables": "llamacalc.output.tables",  # the rich Tables themselves, which `table` and the reports draw
     "brief": "llamacalc.output.tables",  # one line (`--brief`)
+    "rows": "llamacalc.output.rows",  # the document as flat records, which `csv` writes
+    "csv": "llamacalc.output.rows",
+    "md": "llamacalc.output.markdown",  # the tables as Markdown, for a pull request
     "github": "llamacalc.output.github",  # workflow-command annotations
-    "markdown": "llamacalc.output.github",  # a step summary
-    "svg": "llamacalc.output.export",  # the table as a picture
-    "html": "llamacalc.output.export",  # the table as a page
+    "markdown": "llamacalc.output.github",  # a check's step summary
+    "junit": "llamacalc.output.junit",  # a check as JUnit XML, for CI systems other than GitHub
+    "svg": "llamacalc.output.export",  # the tables as a picture
+    "html": "llamacalc.output.export",  # the tables as a page
     "chart": "llamacalc.output.chart",  # a plot, as SVG
 }
+# What `--format` offers: the formats a person or a pipeline reads on stdout.
+STDOUT_FORMATS = ("table", "json", "csv", "md", "github", "junit")
 
 Renderer = Callable[[Any], Any]  # text, or (format 'tables') rich Tables
 R = TypeVar("R", bound=Renderer)
@@ -47,13 +54,28 @@ def render(result: object, format: str) -> str:
     """`result` as text in `format`, by the renderer registered for its type."""
     text = renderer(result, format)(result)
     # A table wraps a long name where it must: no line it makes may begin a workflow command.
-    return inert(text) if format == "table" else text
+    return inert(text) if format in ("table", "md") else text
 
 
-def renderer(result: object, format: str) -> Renderer:
-    """The `format` renderer registered for `result`'s type or its nearest base."""
+def formats(result: object) -> tuple[str, ...]:
+    """The stdout formats `result` can be written in."""
+    return tuple(f for f in STDOUT_FORMATS if has_renderer(result, f))
+
+
+def has_renderer(result: object, format: str) -> bool:
+    return _found(result, format) is not None
+
+
+def _found(result: object, format: str) -> Renderer | None:
     importlib.import_module(FORMATS[format])
     for kind in type(result).__mro__:
         if (format, kind.__name__) in _RENDERERS:
             return _RENDERERS[format, kind.__name__]
+    return None
+
+
+def renderer(result: object, format: str) -> Renderer:
+    """The `format` renderer registered for `result`'s type or its nearest base."""
+    if (found := _found(result, format)) is not None:
+        return found
     raise LookupError(f"no {format} renderer for {type(result).__name__}")

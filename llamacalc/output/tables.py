@@ -282,13 +282,113 @@ def assumptions_table(assumptions: Mapping[str, Assumption]) -> Table:
     return table
 
 
-def presets_table(catalog: Catalog) -> Table:
-    table = _table(None, "kind", "name", "title")
-    table.columns[1].justify = table.columns[2].justify = "left"
-    for kind, entries in catalog.entries.items():
-        for name, entry in entries.items():
-            table.add_row(kind, name, entry.title)
-    return table
+def presets_table(catalog: Catalog) -> list[Table]:
+    """A table per kind, each preset with its key figures as written in its file (listing parses no
+    quantity), so that each kind's columns fit its own names."""
+    kinds = [kind for kind, entries in catalog.entries.items() if entries]
+    tables = []
+    for kind in kinds:
+        entries = catalog.entries[kind]
+        cited = kind == "sources"  # a citation's title is the reference: the one thing to show
+        figures = {name: key_figures(entry) for name, entry in entries.items()}
+        stacked = not cited and not _fits(list(entries), list(figures.values()), [e.title for e in entries.values()])
+        columns = (
+            ("tag", "reference")
+            if cited
+            else ("name", "title, key figures")
+            if stacked
+            else ("name", "key figures", "title")
+        )
+        table = _table(f"{kind} ({len(entries)})", *columns)
+        for column in table.columns:
+            column.justify = "left"
+        table.columns[0].no_wrap = True  # a name is never cut
+        cells: list[tuple[str, ...]] = [
+            (name, "\n".join(filter(None, [entry.title, figures[name]])))
+            if cited or stacked
+            else (name, figures[name], entry.title)
+            for name, entry in entries.items()
+        ]
+        for row in cells:
+            table.add_row(*row)
+        _unbroken(table, *zip(*cells, strict=True))
+        if kind == "hardware":
+            table.caption = "peak: dense BF16; price: on demand"
+            table.caption_justify = "left"
+        tables.append(table)
+    if len(kinds) > 1:
+        tables[-1].caption = "one kind: llamacalc presets KIND; one preset: llamacalc presets show NAME"
+        tables[-1].caption_justify = "left"
+    return tables
+
+
+def _fits(*columns: Sequence[str]) -> bool:
+    """Whether columns of these cells fit the table's width with nothing cut: every line of each
+    column but the last whole (names, figures), the last wrapped between words, and the padding."""
+    *whole, wrapped = columns
+    lines = sum(max((len(line) for cell in column for line in cell.splitlines()), default=0) for column in whole)
+    return lines + _longest_word(wrapped) + 3 * len(columns) + 1 <= width()
+
+
+def _longest_word(cells: Sequence[str]) -> int:
+    return max((len(word) for cell in cells for word in cell.split()), default=0)
+
+
+def _unbroken(table: Table, *columns: Sequence[str]) -> None:
+    """Every column but the last unwrapped, and the last at least as wide as its longest word, so that
+    fitting the width wraps it between words; where nothing can (a URL longer than the terminal),
+    rich folds as it would."""
+    if not _fits(*columns):
+        return
+    for column in table.columns[:-1]:
+        column.no_wrap = True
+    table.columns[-1].min_width = _longest_word(columns[-1])
+
+
+def key_figures(entry: Entry) -> str:
+    """What tells one preset of a kind from another, a figure a line (so that none wraps inside): a
+    GPU's peak, memory and price, a model's size and tokens, a cluster's GPUs, a run's hours."""
+    f = entry.fields
+
+    def figure(key: str, suffix: str = "") -> str | None:
+        value = f.get(key)
+        if value is None:
+            return None
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return f"{count(value) if is_number else _field(entry, key, value)}{suffix}"
+
+    def on(count_key: str, gpu_key: str) -> str:
+        n = f.get(count_key)
+        return f"{whole(n) if isinstance(n, int) else n} × {f.get(gpu_key)}"
+
+    parts: list[str | None]
+    match entry.kind:
+        case "models":
+            scaled = f"{f['based_on']} × {f.get('compute_scale', '?')} compute" if "based_on" in f else None
+            parts = [figure("params", " params"), figure("active_params", " active"), figure("tokens", " tokens")]
+            parts.append(scaled)
+        case "hardware":
+            parts = [figure("peak_bf16"), figure("memory"), figure("price")]
+        case "clusters":
+            parts = [on("gpus", "gpu"), figure("capex", " capex")]
+        case "laws":
+            parts = [figure("form")]
+        case "runs":
+            hours = figure("accelerator_hours")
+            parts = [figure("params", " params"), figure("tokens", " tokens")]
+            parts.append(hours and f"{hours} h on {f.get('accelerator')}")
+        case "serving":
+            parts = [str(f.get("model")), on("tp", "accelerator"), figure("tokens_per_s", " tokens/s")]
+        case "steps":
+            parts = [on("gpus", "gpu"), figure("tokens_per_s_per_gpu", " tokens/s/GPU")]
+        case "pricing":
+            low_high = f.get("discount")
+            parts = [f"{percent(low_high[0], 2)}–{percent(low_high[1], 2)} off" if isinstance(low_high, list) else None]
+        case "ownership":
+            parts = [figure("electricity"), figure("depreciation_ooms_per_year", " OOM/year")]
+        case _:
+            parts = []
+    return "\n".join(p for p in parts if p)
 
 
 def entry_table(entry: Entry) -> Table:
@@ -297,30 +397,52 @@ def entry_table(entry: Entry) -> Table:
         table.show_header = False
         table.add_row(entry.title)
         return table
-    table = _table(f"{entry.title} ({entry.kind}.{entry.name}, {entry.path.name})", "field", "value", "source")
-    table.columns[1].justify = table.columns[2].justify = "left"
+    cited: dict[str, str] = {}  # each source given once: a later figure from it names the first
+
+    def once(key: str, source: str) -> str:
+        if not source:
+            return ""
+        first = cited.setdefault(source, key)
+        return source if first == key else f"as {first}"
+
+    rows = []
     for key, value in entry.fields.items():
         if key in ("source", "sources", "title"):
             continue
         if isinstance(value, dict):
-            for sub, subvalue in value.items():
-                table.add_row(f"{key}.{sub}", _written(subvalue), "" if sub == "source" else value.get("source", ""))
+            for sub, subvalue in value.items():  # a table's own source is a source: a row only if unused
+                if sub != "source":
+                    rows.append(
+                        (f"{key}.{sub}", _written(subvalue), once(f"{key}.{sub}", str(value.get("source", ""))))
+                    )
+                elif str(subvalue) not in cited:
+                    rows.append((f"{key}.{sub}", "", once(f"{key}.{sub}", str(subvalue))))
         else:
             source = entry.source_of(key) if key in entry.figures else ""
-            table.add_row(key, _field(entry, key, value), source)
+            rows.append((key, _field(entry, key, value), once(key, source)))
+    stacked = not _fits(*([row[i] for row in rows] for i in range(3)))  # the source under its value
+    title = f"{entry.title} ({entry.kind}.{entry.name}, {entry.path.name})"
+    table = _table(title, "field", "value, source") if stacked else _table(title, "field", "value", "source")
+    for column in table.columns:
+        column.justify = "left"
+    table.columns[0].no_wrap = True  # a field's name is never cut
+    cells = [(key, f"{shown}\n{source}".strip()) if stacked else (key, shown, source) for key, shown, source in rows]
+    for row in cells:
+        table.add_row(*row)
+    _unbroken(table, *zip(*cells, strict=True))
     return table
 
 
 # Preset fields holding a quantity: shown in the one number style (1,978.9 TFLOP/s, 3.35 TB/s, $3.00/GPU-h).
 QUANTITY_FIELDS = {
     "peak_bf16": RATE, "peak_fp8": RATE, "peak_int8": RATE, "memory": MEMORY, "bandwidth": BANDWIDTH,
-    "power": POWER, "price": PRICE, "price_range": PRICE, "purchase_price": MONEY,
+    "power": POWER, "price": PRICE, "price_range": PRICE, "purchase_price": MONEY, "capex": MONEY,
 }  # fmt: skip
 
 
 def _field(entry: Entry, key: str, value: Any) -> str:
     """A preset's field for people: a quantity in the one number style, else as written."""
-    kind = QUANTITY_FIELDS.get(key) if entry.kind == "hardware" else None
+    kind = QUANTITY_FIELDS.get(key) if entry.kind in ("hardware", "clusters") else None
     if kind is None:
         return _written(value)
     try:
@@ -379,22 +501,57 @@ def optimal_table(plan: OptimalPlan) -> Table:
     return table
 
 
-def fleet_tables(f: Fleet) -> tuple[Table, Table]:
+def fleet_tables(f: Fleet) -> list[Table]:
+    """The fleet's price of a GPU-hour first, bracketed: the capex's rate, what that capex covers,
+    and the purchase price's rate as the lower bound; then each model's share of a fleet-year."""
+    gpu = f.hardware.name
     table = _table(f"{f.cluster.title} ({f.cluster.name}) as an owned fleet", "", "value")
-    table.add_row("GPUs", f"{whole(f.cluster.gpus)} {f.hardware.name}")
+    if f.capex_rate is not None:
+        energy = ", energy" if f.capex_rate.energy else ""
+        table.add_row("$/GPU-hour on capex", f"${f.capex_rate.total * HOUR:,.2f} (capex over GPUs and life{energy})")
+    if f.owned is not None:
+        table.add_row("$/GPU-hour, lower bound", f"${f.owned.total * HOUR:,.2f} (purchase price, networking, energy)")
+    table.add_row("GPUs", f"{whole(f.cluster.gpus)} {gpu}")
     if f.capex is not None and f.capex_per_gpu is not None:
         table.add_row("capex", f"{money(f.capex)} ({money(f.capex_per_gpu)} per GPU)")
-    if f.owned is not None:
-        table.add_row("owned $/GPU-hour", f"${f.owned.total * HOUR:,.2f} (hardware, networking, energy)")
     if f.facility_watts is not None:
         table.add_row("facility power", power(f.facility_watts))
-    table.add_row("GPU-hours a year", count(f.gpu_hours_per_year))
-    shares = _table("Training runs as a share of a fleet-year", "model", "GPU-hours", "", "share")
-    for s in f.shares:
-        shares.add_row(s.model, count(s.gpu_hours), "reported" if s.reported else "estimated", f"{s.share:.2%}")
-    table.caption = f"capex: {f.cluster.entry.source_of('capex')}" if f.capex is not None else None
+    table.add_row(f"{gpu} hours a year", count(f.gpu_hours_per_year))
+    notes = []
+    if f.capex is not None:
+        given = ", spread as if it bought the fleet whole" if f.capex_given else ""
+        notes.append(f"capex covers: {f.cluster.entry.source_of('capex')}{given}")
+        if f.owned is not None and f.capex_rate is not None and f.capex_rate.total < f.owned.total:
+            notes.append("the capex is less than the GPUs' purchase price: its rate is below the lower bound")
+    else:
+        notes.append("no capex in the preset: --capex gives the rate of what was spent")
+    if f.owned is not None:
+        notes.append(
+            f"lower bound: {gpu}'s purchase price with its server share, and cluster networking (Epoch AI's "
+            "method); a capex that paid for buildings and other servers too gives an upper bound"
+        )
+    notes.append(f"depreciation: {f.depreciation}")
+    if not f.sources:
+        notes.append("more: --sources")
+    table.caption = "\n".join(notes)
     table.caption_justify = "left"
-    return table, shares
+    shares = _table(f"Each run's share of a fleet-year ({gpu} GPU-hours)", "model", "GPU-hours", "share")
+    shares.columns[0].no_wrap = True  # a name is never cut: the ranges wrap whole beside it
+    for s in f.shares:
+        hours = s.gpu_hours
+        shown = (
+            f"{count(hours.p50)}, reported"
+            if s.reported
+            else ranged(count(hours.p50), count(hours.p10), count(hours.p90))
+        )
+        shares.add_row(s.model, shown, percent(s.share.p50, 2))
+    shares.caption = (
+        "reported: the publisher's GPU-hours; else llamacalc's estimate at the model's own scale, with the range "
+        "8 in 10 runs like it land in (P10–P90, from the efficiency model's error on published runs left out "
+        "of its fit)"
+    )
+    shares.caption_justify = "left"
+    return [table, shares, *([assumptions_table(f.assumptions)] if f.sources else [])]
 
 
 def serve_table(e: ServeEstimate) -> Table:
@@ -425,8 +582,8 @@ def serve_table(e: ServeEstimate) -> Table:
         "output tokens/s, replica", ranged(f"{band['p50']:,.0f}", f"{band['p10']:,.0f}", f"{band['p90']:,.0f}")
     )
     table.add_row("output tokens/s per GPU", f"{e.tokens_per_s_per_gpu:,.0f}")
-    most = "" if at.concurrency == e.max_concurrency else f"; at most {whole(e.max_concurrency)} fit"
-    table.add_row("concurrency", f"{whole(at.concurrency)} requests ({load}{most})")
+    most = "" if at.concurrency == e.max_concurrency else f";\nat most {whole(e.max_concurrency)} fit"
+    table.add_row("concurrency", f"{whole(at.concurrency)} requests\n({load}{most})")
     if e.gpus is not None and e.tokens_per_day is not None:
         g = e.gpus
         shown = whole(g["p50"]) if g["p10"] == g["p90"] else f"{whole(g['p50'])} ({whole(g['p10'])}–{whole(g['p90'])})"
@@ -434,7 +591,7 @@ def serve_table(e: ServeEstimate) -> Table:
     parts = e.parts
     table.add_row(
         "one iteration (TPOT)",
-        ", ".join(f"{name} {_seconds(value)}" for name, value in parts.items() if value > 0) + f"; {e.bound}-bound",
+        "\n".join([*(f"{name} {_seconds(value)}" for name, value in parts.items() if value > 0), f"{e.bound}-bound"]),
     )
     table.add_row(
         "weights, KV cache per token", f"{e.weight_bytes / 1e9:,.1f} GB, {e.kv_bytes_per_token / 1e3:,.0f} kB"
@@ -1152,7 +1309,7 @@ renders("tables", "Backtest")(lambda found: [backtest_table(found)])
 renders("tables", "MemoryEstimate")(lambda m: [memory_table(m)])
 renders("tables", "LayoutResult")(lambda r: [layout_table(r), step_breakdown_table(r)])
 renders("tables", "StepBacktest")(lambda b: [steps_backtest_table(b)])
-renders("tables", "Catalog")(lambda catalog: [presets_table(catalog)])
+renders("tables", "Catalog")(presets_table)
 renders("tables", "Entry")(lambda entry: [entry_table(entry)])
 
 
@@ -1167,7 +1324,7 @@ def _citations(c: Citations) -> list[Table]:
 
 renders("tables", "ServeEstimate")(lambda e: [serve_table(e)])
 renders("tables", "InferencePlan")(lambda plan: [inference_table(plan)])
-renders("tables", "Fleet")(lambda f: [*fleet_tables(f)])
+renders("tables", "Fleet")(fleet_tables)
 
 
 def serving_backtest_table(b: ServingBacktest) -> Table:

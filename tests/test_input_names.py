@@ -1,0 +1,59 @@
+"""The core names inputs, never flags: a message says which input (`errors.named`), and whoever
+shows it spells it, '--inference-tokens' on the command line, 'inference_tokens' in the Python API."""
+
+import ast
+import io
+import re
+import tokenize
+from pathlib import Path
+
+import pytest
+
+import llamacalc
+from llamacalc.errors import InputError, named, prefixed
+
+ESTIMATES = Path(llamacalc.__file__).parent / "estimates"
+FLAG = re.compile(r"(?<![\w-])--[a-z]")
+
+
+def _docstrings(tree: ast.AST) -> set[tuple[int, int]]:
+    kinds = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    return {
+        (node.body[0].lineno, node.body[0].col_offset)
+        for node in ast.walk(tree)
+        if isinstance(node, kinds) and node.body and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant) and isinstance(node.body[0].value.value, str)
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("path", sorted(ESTIMATES.glob("*.py")), ids=lambda p: p.name)
+def test_no_string_in_the_estimates_names_a_flag(path):
+    source = path.read_text(encoding="utf-8")
+    documentation = _docstrings(ast.parse(source))
+    flags = [
+        f"{path.name}:{token.start[0]}: {token.string}"
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.STRING and token.start not in documentation and FLAG.search(token.string)
+    ]
+    assert not flags
+
+
+def test_a_message_spells_its_inputs_for_its_reader():
+    error = InputError(f"{named('checkpoint_every')} and {named('restart')} go together")
+    assert str(error) == "--checkpoint-every and --restart go together"
+    assert error.in_names() == "checkpoint_every and restart go together"
+    assert str(InputError(f"{named('model')} is unknown")) == "MODEL is unknown"
+
+
+def test_a_prefix_keeps_the_inputs_named():
+    with pytest.raises(InputError) as raised, prefixed(named("serve_gpu")):
+        raise InputError(f"needs {named('decode_mfu')}")
+    assert str(raised.value) == "--serve-gpu: needs --decode-mfu"
+    assert raised.value.in_names() == "serve_gpu: needs decode_mfu"
+
+
+def test_the_cli_and_the_api_name_the_same_input_each_their_way(cli):
+    run = cli("optimal", "--loss", "2", "--inference-tokens", "2T", "--params", "8B")
+    assert run.code == 2 and "--inference-tokens goes with --loss alone" in run.stderr
+    with pytest.raises(llamacalc.InputError, match="^inference_tokens goes with loss alone"):
+        llamacalc.optimal(loss=2, inference_tokens="2T", params="8B")
