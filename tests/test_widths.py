@@ -73,8 +73,9 @@ URL = re.compile(r"\w\.\w+/\S{8}")  # 'example.com/path…': the one kind of wor
 
 
 def unkeyed(text: str) -> str:
-    """`text` without the colons that end a word: a key: value list adds them to headers."""
-    return re.sub(r":(?= |$)", " ", text, flags=re.M)
+    """`text` without the colon or comma that ends a word: a key: value list adds colons to headers, a stacked
+    table joins its headers ('value, source')."""
+    return re.sub(r"[:,](?= |$)", " ", text, flags=re.M)
 
 
 def pieces(text: str) -> set[str]:
