@@ -87,9 +87,9 @@ def test_readme_github_actions_step_verbatim(cli, tmp_path, monkeypatch, plan, c
     if code:
         assert annotations == [
             "::error title=Budget check failed%3A flagship::"
-            "flagship: cost $128.6M against a limit of $50M (2.57× the limit)"
+            "flagship: cost $129M against a limit of $50.0M (2.57× the limit)"
         ]
-        assert "### llamacalc budget check **failed**" in written and "| flagship | cost | $128.6M | $50M |" in written
+        assert "### llamacalc budget check **failed**" in written and "| flagship | cost | $129M | $50.0M |" in written
     else:
         assert annotations == ["::notice title=Budget check passed::2 run(s), every limit met"]
         assert "### llamacalc budget check passed" in written

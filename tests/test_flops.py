@@ -106,7 +106,7 @@ def test_a_registered_convention_gets_explain_json_and_all(cli, toy_convention):
     assert doc["flops_convention"] == "toy" and doc["flops_per_token"] == per_token
     assert doc["flops"] == pytest.approx(per_token * 15.6e12)
     explained = cli("train", "llama-3.1-405b", "--flops", "toy", "--explain", env={"COLUMNS": "200"}).stdout
-    assert "C = (7 × L 126 × d² 268.4M + 1 × V·d 2.101B) =" in explained
+    assert "C = (7 × L 126 × d² 268M + 1 × V·d 2.10B) =" in explained
     assert "everything" in explained and "lookup" in explained
     every = cli("train", "llama-3.1-405b", "--flops", "all", "--json").json()
     assert [c["convention"] for c in every["conventions"]][-1] == "toy"

@@ -298,8 +298,9 @@ SeqLenOpt = Annotated[str | None, opt("Training sequence length for attention FL
 ConfigOpt = Annotated[
     Path | None,
     opt(
-        "A Hugging Face config.json as the model (24 families: Llama 1-4, Mistral, Mixtral, Qwen 2-3 and MoE, "
-        "Gemma 1-3, Phi-1.5 to 3, DeepSeek V2-V3, Granite, OLMo 2, GPT-NeoX, Falcon, StarCoder 2, StableLM, Cohere)."
+        "A Hugging Face config.json as the model (27 families: Llama 1-4, Mistral and Mistral 3, Mixtral, Qwen 2-3, "
+        "Qwen 2.5-VL and MoE, Gemma 1-3, Phi-1.5 to 3, DeepSeek V2-V3, Granite, OLMo 2, GPT-NeoX, Falcon, StarCoder 2, "
+        "StableLM, Cohere; a multimodal config's text model)."
     ),
 ]
 PresetsOpt = Annotated[
@@ -307,6 +308,9 @@ PresetsOpt = Annotated[
     opt("Extra directory of *.toml presets (repeatable; also $LLAMACALC_PRESETS, a path list).", "--presets"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+BriefOpt = Annotated[
+    bool, typer.Option("--brief", help="Print one line, the answer, fit for a commit message or a chat.")
+]
 SourcesOpt = Annotated[
     bool, typer.Option("--sources", help="Show every input: its value, where it came from, and its source.")
 ]
@@ -409,16 +413,26 @@ def with_config(catalog: "Catalog", path: Path, model: str | None, tokens: str |
 
 
 def emit(
-    result: object, as_json: bool, fields: "tuple[tuple[str, ...], ...] | None" = None, as_csv: bool = False
+    result: object,
+    as_json: bool,
+    fields: "tuple[tuple[str, ...], ...] | None" = None,
+    as_csv: bool = False,
+    brief: bool = False,
 ) -> None:
-    """Write a command's result to stdout in the format asked for (`--format`, or `--json`), a
-    train document projected to `fields` if given; save the reports asked for (`--svg`, `--html`).
+    """Write a command's result to stdout in the format asked for (`--format`, or `--json`; `--brief`: one
+    line), a train document projected to `fields` if given; save the reports asked for (`--svg`, `--html`).
     Written by us, not rich: rich exits 1 on a closed pipe."""
     from llamacalc.output.render import formats, has_renderer, render
 
     if not isinstance(getattr(type(result), "SCHEMA", None), str):  # a result type declares its document's schema
         raise LookupError(f"{type(result).__name__} declares no SCHEMA")
     format = output_format(as_json, as_csv)
+    if brief:
+        if format != "table" or fields is not None:
+            raise InputError("--brief prints one line for people: drop --json, --csv, --format and --fields")
+        if not has_renderer(result, "brief"):
+            raise InputError("--brief: this answer has no one-line form; drop --brief")
+        format = "brief"
     if not has_renderer(result, format):  # the formats on offer found only then: each loads its module
         raise InputError(f"--format: this command writes {', '.join(formats(result))}; got '{format}'")
     reports = _REPORTS.get() or {}

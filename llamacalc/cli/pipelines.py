@@ -10,6 +10,7 @@ import typer
 
 from llamacalc.cli.app import (
     HARDWARE_INPUTS,
+    BriefOpt,
     FieldsOpt,
     JsonOpt,
     PlotOpt,
@@ -133,6 +134,7 @@ def compare(
     models: Annotated[list[str], typer.Argument(help="Model presets, or preset files whose models to include.")],
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
+    brief: BriefOpt = False,
 ) -> None:
     """Models side by side, each column with its ratio to the first.
 
@@ -153,7 +155,7 @@ def compare(
             names.extend(found)
         else:
             names.append(name)
-    emit(compared(Resolver(catalog), names, request), as_json)
+    emit(compared(Resolver(catalog), names, request), as_json, brief=brief)
 
 
 @commands.command()

@@ -7,6 +7,7 @@ import typer
 
 from llamacalc.cli.app import (
     HARDWARE_INPUTS,
+    BriefOpt,
     GpuOpt,
     JsonOpt,
     ModelArg,
@@ -70,6 +71,7 @@ def optimal(
     as_json: JsonOpt = False,
     plot: PlotOpt = None,
     sources: SourcesOpt = False,
+    brief: BriefOpt = False,
 ) -> None:
     """The compute-optimal model for a budget, or the tokens to over-train a fixed size to a loss.
 
@@ -87,7 +89,7 @@ def optimal(
         if plot is not None:
             save(result, "chart", plot, "--plot")
         result = dataclasses.replace(result, sources=sources)
-    emit(result, as_json)
+    emit(result, as_json, brief=brief)
 
 
 @commands.command("loss")

@@ -9,6 +9,7 @@ from typer.core import TyperGroup
 
 from llamacalc.catalog import KINDS
 from llamacalc.cli.app import (
+    BriefOpt,
     ConfigOpt,
     FieldsOpt,
     JsonOpt,
@@ -71,6 +72,7 @@ def train(
     presets: PresetsOpt = None,
     as_json: JsonOpt = False,
     fields: FieldsOpt = None,
+    brief: BriefOpt = False,
 ) -> None:
     """Compute, time, GPU-hours, cost, energy and CO2 to train a model.
 
@@ -106,7 +108,7 @@ def train(
             )
             for name, convention in CONVENTIONS.items()
         )
-        emit(Conventions(results, explain), as_json)
+        emit(Conventions(results, explain), as_json, brief=brief)
         return
     joined = None
     if layout is not None:
@@ -121,7 +123,7 @@ def train(
     if lost is not None:  # the bill includes the time lost to interruptions
         result = with_goodput(result, lost)
     serving = serving_bill(catalog, result, inference_tokens) if inference_tokens is not None else None
-    emit(TrainReport(result, explain, lost, sources, serving, joined), as_json, projection)
+    emit(TrainReport(result, explain, lost, sources, serving, joined), as_json, projection, brief=brief)
 
 
 def _warn_if_unfit(result: "TrainResult") -> None:

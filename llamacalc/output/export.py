@@ -320,6 +320,7 @@ def svg_picture(result: object) -> str:
     """The result's Tables drawn as a terminal would at REPORT_WIDTH columns, black on white: each
     phrase placed on the character grid and stretched to its cells, so no font can shift a column."""
     from rich.console import Console
+    from rich.text import Text
 
     views = _views(result)
     console = Console(  # every setting given: nothing read from the terminal or the environment
@@ -334,7 +335,8 @@ def svg_picture(result: object) -> str:
             column.header = _plain(column.header)
         if lines:  # a blank line between tables, which the terminal runs together
             lines.append([])
-        lines += console.render_lines(table, pad=False)
+        for part in tables.drawn(table, REPORT_WIDTH):  # as the terminal draws it: nothing split, parts stacked
+            lines += console.render_lines(Text(part) if isinstance(part, str) else part, pad=False)
     phrases = [(x, row, text, style) for row, line in enumerate(lines) for x, text, style in _phrases(line)]
     width = math.ceil(max((x + cell_len(text) for x, _, text, _ in phrases), default=0) * CELL_WIDTH) + 2 * PADDING
     height = len(lines) * LINE_HEIGHT + 2 * PADDING

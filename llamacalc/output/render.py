@@ -19,6 +19,7 @@ FORMATS = {
     "document": "llamacalc.output.documents",  # the document as data, which `json` writes as text
     "table": "llamacalc.output.tables",
     "tables": "llamacalc.output.tables",  # the rich Tables themselves, which `table` and the reports draw
+    "brief": "llamacalc.output.tables",  # one line (`--brief`)
     "rows": "llamacalc.output.rows",  # the document as flat records, which `csv` writes
     "csv": "llamacalc.output.rows",
     "md": "llamacalc.output.markdown",  # the tables as Markdown, for a pull request

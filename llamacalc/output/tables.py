@@ -6,6 +6,7 @@ Each function returns a `Table`; only the CLI prints.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -20,12 +21,22 @@ from llamacalc.output.documents import (
 )
 from llamacalc.output.numbers import (
     BY_UNIT,
+    COUNT,
+    DAYS,
+    DOLLARS,
+    DURATION,
+    ENERGY,
     IN_DISPLAY_UNIT,
+    MASS,
+    PERCENT,
+    UNITS,
+    Ladder,
     bar,
     count,
     duration,
     energy,
     flops,
+    in_one_style,
     margin,
     money,
     percent,
@@ -34,11 +45,13 @@ from llamacalc.output.numbers import (
     quantity,
     ranged,
     rate,
+    scientific,
+    significant,
     tonnes,
     whole,
 )
 from llamacalc.output.render import renderer, renders
-from llamacalc.units import BANDWIDTH, DAY, HOUR, MEMORY, MONEY, MWH, POWER, PRICE, RATE, parse_quantity
+from llamacalc.units import BANDWIDTH, DAY, HOUR, MEMORY, MONEY, POWER, PRICE, RATE, parse_quantity
 
 if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these modules
     from rich.table import Table
@@ -49,7 +62,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.fleet import Fleet
     from llamacalc.estimates.layout import LayoutResult
     from llamacalc.estimates.memory import MemoryEstimate
-    from llamacalc.estimates.plan import InferencePlan, LossReport, OptimalPlan, Overtraining
+    from llamacalc.estimates.plan import InferencePlan, LossReport, OptimalPlan, Optimum, Overtraining
     from llamacalc.estimates.serve import ServeEstimate, ServingBacktest
     from llamacalc.estimates.steps import StepBacktest
     from llamacalc.estimates.sweep import Series, Sweep
@@ -107,26 +120,26 @@ def train_table(result: TrainResult, assumed: bool = False) -> Table:
     row("GPU", f"{s.hardware.name}, {s.precision} peak {rate(s.peak)}", r.gpu or "" if r else "")
     row(
         "MFU",
-        _spread(result, "mfu", percent(s.mfu), _percent),
+        _spread(result, "mfu", s.mfu, PERCENT),
         f"{percent(r.implied_mfu)} implied" if r and r.implied_mfu else "",
     )
-    row("GPUs", _spread(result, "gpus", whole(b.gpus), whole), whole(r.gpus) if r and r.gpus else "")
+    row("GPUs", _spread(result, "gpus", b.gpus, whole), whole(r.gpus) if r and r.gpus else "")
     row(
         "wall-clock",
-        _spread(result, "seconds", duration(b.seconds), _days),
+        _spread(result, "seconds", b.seconds, DURATION),
     )
     row(
         "GPU-hours",
-        _spread(result, "gpu_seconds", count(b.gpu_seconds / HOUR), _hours),
+        _spread(result, "gpu_seconds", b.gpu_seconds, COUNT, HOUR),
         count(r.gpu_hours) if r and r.gpu_hours else "",
     )
-    row("cost", _spread(result, "cost", money(b.cost), _money))
-    row("energy", _spread(result, "energy", energy(b.energy), energy))
+    row("cost", _spread(result, "cost", b.cost, DOLLARS))
+    row("energy", _spread(result, "energy", b.energy, ENERGY))
     published_co2 = tonnes(r.co2_t * 1000) if r and r.co2_t else ""
-    row("CO2 (location-based)", _spread(result, "co2", tonnes(b.co2), tonnes), published_co2)
+    row("CO2 (location-based)", _spread(result, "co2", b.co2, MASS), published_co2)
     if result.facility_watts is not None:
         row("facility power", power(result.facility_watts))
-    notes = [note] if (note := _range_note([result])) else []
+    notes = [*([note] if (note := _range_note([result])) else []), _jargon([result])]
     if result.cost_parts is not None:
         parts = ", ".join(f"{name} {money(value)}" for name, value in result.cost_parts.items())
         notes.append(f"owned: {parts} (Epoch AI's amortisation)")
@@ -143,53 +156,48 @@ def train_table(result: TrainResult, assumed: bool = False) -> Table:
 
 
 def _range_note(results: Sequence[TrainResult]) -> str | None:
-    """What the (P10–P90) figures spread over, in one line: the efficiency model's MFU, the price
-    presets' range, or both (the answer comes first, the notes short); None when nothing spreads."""
+    """What a range means, in plain words, and what it spreads over: the efficiency model's MFU, the
+    price presets' range, or both; None when nothing spreads."""
     mfu = any(r.ranges["mfu"].p10 != r.ranges["mfu"].p90 for r in results)
     bands = {(band.p10, band.p90) for r in results if (band := r.ranges.get("price"))}
-    if not bands:
-        return "(P10–P90): the efficiency model's out-of-sample spread; --mfu fixes it" if mfu else None
+    if not bands and not mfu:
+        return None
     price = "the GPUs' price ranges"
     if len(bands) == 1:
         ((low, high),) = bands
-        price = f"price {_price(low)}–{_price(high)}/GPU-h"
-    if mfu:
-        return f"(P10–P90): MFU spread and {price}; --mfu, --price fix them"
-    return f"(P10–P90): {price}; --price fixes it"
+        price = f"{_price(low)}–{_price(high)}/GPU-h"
+    spread = ", ".join([*(["MFU"] if mfu else []), *([price] if bands else [])])
+    return f"Ranges (P10–P90): where 8 in 10 runs like this land ({spread})"
+
+
+def _jargon(results: Sequence[TrainResult]) -> str:
+    """The two words of the default output a reader may not know, in one line."""
+    six = any(r.resolved.convention == "6nd" for r in results)
+    return "MFU: the share of peak GPU speed a run uses" + ("; 6nd: 6 × parameters × tokens FLOP" if six else "")
 
 
 def _range_caption(table: Table, results: Sequence[TrainResult]) -> None:
-    if note := _range_note(results):
-        table.caption = note
-        table.caption_justify = "left"
-
-
-def _days(seconds: float) -> str:
-    """A range end: whole days from 10 up, two figures below, hours under a day."""
-    days = seconds / DAY
-    return f"{days:,.0f}" if days >= 10 else f"{days:.2g}" if days >= 1 else f"{seconds / HOUR:.2g} h"
-
-
-def _hours(seconds: float) -> str:
-    return count(seconds / HOUR, 2)
-
-
-def _money(usd: float) -> str:
-    return money(usd, 2)
+    table.caption = "\n".join(filter(None, [_range_note(results), _jargon(results)]))
+    table.caption_justify = "left"
 
 
 def _price(usd_per_second: float) -> str:
     return f"${usd_per_second * HOUR:,.2f}"
 
 
-def _percent(fraction: float) -> str:
-    return percent(fraction, 0)
-
-
-def _spread(result: TrainResult, key: str, shown: str, short: Callable[[float], str]) -> str:
-    """`shown` with the figure's P10-P90 range, '111.8 days (73–171)', when it has one."""
+def _spread(
+    result: TrainResult, key: str, value: float | None, shown: Ladder | Callable[[float], str], per: float = 1.0
+) -> str:
+    """The figure `value` (`key` of the result's ranges, over `per`) with its P10–P90 range, in one style:
+    '109 days (72.4–166 days)', '$129M ($72.4M–$210M)'."""
     band = result.ranges.get(key)
-    return shown if band is None else ranged(shown, short(band.p10), short(band.p90))
+    if value is None:
+        return "—"
+    if isinstance(shown, Ladder):
+        return shown(value / per) if band is None else shown.range(value / per, band.p10 / per, band.p90 / per)
+    return (
+        shown(value / per) if band is None else ranged(shown(value / per), shown(band.p10 / per), shown(band.p90 / per))
+    )
 
 
 def serving_bill_table(result: TrainResult, bill: ServingBill) -> Table:
@@ -206,14 +214,13 @@ def serving_bill_table(result: TrainResult, bill: ServingBill) -> Table:
 
 def breakdown_table(s: Resolved) -> Table:
     """Training FLOPs by component, with the formula as the title."""
-    table = _table(formula(s), "component", "FLOP/token", "FLOP", "share")
-    table.min_width = len(table.title or "")  # keep the formula on one line where the terminal allows
+    table = _table(in_one_style(formula(s)), "component", "FLOP/token", "FLOP", "share")
     if s.counted is None:
         return table
     shares, totals = s.counted.shares(), s.flops_by_component
     for component, value in s.counted.components.items():
         total = flops(totals[component]) if component in totals else "—"
-        table.add_row(component, f"{value:.4g}", total, percent(shares[component]))
+        table.add_row(component, scientific(value), total, percent(shares[component]))
     return table
 
 
@@ -222,9 +229,14 @@ def conventions_table(counted: Conventions) -> Table:
     for c in conventions(counted):
         recompute = {None: "", "none": " (no recompute)"}.get(c["recompute"], f" ({c['recompute']} recompute)")
         name = c["convention"] + recompute
-        per_token = "—" if c["flops_per_token"] is None else f"{c['flops_per_token']:.4g}"
+        per_token = "—" if c["flops_per_token"] is None else scientific(c["flops_per_token"])
         table.add_row(
-            name, per_token, flops(c["flops"]), f"×{c['ratio_to_6nd']:.3f}", f"{c['days']:,.1f}", count(c["gpu_hours"])
+            name,
+            per_token,
+            flops(c["flops"]),
+            f"×{significant(c['ratio_to_6nd'])}",
+            significant(c["days"]),
+            count(c["gpu_hours"]),
         )
     return table
 
@@ -371,7 +383,7 @@ def key_figures(entry: Entry) -> str:
             parts = [on("gpus", "gpu"), figure("tokens_per_s_per_gpu", " tokens/s/GPU")]
         case "pricing":
             low_high = f.get("discount")
-            parts = [f"{percent(low_high[0], 0)}–{percent(low_high[1], 0)} off" if isinstance(low_high, list) else None]
+            parts = [f"{percent(low_high[0], 2)}–{percent(low_high[1], 2)} off" if isinstance(low_high, list) else None]
         case "ownership":
             parts = [figure("electricity"), figure("depreciation_ooms_per_year", " OOM/year")]
         case _:
@@ -470,15 +482,15 @@ def optimal_table(plan: OptimalPlan) -> Table:
     rows: list[tuple[str, Any]] = [
         ("parameters", lambda o: count(o.split.params)),
         ("tokens", lambda o: count(o.split.tokens)),
-        ("tokens / parameter", lambda o: f"{o.split.tokens_per_param:.1f}"),
+        ("tokens / parameter", lambda o: significant(o.split.tokens_per_param)),
         ("predicted loss", lambda o: "no loss law" if o.split.loss is None else f"{o.split.loss:.4f}"),
         ("GPUs", lambda o: f"{whole(o.train.budget.gpus)} {o.train.resolved.hardware.name}"),
-        ("MFU", lambda o: _spread(o.train, "mfu", percent(o.train.resolved.mfu), _percent)),
-        ("wall-clock", lambda o: _spread(o.train, "seconds", duration(o.train.budget.seconds), _days)),
-        ("GPU-hours", lambda o: _spread(o.train, "gpu_seconds", count(o.train.budget.gpu_seconds / HOUR), _hours)),
-        ("cost", lambda o: _spread(o.train, "cost", money(o.train.budget.cost), _money)),
-        ("energy", lambda o: _spread(o.train, "energy", energy(o.train.budget.energy), energy)),
-        ("CO2", lambda o: _spread(o.train, "co2", tonnes(o.train.budget.co2), tonnes)),
+        ("MFU", lambda o: _spread(o.train, "mfu", o.train.resolved.mfu, PERCENT)),
+        ("wall-clock", lambda o: _spread(o.train, "seconds", o.train.budget.seconds, DURATION)),
+        ("GPU-hours", lambda o: _spread(o.train, "gpu_seconds", o.train.budget.gpu_seconds, COUNT, HOUR)),
+        ("cost", lambda o: _spread(o.train, "cost", o.train.budget.cost, DOLLARS)),
+        ("energy", lambda o: _spread(o.train, "energy", o.train.budget.energy, ENERGY)),
+        ("CO2", lambda o: _spread(o.train, "co2", o.train.budget.co2, MASS)),
     ]
     for label, cell in rows:
         table.add_row(label, *(cell(o) for o in plan.optima))
@@ -645,7 +657,7 @@ def loss_table(title: str, reports: Sequence[LossReport]) -> Table:
     first = reports[0]
     table = _table(
         f"{title}: {count(first.params)} parameters on {count(first.tokens)} tokens "
-        f"({first.tokens_per_param:,.1f} tokens/parameter), {flops(first.flops)}",
+        f"({significant(first.tokens_per_param)} tokens/parameter), {flops(first.flops)}",
         "",
         *(r.law.name for r in reports),
     )
@@ -656,7 +668,7 @@ def loss_table(title: str, reports: Sequence[LossReport]) -> Table:
     table.add_row("predicted loss", *(loss_text(r.loss) for r in reports))
     table.add_row("optimal parameters at this compute", *(count(r.optimal.params) for r in reports))
     table.add_row("optimal tokens", *(count(r.optimal.tokens) for r in reports))
-    table.add_row("optimal tokens / parameter", *(f"{r.optimal.tokens_per_param:.1f}" for r in reports))
+    table.add_row("optimal tokens / parameter", *(significant(r.optimal.tokens_per_param) for r in reports))
     table.add_row("optimal loss", *(loss_text(r.optimal.loss) for r in reports))
     table.add_row("loss above optimal", *("—" if r.gap is None else f"{r.gap:+.4f}" for r in reports))
     table.add_row(
@@ -670,7 +682,7 @@ def overtraining_table(found: Sequence[Overtraining]) -> Table:
     first = found[0]
     table = _table(f"{count(first.params)} parameters to loss {first.target:g}", "", *(o.law.name for o in found))
     table.add_row("tokens needed", *(count(o.tokens) for o in found))
-    table.add_row("tokens / parameter", *(f"{o.tokens / o.params:,.0f}" for o in found))
+    table.add_row("tokens / parameter", *(significant(o.tokens / o.params) for o in found))
     table.add_row("training compute", *(flops(o.flops) for o in found))
     table.add_row("compute-optimal model for this loss", *(count(o.optimal.params) for o in found))
     table.add_row("its tokens", *(count(o.optimal.tokens) for o in found))
@@ -679,17 +691,36 @@ def overtraining_table(found: Sequence[Overtraining]) -> Table:
     return table
 
 
+SHOWN_CHECKS = 100  # rows a check table draws: past them, the failing checks and a count (all in --json)
+
+
 def check_table(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]]]) -> Table:
+    """Each run's limits, pass or FAIL; a plan past SHOWN_CHECKS checks shows its failing ones first, says
+    how many it leaves out, and where every one is (a 10,000-run plan checks in seconds, not in drawing)."""
     table = _table("Budget check", "run", "limit", "value", "maximum", "margin", "")
-    for name, result, checks in runs:
+    rows = [(name, result, c) for name, result, checks in runs for c in checks]
+    shown = rows if len(rows) <= SHOWN_CHECKS else [row for row in rows if not row[2].passed][:SHOWN_CHECKS]
+    last = None
+    for name, result, c in shown:
         label = name or (result.resolved.model.name if result.resolved.model else "custom")
-        for c in checks:
-            shown = IN_DISPLAY_UNIT[c.limit.figure]
-            status = "pass" if c.passed else "FAIL"
-            headroom = margin(c.margin, c.ratio)
-            at = "" if c.confidence == 0.5 else f" (P{c.confidence * 100:.3g})"
-            table.add_row(label, c.limit.label, shown(c.value) + at, shown(c.maximum), headroom, status)
-            label = ""
+        figure = IN_DISPLAY_UNIT[c.limit.figure]
+        at = "" if c.confidence == 0.5 else f" (P{c.confidence * 100:.3g})"
+        table.add_row(
+            "" if label == last else label, c.limit.label, figure(c.value) + at, figure(c.maximum),
+            margin(c.margin, c.ratio), "pass" if c.passed else "FAIL",
+        )  # fmt: skip
+        last = label
+    if len(shown) < len(rows):
+        failing = sum(not c.passed for _, _, c in rows)
+        failed_runs = sum(any(not c.passed for c in checks) for _, _, checks in runs)
+        verdict = (
+            f"{failed_runs:,} runs fail {failing:,} checks; shown: "
+            f"{'the first ' if len(shown) < failing else ''}{len(shown):,} failing"
+            if failing
+            else "every check passes"
+        )
+        table.caption = f"{len(runs):,} runs, {len(rows):,} checks: {verdict}. Every check: --json"
+        table.caption_justify = "left"
     return table
 
 
@@ -698,28 +729,25 @@ def compare_table(compared: Compared) -> Table:
     doc = compare_document(compared)
     names = [d["model"] or "custom" for d in doc["models"]]
     table = _table("Comparison (ratios to the first column)", "", *names)
-    rows: list[tuple[str, str, Any, tuple[str, Callable[[float], str]] | None]] = [
-        ("parameters", "params", count, None),
-        ("active parameters", "active_params", count, None),
-        ("tokens", "tokens", count, None),
-        ("training compute", "flops", flops, None),
-        ("MFU", "mfu", percent, ("mfu", _percent)),
-        ("GPUs", "gpus", whole, ("gpus", whole)),
-        ("GPU-hours", "gpu_hours", count, ("gpu_seconds", _hours)),
-        ("wall-clock", "days", lambda d: duration(d * DAY), ("seconds", _days)),
-        ("cost", "cost_usd", money, ("cost", _money)),
-        ("energy", "energy_mwh", lambda mwh: energy(mwh * MWH), ("energy", energy)),
-        ("CO2", "co2_t", lambda t: tonnes(t * 1000), ("co2", tonnes)),
+    rows: list[tuple[str, str, Callable[[TrainResult], str]]] = [
+        ("parameters", "params", lambda r: count(r.resolved.params)),
+        ("active parameters", "active_params", lambda r: count(r.resolved.active_params)),
+        ("tokens", "tokens", lambda r: count(r.resolved.tokens)),
+        ("training compute", "flops", lambda r: flops(r.budget.flops)),
+        ("MFU", "mfu", lambda r: _spread(r, "mfu", r.resolved.mfu, PERCENT)),
+        ("GPUs", "gpus", lambda r: _spread(r, "gpus", r.budget.gpus, whole)),
+        ("GPU-hours", "gpu_hours", lambda r: _spread(r, "gpu_seconds", r.budget.gpu_seconds, COUNT, HOUR)),
+        ("wall-clock", "days", lambda r: _spread(r, "seconds", r.budget.seconds, DURATION)),
+        ("cost", "cost_usd", lambda r: _spread(r, "cost", r.budget.cost, DOLLARS)),
+        ("energy", "energy_mwh", lambda r: _spread(r, "energy", r.budget.energy, ENERGY)),
+        ("CO2", "co2_t", lambda r: _spread(r, "co2", r.budget.co2, MASS)),
     ]
-    for label, key, shown, spread in rows:
+    for label, key, shown in rows:
         cells = []
         for result, d, r in zip(results, doc["models"], doc["ratios"], strict=True):
-            value = d[key]
-            text = "—" if value is None else shown(value)
-            if spread and value is not None:
-                text = _spread(result, spread[0], text, spread[1])
+            text = "—" if d[key] is None else shown(result)
             ratio = r.get(key)
-            cells.append(text if ratio is None or d is doc["models"][0] else f"{text} ×{ratio:,.3g}")
+            cells.append(text if ratio is None or d is doc["models"][0] else f"{text} ×{significant(ratio)}")
         table.add_row(label, *cells)
     _range_caption(table, results)
     return table
@@ -757,8 +785,8 @@ def sweep_table(sweep: Sweep) -> Table:
         table.columns[-1].justify = table.columns[-3].justify = "left"
     for point, result in zip(sweep.points, results, strict=True):
         b = result.budget
-        days = _spread(result, "seconds", f"{b.seconds / DAY:,.1f}", _days)
-        cost = _spread(result, "cost", money(b.cost), _money)
+        days = _spread(result, "seconds", b.seconds, DAYS)
+        cost = _spread(result, "cost", b.cost, DOLLARS)
         shown = (
             (days, bar(b.seconds, longest, SWEEP_BAR), cost, bar(b.cost, dearest, SWEEP_BAR))
             if plotted
@@ -766,7 +794,7 @@ def sweep_table(sweep: Sweep) -> Table:
         )
         table.add_row(
             *(axis_value(a, v) for a, v in zip(sweep.axes, point, strict=True)),
-            *([_spread(result, "gpus", whole(b.gpus), whole)] if counted else []),
+            *([_spread(result, "gpus", b.gpus, whole)] if counted else []),
             *shown,
         )
     _range_caption(table, results)
@@ -789,7 +817,7 @@ def backtest_table(found: Backtest) -> Table:
         p = r.run.point
         inside = "excl." if r.run.excluded else ("yes" if r.inside else "no")
         table.add_row(
-            p.name, count(r.run.hours, 2), percent(r.implied, 0), percent(r.p50, 0), err(r.error),
+            p.name, count(r.run.hours), percent(r.implied), percent(r.p50), err(r.error),
             err(r.held_out_error), inside,
         )  # fmt: skip
     s = found.summary
@@ -814,13 +842,12 @@ def goodput_table(g: Goodput, lost_per_interruption: float, result: TrainResult,
     if doc["effective_days"] is None:
         table.add_row("effective wall-clock", "never finishes")
     else:
-        table.add_row("expected interruptions", f"{doc['interruptions']:,.0f}")
-        table.add_row("wall-clock lost", f"{doc['lost_days']:,.1f} days")
-        table.add_row("effective wall-clock", f"{doc['effective_days']:,.1f} days")
+        table.add_row("expected interruptions", count(doc["interruptions"]))
+        table.add_row("wall-clock lost", duration(doc["lost_days"] * DAY))
+        table.add_row("effective wall-clock", duration(doc["effective_days"] * DAY))
         table.add_row("effective GPU-hours", count(doc["effective_gpu_hours"]))
     table.add_row("goodput", percent(doc["goodput"]))
     table.add_row("lost per interruption", f"{doc['lost_per_interruption_minutes']:.1f} min")
-    table.min_width = 72
     table.caption = source
     table.caption_justify = "left"
     return table
@@ -971,7 +998,7 @@ def layout_join_table(j: LayoutJoin, result: TrainResult) -> Table:
     table.add_row("goodput (interruptions)", percent(j.goodput.fraction))
     table.add_row("end-to-end MFU", percent(j.end_to_end_mfu))
     low, p50, high = j.empirical
-    table.add_row("empirical band (P10–P90)", f"{percent(low, 0)}–{percent(high, 0)}, P50 {percent(p50)}")
+    table.add_row("empirical band (P10–P90)", f"{percent(low)}–{percent(high)}, P50 {percent(p50)}")
     verdict = (
         "the layout and the empirical band disagree: the layout's MFU lies outside the band. The layout's is what "
         "a well-tuned stack reaches (it is fitted to NVIDIA's and Meta's published steps); the band is what "
@@ -1026,6 +1053,8 @@ def steps_backtest_table(b: StepBacktest) -> Table:
 
 
 MIN_WIDTH, DEFAULT_WIDTH = 20, 80
+TABLE_WIDTH = 60  # below this, a table is a key: value list
+MIN_PROSE = 30  # a last column narrower than this is no place for prose: a key: value list instead
 STYLED: ContextVar[bool] = ContextVar("STYLED", default=False)  # styles kept off a terminal: for reports
 WIDTH: ContextVar[int | None] = ContextVar("WIDTH", default=None)  # a report's fixed width, else the terminal's
 
@@ -1043,20 +1072,196 @@ def width() -> int:
 
 def text(*tables: Table) -> str:
     """Tables as the terminal shows them: its width (or COLUMNS), colour unless NO_COLOR or a dumb
-    terminal (NO_COLOR drops every style, bold included: rich alone keeps bold); a pipe gets none."""
+    terminal (NO_COLOR drops every style, bold included: rich alone keeps bold); a pipe gets none.
+    No line ends in a space."""
     from rich.console import Console
+    from rich.table import Table as RichTable
 
     plain = bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
     console = Console(  # text is never markup
         highlight=False, markup=False, color_system="truecolor" if STYLED.get() else None if plain else "auto"
     )
-    console.width = width()
+    console.width = columns = width()
     with console.capture() as captured:
         for table in tables:
-            table.title = printable(table.title) if isinstance(table.title, str) else table.title
-            table.caption = printable(table.caption) if isinstance(table.caption, str) else table.caption
-            console.print(table)
-    return captured.get()
+            for part in drawn(table, columns):
+                console.print(part, soft_wrap=not isinstance(part, RichTable))
+    return _TRAILING.sub(r"\1", captured.get())
+
+
+_TRAILING = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.M)  # spaces before a line's end (or its last styles)
+
+
+def _len(text: str) -> int:
+    """The columns `text` takes on a terminal (a CJK character takes two)."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def atoms(cell: str) -> list[str]:
+    """`cell` cut where a line may break: at spaces, except inside a figure ('32.7 GWh', '(21.5–49.7 GWh)',
+    '0.367 kg CO2/kWh'), whose number keeps its unit. A cell's own newlines are kept as empty atoms."""
+    found: list[str] = []
+    for n, line in enumerate(cell.split("\n")):
+        if n:
+            found.append("")
+        words = [w for w in line.split(" ") if w]
+        i = 0
+        while i < len(words):
+            atom = words[i]
+            i += 1
+            while i < len(words) and (taken := _unit_after(atom, words[i:])):
+                atom = " ".join([atom, *words[i : i + taken]])
+                i += taken
+            found.append(atom)
+    return found
+
+
+def _unit_after(word: str, rest: Sequence[str]) -> int:
+    """How many of `rest`'s words are the unit of the number that `word` ends with (0: none)."""
+    if not word.rstrip(")").rstrip("%")[-1:].isdigit() and not re.search(r"\d[KMBT]?$", word):
+        return 0
+    for unit in _UNIT_WORDS:
+        taken = rest[: len(unit)]
+        if len(taken) == len(unit) and [*taken[:-1], taken[-1].rstrip(").,;:")] == list(unit):
+            return len(unit)
+    return 0
+
+
+_UNIT_WORDS = sorted((tuple(u.split(" ")) for u in (*UNITS, "kg CO2/kWh")), key=len, reverse=True)
+
+
+def wrapped(cell: str, room: int, indent: str = "") -> list[str]:
+    """`cell` in lines of at most `room` characters, broken only between atoms; an atom longer than a
+    whole line (a long URL) is the one thing folded. Lines after the first start with `indent`."""
+    lines: list[str] = []
+    line = cell[: len(cell) - len(cell.lstrip(" "))]  # a list's own indent, kept
+    for atom in atoms(cell):
+        if atom == "":  # the cell's own line break
+            lines.append(line)
+            line = indent
+            continue
+        if line.strip() and _len(line) + 1 + _len(atom) > room:
+            lines.append(line)
+            line = indent
+        line = f"{line} {atom}" if line.strip() else line + atom
+        while _len(line) > room > len(indent):
+            lines.append(line[:room])
+            line = indent + line[room:]
+    return [*lines, line]
+
+
+def _cells(table: Table) -> list[list[str]]:
+    """The table's rows, each cell as plain text."""
+    columns = [[c if isinstance(c, str) else getattr(c, "plain", str(c)) for c in col.cells] for col in table.columns]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def drawn(table: Table, columns: int) -> list[Any]:
+    """What prints `table` in `columns`, no name or figure ever cut: its title, the table with whole cells
+    wrapped between atoms, and its caption; a table too wide for that is stacked in parts, each
+    repeating the first column; below TABLE_WIDTH columns, or when even one value column cannot fit beside
+    the first, a key: value list."""
+    from rich.text import Text
+
+    title = (
+        [] if not table.title else [Text(line, style="bold") for line in wrapped(printable(str(table.title)), columns)]
+    )
+    caption = [] if not table.caption else wrapped(printable(str(table.caption)), columns)
+    rows = _cells(table)
+    headers = [str(c.header) if table.show_header else "" for c in table.columns]
+    columns_cells = [[header, *(row[i] for row in rows)] for i, header in enumerate(headers)]
+    least = [
+        max(
+            (_len(a) for n, cell in enumerate(cells) for a in ([cell] if column.no_wrap and n else atoms(cell))),
+            default=0,
+        )
+        for column, cells in zip(table.columns, columns_cells, strict=True)
+    ]
+    parts = _parts(least, columns) if columns >= TABLE_WIDTH else None
+    room = columns - sum(least[:-1]) - 3 * len(least) - 1  # what a last column of prose (sources, URLs) could have
+    if parts is None and columns >= TABLE_WIDTH and room >= MIN_PROSE:
+        least[-1], parts = room, [list(range(len(least)))]  # its longer atoms (a URL) fold, and only those
+    if parts is None:
+        return [
+            *title,
+            *([""] if title else []),
+            *_records(headers, rows, columns),
+            *([""] if caption else []),
+            *caption,
+        ]
+    natural = [max((_len(line) for cell in cells for line in cell.split("\n")), default=0) for cells in columns_cells]
+    bodies = []
+    for part in parts:
+        widths = _widths([least[i] for i in part], [natural[i] for i in part], columns - 3 * len(part) - 1)
+        body = _table(None, *("\n".join(wrapped(headers[i], room)) for i, room in zip(part, widths, strict=True)))
+        body.show_header = table.show_header
+        for column, i, room in zip(body.columns, part, widths, strict=True):
+            column.justify, column.no_wrap = table.columns[i].justify, True
+            column.width = room
+        for row in rows:
+            body.add_row(*("\n".join(wrapped(row[i], room)) for i, room in zip(part, widths, strict=True)))
+        bodies.append(body)
+    return [*title, *bodies, *caption]
+
+
+def _parts(least: Sequence[int], columns: int) -> list[list[int]] | None:
+    """The table's columns in as few parts as fit `columns`, each beside the first column and as even as
+    they can be (one part when all fit); None when a value column cannot fit beside the first."""
+
+    def fits(part: Sequence[int]) -> bool:
+        return least[0] + sum(least[i] for i in part) + 3 * (len(part) + 1) + 1 <= columns
+
+    values = list(range(1, len(least)))
+    if not values:
+        return [[0]]
+    if not all(fits([i]) for i in values):
+        return None
+    for many in range(1, len(values) + 1):
+        size = -(-len(values) // many)
+        parts = [values[i : i + size] for i in range(0, len(values), size)]
+        if all(fits(part) for part in parts):
+            return [[0, *part] for part in parts]
+    return None
+
+
+def _widths(least: Sequence[int], natural: Sequence[int], room: int) -> list[int]:
+    """Each column's width: its natural width, the value columns with the most to spare narrowed first
+    until they fit `room`, then the first (row labels read best whole); never below a longest atom."""
+    widths = [max(a, b) for a, b in zip(least, natural, strict=True)]
+    for candidates in (range(1, len(widths)), range(len(widths))):
+        while sum(widths) > room:
+            spare = max(candidates, key=lambda i: widths[i] - least[i], default=None)
+            if spare is None or widths[spare] <= least[spare]:
+                break
+            widths[spare] -= 1
+    return widths
+
+
+def _records(headers: Sequence[str], rows: Sequence[Sequence[str]], columns: int) -> list[str]:
+    """The rows as a key: value list: each row's first cell, then its other cells under their headers (a
+    cell under no header follows the one before it); a two-column row on one line."""
+    lines: list[str] = []
+    for row in rows:
+        fields: list[list[str]] = []
+        for header, cell in zip(headers[1:], row[1:], strict=True):
+            if not cell:
+                continue
+            if header or not fields:
+                fields.append([header, cell])
+            else:
+                fields[-1][1] += f" {cell}"
+        key = f"{headers[0]}: {row[0]}" if headers[0] and row[0] else row[0]
+        if len(fields) <= 1:  # one figure: on the key's line, its header needless
+            value = " ".join(cell for _, cell in fields)
+            lines += wrapped(f"{key}: {value}" if key else value, columns, "    ")
+            continue
+        if key:
+            lines += wrapped(key, columns, "    ")
+        for header, cell in fields:
+            lines += wrapped(f"  {header}: {cell}" if header else f"  {cell}", columns, "      ")
+    return lines
 
 
 @renders("table", "object")
@@ -1153,3 +1358,53 @@ def serving_backtest_table(b: ServingBacktest) -> Table:
 
 
 renders("tables", "ServingBacktest")(lambda b: [serving_backtest_table(b)])
+
+
+# --- the brief format: one line, fit for a commit message or a chat (`--brief`) --------------------
+
+
+def _run_name(result: TrainResult) -> str:
+    s = result.resolved
+    return f"{s.model.title if s.model else 'Custom model'} on {whole(result.budget.gpus)} {s.hardware.name}"
+
+
+@renders("brief", "TrainReport")
+def _brief_train(report: TrainReport) -> str:
+    """'Llama 3.1 405B on 16,384 h100-sxm: 109 days (71.8–166 days), $129M ($71.9M–$214M), 32.7 GWh'."""
+    r, b = report.result, report.result.budget
+    figures = [_spread(r, "seconds", b.seconds, DURATION), _spread(r, "cost", b.cost, DOLLARS), energy(b.energy)]
+    ranged_ = any(band.p10 != band.p90 for key, band in r.ranges.items() if key in ("seconds", "cost"))
+    return f"{_run_name(r)}: {', '.join(f for f in figures if f != '—')}{_BRIEF_RANGES if ranged_ else ''}\n"
+
+
+_BRIEF_RANGES = " (8 in 10 runs land in the ranges)"
+
+
+@renders("brief", "Compared")
+def _brief_compare(compared: Compared) -> str:
+    """Each run's days and cost, medians: 'Llama 3 8B on 512 h100-sxm: 66.4 days, $2.45M; …'."""
+    runs = [
+        f"{_run_name(r)}: {', '.join(f for f in (duration(r.budget.seconds), money(r.budget.cost)) if f != '—')}"
+        for r in compared.results
+    ]
+    return "; ".join(runs) + " (medians)\n"
+
+
+@renders("brief", "OptimalPlan")
+def _brief_optimal(plan: OptimalPlan) -> str:
+    """'2.95e24 FLOP, 8.48 days on 16,384 h100-sxm, $10.0M: epoch 167B parameters on 2.95T tokens; …' (the
+    bill once when every law's is the same, medians)."""
+
+    def bill(o: Optimum) -> str:
+        b = o.train.budget
+        shown = (f"{duration(b.seconds)} on {whole(b.gpus)} {o.train.resolved.hardware.name}", money(b.cost))
+        return ", ".join(f for f in shown if f != "—")
+
+    bills = {bill(o) for o in plan.optima}
+    shared = f", {next(iter(bills))}" if len(bills) == 1 else ""
+    laws = [
+        f"{o.law.name} {count(o.split.params)} parameters on {count(o.split.tokens)} tokens"
+        + ("" if shared else f", {bill(o)}")
+        for o in plan.optima
+    ]
+    return f"{flops(plan.flops)}{shared}: {'; '.join(laws)} (medians)\n"
