@@ -181,4 +181,5 @@ def _extrapolation(law: Law, flops: float) -> tuple[str, ...]:
     low, high = law.fit_range
     if low <= flops <= high:
         return ()
-    return (f"{law.name}: {flops:.3g} FLOP is outside the fitted range {low:.0e}-{high:.0e} FLOP; extrapolating",)
+    shown = (f"{x:.3g}".replace("e+", "e") for x in (flops, low, high))  # one exponent style: 3.03e25
+    return ("{}: {} FLOP is outside the fitted range {}–{} FLOP; extrapolating".format(law.name, *shown),)
