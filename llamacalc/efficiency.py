@@ -27,7 +27,6 @@ import math
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from llamacalc import fastpath
 from llamacalc.errors import PresetError
 from llamacalc.specs import Efficiency, Scaling
 
@@ -64,7 +63,6 @@ def log_utilisation(
     return sum(c * x[name] for name, c in coefficients.items())
 
 
-@fastpath.memo("per-doubling", 8)  # a batch of many GPU counts asks on every line
 def per_doubling(scaling: tuple[Scaling, ...]) -> tuple[float, float, float]:
     """The steepest, median and flattest change of ln u per doubling of GPUs among measurements."""
     slopes = sorted(math.log(s.mfu[1] / s.mfu[0]) / math.log2(s.gpus[1] / s.gpus[0]) for s in scaling)

@@ -24,21 +24,20 @@ if TYPE_CHECKING:
     from llamacalc.estimates.train import Range, TrainResult
     from llamacalc.inputs import Assumption
 
-# What each trick buys: the share of a 100,000-line `batch`'s time it saves, median of interleaved runs
-# (`benchmarks/run.py --tricks`, 2-core shared machine). A trick that bought under 5% was removed.
+# What each trick buys: a batch's CPU time with it off over all on, full documents and --fields days,cost_usd
+# (3,000 of benchmarks/run.py's scenarios rendered in-process, best of 15 shuffled rounds, 2026-12-06;
+# `benchmarks/run.py --tricks` re-measures them on whole processes). Removed as buying under 5%: a
+# memo of the layout search's GPU count (1.00x, 1.03x), of cited Assumptions (0.99x, 1.03x), of the
+# publisher's figures (1.02x, 1.06x: unread by --fields, so noise) and of the loss per GPU doubling (0.98x, 0.99x).
 TRICKS: Mapping[str, str] = {
-    "parse": "unit text parsed once per text and kind (pint costs ~100 µs a parse)",
-    "model-sides": "a preset's model side (sizes, tokens, FLOPs) counted once",
-    "hardware-sides": "the hardware side of one GPU, count, price and model resolved once; a new count on top",
-    "predictions": "the efficiency model's MFU prediction once per size, peak and count",
-    "widths": "the layout search's GPU count once per model, GPU and sequence length",
-    "cited": "each preset figure's Assumption built once per resolver",
-    "writer": "train documents written by hand, not by json's encoder; each cited assumption's JSON once",
-    "float-table": "a float written before taken from a table, not repr'd again (each range's P50 is a figure)",
-    "comparison": "the publisher's figures beside an estimate worked out once per model",
-    "per-doubling": "the efficiency model's loss per doubling of GPUs worked out once",
-    "projection": "--fields worked out once per command, not per line",
-    "bare-init": "frozen results built without their generated __init__ (object.__setattr__ per field)",
+    "parse": "unit text parsed once per text and kind: 1.17x, 1.30x (pint takes ~1 ms for '3.1 USD/GPU/hour')",
+    "model-sides": "a preset's model side (sizes, tokens, FLOPs) counted once: 1.13x, 1.25x",
+    "hardware-sides": "one GPU, count, price and model's hardware side resolved once, a new count on it: 1.29x, 1.64x",
+    "predictions": "the efficiency model's MFU predicted once per size, peak and count: 1.02x, 1.08x",
+    "writer": "train documents and --fields written by hand, each cited figure's JSON once: 1.68x, 1.10x",
+    "float-table": "a float written before taken from a table, not repr'd again (a P50 is its figure): 1.19x",
+    "projection": "--fields worked out once per command, not per line: 1.07x with --fields",
+    "bare-init": "frozen results built without their generated __init__ (a setattr per field): 1.07x, 1.16x",
 }
 K = TypeVar("K")
 V = TypeVar("V")

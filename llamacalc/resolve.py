@@ -89,12 +89,10 @@ class Resolver:
         self._setups: Memo[tuple[Any, ...], tuple[Setup, tuple[tuple[str, Assumption], ...]]] = Memo(
             "hardware-sides", KEPT
         )
-        self._cited: Memo[tuple[str, str, str], Assumption] = Memo("cited", KEPT)
         self._utilisation_source_text: str | None = None
         self._predicted: Memo[tuple[float, float, bool, float | None], tuple[efficiency.Utilisation, Assumption]] = (
             Memo("predictions", KEPT)
         )
-        self._widths: Memo[tuple[Any, ...], Assumption | None] = Memo("widths", KEPT)
 
     def resolve(self, request: Mapping[str, Any]) -> Resolved:
         """Resolve a request against the presets, or raise InputError naming the offending option."""
@@ -105,21 +103,9 @@ class Resolver:
         seen: dict[str, Assumption] = {}
         return _setup(self, _given(request), None, seen), seen
 
-    def batch_width(self, model: Model, hardware: Hardware, given: Mapping[str, Any]) -> Assumption | None:
-        """A run's GPU count when nothing gives one: a replica per sequence of its global batch
-        (layouts.batch_width), once per model, accelerator and sequence length."""
-        key = (model.name, hardware.name, given.get("seq_len"))
-        if key in self._widths:
-            return self._widths[key]
-        found = self._widths[key] = _batch_width(model, hardware, given)
-        return found
-
     def cited(self, entry: Entry, key: str, value: Any, unit: str) -> Assumption:
-        """A preset's figure as an Assumption, built once per resolver."""
-        found = self._cited.get((entry.kind, entry.name, key))
-        if found is None:
-            found = self._cited[entry.kind, entry.name, key] = Assumption(value, unit, "preset", entry.source_of(key))
-        return found
+        """A preset's figure as an Assumption."""
+        return Assumption(value, unit, "preset", entry.source_of(key))
 
     def predicted(
         self, model: Efficiency, size: float, peak: float, is_moe: bool, gpus: float | None
@@ -303,7 +289,7 @@ def _setup(
     scale: dict[str, Assumption] = {}  # after the MFU in `seen`, as a person reads them
     gpus, seconds = _scale(given, scale, cluster, home, reported)
     if scale.get("gpus") is DEFAULTS["gpus"] and model is not None and model.arch is not None:
-        chosen = r.batch_width(model, hardware, given)
+        chosen = _batch_width(model, hardware, given)
         if chosen is not None:
             gpus, scale["gpus"] = int(chosen.value), chosen
     mfu, band, outside = _utilisation(r, given, seen, hardware, str(precision), size, is_moe, gpus)

@@ -97,5 +97,5 @@ def test_a_resolvers_memos_stay_bounded_over_a_long_varied_batch(catalog):
         }  # fmt: skip
         fastpath.train_json(estimate(resolver, request))
     memos = [value for value in vars(resolver).values() if isinstance(value, fastpath.Memo)]
-    assert len(memos) == 5 and max(map(len, memos)) <= resolve.KEPT and resolver._setups
+    assert len(memos) == 3 and max(map(len, memos)) <= resolve.KEPT and resolver._setups
     assert 0 < len(fastpath._FLOATS) <= fastpath._FLOATS.kept

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from llamacalc import fastpath, units
+from llamacalc import units
 from llamacalc.budget import Budget, budget, implied_mfu, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, prefixed
@@ -152,7 +152,6 @@ def _widened(band: Range, low: float, high: float) -> Range:
     return Range(band.p50 * math.exp(-down), band.p50, band.p50 * math.exp(up))
 
 
-@fastpath.memo("comparison", 256)  # a batch asks the same of every line of one model
 def _comparison(reported: Reported, precision: str, flops: float) -> Comparison:
     mfu = None
     peak = dict(reported.peaks).get(precision)

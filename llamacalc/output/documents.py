@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from llamacalc import fastpath
+import llamacalc.fastpath as fastpath
 from llamacalc.output.fields import Field, below
 from llamacalc.output.numbers import count, flops
 from llamacalc.output.render import renders
