@@ -1,10 +1,11 @@
 """The batch fast path: every memo, table and hand-written encoder that makes `batch` fast, in one place.
 
-Each trick has a name in TRICKS, with what it buys as `benchmarks/run.py --tricks` measured it (the
-share of a 100,000-line batch's time it saves); every one holds a bounded amount of memory whatever
-the input, and can be switched off (`switch_off`), to re-measure it or to rule it out when a result
-looks wrong. Results are the same with any trick off (tests/test_fastpath.py): only the time differs.
-The core reads no environment: the CLI switches off the names in $LLAMACALC_WITHOUT, once, at start.
+Each trick has a name in TRICKS and says what it buys: a batch's time with it off over all on
+(`benchmarks/run.py --without NAME` re-measures one, `--tricks` each). Every one holds a bounded
+amount of memory whatever the input, and can be switched off (`switch_off`), to re-measure it or to
+rule it out when a result looks wrong. Results are the same with any trick off
+(tests/test_fastpath.py): only the time differs. The core reads no environment: the CLI switches off
+the names in $LLAMACALC_WITHOUT, once, at start.
 
 This module sits below units (whose parse memo it names) and above output/documents (whose train
 document it writes by hand): documents is imported when the first document is written.
