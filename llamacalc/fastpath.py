@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from llamacalc.errors import InputError, did_you_mean
@@ -213,7 +213,7 @@ def _user_json(a: Assumption) -> str:
     )
 
 
-def fields_json(names: tuple[str, ...], values: list[Any]) -> str:
+def fields_json(names: tuple[str, ...], values: Sequence[Any]) -> str:
     """Values at --fields paths as a JSON object, the same bytes as json.dumps: plain numbers (what a
     pipeline usually asks for) written into a frame made once, anything else through the encoder."""
     for value in values:

@@ -166,7 +166,7 @@ def train_fields_json(result: TrainResult, fields: Sequence[Field]) -> str:
 def fields_json(names: tuple[str, ...], values: Sequence[Any]) -> str:
     """Values at --fields paths as a JSON object, the same bytes as json.dumps."""
     if fastpath.is_on("writer"):
-        return fastpath.fields_json(names, list(values))
+        return fastpath.fields_json(names, values)
     return encode(dict(zip(names, values, strict=True)))
 
 
