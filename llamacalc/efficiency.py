@@ -23,7 +23,6 @@ taken out, so the two never count the same loss twice.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -64,7 +63,6 @@ def log_utilisation(
     return sum(c * x[name] for name, c in coefficients.items())
 
 
-@functools.lru_cache(maxsize=8)  # a batch of many GPU counts asks on every line
 def per_doubling(scaling: tuple[Scaling, ...]) -> tuple[float, float, float]:
     """The steepest, median and flattest change of ln u per doubling of GPUs among measurements."""
     slopes = sorted(math.log(s.mfu[1] / s.mfu[0]) / math.log2(s.gpus[1] / s.gpus[0]) for s in scaling)

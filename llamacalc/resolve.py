@@ -11,12 +11,13 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from llamacalc import efficiency, units
 from llamacalc.budget import gpu_time, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, did_you_mean, prefixed
+from llamacalc.fastpath import Memo, built
 from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, FEWEST, RECOMPUTE, Count, model_flops, training_flops
 from llamacalc.inputs import DEFAULTS, HARDWARE_KEYS, INPUTS, MAX_GPUS, MODEL_KEYS, PRICINGS, Assumption, option
 from llamacalc.ownership import OwnedPrice, owned_price
@@ -75,8 +76,7 @@ class Resolved(Setup):
 
 
 HARDWARE_SET = frozenset(HARDWARE_KEYS)
-T = TypeVar("T")
-SETUPS_KEPT = 1 << 16  # hardware sides remembered before starting afresh: bounded memory on any batch
+KEPT = 1 << 12  # entries a memo table holds before starting afresh (fastpath.Memo): flat memory on any batch
 
 
 class Resolver:
@@ -86,12 +86,14 @@ class Resolver:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._sides: dict[str, ModelSide] = {}
-        self._setups: dict[tuple[Any, ...], tuple[Setup, tuple[tuple[str, Assumption], ...]]] = {}
-        self._cited: dict[tuple[str, str, str], Assumption] = {}
+        self._sides: Memo[str, ModelSide] = Memo("model-sides", KEPT)
+        self._setups: Memo[tuple[Any, ...], tuple[Setup, tuple[tuple[str, Assumption], ...]]] = Memo(
+            "hardware-sides", KEPT
+        )
         self._utilisation_source_text: str | None = None
-        self._predicted: dict[tuple[float, float, bool, float | None], tuple[efficiency.Utilisation, Assumption]] = {}
-        self._widths: dict[tuple[Any, ...], Assumption | None] = {}
+        self._predicted: Memo[tuple[float, float, bool, float | None], tuple[efficiency.Utilisation, Assumption]] = (
+            Memo("predictions", KEPT)
+        )
 
     def resolve(self, request: Mapping[str, Any]) -> Resolved:
         """Resolve a request against the presets, or raise InputError naming the offending option;
@@ -111,20 +113,9 @@ class Resolver:
         setup = _setup(self, _given(housed), None, seen)
         return setup, self.catalog.house.labelled(seen, keys)
 
-    def batch_width(self, model: Model, hardware: Hardware, given: Mapping[str, Any]) -> Assumption | None:
-        """A run's GPU count when nothing gives one: a replica per sequence of its global batch
-        (layouts.batch_width), once per model, accelerator and sequence length."""
-        key = (model.name, hardware.name, given.get("seq_len"))
-        if key not in self._widths:
-            self._widths[key] = _batch_width(model, hardware, given)
-        return self._widths[key]
-
     def cited(self, entry: Entry, key: str, value: Any, unit: str) -> Assumption:
-        """A preset's figure as an Assumption, built once per resolver."""
-        found = self._cited.get((entry.kind, entry.name, key))
-        if found is None:
-            found = self._cited[entry.kind, entry.name, key] = Assumption(value, unit, "preset", entry.source_of(key))
-        return found
+        """A preset's figure as an Assumption."""
+        return Assumption(value, unit, "preset", entry.source_of(key))
 
     def predicted(
         self, model: Efficiency, size: float, peak: float, is_moe: bool, gpus: float | None
@@ -134,12 +125,11 @@ class Resolver:
         if gpus is not None and model.bounds.get("gpus", (0, 0))[0] <= gpus <= model.scaling_from:
             gpus = None  # the same prediction at every count below the loss at scale, not flagged as fewer than fitted
         key = (size, peak, is_moe, gpus)
-        if key not in self._predicted:
-            if len(self._predicted) >= SETUPS_KEPT:
-                self._predicted.clear()
+        found = self._predicted.get(key)
+        if found is None:
             u = efficiency.predict(model, size, peak, is_moe, gpus)
-            self._predicted[key] = u, Assumption(u.p50, "", "default", self._utilisation_source(model))
-        return self._predicted[key]
+            found = self._predicted[key] = u, Assumption(u.p50, "", "default", self._utilisation_source(model))
+        return found
 
     def _utilisation_source(self, model: Efficiency) -> str:
         """The source of a predicted MFU, the same text for every prediction of one model."""
@@ -175,8 +165,6 @@ class Resolver:
         except TypeError:  # an unhashable value (a JSON list): resolved, and refused, the long way
             return _setup(self, given, model, seen, size, is_moe, flops)
         if found is None:
-            if len(self._setups) >= SETUPS_KEPT:
-                self._setups.clear()
             found = self._setups[key] = self._new_hardware_side(key, given, model, size, is_moe, flops)
         seen.update(found[1])
         return found[0]
@@ -212,9 +200,10 @@ class Resolver:
 
     def model_side(self, given: Mapping[str, Any], model: Model) -> ModelSide:
         """The model side of a preset as it stands, counted once."""
-        if model.name not in self._sides:
-            self._sides[model.name] = _model_side(self, given, model)
-        return self._sides[model.name]
+        found = self._sides.get(model.name)
+        if found is None:
+            found = self._sides[model.name] = _model_side(self, given, model)
+        return found
 
 
 def _resolve(r: Resolver, request: Mapping[str, Any]) -> Resolved:
@@ -240,15 +229,6 @@ def _resolve(r: Resolver, request: Mapping[str, Any]) -> Resolved:
         Resolved, vars(setup), **mfu, model=model, params=side.params, active_params=side.active, tokens=side.tokens,
         flops=side.flops, convention=side.convention, counted=side.counted, assumptions=seen,
     )  # fmt: skip
-
-
-def built(cls: type[T], fields: Mapping[str, Any], **more: Any) -> T:
-    """A frozen dataclass (Setup, Resolved, TrainResult) from fields already checked, without its
-    generated __init__: that sets each field through object.__setattr__, a fifth of a batch line's
-    resolution. Fields left out keep their class defaults."""
-    built = object.__new__(cls)
-    built.__dict__.update(fields, **more)
-    return built
 
 
 class ModelSide(NamedTuple):
@@ -321,7 +301,7 @@ def _setup(
     scale: dict[str, Assumption] = {}  # after the MFU in `seen`, as a person reads them
     gpus, seconds = _scale(given, scale, cluster, home, reported)
     if scale.get("gpus") is DEFAULTS["gpus"] and model is not None and model.arch is not None:
-        chosen = r.batch_width(model, hardware, given)
+        chosen = _batch_width(model, hardware, given)
         if chosen is not None:
             gpus, scale["gpus"] = int(chosen.value), chosen
     mfu, band, outside = _utilisation(r, given, seen, hardware, str(precision), size, is_moe, gpus)

@@ -89,6 +89,10 @@ class _Group(TyperGroup):
             from llamacalc.files import check_output_names
 
             check_output_names(given, ("-o", "--output", "--svg", "--html", "--plot"))  # 'out/': a Path drops the '/'
+            if without := os.environ.get("LLAMACALC_WITHOUT"):  # benchmarks/run.py --without: a trick off
+                from llamacalc import fastpath
+
+                fastpath.switch_off(*without.split(","))
             code = super().main(*args, **kwargs)
             sys.stdout.flush()  # a full disk is reported here, not ignored at exit
         except LlamacalcError as error:

@@ -13,10 +13,11 @@ from llamacalc import units
 from llamacalc.budget import Budget, budget, implied_mfu, whole_gpus
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, named, prefixed
+from llamacalc.fastpath import built
 from llamacalc.inputs import MAX_GPUS as INPUT_MAX_GPUS
 from llamacalc.inputs import Assumption
 from llamacalc.ownership import facility_watts
-from llamacalc.resolve import Resolved, Resolver, built
+from llamacalc.resolve import Resolved, Resolver
 from llamacalc.specs import Reported
 
 if TYPE_CHECKING:  # goodput and layouts are asked for rarely: loaded when they are
@@ -151,7 +152,6 @@ def _widened(band: Range, low: float, high: float) -> Range:
     return Range(band.p50 * math.exp(-down), band.p50, band.p50 * math.exp(up))
 
 
-@functools.lru_cache(maxsize=256)  # a batch asks the same of every line of one model
 def _comparison(reported: Reported, precision: str, flops: float) -> Comparison:
     mfu = None
     peak = dict(reported.peaks).get(precision)

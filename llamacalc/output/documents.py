@@ -6,12 +6,12 @@ be known. No rich here: `--json` and `batch` never import it.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import llamacalc.fastpath as fastpath
 from llamacalc.output.fields import Field, below
 from llamacalc.output.numbers import count, flops
 from llamacalc.output.render import renderer, renders
@@ -149,63 +149,14 @@ def train_document(result: TrainResult, assumptions: bool = True, ranges: bool =
 
 
 def train_json(result: TrainResult, extra: Mapping[str, Any] | None = None) -> str:
-    """`train_document(result)` (plus `extra` keys before the assumptions) as JSON text, the same
-    bytes as json.dumps gives, built faster for a batch: each value is written by `_value_json`,
-    which writes a float it has written before from a table (a preset's figures repeat across lines,
-    and each range's P50 is the figure itself), and each assumption's JSON is encoded once.
-    """
-    parts = [key + (get(result) if written else _value_json(get(result))) for key, get, written in _HEAD]
-    parts += [f"{_text_json(key)}: {encode(value)}" for key, value in (extra or {}).items()]
-    body = ", ".join(
-        f'"{name}": {_user_json(a, name in WHOLE) if a.origin == "user" else _cited_json(a, name in WHOLE)}'
-        for name, a in result.resolved.assumptions.items()
-    )
-    return f'{{{", ".join(parts)}, "assumptions": {{{body}}}}}'
-
-
-_FLOATS: dict[float, str] = {}  # floats already written, and their JSON
-FLOATS_KEPT = 1 << 13  # then started afresh: bounded memory on any batch
-
-
-def _value_json(value: Any) -> str:
-    """`value` as json.dumps(allow_nan=False) writes it; a float from `_FLOATS` when written before."""
-    kind = type(value)
-    if kind is float:
-        text = _FLOATS.get(value)
-        if text is None:
-            if not math.isfinite(value):
-                return encode(value)  # raises, as json.dumps does
-            if len(_FLOATS) >= FLOATS_KEPT:
-                _FLOATS.clear()
-            text = repr(value)
-            if value:  # 0.0 and -0.0 are one key, written apart
-                _FLOATS[value] = text
-        return text
-    if kind is int:
-        return repr(value)
-    if kind is str:
-        return _text_json(value)
-    if value is None:
-        return "null"
-    return encode(value) if value != [] else "[]"  # no extrapolation, on most lines
-
-
-@functools.lru_cache(maxsize=256)
-def _reported_json(reported: Comparison | None) -> str:
-    return encode(_reported(reported))
-
-
-# The keys train_json writes before the assumptions (which come last, after any extra keys): each
-# one's JSON key, and a getter of its value, or of its JSON text already written (`written`).
-_WRITTEN: Mapping[str, Callable[[TrainResult], str]] = {
-    "ranges": lambda t: _ranges_json(t.ranges),
-    "reported": lambda t: _reported_json(t.reported),  # the same on every line of one model
-}
-_HEAD = tuple(
-    (f"{json.dumps(key)}: ", _WRITTEN.get(key, get), key in _WRITTEN)
-    for key, get in TRAIN_KEYS.items()
-    if key != "assumptions"
-)
+    """`train_document(result)` (plus `extra` keys before the assumptions) as JSON text: written by
+    hand (fastpath's "writer") when that trick is on, the same bytes as json.dumps."""
+    if fastpath.is_on("writer"):
+        return fastpath.train_json(result, extra)
+    document = train_document(result, assumptions=False)
+    document.update(extra or {})
+    document["assumptions"] = assumptions_document(result.resolved.assumptions)
+    return encode(document)
 
 
 def train_fields(result: TrainResult, fields: Sequence[Field]) -> dict[str, Any]:
@@ -222,18 +173,10 @@ def train_fields_json(result: TrainResult, fields: Sequence[Field]) -> str:
 
 
 def fields_json(names: tuple[str, ...], values: Sequence[Any]) -> str:
-    """Values at --fields paths as a JSON object, the same bytes as json.dumps: plain numbers (what
-    a pipeline usually asks for) written into a frame made once, anything else through the encoder."""
-    for value in values:
-        if type(value) is not float and type(value) is not int or not math.isfinite(value):
-            return encode(dict(zip(names, values, strict=True)))
-    return _frame(names) % tuple(values)
-
-
-@functools.lru_cache(maxsize=8)
-def _frame(names: tuple[str, ...]) -> str:
-    """{"days": %r, "cost_usd": %r}"""
-    return "{" + ", ".join(encode(name).replace("%", "%%") + ": %r" for name in names) + "}"
+    """Values at --fields paths as a JSON object, the same bytes as json.dumps."""
+    if fastpath.is_on("writer"):
+        return fastpath.fields_json(names, values)
+    return encode(dict(zip(names, values, strict=True)))
 
 
 class _Projection(NamedTuple):
@@ -247,48 +190,13 @@ class _Projection(NamedTuple):
         return [below(get(result), keys) if keys else get(result) for get, keys in self.getters]
 
 
-@functools.lru_cache(maxsize=8)
+@fastpath.memo("projection", 8)
 def _projection(fields: tuple[Field, ...]) -> _Projection:
     names = tuple(".".join(path) for path in fields)
     return _Projection(names, tuple((TRAIN_KEYS[path[0]], path[1:]) for path in fields))
 
 
-def _ranges_json(ranges: Mapping[str, Range]) -> str:
-    """The document's "ranges" as JSON, the same bytes as json.dumps: 24 floats a line, a third of a
-    batch's encoding time, each P50 already written as the figure itself."""
-    parts = []
-    for key, band in ranges.items():
-        p10, p50, p90 = _in_json_units(band, key)
-        parts.append(
-            f'"{RANGE_KEYS[key]}": {{"p10": {_value_json(p10)}, "p50": {_value_json(p50)}, "p90": {_value_json(p90)}}}'
-        )
-    return "{" + ", ".join(parts) + "}"
-
-
 encode = json.JSONEncoder(allow_nan=False).encode  # json.dumps(allow_nan=False) builds an encoder per call
-
-
-@functools.lru_cache(maxsize=1024)  # preset and default figures: few, repeated, with long sources
-def _cited_json(a: Assumption, whole: bool) -> str:
-    return encode(_assumption_dict(a, whole))
-
-
-_text_json = functools.lru_cache(maxsize=1024)(encode)  # units and sources: a few strings, on every line
-
-
-def _user_json(a: Assumption, whole: bool) -> str:
-    """`_assumption_dict(a, whole)` as JSON for a user's input: a number (new on every line) written
-    directly, its unit and source encoded once; a name (a GPU, a precision) repeats, so is encoded once whole."""
-    value = a.value
-    if type(value) not in (int, float) or not math.isfinite(value):
-        return _cited_json(a, whole) if isinstance(value, str) else encode(_assumption_dict(a, whole))
-    if whole:
-        value = round(value)
-    flag = "true" if a.is_assumption else "false"
-    return (
-        f'{{"value": {value!r}, "unit": {_text_json(a.unit)}, "origin": "user", "assumption": {flag}, '
-        f'"source": {_text_json(a.source)}}}'
-    )
 
 
 def _assumption_dict(a: Assumption, whole: bool = False) -> dict[str, Any]:
