@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,10 @@ class Document(Mapping[str, Any]):
     """A JSON document with attribute access: `doc.ranges.days.p90` is `doc["ranges"]["days"]["p90"]`."""
 
     def __init__(self, data: Mapping[str, Any]) -> None:
-        self._data = dict(data)
+        object.__setattr__(self, "_data", dict(data))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a document is read-only: '{name}' is the answer as computed; ask again to change it")
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -73,6 +77,7 @@ def _input_names(function: Callable[..., Document]) -> Callable[..., Document]:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Document:
+        _checked_types(function.__name__, args, kwargs)
         try:
             return function(*args, **kwargs)
         except InputError as error:  # the core names inputs; what resolve spells as flags is read back
@@ -82,6 +87,32 @@ def _input_names(function: Callable[..., Document]) -> Callable[..., Document]:
 
 
 _FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)")
+_MAX_INT = int(sys.float_info.max)
+
+
+def _checked_types(command: str, args: tuple[Any, ...], inputs: Mapping[str, Any]) -> None:
+    """Values as the command line has them, numbers or text, refused as InputError otherwise: a list,
+    a dict or an integer no float holds would fail deep inside with a TypeError or an OverflowError."""
+    for name in args:
+        if not isinstance(name, str):
+            raise InputError(f"{command}: expected a preset name, got {type(name).__name__} {name!r:.40}")
+    for key, value in inputs.items():
+        if key == "presets":
+            if isinstance(value, str | Path) or not isinstance(value, Iterable | None):
+                raise InputError("presets: expected a list of folders or files, e.g. ['~/team-presets']")
+        elif key == "plan":
+            if not isinstance(value, str | Path | None):
+                raise InputError(f"plan: expected the path of a TOML plan file, got {type(value).__name__}")
+        elif key == "top":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+                raise InputError(f"top: expected a whole number of layouts from 1 to 1000, got {value!r:.40}")
+        elif value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
+            if key != "held_out" or not isinstance(value, bool):
+                raise InputError(
+                    f"{key}: expected a number or text such as '2.5 USD/h', got {type(value).__name__} {value!r:.40}"
+                )
+        elif isinstance(value, int) and abs(value) > _MAX_INT:
+            raise InputError(f"{key}: a number of {len(str(value))} digits (too large)")
 
 
 def _catalog(presets: Iterable[str | Path] | None) -> Any:
@@ -155,18 +186,14 @@ def optimal(*, law: str = "epoch", presets: Iterable[str | Path] | None = None, 
 
 
 @_input_names
-def loss(
-    model: str | None = None,
-    *,
-    params: Any = None,
-    tokens: Any = None,
-    law: str = "epoch",
-    presets: Iterable[str | Path] | None = None,
-) -> Document:
-    """Each law's predicted loss of N parameters on D tokens (`llamacalc loss --json`)."""
+def loss(model: str | None = None, *, presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
+    """Each law's predicted loss of N parameters on D tokens (`llamacalc loss --json`); inputs
+    `params`, `tokens` and `law`."""
     from llamacalc.estimates.plan import loss_for
 
-    return _document(loss_for(_catalog(presets), model, params, tokens, law))
+    _known(inputs, frozenset({"params", "tokens", "law"}), "loss")
+    law = inputs.get("law") or "epoch"
+    return _document(loss_for(_catalog(presets), model, inputs.get("params"), inputs.get("tokens"), str(law)))
 
 
 @_input_names
@@ -225,10 +252,23 @@ def batch(
     from llamacalc.estimates.batch import run_line
     from llamacalc.output.documents import train_json
 
+    if isinstance(requests, str | bytes | Mapping) or not isinstance(requests, Iterable):
+        raise InputError(f"batch: expected an iterable of dicts of inputs, got {type(requests).__name__}")
     resolver = _resolver(presets)
     for number, request in enumerate(requests, start=1):
-        found = run_line(resolver, number, json.dumps(dict(request)))
-        yield found if isinstance(found, dict) else json.loads(train_json(found))
+        if not isinstance(request, Mapping):
+            yield {"line": number, "error": f"expected a dict of train inputs, got {type(request).__name__}"}
+            continue
+        try:
+            line = json.dumps(dict(request), allow_nan=False)
+        except (TypeError, ValueError) as error:
+            yield {"line": number, "error": f"not a request of numbers and text: {error}"}
+            continue
+        found = run_line(resolver, number, line)
+        if isinstance(found, dict):  # an error object: its message names inputs as the API does
+            yield {**found, "error": _FLAG.sub(lambda m: m[1].replace("-", "_"), found["error"])}
+        else:
+            yield json.loads(train_json(found))
 
 
 def _resolver(presets: Iterable[str | Path] | None) -> Any:

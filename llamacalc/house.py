@@ -35,7 +35,9 @@ MAX_CONFIG_BYTES = 1_000_000
 SECTIONS = ("defaults", "presets")
 # Inputs that decide others: a user's `--cluster` sets the GPU type and count, so a house GPU gives way.
 DECIDES = {"cluster": ("gpu", "gpus", "days"), "gpus": ("days", "cluster"), "days": ("gpus", "cluster"),
-           "gpu": ("cluster",)}  # fmt: skip
+           "gpu": ("cluster",), "pricing": ("price",)}  # fmt: skip
+# A model's own facts are no house default: a default of tokens would rewrite every preset's run.
+MODEL_FACTS = ("model", "params", "active_params", "tokens")
 
 
 class House(NamedTuple):
@@ -82,7 +84,7 @@ NO_HOUSE = House({}, (), "")
 def house(text: str, where: str) -> House:
     """The house defaults of a config file's text; InputError naming `where` and the key if bad."""
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))  # a byte-order mark some editors write
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{where}: not TOML: {error}") from None
     except RecursionError:
@@ -92,6 +94,8 @@ def house(text: str, where: str) -> House:
             hint = did_you_mean(key, SECTIONS)
             raise InputError(f"{where}: unknown key '{key}'{hint}; expected {', '.join(SECTIONS)}")
     defaults = data.get("defaults", {})
+    if isinstance(defaults, dict) and "presets" in defaults:
+        raise InputError(f"{where}: presets goes above [defaults] (TOML reads a key below a table as the table's)")
     if not isinstance(defaults, dict):
         raise InputError(f'{where}: [defaults] must be a table of input names, e.g. price = "2.1 USD/h"')
     for key, value in defaults.items():
@@ -101,13 +105,14 @@ def house(text: str, where: str) -> House:
     folders = data.get("presets", [])
     if not isinstance(folders, list) or not all(isinstance(f, str) and f.strip() for f in folders):
         raise InputError(f'{where}: presets must be a list of folders, e.g. presets = ["~/team-presets"]')
-    return House(defaults, tuple(Path(folder).expanduser() for folder in folders), where)
+    here = Path(where).parent  # a relative folder is the config file's neighbour, wherever llamacalc runs
+    return House(defaults, tuple(here / Path(folder).expanduser() for folder in folders), where)
 
 
 def _checked(where: str, key: str, value: Any) -> None:
     """A default checked as the option would check it: a name that exists, a value that parses."""
-    if key not in INPUTS or key == "model":
-        known = [name for name in INPUTS if name != "model"]
+    if key not in INPUTS or key in MODEL_FACTS:
+        known = [name for name in INPUTS if name not in MODEL_FACTS]
         raise InputError(f"{where}: [defaults] unknown input '{key}'{did_you_mean(key, known)}; inputs are "
                          f"{', '.join(known)}")  # fmt: skip
     if isinstance(value, bool) or not isinstance(value, str | int | float):

@@ -95,6 +95,7 @@ option = flag  # the command-line spelling of a request key: 'active_params' -> 
 # a model of 1,000T parameters (Llama 4 Behemoth: 2T), 10^17 tokens (36T trained), 10M GPUs in one run
 # (clusters of 1M announced); beyond them an input is a typo, refused, never an answer.
 MAX_PARAMS, MAX_TOKENS, MAX_GPUS = 1e15, 1e17, 1e7
+MAX_SEQ_LEN = 1e8  # tokens a training sequence: ten times the longest context announced (Llama 4 Scout, 10M)
 
 INPUTS: Mapping[str, Input] = {
     i.key: i
@@ -115,7 +116,7 @@ INPUTS: Mapping[str, Input] = {
         Input("carbon", units.CARBON, sweepable=True, bounds=(0, 10)),
         Input("flops", None),
         Input("recompute", None),
-        Input("seq_len", "a sequence length"),
+        Input("seq_len", "a sequence length", bounds=(1, MAX_SEQ_LEN)),
         Input("pricing", None),
         Input("life", units.DURATION_YEARS, bounds=(0.1, 100)),
     )

@@ -396,9 +396,7 @@ def _counted(
     convention = CONVENTIONS[name]
     recompute = given.get("recompute", "none")
     # checked even where the convention reads none: a typo is an error, never silently ignored
-    seq_len = (
-        _parsed("seq_len", units.parse_count, given["seq_len"], "a sequence length") if "seq_len" in given else None
-    )
+    seq_len = _parsed("seq_len", INPUTS["seq_len"].parse, given["seq_len"]) if "seq_len" in given else None
     if recompute not in RECOMPUTE:
         raise InputError(f"--recompute: expected one of {', '.join(RECOMPUTE)}, got '{recompute}'")
     if recompute != "none" and not convention.recomputes:

@@ -307,6 +307,9 @@ def _bounded(text: str, kind: Kind) -> None:
             raise UnitError(f"{expected}, got '{text}' (a power needs a literal exponent of at most 2 digits)")
 
 
+_NOT_A_QUANTITY = re.compile(r"[][{}'\"\\;:,=!<>?@#&|~`]")  # brackets, quotes, separators: no unit spelling has them
+
+
 @fastpath.memo("parse", 4096)  # batches repeat the same few strings; pint costs ~100 µs a parse
 def _parse_text(text: str, kind: Kind) -> float:
     simple = _SIMPLE.fullmatch(text)
@@ -315,6 +318,8 @@ def _parse_text(text: str, kind: Kind) -> float:
     if simple and not simple[2]:
         return float(simple[1]) * _bare_factor(kind)
     _bounded(text, kind)
+    if _NOT_A_QUANTITY.search(text):  # pint reads "{'x': 0.5}" as 0.5 and "[0.4]" as 0.4: never meant
+        raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}'")
     if text.count("%") > 1:  # pint reads '40%%' as 40 percent of a percent, 0.004: a typo, never meant
         raise UnitError(f"expected {kind.name} (e.g. '{kind.example}'), got '{text}' (one '%' at most)")
     ureg = registry()

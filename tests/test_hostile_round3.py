@@ -481,6 +481,7 @@ def test_two_outputs_onto_one_file_are_refused(cli, tmp_path, monkeypatch, args)
     monkeypatch.chdir(tmp_path)
     done = cli(*args)
     assert done.code == ExitCode.BAD_INPUT and "written by another option" in done.stderr, done.stderr
+    assert not (tmp_path / "same.svg").exists()  # refused before anything is written
 
 
 def test_outputs_may_share_a_device(cli):

@@ -387,6 +387,8 @@ def house_defaults() -> "House":
     from llamacalc.house import MAX_CONFIG_BYTES, NO_HOUSE, house
 
     named = os.environ.get("LLAMACALC_CONFIG")
+    if named == os.devnull:  # the way to run without the user's config
+        return NO_HOUSE
     path = Path(named) if named else _config_home() / "config.toml"
     if not named and not path.is_file():
         return NO_HOUSE
@@ -463,10 +465,10 @@ def emit(
 def output_format(as_json: bool = False, as_csv: bool = False) -> str:
     """The stdout format asked for: `--format`, or its aliases `--json` and `--csv`; a table by default."""
     chosen = _FORMAT.get()
+    chosen = chosen.lower() if chosen is not None and chosen.lower() in FORMATS else chosen  # JSON, MD
     if chosen is not None and chosen not in FORMATS:
-        raise InputError(
-            f"--format: expected one of {', '.join(FORMATS)}, got '{chosen}'{did_you_mean(chosen, FORMATS)}"
-        )
+        hint = " (did you mean 'md'?)" if chosen.lower() == "markdown" else did_you_mean(chosen, FORMATS)
+        raise InputError(f"--format: expected one of {', '.join(FORMATS)}, got '{chosen}'{hint}")
     aliases = [name for name, given in (("json", as_json), ("csv", as_csv)) if given]
     if len(aliases) > 1:
         raise InputError("--json and --csv: choose one output format")
@@ -606,6 +608,8 @@ def _writing(command: Command, added: Mapping[str, Any]) -> Command:
         path = options.pop("output")
         reports = {fmt: file for fmt in ("svg", "html") if (file := options.pop(fmt, None)) is not None}
         format = options.pop("format") if "format" in added else None
+        plot = {"--plot": options["plot"]} if options.get("plot") else {}  # a command's own chart, saved first
+        _distinct(plot | {f"--{fmt}": file for fmt, file in reports.items()} | ({"--output": path} if path else {}))
         token, chosen = _REPORTS.set(dict(reports)), _FORMAT.set(format)
         try:
             with _atomic_stdout(path) if path is not None else contextlib.nullcontext():
@@ -618,6 +622,24 @@ def _writing(command: Command, added: Mapping[str, Any]) -> Command:
             _FORMAT.reset(chosen)
 
     return _with_options(wrapper, command, added, first=False)
+
+
+def _distinct(files: Mapping[str, Path]) -> None:
+    """Refuse two output options naming one file before anything is written: the first would be lost,
+    or left behind by a run that then fails."""
+    from llamacalc.files import followed
+
+    seen: dict[Path, str] = {}
+    for option, path in files.items():
+        if str(path) == "-" or not str(path).strip():
+            continue
+        target = followed(path, option)
+        if target in seen and not _special(target):
+            raise LlamacalcError(
+                f"{option}: '{path}' is written by another option of this command ({seen[target]}); "
+                "give each its own file"
+            )
+        seen[target] = option
 
 
 @contextlib.contextmanager

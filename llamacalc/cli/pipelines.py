@@ -77,7 +77,8 @@ def check(
     given = None if plan is None else (lambda: read_text(plan, MAX_PLAN_BYTES), str(plan))
     report = check_for(Resolver(catalog_from(presets)), request, limits, confidence, given)
     emit(report, as_json)
-    if github if github is not None else os.environ.get("GITHUB_ACTIONS") == "true":
+    annotate = github if github is not None else os.environ.get("GITHUB_ACTIONS") == "true"
+    if annotate and output_format(as_json) != "github":  # --format github already wrote them, on stdout
         _to_github(report)
     if not report.passed:
         raise typer.Exit(ExitCode.CHECK_FAILED)

@@ -3,7 +3,7 @@
 Drawn from the same rich Tables as the terminal (`tables.views`), so a table has one layout in code:
 its title a heading, its columns a pipe table aligned as on screen, its caption a paragraph. Cells
 are escaped so a name from a preset file cannot end a cell, a row or begin markup. A check keeps
-its own step-summary table (github.py), with a pass or fail mark on each limit.
+the same table it prints, pass or fail on each limit (its GitHub step summary is github.py's).
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from llamacalc.errors import printable
-from llamacalc.output import github  # noqa: F401  the check's summary, registered as 'markdown'
-from llamacalc.output.render import renderer, renders
+from llamacalc.output.render import renders
 from llamacalc.output.tables import views
 
 if TYPE_CHECKING:
@@ -44,6 +43,3 @@ def _table(table: Table) -> str:
 @renders("md", "object")
 def _markdown(result: object) -> str:
     return "\n".join(_table(table) for table in views(result))
-
-
-renders("md", "CheckReport")(lambda report: renderer(report, "markdown")(report))

@@ -94,14 +94,24 @@ def _name(run: Mapping[str, Any]) -> str:
 
 
 def csv_text(rows: Iterable[Row]) -> str:
-    """Rows as CSV with one header: every column any row has, in the order first seen."""
-    rows = list(rows)
+    """Rows as CSV with one header: every column any row has, in the order first seen; booleans as
+    JSON writes them, and text a spreadsheet would run as a formula ('=HYPERLINK(...)') quoted
+    with a leading apostrophe (OWASP's CSV-injection advice)."""
+    rows = [{key: _cell(value) for key, value in flat(row).items()} for row in rows]
     columns = list(dict.fromkeys(column for row in rows for column in row))
     text = io.StringIO()
     writer = csv.DictWriter(text, columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return text.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 @renders("csv", "object")
