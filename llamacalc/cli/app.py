@@ -84,7 +84,6 @@ class _Group(TyperGroup):
             encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "")
             if encoding != "utf8" and hasattr(stream, "reconfigure"):
                 stream.reconfigure(errors="backslashreplace")
-        _SAVED.clear()
         try:
             from llamacalc.files import check_output_names
 
@@ -489,18 +488,8 @@ def save(result: object, format: str, path: Path, option: str) -> None:
             f"{option}: llamacalc draws SVG; name the file .svg (got '{path}'), then convert if needed"
         )
     text = render(result, format)
-    from llamacalc.files import followed
-
-    target = followed(path, option) if str(path) != "-" else None
-    if target is not None and target in _SAVED:  # '--svg r.svg --html r.svg': the first would be lost
-        raise LlamacalcError(f"{option}: '{path}' is written by another option of this command; give each its own file")
-    with _atomic_stdout(path, option):
+    with _atomic_stdout(path, option):  # no other output option names this file: `_distinct` saw to it
         sys.stdout.write(text)
-    if target is not None and not _special(target):
-        _SAVED.add(target)
-
-
-_SAVED: set[Path] = set()  # the files this command's reports were saved to (emptied as each command starts)
 
 
 def _special(target: Path) -> bool:
@@ -664,11 +653,7 @@ def _atomic_stdout(path: Path, option: str = "--output") -> Iterator[None]:
         raise LlamacalcError(f"{option}: '{path}' is a folder; name a file in it")
     if not target.parent.is_dir():
         raise LlamacalcError(f"{option}: folder '{target.parent}' does not exist; create it first")
-    writing = _WRITING.get()
-    if target in writing or target in _SAVED:  # '--plot out.svg -o out.svg': one file would silently lose one output
-        raise LlamacalcError(f"{option}: '{path}' is written by another option of this command; give each its own file")
     replacement = Replacement(target, option)
-    token = _WRITING.set(writing | {target})
     finished = False
     try:
         with _redirected(replacement.stream, close=False):
@@ -679,11 +664,7 @@ def _atomic_stdout(path: Path, option: str = "--output") -> Iterator[None]:
                 finished = done.exit_code in (ExitCode.OK, ExitCode.CHECK_FAILED)  # a complete document either way
                 raise
     finally:
-        _WRITING.reset(token)
         replacement.commit() if finished else replacement.discard()
-
-
-_WRITING: contextvars.ContextVar[frozenset[Path]] = contextvars.ContextVar("_WRITING", default=frozenset())
 
 
 @contextlib.contextmanager
