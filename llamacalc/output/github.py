@@ -29,25 +29,26 @@ def _property(text: str) -> str:
     return _message(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _figure(c: Check) -> str:
+def figure(c: Check) -> str:
+    """A limit against its run's value, as every CI format words it."""
     shown = IN_DISPLAY_UNIT[c.limit.figure]
     at = "" if c.confidence == 0.5 else f" at P{c.confidence * 100:.3g}"
     return f"{c.limit.label} {shown(c.value)}{at} against a limit of {shown(c.maximum)}"
 
 
-def _name(run_name: str | None, model: str | None) -> str:
-    return run_name or model or "custom"
+def run_name(name: str | None, model: str | None) -> str:
+    return name or model or "custom"
 
 
 @renders("github", "CheckReport")
 def workflow_commands(report: CheckReport) -> str:
     lines = []
     for run in report.runs:
-        name = _name(run.name, run.result.resolved.model.name if run.result.resolved.model else None)
+        name = run_name(run.name, run.result.resolved.model.name if run.result.resolved.model else None)
         for c in run.checks:
             if not c.passed:
                 title = _property(f"Budget check failed: {name}")
-                text = f"{name}: {_figure(c)} ({margin(c.margin, c.ratio)})"
+                text = f"{name}: {figure(c)} ({margin(c.margin, c.ratio)})"
                 lines.append(f"::error title={title}::{_message(text)}\n")
     if not lines:
         lines.append(f"::notice title=Budget check passed::{len(report.runs)} run(s), every limit met\n")
@@ -58,7 +59,7 @@ def workflow_commands(report: CheckReport) -> str:
 def summary(report: CheckReport) -> str:
     rows = ["| run | limit | value | maximum | margin | |", "|---|---|---:|---:|---:|---|"]
     for run in report.runs:
-        name = _name(run.name, run.result.resolved.model.name if run.result.resolved.model else None)
+        name = run_name(run.name, run.result.resolved.model.name if run.result.resolved.model else None)
         for c in run.checks:
             shown = IN_DISPLAY_UNIT[c.limit.figure]
             at = "" if c.confidence == 0.5 else f" (P{c.confidence * 100:.3g})"

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
 from llamacalc.errors import printable
-from llamacalc.output.numbers import IN_DISPLAY_UNIT, margin
+from llamacalc.output.github import figure, run_name
+from llamacalc.output.numbers import margin
 from llamacalc.output.render import renders
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ def junit(report: CheckReport) -> str:
     )
     for run in report.runs:
         model = run.result.resolved.model
-        name = printable(run.name or (model.name if model else "custom"))
+        name = printable(run_name(run.name, model.name if model else None))
         suite = ElementTree.SubElement(
             root,
             "testsuite",
@@ -36,10 +37,8 @@ def junit(report: CheckReport) -> str:
             failures=str(sum(not c.passed for c in run.checks)),
         )
         for c in run.checks:
-            shown = IN_DISPLAY_UNIT[c.limit.figure]
-            at = "" if c.confidence == 0.5 else f" at P{c.confidence * 100:.3g}"
             case = ElementTree.SubElement(suite, "testcase", classname=name, name=c.limit.key)
-            line = f"{c.limit.label} {shown(c.value)}{at} against a limit of {shown(c.maximum)}"
+            line = figure(c)
             if not c.passed:
                 failure = ElementTree.SubElement(case, "failure", message=f"{line} ({margin(c.margin, c.ratio)})")
                 failure.text = line
