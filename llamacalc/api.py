@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -81,18 +80,25 @@ def _input_names(function: Callable[..., Document]) -> Callable[..., Document]:
         try:
             return function(*args, **kwargs)
         except InputError as error:  # the core names inputs; what resolve spells as flags is read back
-            raise InputError(_FLAG.sub(lambda m: m[1].replace("-", "_"), error.in_names())) from None
+            raise InputError(_in_names(error.in_names())) from None
 
     return wrapper
 
 
 _FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)")
-_MAX_INT = int(sys.float_info.max)
+
+
+def _in_names(message: str) -> str:
+    """A message as the API words it: each flag that resolve.py or a batch line spelled ('--seq-len')
+    named as its keyword ('seq_len')."""
+    return _FLAG.sub(lambda m: m[1].replace("-", "_"), message)
 
 
 def _checked_types(command: str, args: tuple[Any, ...], inputs: Mapping[str, Any]) -> None:
     """Values as the command line has them, numbers or text, refused as InputError otherwise: a list,
     a dict or an integer no float holds would fail deep inside with a TypeError or an OverflowError."""
+    from llamacalc.units import MAX_FLOAT_INT
+
     for name in args:
         if not isinstance(name, str):
             raise InputError(f"{command}: expected a preset name, got {type(name).__name__} {name!r:.40}")
@@ -111,7 +117,7 @@ def _checked_types(command: str, args: tuple[Any, ...], inputs: Mapping[str, Any
                 raise InputError(
                     f"{key}: expected a number or text such as '2.5 USD/h', got {type(value).__name__} {value!r:.40}"
                 )
-        elif isinstance(value, int) and abs(value) > _MAX_INT:
+        elif isinstance(value, int) and abs(value) > MAX_FLOAT_INT:
             raise InputError(f"{key}: a number of {len(str(value))} digits (too large)")
 
 
@@ -266,7 +272,7 @@ def batch(
             continue
         found = run_line(resolver, number, line)
         if isinstance(found, dict):  # an error object: its message names inputs as the API does
-            yield {**found, "error": _FLAG.sub(lambda m: m[1].replace("-", "_"), found["error"])}
+            yield {**found, "error": _in_names(found["error"])}
         else:
             yield json.loads(train_json(found))
 

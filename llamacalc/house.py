@@ -50,7 +50,7 @@ class House(NamedTuple):
     def applied(self, request: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
         """`request` with the house defaults it leaves out, and which inputs those are."""
         given = {key for key, value in request.items() if value is not None}
-        yielded = {key for key in given for key in DECIDES.get(key, ())}
+        yielded = {decided for key in given for decided in DECIDES.get(key, ())}
         added = {key: value for key, value in self.defaults.items() if key not in given and key not in yielded}
         return {**request, **added}, tuple(added)
 

@@ -98,11 +98,12 @@ class Resolver:
     def resolve(self, request: Mapping[str, Any]) -> Resolved:
         """Resolve a request against the presets, or raise InputError naming the offending option;
         the house defaults (house.py) stand in for inputs the request leaves out."""
-        if self.catalog.house is None:
+        house = self.catalog.house
+        if house is None:
             return _resolve(self, request)
-        housed, keys = self.catalog.house.applied(request)
+        housed, keys = house.applied(request)
         resolved = _resolve(self, housed)
-        return dataclasses.replace(resolved, assumptions=self.catalog.house.labelled(resolved.assumptions, keys))
+        return dataclasses.replace(resolved, assumptions=house.labelled(resolved.assumptions, keys))
 
     def setup(self, request: Mapping[str, Any]) -> tuple[Setup, Mapping[str, Assumption]]:
         """The hardware side of a request alone (no model): for planning from a GPU or money budget."""

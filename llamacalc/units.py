@@ -307,6 +307,7 @@ def _bounded(text: str, kind: Kind) -> None:
             raise UnitError(f"{expected}, got '{text}' (a power needs a literal exponent of at most 2 digits)")
 
 
+MAX_FLOAT_INT = int(sys.float_info.max)  # a JSON, TOML or Python integer beyond it has no float
 _NOT_A_QUANTITY = re.compile(r"[][{}'\"\\;:,=!<>?@#&|~`]")  # brackets, quotes, separators: no unit spelling has them
 
 

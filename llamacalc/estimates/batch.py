@@ -7,14 +7,13 @@ fails yields an error object `{"line": N, "error": "..."}` in its place; the oth
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
+from llamacalc import units
 from llamacalc.errors import InputError, LlamacalcError, named
 from llamacalc.estimates.train import TrainResult, estimate
 from llamacalc.resolve import Resolver
 
-MAX_FLOAT_INT = int(sys.float_info.max)
 BOM = b"\xef\xbb\xbf"  # the UTF-8 byte-order mark some editors start a file with
 
 
@@ -31,7 +30,7 @@ def run_line(resolver: Resolver, number: int, line: str | bytes) -> TrainResult 
     if not isinstance(request, dict):
         return {"line": number, "error": f"expected a JSON object of train options, got {type(request).__name__}"}
     for key, value in request.items():  # JSON integers have any size; a float holds ~1.8e308
-        if isinstance(value, int) and abs(value) > MAX_FLOAT_INT:
+        if isinstance(value, int) and abs(value) > units.MAX_FLOAT_INT:
             too_large = InputError(f"{named(str(key))}: a number of {len(str(value))} digits (too large)")
             return {"line": number, "error": str(too_large)}
     try:

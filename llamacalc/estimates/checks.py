@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import math
 import statistics
-import sys
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -215,7 +214,6 @@ class PlannedRun:
     confidence: float | None  # None: the command line's
 
 
-MAX_FLOAT_INT = int(sys.float_info.max)  # a TOML integer beyond it has no float
 
 
 def read_plan(text: str, where: str) -> list[PlannedRun]:
@@ -252,7 +250,7 @@ def read_plan(text: str, where: str) -> list[PlannedRun]:
                 shown = "an array" if isinstance(value, list) else f"a {type(value).__name__}"
                 shown = "a table" if isinstance(value, dict) else shown
                 raise InputError(f"{where}: runs.{name}: {option}: expected text or a number, got {shown}")
-            if isinstance(value, int) and abs(value) > MAX_FLOAT_INT:
+            if isinstance(value, int) and abs(value) > units.MAX_FLOAT_INT:
                 raise InputError(f"{where}: runs.{name}: {option}: a number of {len(str(value))} digits (too large)")
         request = {key: value for key, value in merged.items() if key in INPUTS}
         with prefixed(f"{where}: runs.{name}"):
