@@ -214,8 +214,6 @@ class PlannedRun:
     confidence: float | None  # None: the command line's
 
 
-
-
 def read_plan(text: str, where: str) -> list[PlannedRun]:
     """The runs of a plan file's text; `where` names the file in errors."""
     try:
