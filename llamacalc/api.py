@@ -146,7 +146,10 @@ def train(model: str | None = None, *, presets: Iterable[str | Path] | None = No
     request = {key: value for key, value in {"model": model, **inputs}.items() if value is not None}
     _known(request, _TRAIN_INPUTS, "train")
     if plan is not None:
-        result, joined = with_layout(catalog, Resolver(catalog), request, str(plan), batch)
+        from llamacalc import setups
+
+        batch_read = None if batch is None else setups.global_batch(batch)
+        result, joined = with_layout(catalog, Resolver(catalog), request, setups.layout_choice(plan), batch_read)
         return _document(TrainReport(result, layout=joined))
     return _document(TrainReport(estimate(Resolver(catalog), request)))
 
@@ -157,20 +160,22 @@ def layout(
 ) -> Document:
     """The fastest parallel layouts that fit, best first (`llamacalc layout --json`)."""
     from llamacalc.estimates.layout import estimate_layout
+    from llamacalc.setups import layout_setup
 
     request = {"model": model, **inputs}
     _known(request, _LAYOUT_INPUTS, "layout")
-    return _document(estimate_layout(_catalog(presets), request, keep=top))
+    resolver = _resolver(presets)
+    return _document(estimate_layout(resolver.catalog, layout_setup(resolver, request), keep=top))
 
 
 @_input_names
 def memory(model: str | None = None, *, presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
     """Training memory per GPU under a layout (`llamacalc memory --json`)."""
     from llamacalc.estimates.memory import estimate_memory
+    from llamacalc.setups import memory_setup
 
     _known(inputs, _MEMORY_INPUTS, "memory")
-    text = {key: None if value is None else str(value) for key, value in inputs.items()}
-    return _document(estimate_memory(_catalog(presets), model, text.pop("params", None), text.pop("gpu", None), **text))
+    return _document(estimate_memory(memory_setup(_resolver(presets), model, inputs)))
 
 
 @_input_names
@@ -206,9 +211,11 @@ def loss(model: str | None = None, *, presets: Iterable[str | Path] | None = Non
 def serve(model: str, *, presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
     """A model served under load: TTFT, TPOT, tokens/s, $/M tokens (`llamacalc serve --json`)."""
     from llamacalc.estimates.serve import estimate_serve
+    from llamacalc.setups import serve_setup
 
     _known(inputs, _SERVE_INPUTS, "serve")
-    return _document(estimate_serve(_catalog(presets), model, {k: _text(v) for k, v in inputs.items()}))
+    resolver = _resolver(presets)
+    return _document(estimate_serve(resolver.catalog, serve_setup(resolver, model, inputs)))
 
 
 @_input_names
@@ -245,9 +252,11 @@ def check(
 def fleet(cluster: str, *, presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
     """A cluster as owned capacity: $/GPU-hour, power, GPU-hours a year (`llamacalc fleet --json`)."""
     from llamacalc.estimates.fleet import fleet as fleet_view
+    from llamacalc.setups import fleet_setup
 
     _known(inputs, frozenset({"capex", "life", "pue"}), "fleet")
-    return _document(fleet_view(_resolver(presets), cluster, **inputs))
+    resolver = _resolver(presets)
+    return _document(fleet_view(resolver, fleet_setup(resolver, cluster, inputs)))
 
 
 def batch(

@@ -21,7 +21,7 @@ reads its text.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -35,7 +35,7 @@ MAX_CONFIG_BYTES = 1_000_000
 SECTIONS = ("defaults", "presets")
 # Inputs that decide others: a user's `--cluster` sets the GPU type and count, so a house GPU gives way.
 DECIDES = {"cluster": ("gpu", "gpus", "days"), "gpus": ("days", "cluster"), "days": ("gpus", "cluster"),
-           "gpu": ("cluster",), "pricing": ("price",)}  # fmt: skip
+           "gpu": ("cluster",), "pricing": ("price", "life")}  # fmt: skip
 # A model's own facts are no house default: a default of tokens would rewrite every preset's run.
 MODEL_FACTS = ("model", "params", "active_params", "tokens")
 
@@ -47,11 +47,17 @@ class House(NamedTuple):
     presets: tuple[Path, ...]
     where: str
 
-    def applied(self, request: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
-        """`request` with the house defaults it leaves out, and which inputs those are."""
+    def applied(
+        self, request: Mapping[str, Any], takes: Collection[str] | None = None
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """`request` with the house defaults it leaves out (of the inputs a command `takes`, if it
+        takes only some), and which inputs those are."""
         given = {key for key, value in request.items() if value is not None}
         yielded = {decided for key in given for decided in DECIDES.get(key, ())}
-        added = {key: value for key, value in self.defaults.items() if key not in given and key not in yielded}
+        added = {
+            key: value for key, value in self.defaults.items()
+            if key not in given and key not in yielded and (takes is None or key in takes)
+        }  # fmt: skip
         return {**request, **added}, tuple(added)
 
     def labelled(self, assumptions: Mapping[str, Assumption], keys: tuple[str, ...]) -> dict[str, Assumption]:
@@ -100,6 +106,8 @@ def house(text: str, where: str) -> House:
         raise InputError(f'{where}: [defaults] must be a table of input names, e.g. price = "2.1 USD/h"')
     for key, value in defaults.items():
         _checked(where, key, value)
+    if "life" in defaults and defaults.get("pricing") != "owned":
+        raise InputError(f'{where}: [defaults] life is the depreciation life of owned hardware: set pricing = "owned"')
     if "gpus" in defaults and "days" in defaults or "cluster" in defaults and {"gpu", "gpus"} & defaults.keys():
         raise InputError(f"{where}: [defaults] sets both the GPU count (or type) and what decides it; keep one")
     folders = data.get("presets", [])

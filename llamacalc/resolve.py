@@ -282,9 +282,9 @@ def _setup(
     """The hardware side; `size` (active parameters) and the GPU count pick the default MFU, and
     `flops` the GPU count a deadline needs at it."""
     cluster = r.catalog.cluster(_text(given, "cluster")) if "cluster" in given else None
-    home = _home_cluster(r, model)
+    home = home_cluster(r, model)
     reported = model.reported if model else None
-    hardware, seen["gpu"] = _gpu(r, given, cluster, reported, home)
+    hardware, seen["gpu"] = chosen_gpu(r, given, cluster, reported, home)
     precision = (
         given["precision"] if "precision" in given else (model and model.precision) or DEFAULTS["precision"].value
     )
@@ -310,7 +310,7 @@ def _setup(
         mfu, band, outside = _deadline_utilisation(r, seen, hardware, size, is_moe, flops, seconds)
     seen.update(scale)
     power = _quantity(r, given, seen, "power", hardware)
-    pue = _number(given, seen, "pue", DEFAULTS["pue"], low=1.0)
+    pue = bounded_number(given, seen, "pue", DEFAULTS["pue"], low=1.0)
     pricing, owned = _pricing(r, given, seen, hardware, power, pue)
     price = owned.total if owned is not None else _quantity(r, given, seen, "price", hardware)
     price_band = None if "price" in given or owned is not None else hardware.price_range
@@ -346,7 +346,7 @@ def _text(given: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def _gpu(
+def chosen_gpu(
     r: Resolver, given: Mapping[str, Any], cluster: Cluster | None, reported: Reported | None, home: Cluster | None
 ) -> tuple[Hardware, Assumption]:
     """The accelerator: --gpu, else the cluster's, else the one the model was reported on, else the default."""
@@ -407,6 +407,8 @@ def _counted(
         Assumption(name, "", "user") if "flops" in given else Assumption(name, "", "default", convention.source)
     )
     if not convention.needs_architecture:
+        if seq_len is not None:  # read by none of these conventions, but by a layout (train --layout)
+            seen["seq_len"] = Assumption(seq_len, "tokens", "user")
         if model is not None and model.baseline is not None and not {"params", "active_params"} & given.keys():
             return name, None
         return name, None if active is None else convention.count(active, None, 0, recompute)
@@ -491,7 +493,7 @@ def _whole_or_none(value: Any) -> int | None:
         return None
 
 
-def _home_cluster(r: Resolver, model: Model | None) -> Cluster | None:
+def home_cluster(r: Resolver, model: Model | None) -> Cluster | None:
     return r.catalog.cluster(model.cluster, model.entry.where("cluster")) if model and model.cluster else None
 
 
@@ -608,7 +610,9 @@ def _fraction(given: Mapping[str, Any], seen: dict[str, Assumption], key: str, d
     return value
 
 
-def _number(given: Mapping[str, Any], seen: dict[str, Assumption], key: str, default: Assumption, low: float) -> float:
+def bounded_number(
+    given: Mapping[str, Any], seen: dict[str, Assumption], key: str, default: Assumption, low: float
+) -> float:
     if key not in given:
         seen[key] = default
         return float(default.value)

@@ -12,7 +12,8 @@ import shlex
 import pytest
 import typer
 
-from llamacalc.estimates import plan, serve
+from llamacalc import setups
+from llamacalc.estimates import plan
 from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION
 from llamacalc.hf_config import FAMILIES
 from llamacalc.inputs import DEFAULTS, PRICINGS
@@ -56,10 +57,10 @@ def test_precisions_and_pricings_are_the_registries():
     assert option(cli_app.PrecisionOpt).help.startswith(f"{said(PRECISIONS)}:")
     assert f"[default: {DEFAULTS['precision'].value}]" in option(cli_app.PrecisionOpt).help
     assert completions(cli_app.PricingOpt) == list(PRICINGS)
-    serving = [p for p in serve.PRECISIONS if p != "fp4"]  # fp4: Blackwell only, `serve --precision`
+    serving = [p for p in setups.SERVING_PRECISIONS if p != "fp4"]  # fp4: Blackwell only, `serve --precision`
     assert completions(cli_app.ServingPrecisionOpt) == serving
     assert f"served in {said(serving)} [default: bf16]" in option(cli_app.ServingPrecisionOpt).help
-    assert f"Weights served in {said(serve.PRECISIONS)} (Blackwell)" in help_text("serve")
+    assert f"Weights served in {said(setups.SERVING_PRECISIONS)} (Blackwell)" in help_text("serve")
 
 
 def test_defaults_in_help_are_the_defaults_the_code_uses():

@@ -717,8 +717,8 @@ def test_the_readme_states_every_options_bounds():
     import re
     from pathlib import Path
 
-    from llamacalc.estimates.fleet import MAX_CAPEX
     from llamacalc.inputs import INPUTS
+    from llamacalc.setups import MAX_CAPEX
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     section = readme[readme.index("## Exit codes") : readme.index("## Presets")]

@@ -7,7 +7,9 @@ import pytest
 from llamacalc.catalog import load_catalog, shipped_presets_dir
 from llamacalc.errors import InputError
 from llamacalc.estimates import steps
-from llamacalc.estimates.layout import estimate_layout, global_batch, parse_layout
+from llamacalc.estimates.layout import estimate_layout
+from llamacalc.resolve import Resolver
+from llamacalc.setups import global_batch, layout_setup, parse_layout
 
 CATALOG = load_catalog([shipped_presets_dir()])
 TABLE_4 = ["--gpu", "h100-sxm", "--gpus", "16384", "--global-batch", "2048", "--seq-len", "8192"]
@@ -28,23 +30,22 @@ def test_table_4_layout_fits_at_its_published_mfu(cli):
 
 
 def test_the_search_returns_fitting_layouts_of_every_gpu_best_first():
-    found = estimate_layout(
-        CATALOG, {"model": "llama-3.1-405b", "gpus": "16384", "global_batch": "2048"}, keep=10
-    ).layouts
+    setup = layout_setup(Resolver(CATALOG), {"model": "llama-3.1-405b", "gpus": "16384", "global_batch": "2048"})
+    found = estimate_layout(CATALOG, setup, keep=10).layouts
     times = [c.step.time for c in found]
     assert times == sorted(times) and all(c.fits for c in found)
     assert all(c.step.layout.gpus == 16384 for c in found)
 
 
 def test_global_batch_in_sequences_or_tokens():
-    assert global_batch("2048", 8192) == (2048, None)
-    sequences, note = global_batch("16M tokens", 8192)  # binary, as Llama 3 writes it: 2,048 × 8,192
+    assert global_batch("2048").sequences(8192) == (2048, None)
+    sequences, note = global_batch("16M tokens").sequences(8192)  # binary, as Llama 3 writes it: 2,048 × 8,192
     assert sequences == 2048 and note is not None and "binary" in note
-    sequences, note = global_batch("1e7 tokens", 8192)
+    sequences, note = global_batch("1e7 tokens").sequences(8192)
     assert sequences == 1221 and note is not None and "1,221 sequences" in note
-    assert global_batch("4194304 tokens", 8192) == (512, None)
+    assert global_batch("4194304 tokens").sequences(8192) == (512, None)
     with pytest.raises(InputError, match="--global-batch"):
-        global_batch("lots", 8192)
+        global_batch("lots")
 
 
 def test_layout_text_parses_and_refuses_typos():

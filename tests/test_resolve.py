@@ -53,6 +53,13 @@ def test_user_over_config_over_the_rest(catalog, key, config, given, default_ori
     assert user[key][1] == "user"
 
 
+def test_a_pricing_the_user_gives_sets_aside_the_house_life(catalog):
+    config = '[defaults]\npricing = "owned"\nlife = "4 years"'
+    assert _resolved(catalog, {"model": "llama-3-70b"}, config)["life"] == (4.0, "config")
+    spot = _resolved(catalog, {"model": "llama-3-70b", "pricing": "spot"}, config)
+    assert spot["pricing"] == ("spot", "user") and "life" not in spot
+
+
 def test_a_deadline_the_user_gives_sets_the_gpus_over_the_house_count(catalog):
     housed = _resolved(catalog, {"model": "llama-3-70b", "days": "30"}, "[defaults]\ngpus = 2048")
     assert housed["days"] == (30, "user") and housed.get("gpus", (None, ""))[1] != "config"
@@ -73,6 +80,7 @@ def test_the_config_source_names_the_file(catalog):
         ("[defaults]\ngpus = 8\ndays = 3\n", "[defaults] sets both the GPU count"),
         ("presets = 3\n", "presets must be a list of folders"),
         ("[defaults\n", "team.toml: not TOML"),
+        ('[defaults]\nlife = "4 years"\n', 'life is the depreciation life of owned hardware: set pricing = "owned"'),
     ],
 )
 def test_a_bad_config_names_the_file_and_the_key(text, message):
@@ -113,3 +121,87 @@ def _forget():
     from llamacalc.cli.app import house_defaults
 
     house_defaults.cache_clear()
+
+
+# --- the same precedence in layout, memory, serve and fleet (setups.py) ---------------------------
+
+
+def _housed(catalog, config):
+    return Resolver(dataclasses.replace(catalog, house=house("[defaults]\n" + config, "team.toml").checked(catalog)))
+
+
+def _origins(found):
+    return {key: (a.value, a.origin) for key, a in found.assumptions.items()}
+
+
+LAYOUT_GPU_CASES = [  # (request, config, expected gpu, its origin)
+    ({"model": "llama-3-70b"}, "", "h100-sxm", "preset"),  # its reported run's
+    ({"model": "llama-3-70b"}, 'gpu = "h200-sxm"', "h200-sxm", "config"),
+    ({"model": "llama-3-70b", "gpu": "b200"}, 'gpu = "h200-sxm"', "b200", "user"),
+    ({"model": "llama-3-70b", "cluster": "meta-24k"}, 'gpu = "h200-sxm"', "h100-sxm", "user"),  # a cluster decides
+]
+
+
+@pytest.mark.parametrize(("request_", "config", "gpu", "origin"), LAYOUT_GPU_CASES)
+def test_layout_and_memory_choose_the_gpu_as_train_does(catalog, request_, config, gpu, origin):
+    from llamacalc.setups import layout_setup, memory_setup
+
+    resolver = _housed(catalog, config)
+    laid = layout_setup(resolver, {**request_, "global_batch": "1024", "gpus": "1024"})
+    assert _origins(laid)["gpu"] == (gpu, origin)
+    if "cluster" not in request_:  # memory takes no cluster
+        held = memory_setup(resolver, request_["model"], {k: v for k, v in request_.items() if k != "model"})
+        assert _origins(held)["gpu"] == (gpu, origin)
+    train = Resolver(resolver.catalog).resolve(request_).assumptions["gpu"]
+    assert (train.value, train.origin) == (gpu, origin)
+
+
+def test_a_house_gpu_count_gives_way_to_the_degrees_given(catalog):
+    from llamacalc.setups import layout_setup
+
+    resolver = _housed(catalog, "gpus = 4096")
+    housed = layout_setup(resolver, {"model": "llama-3-70b", "global_batch": "1024"})
+    assert _origins(housed)["gpus"] == (4096, "config")
+    degrees = layout_setup(resolver, {"model": "llama-3-70b", "global_batch": "1024", "tp": 8, "pp": 4, "dp": 32})
+    assert degrees.gpus == 1024 and _origins(degrees)["gpus"][1] == "derived"
+
+
+def test_serve_takes_the_house_gpu_and_price_and_nothing_else(catalog):
+    from llamacalc.estimates.serve import estimate_serve
+    from llamacalc.setups import serve_setup
+
+    resolver = _housed(catalog, 'gpu = "h200-sxm"\nprice = "2.1 USD/h"\npue = 1.3\nmfu = 0.3')
+    found = estimate_serve(resolver.catalog, serve_setup(resolver, "llama-3.1-70b", {}))
+    assert _origins(found)["gpu"] == ("h200-sxm", "config") and _origins(found)["price"][1] == "config"
+    assert found.price == pytest.approx(2.1 / 3600) and set(found.assumptions) == {"gpu", "price"}
+    mine = estimate_serve(resolver.catalog, serve_setup(resolver, "llama-3.1-70b", {"price": "3 USD/h"}))
+    assert _origins(mine)["price"] == (3.0, "user") and mine.price == pytest.approx(3 / 3600)
+
+
+def test_fleet_takes_the_house_pue_and_life(catalog):
+    from llamacalc.estimates.fleet import fleet
+    from llamacalc.setups import fleet_setup
+
+    plain = fleet(Resolver(catalog), fleet_setup(Resolver(catalog), "meta-24k", {}))
+    resolver = _housed(catalog, 'pue = 1.3\npricing = "owned"\nlife = "4 years"')
+    housed = fleet(resolver, fleet_setup(resolver, "meta-24k", {}))
+    assert _origins(housed)["pue"] == (1.3, "config") and _origins(housed)["life"] == (4.0, "config")
+    assert housed.facility_watts == pytest.approx(plain.facility_watts * 1.3 / 1.09)
+    mine = fleet(resolver, fleet_setup(resolver, "meta-24k", {"pue": "1.1"}))
+    assert _origins(mine)["pue"] == (1.1, "user")
+
+
+def test_the_cli_labels_house_values_in_every_commands_json(cli, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[defaults]\ngpu = "h200-sxm"\npue = 1.2\n', encoding="utf-8")
+    env = {"LLAMACALC_CONFIG": str(config)}
+    _forget()
+    for args, key in (
+        (("layout", "llama-3-70b", "--global-batch", "1024", "--gpus", "1024"), "gpu"),
+        (("memory", "llama-3-70b", "--tp", "8"), "gpu"),
+        (("serve", "llama-3.1-70b"), "gpu"),
+        (("fleet", "meta-24k"), "pue"),
+    ):
+        document = cli(*args, "--json", env=env).json()
+        assert document["assumptions"][key]["origin"] == "config", args
+    _forget()

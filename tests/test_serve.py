@@ -198,7 +198,8 @@ def test_the_calibration_is_the_presets_and_a_user_extends_it(cli, tmp_path):
         (["llama-3.1-8b", "--batch", "4", "--max-tpot", "20ms"], "not both"),
         (["llama-3.1-8b", "--max-tpot", "fast"], "--max-tpot"),
         (["llama-3.1-8b", "--tp", "3"], "does not divide llama-3.1-8b's 32 attention heads"),
-        (["llama-3.1-8b", "--input-tokens", "1e12"], "no tensor-parallel degree holds the model"),
+        (["llama-3.1-8b", "--input-tokens", "1e12"], "--input-tokens: at most 10,000,000"),
+        (["llama-3.1-8b", "--input-tokens", "1e7"], "no tensor-parallel degree holds the model"),
     ],
 )
 def test_serve_errors(cli, args, message):

@@ -98,6 +98,8 @@ def layout(
     Example: llamacalc layout llama-3.1-405b --gpus 16384 --global-batch 2048 --tp 8 --pp 16
     """
     from llamacalc.estimates.layout import estimate_layout
+    from llamacalc.resolve import Resolver
+    from llamacalc.setups import layout_setup
 
     catalog = catalog_from(presets)
     if config is not None:
@@ -107,7 +109,7 @@ def layout(
         "seq_len": seq_len, "precision": precision, "tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep, "vp": vp,
         "micro_batch": micro_batch, "zero": zero, "recompute": recompute,
     }  # fmt: skip
-    emit(estimate_layout(catalog, request, keep=top), as_json)
+    emit(estimate_layout(catalog, layout_setup(Resolver(catalog), request), keep=top), as_json)
 
 
 @commands.command()
@@ -147,11 +149,14 @@ def memory(
     Example: llamacalc memory llama-3.1-405b --gpu h100-sxm --tp 8 --pp 16 --dp 128
     """
     from llamacalc.estimates.memory import estimate_memory
+    from llamacalc.resolve import Resolver
+    from llamacalc.setups import memory_setup
 
-    found = estimate_memory(
-        catalog_from(presets), model, params, gpu, tp=tp, pp=pp, ep=ep, dp=dp, zero=zero,
-        micro_batch=micro_batch, seq_len=seq_len, recompute=recompute, cp=cp, vp=vp, global_batch=global_batch,
-    )  # fmt: skip
+    request = {
+        "params": params, "gpu": gpu, "tp": tp, "pp": pp, "ep": ep, "dp": dp, "zero": zero, "micro_batch": micro_batch,
+        "seq_len": seq_len, "recompute": recompute, "cp": cp, "vp": vp, "global_batch": global_batch,
+    }  # fmt: skip
+    found = estimate_memory(memory_setup(Resolver(catalog_from(presets)), model, request))
     if not found.has_activations and not as_json:
         warn(["activations need the model's architecture (layers, d_model, ...): states only"])
     if not as_json:

@@ -154,6 +154,8 @@ def serve(
     Example: llamacalc serve llama-3.1-70b --gpu h100-sxm --precision fp8 --tp 4 --max-tpot 20ms
     """
     from llamacalc.estimates.serve import backtest_serving, estimate_serve
+    from llamacalc.resolve import Resolver
+    from llamacalc.setups import serve_setup
 
     catalog = catalog_from(presets)
     if backtest:
@@ -164,7 +166,8 @@ def serve(
     options = {"gpu": gpu, "precision": precision, "kv_cache": kv_cache, "tp": tp, "ep": ep, "batch": batch,
                "max_tpot": max_tpot, "max_ttft": max_ttft, "input_tokens": input_tokens,
                "output_tokens": output_tokens, "tokens_per_day": tokens_per_day, "price": price}  # fmt: skip
-    emit(estimate_serve(catalog, model, options), as_json)
+    resolver = Resolver(catalog)
+    emit(estimate_serve(catalog, serve_setup(resolver, model, options)), as_json)
 
 
 @commands.command()
@@ -189,6 +192,8 @@ def fleet(
     """
     from llamacalc.estimates.fleet import fleet as fleet_view
     from llamacalc.resolve import Resolver
+    from llamacalc.setups import fleet_setup
 
-    found = fleet_view(Resolver(catalog_from(presets)), cluster, capex, life, pue)
+    resolver = Resolver(catalog_from(presets))
+    found = fleet_view(resolver, fleet_setup(resolver, cluster, {"capex": capex, "life": life, "pue": pue}))
     emit(dataclasses.replace(found, sources=sources), as_json)

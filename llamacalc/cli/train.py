@@ -112,17 +112,28 @@ def train(
         return
     joined = None
     if layout is not None:
+        from llamacalc import setups
         from llamacalc.estimates.train import lost_per_interruption_given, with_layout
 
-        per_interruption = lost_per_interruption_given(checkpoint_every, restart)
-        result, joined = with_layout(catalog, Resolver(catalog), request, layout, global_batch, per_interruption)
+        per_interruption = lost_per_interruption_given(setups.recovery(checkpoint_every, restart))
+        batch = None if global_batch is None else setups.global_batch(global_batch)
+        resolver = Resolver(catalog)
+        result, joined = with_layout(catalog, resolver, request, setups.layout_choice(layout), batch, per_interruption)
     else:
         result = estimate(Resolver(catalog), request)
     _warn_if_unfit(result)
-    lost = goodput_estimate(result, checkpoint_every, restart) if goodput else None
+    lost = None
+    if goodput:
+        from llamacalc.setups import recovery
+
+        lost = goodput_estimate(result, recovery(checkpoint_every, restart))
     if lost is not None:  # the bill includes the time lost to interruptions
         result = with_goodput(result, lost)
-    serving = serving_bill(catalog, result, inference_tokens) if inference_tokens is not None else None
+    serving = None
+    if inference_tokens is not None:
+        from llamacalc.setups import inference_tokens as served_tokens
+
+        serving = serving_bill(catalog, result, served_tokens(inference_tokens))
     emit(TrainReport(result, explain, lost, sources, serving, joined), as_json, projection, brief=brief)
 
 

@@ -15,17 +15,15 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from llamacalc import units
-from llamacalc.errors import InputError, named, prefixed
+from llamacalc.errors import InputError
 from llamacalc.estimates.train import Range, estimate
-from llamacalc.inputs import INPUTS, Assumption
+from llamacalc.inputs import Assumption
 from llamacalc.ownership import OwnedPrice, capex_price, energy_price, facility_watts, owned_price
 from llamacalc.resolve import Resolver
+from llamacalc.setups import FleetSetup
 from llamacalc.specs import Cluster, Hardware
-
-MAX_CAPEX = 1e15  # USD: a thousand times a hyperscaler's yearly capex
 
 
 @dataclass(frozen=True)
@@ -68,20 +66,11 @@ class Fleet:
         return None if rate is None else rate.total * units.HOUR
 
 
-def fleet(resolver: Resolver, cluster_name: str, capex: Any = None, life: Any = None, pue: Any = None) -> Fleet:
-    """A cluster preset as an owned fleet, with each model preset's share of a fleet-year."""
-    catalog = resolver.catalog
-    cluster = catalog.cluster(cluster_name, "CLUSTER")
+def fleet(resolver: Resolver, setup: FleetSetup) -> Fleet:
+    """A cluster preset as an owned fleet (setups.fleet_setup), with each model preset's share of a fleet-year."""
+    catalog, cluster, years = resolver.catalog, setup.cluster, setup.life
     hardware = catalog.hardware(cluster.gpu)
-    with prefixed(named("capex")):
-        spent = units.parse_quantity(capex, units.MONEY) if capex is not None else cluster.capex
-    if spent is not None and spent > MAX_CAPEX:
-        raise InputError(f"{named('capex')}: at most {MAX_CAPEX:.0e} USD, got '{capex}'")
-    if spent is not None and spent < 0:
-        raise InputError(f"{named('capex')}: expected 0 USD or more, got '{capex}'")
-    with prefixed(named("life")):
-        years = INPUTS["life"].parse(life) if life is not None else None
-    setup, seen = resolver.setup({"cluster": cluster.name, **({"pue": pue} if pue is not None else {})})
+    spent = setup.capex if setup.capex is not None else cluster.capex
     ownership = catalog.ownership()
     hw, own = hardware.entry, ownership.entry
     assumptions = {
@@ -90,12 +79,12 @@ def fleet(resolver: Resolver, cluster_name: str, capex: Any = None, life: Any = 
     }
     if spent is not None:
         assumptions["capex"] = (
-            Assumption(spent, "USD", "user", f"the capex given ({capex})")
-            if capex is not None
+            Assumption(spent, "USD", "user", f"the capex given ({setup.capex_given})")
+            if setup.capex_given is not None
             else Assumption(spent, "USD", "preset", cluster.entry.source_of("capex"))
         )
     if years is not None:
-        assumptions["life"] = Assumption(years / units.YEAR, "years", "user", "the life given: straight line")
+        assumptions["life"] = setup.assumptions["life"]
         depreciated = f"straight line over {years / units.YEAR:g} years (the life given)"
     else:
         r = ownership.depreciation / math.log(10)
@@ -110,7 +99,7 @@ def fleet(resolver: Resolver, cluster_name: str, capex: Any = None, life: Any = 
         assumptions |= {
             "power": Assumption(hardware.power, "W", "preset", hw.source_of("power")),
             "server_power": Assumption(hardware.server_power, "", "preset", hw.source_of("server_power")),
-            "pue": seen["pue"],
+            "pue": setup.assumptions["pue"],
             "average_power": Assumption(ownership.average_power, "", "preset", own.source_of("average_power")),
             "electricity": Assumption(
                 ownership.electricity * units.KWH, "USD/kWh", "preset", own.source_of("electricity")
@@ -125,14 +114,13 @@ def fleet(resolver: Resolver, cluster_name: str, capex: Any = None, life: Any = 
         }
     rate = None if spent is None else capex_price(spent / cluster.gpus, ownership, energy or 0.0, years)
     per_year = cluster.gpus * units.YEAR / units.HOUR
-    if capex is not None:  # the figure is the user's: its source says so, not the preset's citation
+    if setup.capex_given is not None:  # the figure is the user's: its source says so, not the preset's citation
         fields = dict(cluster.entry.fields)
-        fields["sources"] = {**fields.get("sources", {}), "capex": f"the capex given ({capex})"}
+        fields["sources"] = {**fields.get("sources", {}), "capex": f"the capex given ({setup.capex_given})"}
         cluster = cluster._replace(capex=spent, entry=dataclasses.replace(cluster.entry, fields=fields))
     shares = tuple(_shares(resolver, hardware, per_year))
-    return Fleet(
-        cluster, hardware, spent, capex is not None, rate, owned, depreciated, watts, per_year, shares, assumptions
-    )
+    given = setup.capex_given is not None
+    return Fleet(cluster, hardware, spent, given, rate, owned, depreciated, watts, per_year, shares, assumptions)
 
 
 def _shares(resolver: Resolver, hardware: Hardware, per_year: float) -> list[FleetShare]:

@@ -8,24 +8,18 @@ at this sequence length, or the longest sequence at these GPUs.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llamacalc import units
 from llamacalc.catalog import Catalog
-from llamacalc.errors import InputError, named, prefixed
-from llamacalc.flops import parameter_count
-from llamacalc.footprint import ALLOWANCE_SOURCE, GIB, RECOMPUTE_MODES, ZERO_STAGES, allowance, memory_per_gpu, usable
-from llamacalc.inputs import DEFAULTS
+from llamacalc.errors import InputError, named
+from llamacalc.footprint import ALLOWANCE_SOURCE, GIB, allowance, memory_per_gpu, usable
+from llamacalc.inputs import Assumption
 from llamacalc.layouts import Candidate, Problem, candidates, problem_for, search
-from llamacalc.specs import PRECISIONS, Architecture, Cluster, Hardware, Model, StepModel
+from llamacalc.setups import MAX_DEGREE, LayoutSetup
+from llamacalc.specs import Architecture, Cluster, Hardware, Model, StepModel
 
-MAX_GPUS = 10_000_000  # ten times the largest cluster announced; a search past it is a typo
-MAX_SEQ_LEN = 10_000_000
-MAX_BATCH = 100_000_000  # sequences
-DEGREE_KEYS = ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch")
 FABRIC_KEYS = (
     "scale_up_domain", "scale_up_bandwidth", "scale_up_efficiency", "scale_out_bandwidth", "scale_out_efficiency",
     "gemm_bf16", "gemm_fp8", "attention_bf16", "memory",
@@ -51,6 +45,7 @@ class LayoutResult:
     tried: int
     step_model: StepModel
     notes: tuple[str, ...]  # assumptions the answer rests on, in words
+    assumptions: Mapping[str, Assumption]  # each input and where it came from
 
     @property
     def best(self) -> Candidate:
@@ -62,231 +57,28 @@ class LayoutResult:
         return allowance(self.hardware.memory)
 
 
-def parse_layout(text: str) -> dict[str, int]:
-    """'tp8,pp16,dp128[,cp1,vp2,ep8]' → {'tp': 8, 'pp': 16, 'dp': 128, ...}."""
-    found: dict[str, int] = {}
-    for part in text.replace(" ", "").lower().split(","):
-        match = re.fullmatch(r"(tp|pp|dp|cp|ep|vp)(\d{1,9})", part)
-        if not match:
-            raise InputError(
-                f"{named('layout')}: expected 'auto' or degrees such as 'tp8,pp16,dp128' (tp, pp, dp, cp, ep, vp), "
-                f"got '{text}'"
-            )
-        if match[1] in found:
-            raise InputError(f"{named('layout')}: {match[1]} given twice in '{text}'")
-        found[match[1]] = int(match[2])
-        if found[match[1]] < 1:
-            raise InputError(f"{named('layout')}: {match[1]} must be at least 1, got '{part}'")
-    return found
-
-
-def global_batch(text: Any, seq_len: int) -> tuple[int, str | None]:
-    """Sequences in a global batch given as sequences ('2048') or tokens ('16M tokens'), and a note
-    when tokens were rounded to whole sequences."""
-    with prefixed(named("global_batch")):
-        spelled = str(text).strip()
-        tokens = re.fullmatch(r"(.+?)\s*(tokens?|tok)", spelled, re.IGNORECASE)
-        if tokens is None:
-            sequences = units.parse_whole(spelled, "a batch of sequences")
-            note = None
-        else:
-            count = units.parse_count(tokens[1], "a token count")
-            binary = _binary(tokens[1])
-            if count % seq_len and binary is not None and binary % seq_len == 0:
-                count = binary  # '16M tokens' as Llama 3 writes it: 16 × 2^20, 2,048 sequences of 8,192
-            sequences = max(1, round(count / seq_len))
-            note = None if sequences * seq_len == count else (
-                f"{spelled} is {sequences:,} sequences of {seq_len:,} tokens ({sequences * seq_len:,} tokens)"
-            )  # fmt: skip
-            if count == binary and binary != units.parse_count(tokens[1], "a token count"):
-                note = f"{spelled} read as {count:,} tokens (binary, as Llama 3's Table 4 writes 16M for 2,048 × 8,192)"
-    if sequences > MAX_BATCH:
-        raise InputError(f"{named('global_batch')}: at most {MAX_BATCH:,} sequences, got {sequences:,}")
-    return sequences, note
-
-
-_BINARY = {"K": 2**10, "k": 2**10, "M": 2**20, "G": 2**30, "B": 2**30}
-
-
-def _binary(text: str) -> int | None:
-    """'16M' read with binary multiples (16 × 2^20), when it is a whole number and a multiple."""
-    match = re.fullmatch(r"\s*(\d+)\s*([KkMGB])\s*", text)
-    return int(match[1]) * _BINARY[match[2]] if match else None
-
-
-def fixed_choices(request: Mapping[str, Any]) -> dict[str, Any]:
-    """The degrees, ZeRO stage and recomputation the user fixed, checked."""
-    fixed: dict[str, Any] = {}
-    for key in DEGREE_KEYS:
-        if request.get(key) is not None:
-            with prefixed(named(key)):
-                fixed[key] = units.parse_whole(request[key], "a parallel degree")
-            if fixed[key] > MAX_GPUS:
-                raise InputError(f"{named(key)}: at most {MAX_GPUS:,}, got {fixed[key]:,}")
-    if request.get("zero") is not None:
-        zero = str(request["zero"]).strip()
-        if zero not in {str(stage) for stage in ZERO_STAGES}:
-            raise InputError(f"{named('zero')}: expected a ZeRO stage 0-3 (3 is FSDP), got '{request['zero']}'")
-        fixed["zero"] = int(zero)
-    if request.get("recompute") is not None:
-        if request["recompute"] not in RECOMPUTE_MODES:
-            raise InputError(
-                f"{named('recompute')}: expected {', '.join(RECOMPUTE_MODES)}, got '{request['recompute']}'"
-            )
-        fixed["recompute"] = request["recompute"]
-    return fixed
-
-
-def estimate_layout(catalog: Catalog, request: Mapping[str, Any], keep: int = 5) -> LayoutResult:
-    """The best `keep` layouts of a model preset on `gpus` GPUs for a global batch."""
-    shape_note = None
-    if request.get("params") is not None:
-        if request.get("model"):
-            raise InputError(f"MODEL and {named('params')} conflict: a preset has its own size")
-        with prefixed(named("params")):
-            count = units.parse_count(request["params"], "a parameter count")
-        if not 1e6 <= count <= 1e15:
-            raise InputError(f"{named('params')}: expected 1M to 1e15 parameters, got {count:.3g}")
-        model, shape_note = shaped(catalog, count)
-    else:
-        model = _model(catalog, request.get("model"))
+def estimate_layout(catalog: Catalog, setup: LayoutSetup, keep: int = 5) -> LayoutResult:
+    """The best `keep` layouts of a model on its GPUs for a global batch (setups.layout_setup)."""
+    model, hardware, fixed = setup.model, setup.hardware, setup.fixed
     assert model.arch is not None
-    arch = model.arch
-    chosen = catalog.cluster(request["cluster"]) if request.get("cluster") else None
-    home = chosen or _home(catalog, model)
-    hardware = catalog.hardware(request.get("gpu") or (home.gpu if home else None) or _reported_gpu(model))
-    cluster = network_cluster(catalog, model, hardware, chosen)
-    given = request.get("precision")
-    precision = given if given is not None else model.precision or str(DEFAULTS["precision"].value)
-    if precision not in PRECISIONS:
-        raise InputError(f"{named('precision')}: expected {' or '.join(PRECISIONS)}, got '{precision}'")
-    seq_len = _seq_len(request, model)
-    if request.get("global_batch") is None:
-        raise InputError(f"layout needs {named('global_batch')}: sequences ('2048') or tokens ('16M tokens')")
-    batch, batch_note = global_batch(request["global_batch"], seq_len)
-    fixed = fixed_choices(request)
-    gpus, gpus_from = _gpus(request, fixed, cluster, model)
-    problem = problem_for(arch, seq_len, batch, gpus, hardware, cluster, catalog.step_model(), precision)
+    problem = problem_for(
+        model.arch, setup.seq_len, setup.global_batch, setup.gpus, hardware, setup.cluster, catalog.step_model(),
+        setup.precision,
+    )  # fmt: skip
     _check_fixed(problem, fixed)
     found, tried, closest = search(problem, fixed, keep)
     if not found:
         raise InputError(nothing_fits(problem, fixed, tried, closest))
-    notes = [ALLOWANCE_SOURCE, *([shape_note] if shape_note else [])]
-    if batch_note:
-        notes.append(batch_note)
+    notes = [ALLOWANCE_SOURCE, *setup.notes]
     notes += [
         f"{hardware.name} {key.replace('_', ' ')}: {hardware.entry.source_of(key)}"
         for key in FABRIC_KEYS
         if key in hardware.entry.fields and hardware.entry.is_assumption(key)
     ]
     return LayoutResult(
-        model, hardware, cluster, gpus, gpus_from, seq_len, batch, precision, fixed, tuple(found), tried,
-        problem.model, tuple(notes),
+        model, hardware, setup.cluster, setup.gpus, setup.gpus_from, setup.seq_len, setup.global_batch,
+        setup.precision, fixed, tuple(found), tried, problem.model, tuple(notes), setup.assumptions,
     )  # fmt: skip
-
-
-SHAPE_HEAD = 128  # head size of the shaped decoder, as Llama 3's [S7 Table 3]
-
-
-def shaped(catalog: Catalog, params: float) -> tuple[Model, str]:
-    """A dense Llama-shaped decoder of about `params` parameters, for --params without an
-    architecture: the shipped dense preset nearest in size, its width and depth scaled alike by
-    (N / N₀)^⅓, heads of 128, its KV heads and FFN ratio. An assumption, and said to be one."""
-
-    dense = [
-        m for name in catalog.names("models")
-        if (m := catalog.model(name)).arch is not None and not m.arch.is_moe and m.params and m.arch.seq_len
-    ]  # fmt: skip
-    if not dense:
-        raise InputError(
-            f"{named('params')}: no dense model preset with an architecture to shape it from; use {named('config')}"
-        )
-    base = min(reversed(dense), key=lambda m: abs(math.log(params / (m.params or 1.0))))  # the newest of equals
-    arch = base.arch
-    assert arch is not None and base.params is not None
-    scale = (params / base.params) ** (1 / 3)
-    # heads in multiples of 8, so that TP of 1-8 divides them, and 8 KV heads where they allow it
-    heads = max(8, round(arch.d_model * scale / SHAPE_HEAD / 8) * 8)
-    kv = math.gcd(heads, max(8, arch.kv_heads))
-    ffn = max(256, round(arch.ffn / arch.d_model * heads * SHAPE_HEAD / 256) * 256)
-    layers = max(1, round(arch.layers * scale))
-    new = arch._replace(layers=layers, d_model=heads * SHAPE_HEAD, heads=heads, kv_heads=kv, ffn=ffn, head_size=0)
-    size = f"{params / 1e9:,.3g}B" if params < 1e12 else f"{params / 1e12:,.3g}T"
-    note = (
-        f"assumption: {size} parameters shaped as {base.name} scaled by (N/N₀)^⅓: {layers} layers, "
-        f"d_model {heads * SHAPE_HEAD:,}, {heads} heads ({kv} KV), FFN {ffn:,}; "
-        f"give {named('config')} for the real shape"
-    )
-    model = base._replace(
-        name=f"{size} (shaped)", title=f"{size} dense decoder (shaped)",
-        params=float(parameter_count(new)), active_params=float(parameter_count(new)), arch=new,
-        reported=None, cluster=None, global_batch=None,
-    )  # fmt: skip
-    return model, note
-
-
-def _model(catalog: Catalog, name: Any) -> Model:
-    if not name:
-        raise InputError(f"layout needs a MODEL preset, {named('config')} config.json or {named('params')}")
-    model = catalog.model(str(name))
-    if model.arch is None:
-        raise InputError(f"MODEL: {model.name} has no architecture (layers, d_model, ...); the step model needs one")
-    return model
-
-
-def _home(catalog: Catalog, model: Model) -> Cluster | None:
-    return catalog.cluster(model.cluster, model.entry.where("cluster")) if model.cluster else None
-
-
-def network_cluster(catalog: Catalog, model: Model, hardware: Hardware, chosen: Cluster | None) -> Cluster | None:
-    """The cluster whose network a layout runs on: the one chosen, else the model's home cluster, if it
-    is of this GPU (another GPU's network does not apply); a chosen cluster of another GPU conflicts."""
-    cluster = chosen or _home(catalog, model)
-    if cluster is None or cluster.gpu == hardware.name:
-        return cluster
-    if chosen is not None:
-        raise InputError(
-            f"{named('gpu')} {hardware.name} and {named('cluster')} {cluster.name} ({cluster.gpu}) conflict"
-        )
-    return None
-
-
-def _reported_gpu(model: Model) -> str:
-    return model.reported.gpu if model.reported and model.reported.gpu else str(DEFAULTS["gpu"].value)
-
-
-def _seq_len(request: Mapping[str, Any], model: Model) -> int:
-    if request.get("seq_len") is not None:
-        with prefixed(named("seq_len")):
-            seq = units.parse_whole(request["seq_len"], "a sequence length")
-    elif model.arch is not None and model.arch.seq_len:
-        seq = model.arch.seq_len
-    else:
-        raise InputError(f"layout: the preset gives no training sequence length; pass {named('seq_len')}")
-    if seq > MAX_SEQ_LEN:
-        raise InputError(f"{named('seq_len')}: at most {MAX_SEQ_LEN:,} tokens, got {seq:,}")
-    return seq
-
-
-def _gpus(
-    request: Mapping[str, Any], fixed: Mapping[str, Any], cluster: Cluster | None, model: Model
-) -> tuple[int, str]:
-    """The GPU count and how it was chosen: given, the product of the degrees, the cluster's."""
-    if request.get("gpus") is not None:
-        with prefixed(named("gpus")):
-            gpus = units.parse_whole(request["gpus"], "a GPU count")
-        if gpus > MAX_GPUS:
-            raise InputError(f"{named('gpus')}: at most {MAX_GPUS:,}, got {gpus:,}")
-        return gpus, "the count given"
-    if all(key in fixed for key in ("tp", "pp", "dp")):
-        return math.prod(fixed.get(key, 1) for key in ("tp", "pp", "dp", "cp")), "the layout's degrees"
-    if cluster is not None:
-        return cluster.gpus, f"cluster {cluster.name}"
-    if model.reported and model.reported.gpus:
-        return model.reported.gpus, f"{model.name}'s reported run"
-    raise InputError(
-        f"layout needs {named('gpus')} (or {named('tp')}, {named('pp')} and {named('dp')}, or a {named('cluster')})"
-    )
 
 
 def _check_fixed(problem: Problem, fixed: Mapping[str, Any]) -> None:
@@ -355,7 +147,7 @@ def fewest_gpus(problem: Problem, fixed: Mapping[str, Any]) -> int | None:
     keep every DP rank busy if it must."""
     free = {key: value for key, value in fixed.items() if key != "dp"}
     gpus = problem.gpus * 2
-    while gpus <= MAX_GPUS:
+    while gpus <= MAX_DEGREE:
         batch = max(problem.global_batch, gpus)
         if _fits_any(problem._replace(gpus=gpus, global_batch=batch), free):
             return gpus

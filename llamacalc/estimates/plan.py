@@ -246,6 +246,7 @@ def served_mfu(catalog: Catalog, law_name: str, target: float, gpu: str, precisi
     output lengths (LMSys's 70 in, 215 out by default), at the most the KV cache allows; one MFU serves
     both prefill and decode. Returns it and a line saying how it was found."""
     from llamacalc.estimates.serve import estimate_serve
+    from llamacalc.setups import serving
 
     law = next(law for law in laws(catalog, law_name) if has_loss(law))
     baseline, _ = equal_loss_split(law, target)
@@ -260,11 +261,8 @@ def served_mfu(catalog: Catalog, law_name: str, target: float, gpu: str, precisi
     near = min(reversed(dense), key=lambda m: abs(math.log(baseline / (m.params or 1.0))))
     total = 285  # LMSys's average request [Sardana et al. 2024]; the share sets the split
     output = max(1, round(total * output_share))
-    served = estimate_serve(
-        catalog, near.name, {"gpu": gpu, "precision": precision, "input_tokens": max(1, total - output),
-                             "output_tokens": output},
-    )  # fmt: skip
     hardware = catalog.hardware(gpu)
+    served = estimate_serve(catalog, serving(near, hardware, precision or "bf16", max(1, total - output), output))
     assert near.params is not None
     per_gpu = served.tokens_per_s_per_gpu * total / output  # input and output tokens a second
     mfu = INFERENCE_FLOP_PER_PARAM_TOKEN * near.params * per_gpu / hardware.peak(precision or "bf16")

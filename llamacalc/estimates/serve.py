@@ -15,6 +15,7 @@ and NVIDIA NIM), so a GPU none of them used is shown as an extrapolation.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import statistics
@@ -26,10 +27,9 @@ from llamacalc import units
 from llamacalc.catalog import Catalog
 from llamacalc.efficiency import Z90
 from llamacalc.errors import InputError, PresetError, named, prefixed
-from llamacalc.inputs import DEFAULTS, INPUTS
+from llamacalc.inputs import Assumption
 from llamacalc.serving import (
     BYTES,
-    KV_PRECISIONS,
     MAX_ITERATION_TOKENS,
     NOMINAL,
     Bounds,
@@ -42,10 +42,8 @@ from llamacalc.serving import (
     steady,
     weight_bytes,
 )
+from llamacalc.setups import ServeSetup
 from llamacalc.specs import Architecture, Hardware, StepModel
-
-MAX_TOKENS = 1e20  # a day's or a lifetime's serving: a hundred quintillion is far past any demand
-PRECISIONS = ("bf16", "fp8", "int8", "fp4")
 
 
 def default_kv(precision: str) -> str:
@@ -347,6 +345,7 @@ class ServeEstimate:
     calibration: Calibration
     max_tpot: float | None = None
     max_ttft: float | None = None
+    assumptions: Mapping[str, Assumption] = dataclasses.field(default_factory=dict)  # each input's origin
 
     @property
     def parts(self) -> dict[str, float]:
@@ -387,32 +386,20 @@ class ServeEstimate:
         return {"p10": per["p90"], "p50": per["p50"], "p90": per["p10"]}
 
 
-def estimate_serve(catalog: Catalog, model_name: str, options: Mapping[str, Any]) -> ServeEstimate:
-    """Serve a preset with an architecture on a GPU preset: a replica at a load, or at the best load
-    meeting latency targets."""
-    model = catalog.model(model_name)
-    if model.arch is None:
-        raise InputError(f"MODEL: {model.name} has no architecture (layers, d_model, ...): serving needs one")
+def estimate_serve(catalog: Catalog, setup: ServeSetup) -> ServeEstimate:
+    """Serve a model with an architecture on a GPU (setups.serve_setup): a replica at a load, or at the
+    best load meeting latency targets."""
+    model, hardware, precision, ep = setup.model, setup.hardware, setup.precision, setup.ep
     arch = model.arch
-    gpu = options.get("gpu") or (model.reported.gpu if model.reported and model.reported.gpu else None)
-    hardware = catalog.hardware(str(gpu or DEFAULTS["gpu"].value))
-    if hardware.memory is None or hardware.bandwidth is None:
-        raise InputError(f"{named('gpu')}: {hardware.name} has no memory or bandwidth figure; serving needs both")
-    precision = options.get("precision") or "bf16"
-    if precision not in PRECISIONS:
-        raise InputError(f"{named('precision')}: expected one of {', '.join(PRECISIONS)}, got '{precision}'")
-    hardware.peak(precision)
-    kv = options.get("kv_cache") or default_kv(precision)
-    if kv not in KV_PRECISIONS:
-        raise InputError(f"{named('kv_cache')}: expected one of {', '.join(KV_PRECISIONS)}, got '{kv}'")
-    inp, out = _whole(options, "input_tokens", 1000), _whole(options, "output_tokens", 1000)
+    assert arch is not None
+    kv = setup.kv or default_kv(precision)
+    inp, out = setup.input, setup.output
     cal = catalog.step_model()
-    ep = _whole(options, "ep", 1)
     if ep > 1 and (not arch.is_moe or arch.experts % ep):
         raise InputError(
             f"{named('ep')}: {model.name} has {arch.experts} experts; {named('ep')} must divide them (an MoE only)"
         )
-    tp = _whole(options, "tp", 0) or _fewest_gpus(hardware, arch, cal, precision, kv, max(ep, 1), inp + out)
+    tp = setup.tp or _fewest_gpus(hardware, arch, cal, precision, kv, ep, inp + out)
     if arch.heads % tp:
         raise InputError(
             f"{named('tp')}: {tp} does not divide {model.name}'s {arch.heads} attention heads; try a divisor"
@@ -429,82 +416,43 @@ def estimate_serve(catalog: Catalog, model_name: str, options: Mapping[str, Any]
             f"{inp + out:,}-token request; raise {named('tp')}"
         )
     calibrated = calibration(catalog)
-    max_tpot, max_ttft = _seconds(options, "max_tpot"), _seconds(options, "max_ttft")
-    batch = options.get("batch")
-    if max_tpot is not None or max_ttft is not None:
-        if batch not in (None, "max"):
-            raise InputError(
-                f"{named('batch')}: give a concurrency or latency targets "
-                f"({named('max_tpot')}, {named('max_ttft')}), not both"
-            )
-        at = best_load(r, calibrated, largest, inp, out, max_tpot, max_ttft)
+    if setup.max_tpot is not None or setup.max_ttft is not None:
+        at = best_load(r, calibrated, largest, inp, out, setup.max_tpot, setup.max_ttft)
     else:
-        concurrency = largest if batch in (None, "max") else _whole(options, "batch", 1)
+        concurrency = setup.concurrency or largest
         if concurrency > largest:
             raise InputError(f"{named('batch')}: at most {largest:,} requests of {inp + out:,} tokens fit on {tp} GPUs")
         at = load(r, calibrated, concurrency, inp, out)
     spread = math.exp(Z90 * calibrated.sigma)
     p50 = at.tokens_per_s
     band = {"p10": p50 / spread, "p50": p50, "p90": p50 * spread}
-    demand = _demand(options.get("tokens_per_day"))
+    demand = setup.tokens_per_day
     gpus = None
     if demand is not None:
         gpus = {
             k: tp * max(1, math.ceil(demand / (band[q] * units.DAY)))
             for k, q in (("p10", "p90"), ("p50", "p50"), ("p90", "p10"))
         }
-    price = options.get("price")
-    if price is not None:
-        with prefixed(named("price")):
-            price = INPUTS["price"].parse(price)
+    price = setup.price if setup.price is not None else hardware.price
     return ServeEstimate(
         model.name, Setting(arch, hardware, precision, kv, tp, ep, inp, out), weight_bytes(arch, precision),
         kv_bytes_per_token(arch, kv, tp) * tp, kv_capacity(r), largest, at, band, demand, gpus,
-        price if price is not None else hardware.price, calibrated, max_tpot, max_ttft,
+        price, calibrated, setup.max_tpot, setup.max_ttft, setup.assumptions,
     )  # fmt: skip
-
-
-def _demand(per_day: Any) -> float | None:
-    if per_day is None:
-        return None
-    with prefixed(named("tokens_per_day")):
-        demand = units.parse_count(per_day, "a token count")
-    if demand > MAX_TOKENS:
-        raise InputError(f"{named('tokens_per_day')}: at most {MAX_TOKENS:.0e}, got '{per_day}'")
-    return demand
-
-
-def _seconds(options: Mapping[str, Any], key: str) -> float | None:
-    value = options.get(key)
-    if value is None:
-        return None
-    with prefixed("--" + key.replace("_", "-")):
-        seconds = units.parse_quantity(value, units.DURATION)
-    if not seconds > 0:
-        raise InputError(f"--{key.replace('_', '-')}: expected a positive duration, e.g. 20ms, got '{value}'")
-    return seconds
-
-
-def _whole(options: Mapping[str, Any], key: str, default: int) -> int:
-    value = options.get(key)
-    if value is None:
-        return default
-    with prefixed("--" + key.replace("_", "-")):
-        return units.parse_whole(value, "a whole number")
 
 
 def _fewest_gpus(hardware: Hardware, arch: Architecture, cal: StepModel, precision: str, kv: str, ep: int,
                  context: int) -> int:  # fmt: skip
-    """The fewest GPUs, a power of two, that hold the weights and at least one request."""
-    tp = ep
-    while max_concurrency(replica(hardware, arch, cal, precision, kv, tp, ep), context - 1, 1) < 1:
-        tp *= 2
-        if tp > arch.heads:
-            raise InputError(
-                f"{named('tp')}: no tensor-parallel degree holds the model and one {context:,}-token request on "
-                f"{hardware.name}; shorten {named('input_tokens')} or {named('output_tokens')}"
-            )
-    return tp
+    """The fewest GPUs that hold the weights and at least one request: a power of two, as deployments
+    choose, else any degree; each divides the attention heads and is a multiple of `ep`."""
+    degrees = [tp for tp in range(ep, arch.heads + 1, ep) if arch.heads % tp == 0]
+    for tp in sorted(degrees, key=lambda tp: (tp & (tp - 1) != 0, tp)):
+        if max_concurrency(replica(hardware, arch, cal, precision, kv, tp, ep), context - 1, 1) >= 1:
+            return tp
+    raise InputError(
+        f"{named('tp')}: no tensor-parallel degree holds the model and one {context:,}-token request on "
+        f"{hardware.name}; shorten {named('input_tokens')} or {named('output_tokens')}"
+    )
 
 
 # --- the backtest ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from llamacalc import units
 from llamacalc.budget import Budget, budget, implied_mfu, whole_gpus
 from llamacalc.catalog import Catalog
-from llamacalc.errors import InputError, named, prefixed
+from llamacalc.errors import InputError, named
 from llamacalc.fastpath import built
 from llamacalc.inputs import MAX_GPUS as INPUT_MAX_GPUS
 from llamacalc.inputs import Assumption
@@ -23,6 +23,7 @@ from llamacalc.specs import Reported
 if TYPE_CHECKING:  # goodput and layouts are asked for rarely: loaded when they are
     from llamacalc.goodput import Goodput
     from llamacalc.layouts import Candidate
+    from llamacalc.setups import GlobalBatch
 
 
 class Comparison(NamedTuple):
@@ -266,33 +267,28 @@ def _figures(result: TrainResult) -> dict[str, float | None]:
     }
 
 
-def goodput_estimate(result: TrainResult, checkpoint_every: str | None, restart: str | None) -> GoodputEstimate:
-    """Goodput from --checkpoint-every and --restart (together), else the Llama 3 calibration."""
+def goodput_estimate(result: TrainResult, recovery: tuple[float, float] | None) -> GoodputEstimate:
+    """Goodput from the checkpoint interval and restart time in hours (setups.recovery), else the
+    Llama 3 calibration."""
     from llamacalc.goodput import goodput
 
-    lost, source = lost_per_interruption_given(checkpoint_every, restart)
+    lost, source = lost_per_interruption_given(recovery)
     return GoodputEstimate(goodput(result.budget.gpus, result.budget.seconds / units.HOUR, lost), lost, source)
 
 
-def lost_per_interruption_given(checkpoint_every: str | None, restart: str | None) -> tuple[float, str]:
-    """Hours lost per interruption, and its source: from --checkpoint-every and --restart (together),
-    else the Llama 3 calibration."""
+def lost_per_interruption_given(recovery: tuple[float, float] | None) -> tuple[float, str]:
+    """Hours lost per interruption, and its source: from the checkpoint interval and restart time in
+    hours, else the Llama 3 calibration."""
     from llamacalc.goodput import LOST_HOURS_PER_INTERRUPTION, lost_per_interruption
     from llamacalc.goodput import SOURCE as GOODPUT_SOURCE
 
     rate = "failure rate: 419 interruptions / (54 days × 16,384 H100) [S7]"
-    if checkpoint_every is None and restart is None:
+    if recovery is None:
         return LOST_HOURS_PER_INTERRUPTION, f"{rate}; lost per interruption {GOODPUT_SOURCE}"
-    if checkpoint_every is None or restart is None:
-        raise InputError(f"{named('checkpoint_every')} and {named('restart')} go together")
-    with prefixed(named("checkpoint_every")):
-        checkpoint = units.parse_quantity(checkpoint_every, units.DURATION) / units.HOUR
-    with prefixed(named("restart")):
-        restart_hours = units.parse_quantity(restart, units.DURATION) / units.HOUR
-    return lost_per_interruption(checkpoint, restart_hours), rate
+    return lost_per_interruption(*recovery), rate
 
 
-def serving_bill(catalog: Catalog, result: TrainResult, inference_tokens: Any) -> ServingBill:
+def serving_bill(catalog: Catalog, result: TrainResult, tokens: float) -> ServingBill:
     """What serving T tokens adds to a preset's training: FLOPs, and GPU-hours and cost at the
     throughput `serve` gives on the same GPU (bf16, the largest batch, 1,000 in / 1,000 out)."""
     from llamacalc.estimates.serve import estimate_serve
@@ -302,13 +298,9 @@ def serving_bill(catalog: Catalog, result: TrainResult, inference_tokens: Any) -
         raise InputError(
             f"{named('inference_tokens')}: serving needs a model preset with an architecture (for its KV cache)"
         )
-    from llamacalc.estimates.serve import MAX_TOKENS
+    from llamacalc.setups import serving
 
-    with prefixed(named("inference_tokens")):
-        tokens = units.parse_count(inference_tokens, "a token count")
-    if tokens > MAX_TOKENS:
-        raise InputError(f"{named('inference_tokens')}: at most {MAX_TOKENS:.0e}, got '{inference_tokens}'")
-    served = estimate_serve(catalog, s.model.name, {"gpu": s.hardware.name})
+    served = estimate_serve(catalog, serving(s.model, s.hardware))
     per_gpu = served.tokens_per_s_per_gpu
     gpu_hours = tokens / per_gpu / units.HOUR
     price = s.price
@@ -347,31 +339,25 @@ def with_layout(
     catalog: Catalog,
     resolver: Resolver,
     request: Mapping[str, Any],
-    layout: str,
-    batch: Any = None,
+    fixed: Mapping[str, Any],
+    batch: GlobalBatch | None = None,
     lost: tuple[float, str] | None = None,
 ) -> tuple[TrainResult, LayoutJoin]:
     """The run budgeted from a parallel layout: its tokens/s per GPU from the step model, times the
     goodput of the Llama 3 interruption model, instead of the empirical efficiency model, whose band
-    stays beside it. `layout` is 'auto' (searched on the run's GPUs) or degrees ('tp8,pp16,dp128');
-    `lost` the hours lost per interruption and their source (lost_per_interruption_given)."""
-    from llamacalc.estimates.layout import (
-        check_degrees,
-        fixed_choices,
-        global_batch,
-        network_cluster,
-        nothing_fits,
-        parse_layout,
-    )
+    stays beside it. `fixed` holds the degrees given (setups.parse_layout; none: searched on the run's
+    GPUs); `lost` the hours lost per interruption and their source (lost_per_interruption_given)."""
+    from llamacalc.estimates.layout import check_degrees, nothing_fits
     from llamacalc.goodput import goodput
     from llamacalc.layouts import default_sequences, problem_for, search
+    from llamacalc.setups import network_cluster
 
     for key in ("mfu", "days"):
         if request.get(key) is not None:
             raise InputError(
                 f"{named('layout')} and {named(key)} conflict: the layout gives the utilisation and the time"
             )
-    fixed = {} if layout.strip().lower() == "auto" else parse_layout(layout)
+    layout = ",".join(f"{key}{value}" for key, value in fixed.items()) or "auto"
     degrees = math.prod(fixed.get(key, 1) for key in ("tp", "pp", "dp", "cp"))
     if all(key in fixed for key in ("tp", "pp", "dp")):
         if request.get("gpus") is not None or request.get("cluster") is not None:
@@ -397,29 +383,27 @@ def with_layout(
             f"({model.name} has no reported run or cluster to take one from)"
         )
     arch, gpus = model.arch, int(s.gpus or 0)
-    seq_len = arch.seq_len
-    if request.get("seq_len") is not None:
-        with prefixed(named("seq_len")):
-            seq_len = units.parse_whole(request["seq_len"], "a sequence length")
+    given_seq = s.assumptions.get("seq_len")
+    seq_len = int(given_seq.value) if given_seq is not None else arch.seq_len
     if not seq_len:
         raise InputError(f"{named('layout')}: the preset gives no training sequence length; pass {named('seq_len')}")
     check_degrees(arch, seq_len, fixed)
     if batch is not None:
-        sequences, _ = global_batch(batch, seq_len)
+        sequences, _ = batch.sequences(seq_len)
     else:
         sequences = model.global_batch or default_sequences(seq_len)
     chosen = catalog.cluster(request["cluster"]) if request.get("cluster") else None
-    cluster = network_cluster(catalog, model, s.hardware, chosen)
+    cluster = network_cluster(resolver, model, s.hardware, chosen)
     step_model = catalog.step_model()
     problem = problem_for(arch, seq_len, sequences, gpus, s.hardware, cluster, step_model, s.precision)
-    found, tried, closest = search(problem, fixed_choices(fixed), keep=1)
+    found, tried, closest = search(problem, fixed, keep=1)
     if not found:
         raise InputError(f"{named('layout')}: " + nothing_fits(problem, fixed, tried, closest))
     best = found[0]
     per_token = s.flops / s.tokens  # the run's convention, per token
     steady = best.step.tokens_per_s_per_gpu * per_token / s.peak
     ideal_hours = s.tokens / (best.step.tokens_per_s_per_gpu * gpus) / units.HOUR
-    lost_hours, lost_source = lost or lost_per_interruption_given(None, None)
+    lost_hours, lost_source = lost or lost_per_interruption_given(None)
     interrupted = goodput(gpus, ideal_hours, lost_hours)
     if not math.isfinite(interrupted.effective_hours):
         raise InputError(f"{named('layout')}: at this scale interruptions outpace progress; the run never finishes")

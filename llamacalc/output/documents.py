@@ -410,6 +410,7 @@ def serve_document(e: ServeEstimate) -> dict[str, Any]:
             "sigma": c.sigma,
         },
         "extrapolation": e.extrapolated,
+        "assumptions": assumptions_document(e.assumptions),
     }
 
 
@@ -628,6 +629,7 @@ def layout_document(r: LayoutResult) -> dict[str, Any]:
         "layouts": [layout_entry(c) for c in r.layouts],
         "step_model": {"name": r.step_model.name, **_counted_steps(r.step_model.statistics)},
         "notes": list(r.notes),
+        "assumptions": assumptions_document(r.assumptions),
     }
 
 
@@ -708,6 +710,7 @@ def memory_document(m: MemoryEstimate) -> dict[str, Any]:
         "fewest_gpus": None if m.fewest is None else m.fewest[0],
         "fewest_layout": None if m.fewest is None else m.fewest[1]._asdict(),
         "notes": list(m.notes),
+        "assumptions": assumptions_document(m.assumptions),
     }
 
 
