@@ -60,6 +60,7 @@ class Family:
     # decoder parameters no preset field describes, from the decoder's config and the preset fields
     extra: Callable[[Mapping[str, Any], Mapping[str, Any], str], int] | None = None
     vision: Vision | None = None  # the vision tower and projector, counted when asked
+    note: str = ""  # what the preset's source says of the count beyond that
 
 
 def _falcon(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
@@ -266,6 +267,8 @@ FAMILIES: Mapping[str, Family] = {
         text_config=True,
         extra=_mllama_text,
         vision=Vision(_mllama_vision, MLLAMA_VISION),
+        note="; the FLOPs count its cross-attention layers per text token as the others, their keys and values, "
+        "which project image tokens, as if they projected text",
     ),
     "Llama4ForConditionalGeneration": Family(moe="llama4", text_config=True),
     "Llama4ForCausalLM": Family(moe="llama4"),
@@ -444,4 +447,5 @@ def config_entry(config: Any, path: Path, tokens: str, vision: bool = False) -> 
         )
     elif family.text_config:  # a multimodal wrapper: built with a vision tower by default
         source += " (its text decoder: the vision tower and projector in vision_config are not counted)"
+    source += family.note
     return Entry("models", name, path, {**fields, **counted, "tokens": tokens, "source": source})

@@ -131,6 +131,8 @@ def test_llama_3_2_vision_decoder_is_llama_plus_its_cross_attention_extras():
     mllama = json.loads((MULTIMODAL / "Llama-3.2-11B-Vision-Instruct.json").read_text())
     llama = {**mllama["text_config"], "architectures": ["LlamaForCausalLM"]}
     assert count(mllama)[0] - count(llama)[0] == 8 * (2 * 128 + 2) + 8 * 4096
+    source = config_entry(mllama, Path("/x/config.json"), "1T").fields["source"]
+    assert "cross-attention layers per text token as the others" in source
     with pytest.raises(InputError, match="'cross_attention_layers' must be a list of layer indices"):
         count({**mllama, "text_config": {**mllama["text_config"], "cross_attention_layers": "3"}})
 
