@@ -92,17 +92,27 @@ def expert_params(arch: Architecture) -> int:
     return moe_layers(arch) * arch.experts * _mlp(arch, arch.moe_ffn)
 
 
+def norm_params(arch: Architecture) -> int:
+    """One norm over the model width: RMSNorm has a scale; LayerNorm a scale and a bias."""
+    return arch.d_model * (2 if arch.norm_bias else 1)
+
+
+def layer_stack_params(arch: Architecture, active: bool = False) -> int:
+    """Parameters of the layers alone: attention with its biases and norms, the layer norms, the FFN
+    or experts. Without embeddings or a final norm it is also a vision tower's encoder (ViT)."""
+    per_layer = attention_params(arch) + _attention_extras(arch) + arch.layer_norms * norm_params(arch)
+    return arch.layers * per_layer + _ffn(arch, arch.experts_per_token if active else arch.experts)
+
+
 def parameter_count(arch: Architecture, active: bool = False) -> int:
     """Parameters of a decoder: attention, FFN or experts, norms, embeddings.
 
     With `active`, counts only what one token uses: its routed and shared experts, not all experts.
     """
-    d = arch.d_model
-    norm = d * (2 if arch.norm_bias else 1)  # RMSNorm: a scale; LayerNorm: a scale and a bias
-    per_layer = attention_params(arch) + _attention_extras(arch) + arch.layer_norms * norm
-    embeddings = arch.vocab * d * (1 if arch.tied_embeddings else 2) + (arch.vocab if arch.unembedding_bias else 0)
-    ffn = _ffn(arch, arch.experts_per_token if active else arch.experts)
-    return arch.layers * per_layer + ffn + norm + embeddings  # + norm: the final one
+    embeddings = arch.vocab * arch.d_model * (1 if arch.tied_embeddings else 2) + (
+        arch.vocab if arch.unembedding_bias else 0
+    )
+    return layer_stack_params(arch, active) + norm_params(arch) + embeddings  # + a norm: the final one
 
 
 # --- FLOPs per token, by convention ---------------------------------------------------------------

@@ -7,9 +7,13 @@ attention and leading dense layers in DeepSeek-V2/V3, interleaved MoE layers in 
 LayerNorms and plain GELU MLPs with biases in GPT-NeoX, Falcon and StarCoder2). Counts agree exactly with `transformers`
 building the model (tests/test_hf_config.py). A family not listed is refused, never guessed.
 
-Multimodal wrappers (Gemma 3, Mistral 3, Qwen2.5-VL, Llama 4) are counted as their text decoder,
-described under "text_config" (or, in older Qwen2.5-VL files, at the top level); the vision tower and
-projector are left out, and the preset's source says so.
+Multimodal wrappers (Gemma 3, Mistral 3, Qwen2.5-VL, Llama 3.2 Vision, Llama 4) are counted as their
+text decoder, described under "text_config" (or, in older Qwen2.5-VL files, at the top level); the
+vision tower and projector are left out, and the preset's source says so. Asked (`vision`), the towers
+of Gemma 3, Mistral 3, Qwen2.5-VL and Llama 3.2 Vision are counted too, from "vision_config", into the
+total parameters alone: the active parameters, and so the training FLOPs, stay the decoder's per text
+token, since what an image costs in the vision tower depends on its size and tiling, which a
+config.json does not fix.
 """
 
 from __future__ import annotations
@@ -21,10 +25,23 @@ from typing import Any
 
 from llamacalc.catalog import architecture
 from llamacalc.errors import InputError
-from llamacalc.flops import parameter_count
-from llamacalc.specs import Entry
+from llamacalc.flops import layer_stack_params, norm_params, parameter_count
+from llamacalc.specs import Architecture, Entry
 
 MAX_CONFIG_BYTES = 1_000_000  # config.json files are a few KB
+
+Reader = Callable[..., int]  # (key, default=None) -> a positive integer field of one section of a config
+
+
+@dataclass(frozen=True)
+class Vision:
+    """A multimodal family's vision tower and projector: its vision_config class and how to count them."""
+
+    # (vision_config reader, vision_config with defaults, whole config, text width, where) -> parameters
+    count: Callable[[Reader, Mapping[str, Any], Mapping[str, Any], int, str], int]
+    defaults: Mapping[str, Any]  # the vision config class's values for keys a vision_config leaves out
+    absent: Mapping[str, Any] = field(default_factory=dict)  # what the wrapper builds with no vision_config
+    model_type: str = ""  # the vision_config model_type counted, where the wrapper's config accepts others
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,10 @@ class Family:
     attention_bias: bool = False  # attention_bias when the config omits it
     # the config in Llama's key names, and fields its own keys imply (Falcon's layout switches)
     translate: Callable[[Mapping[str, Any]], tuple[Mapping[str, Any], dict[str, Any]]] | None = None
+    # decoder parameters no preset field describes, from the decoder's config and the preset fields
+    extra: Callable[[Mapping[str, Any], Mapping[str, Any], str], int] | None = None
+    vision: Vision | None = None  # the vision tower and projector, counted when asked
+    note: str = ""  # what the preset's source says of the count beyond that
 
 
 def _falcon(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
@@ -98,6 +119,117 @@ GEMMA3_TEXT = {"vocab_size": 262_208, "hidden_size": 2304, "intermediate_size": 
 LAYER_NORM = {"norm_bias": True}  # LayerNorm (scale and bias) where Llama has RMSNorm
 PLAIN_MLP = {"gated_ffn": False}  # up and down (GELU), where Llama has gate, up and down
 
+
+def _encoder(layers: int, width: int, ffn: int, **layout: bool) -> Architecture:
+    """A vision tower's stack of layers in a decoder's terms. Its attention maps the width to itself
+    (q, k, v and o all width × width), so one head of that width counts as many: heads hold no weights."""
+    return Architecture(layers, width, 1, 1, ffn, 0, **layout)
+
+
+SIGLIP = {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_channels": 3,
+          "image_size": 224, "patch_size": 16, "vision_use_head": True}  # SiglipVisionConfig's defaults  # fmt: skip
+
+
+def _siglip(get: Reader, vision: Mapping[str, Any], config: Mapping[str, Any], text: int, where: str) -> int:
+    """Gemma 3's SigLIP tower (modeling_siglip SiglipVisionModel): a patch convolution with a bias, a
+    learned position per patch, pre-norm layers of biased attention and a biased GELU MLP with
+    LayerNorms, a final LayerNorm, and, with vision_use_head, an attention-pooling head (a probe
+    vector, attention, a LayerNorm, an MLP); then Gemma3MultiModalProjector: an RMSNorm and a
+    vision-to-text matrix without a bias."""
+    d, patch = get("hidden_size"), get("patch_size")
+    layout = {"qkv_bias": True, "o_bias": True, "mlp_bias": True, "norm_bias": True, "gated_ffn": False}
+    encoder = _encoder(get("num_hidden_layers"), d, get("intermediate_size"), **layout)
+    embeddings = get("num_channels") * patch * patch * d + d + (get("image_size") // patch) ** 2 * d
+    pooling = d + layer_stack_params(encoder._replace(layers=1, layer_norms=1))
+    head = pooling if _flag(vision, "vision_use_head", where) else 0
+    return embeddings + layer_stack_params(encoder) + norm_params(encoder) + head + d + d * text
+
+
+PIXTRAL = {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24, "num_channels": 3,
+           "patch_size": 16}  # PixtralVisionConfig's defaults  # fmt: skip
+MISTRAL3 = {"spatial_merge_size": 2, "vision_feature_layer": -1, "multimodal_projector_bias": False}  # Mistral3Config's
+
+
+def _pixtral(get: Reader, vision: Mapping[str, Any], config: Mapping[str, Any], text: int, where: str) -> int:
+    """Mistral 3's Pixtral encoder (modeling_pixtral PixtralVisionModel): a patch convolution without a
+    bias, an RMSNorm before the layers, layers of bias-free attention and gated MLP with RMSNorms
+    (rotary positions: no weights); then Mistral3MultiModalProjector: an RMSNorm, the patch merger's
+    matrix over spatial_merge_size² patches, and two layers to the text width over the features of each
+    vision_feature_layer, with biases when multimodal_projector_bias."""
+    d, patch = get("hidden_size"), get("patch_size")
+    wrapper = {**MISTRAL3, **config}
+    merge = _integers(wrapper, where)("spatial_merge_size")
+    fed = wrapper["vision_feature_layer"]
+    stacked = len(fed) if isinstance(fed, list) else 1  # the layers whose features are concatenated
+    bias = 2 * text if _flag(wrapper, "multimodal_projector_bias", where) else 0
+    projector = d + merge * merge * d * d + stacked * d * text + text * text + bias
+    encoder = _encoder(get("num_hidden_layers"), d, get("intermediate_size"))
+    return get("num_channels") * patch * patch * d + d + layer_stack_params(encoder) + projector
+
+
+# Qwen2_5_VLVisionConfig's defaults; it reads in_channels, so the in_chans of published files goes unread
+QWEN_VL = {"depth": 32, "hidden_size": 3584, "intermediate_size": 3420, "in_channels": 3, "patch_size": 14,
+           "spatial_merge_size": 2, "temporal_patch_size": 2, "out_hidden_size": 3584}  # fmt: skip
+
+
+def _qwen_vl(get: Reader, vision: Mapping[str, Any], config: Mapping[str, Any], text: int, where: str) -> int:
+    """Qwen2.5-VL's vision transformer (modeling_qwen2_5_vl): a bias-free 3-D convolution over
+    temporal_patch_size frames of patch_size² pixels, blocks of RMSNorms, biased attention (fused qkv,
+    proj) and a biased gated MLP; then the merger: an RMSNorm and a two-layer biased MLP from
+    spatial_merge_size² patches to out_hidden_size."""
+    d, patch = get("hidden_size"), get("patch_size")
+    layout = {"qkv_bias": True, "o_bias": True, "mlp_bias": True}
+    encoder = _encoder(get("depth"), d, get("intermediate_size"), **layout)
+    merged, out = d * get("spatial_merge_size") ** 2, get("out_hidden_size")
+    merger = d + merged * merged + merged + merged * out + out
+    return get("in_channels") * get("temporal_patch_size") * patch * patch * d + layer_stack_params(encoder) + merger
+
+
+ASPECT_RATIOS = [[1, 1], [1, 2], [1, 3], [1, 4], [2, 1], [2, 2], [3, 1], [4, 1]]
+MLLAMA_VISION = {"hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32, "num_global_layers": 8,
+                 "num_channels": 3, "image_size": 448, "patch_size": 14, "max_num_tiles": 4,
+                 "supported_aspect_ratios": ASPECT_RATIOS, "vision_output_dim": 7680}  # MllamaVisionConfig  # fmt: skip
+
+
+def _mllama_vision(get: Reader, vision: Mapping[str, Any], config: Mapping[str, Any], text: int, where: str) -> int:
+    """Llama 3.2 Vision's tower (modeling_mllama MllamaVisionModel): a bias-free patch convolution, a
+    class token, gated position embeddings (one per patch and class token, and one per tile, patch and
+    aspect ratio), gated tile embeddings before and after the local layers, LayerNorms before and after,
+    local layers and gated global ones (bias-free attention, a biased GELU MLP, LayerNorms; two gates
+    each global layer); then the projector: one biased layer from vision_output_dim to the text width."""
+    d, patch, tiles = get("hidden_size"), get("patch_size"), get("max_num_tiles")
+    ratios = vision["supported_aspect_ratios"]
+    if not isinstance(ratios, list) or not ratios:
+        raise InputError(f"{where}: 'supported_aspect_ratios' must be a list of [w, h] pairs, got {ratios!r:.40}")
+    ids = len(ratios) + 1  # aspect-ratio ids 1..n, and 0 for padding
+    patches = (get("image_size") // patch) ** 2 + 1  # and the class token
+    positions = 1 + patches * d + ids * tiles * patches * d
+    tile_embeddings = 2 * (ids * tiles * d + 1)
+    local, global_ = get("num_hidden_layers"), get("num_global_layers")
+    layout = {"mlp_bias": True, "norm_bias": True, "gated_ffn": False}
+    encoder = _encoder(local + global_, d, get("intermediate_size"), **layout)
+    embeddings = get("num_channels") * patch * patch * d + d + positions + tile_embeddings + 2 * norm_params(encoder)
+    return embeddings + layer_stack_params(encoder) + 2 * global_ + get("vision_output_dim") * text + text
+
+
+MLLAMA_TEXT = {"vocab_size": 128_256, "hidden_size": 4096, "num_hidden_layers": 40, "num_attention_heads": 32,
+               "num_key_value_heads": 8, "intermediate_size": 14_336,
+               "cross_attention_layers": [3, 8, 13, 18, 23, 28, 33, 38]}  # MllamaTextConfig's defaults  # fmt: skip
+
+
+def _mllama_text(text: Mapping[str, Any], fields: Mapping[str, Any], where: str) -> int:
+    """Llama 3.2 Vision's decoder beyond Llama's layers (modeling_mllama MllamaTextModel): a layer whose
+    index is in cross_attention_layers attends to the image instead of the text, with Llama's
+    projections plus q and k RMSNorms of head size and two tanh gates (attention, MLP); the input
+    embedding has 8 rows more than the vocabulary, the output layer none."""
+    indices = text["cross_attention_layers"]
+    if not isinstance(indices, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in indices):
+        raise InputError(f"{where}: 'cross_attention_layers' must be a list of layer indices, got {indices!r:.40}")
+    cross = len(set(indices) & set(range(fields["layers"])))
+    head = fields["d_model"] // fields["heads"]
+    return cross * (2 * head + 2) + 8 * fields["d_model"]
+
+
 FAMILIES: Mapping[str, Family] = {
     "LlamaForCausalLM": Family(),
     "MistralForCausalLM": Family(),
@@ -111,14 +243,33 @@ FAMILIES: Mapping[str, Family] = {
     "Gemma2ForCausalLM": Family(fixed={"layer_norms": 4}, tied=True, windowed=False),
     "Gemma3ForCausalLM": Family(fixed=GEMMA3, tied=True, windowed=False, defaults=GEMMA3_TEXT),
     "Gemma3ForConditionalGeneration": Family(
-        fixed=GEMMA3, tied=True, windowed=False, defaults=GEMMA3_TEXT, text_config=True
+        fixed=GEMMA3,
+        tied=True,
+        windowed=False,
+        defaults=GEMMA3_TEXT,
+        text_config=True,
+        vision=Vision(_siglip, SIGLIP, model_type="siglip_vision_model"),
     ),
     # Mistral Small 3.1: a Mistral decoder, untied as its text_config reads (transformers 5.25 ties it,
-    # reading Mistral3Config's own default instead, against the 24B checkpoint: tests/fixtures/hf-multimodal)
-    "Mistral3ForConditionalGeneration": Family(text_config=True),
-    "Qwen2_5_VLForConditionalGeneration": Family(fixed={"qkv_bias": True}, text_config=True),  # a Qwen2 decoder
+    # reading Mistral3Config's own default instead, against the 24B checkpoint: tests/fixtures/hf-multimodal);
+    # with no vision_config, Mistral3Config builds Pixtral with Mistral Small 3.1's 14-pixel patches
+    "Mistral3ForConditionalGeneration": Family(
+        text_config=True, vision=Vision(_pixtral, PIXTRAL, absent={"patch_size": 14}, model_type="pixtral")
+    ),
+    "Qwen2_5_VLForConditionalGeneration": Family(  # a Qwen2 decoder
+        fixed={"qkv_bias": True}, text_config=True, vision=Vision(_qwen_vl, QWEN_VL)
+    ),
     "DeepseekV2ForCausalLM": Family(moe="deepseek"),
     "DeepseekV3ForCausalLM": Family(moe="deepseek", fixed={"router_bias": True}),
+    "MllamaForConditionalGeneration": Family(
+        fixed={"tied_embeddings": False},  # never tied: the input embedding is 8 rows longer
+        defaults=MLLAMA_TEXT,
+        text_config=True,
+        extra=_mllama_text,
+        vision=Vision(_mllama_vision, MLLAMA_VISION),
+        note="; the FLOPs count its cross-attention layers per text token as the others, their keys and values, "
+        "which project image tokens, as if they projected text",
+    ),
     "Llama4ForConditionalGeneration": Family(moe="llama4", text_config=True),
     "Llama4ForCausalLM": Family(moe="llama4"),
     "GraniteForCausalLM": Family(),  # Llama's weights; its multipliers scale activations, not parameters
@@ -135,21 +286,12 @@ FAMILIES: Mapping[str, Family] = {
 }
 
 
-# Families whose decoders a preset cannot describe yet, and why
-REFUSED = {
-    "MllamaForConditionalGeneration": "Llama 3.2 Vision is not supported: its cross-attention layers (gated, "
-    "with q/k norms, attending to image tokens) are not counted here",
-}
-
-
 def family_of(config: Mapping[str, Any], where: str) -> Family:
     """The family of the first supported name in a config's `architectures`; refused if none is."""
     architectures = config.get("architectures") or [config.get("model_type", "?")]
     if not isinstance(architectures, list):
         raise InputError(f"{where}: 'architectures' must be a list of names, got {architectures!r:.40}")
     kind = next((a for a in architectures if isinstance(a, str) and a in FAMILIES), None)
-    if refused := next((REFUSED[a] for a in architectures if isinstance(a, str) and a in REFUSED), None):
-        raise InputError(f"{where}: {refused}; give the size by hand (--params N --tokens D)")
     if kind is None:
         raise InputError(
             f"{where}: unsupported architectures {architectures!r:.80}; expected one of {', '.join(FAMILIES)}; "
@@ -159,24 +301,43 @@ def family_of(config: Mapping[str, Any], where: str) -> Family:
     return FAMILIES[kind]
 
 
-def preset_fields(config: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Model-preset fields (layers, d_model, ..., MoE and layout fields) read from a parsed config.json."""
-    family = family_of(config, where)
-    text = config.get("text_config", config) if family.text_config else config
-    if not isinstance(text, Mapping):
-        raise InputError(f"{where}: text_config must be an object")
-    text = {**family.defaults, **text}
-    implied: dict[str, Any] = {}
-    if family.translate is not None:
-        text, implied = family.translate(text)
+def _integers(section: Mapping[str, Any], where: str) -> Reader:
+    """A reader of one section's positive integer fields, whose errors name the key."""
 
     def get(key: str, default: int | None = None) -> int:
-        value = text.get(key, default)
+        value = section.get(key, default)
         if value is None:
             raise InputError(f"{where}: missing '{key}'")
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise InputError(f"{where}: '{key}' must be a positive integer, got {value!r:.40}")
         return value
+
+    return get
+
+
+def _flag(section: Mapping[str, Any], key: str, where: str) -> bool:
+    """A true-or-false field of a section that holds its defaults."""
+    value = section[key]
+    if not isinstance(value, bool):
+        raise InputError(f"{where}: '{key}' must be true or false, got {value!r:.40}")
+    return value
+
+
+def _decoder(config: Mapping[str, Any], family: Family, where: str) -> Mapping[str, Any]:
+    """The decoder's section of a config (text_config in a wrapper), the config class's defaults beneath."""
+    text = config.get("text_config", config) if family.text_config else config
+    if not isinstance(text, Mapping):
+        raise InputError(f"{where}: text_config must be an object")
+    return {**family.defaults, **text}
+
+
+def preset_fields(config: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Model-preset fields (layers, d_model, ..., MoE and layout fields) read from a parsed config.json."""
+    text = _decoder(config, family := family_of(config, where), where)
+    implied: dict[str, Any] = {}
+    if family.translate is not None:
+        text, implied = family.translate(text)
+    get = _integers(text, where)
 
     def flag(key: str, default: bool) -> bool:
         value = text.get(key, config.get(key, default))
@@ -244,17 +405,47 @@ def _moe(kind: str, text: Mapping[str, Any], get: Any) -> dict[str, Any]:
     return {}
 
 
-def config_entry(config: Any, path: Path, tokens: str) -> Entry:
-    """A model preset from a parsed config.json: its architecture, parameters counted from it, `tokens`."""
+def vision_params(config: Mapping[str, Any], family: Family, text: int, where: str) -> int:
+    """Parameters of a multimodal config's vision tower and projector, from its vision_config (the
+    class's defaults beneath; the wrapper's own when it has none) and the decoder's width `text`."""
+    if family.vision is None:
+        wrappers = ", ".join(name for name, f in FAMILIES.items() if f.vision)
+        raise InputError(f"{where}: no vision tower is counted for this architecture; it is for {wrappers}")
+    vision, given = family.vision, config.get("vision_config")
+    if given is not None and not isinstance(given, Mapping):
+        raise InputError(f"{where}: vision_config must be an object")
+    kind = (given or {}).get("model_type", vision.model_type)
+    if vision.model_type and kind != vision.model_type:  # a wrapper that takes any vision model: ours alone
+        raise InputError(f"{where}: vision_config model_type {kind!r:.40} is not counted, only {vision.model_type!r}")
+    section = {**vision.defaults, **(vision.absent if given is None else given)}
+    return vision.count(_integers(section, f"{where} vision_config"), section, config, text, where)
+
+
+def config_entry(config: Any, path: Path, tokens: str, vision: bool = False) -> Entry:
+    """A model preset from a parsed config.json: its architecture, parameters counted from it, `tokens`.
+
+    A multimodal wrapper is its text decoder. With `vision`, its vision tower and projector join
+    `params`; `active_params`, which the training FLOPs count, stay the decoder's, per text token."""
     where = f"--config {path}"
     if not isinstance(config, Mapping):
         raise InputError(f"{where}: must hold a JSON object")
+    family = family_of(config, where)
     fields = preset_fields(config, where)
     name = f"config:{path.parent.name or path.stem}"
     arch = architecture(Entry("models", name, path, fields))
     assert arch is not None  # preset_fields always gives the architecture
-    counted = {"params": parameter_count(arch), "active_params": parameter_count(arch, active=True)}
+    extra = family.extra(_decoder(config, family, where), fields, where) if family.extra else 0
+    counted = {"params": parameter_count(arch) + extra, "active_params": parameter_count(arch, active=True) + extra}
     source = f"computed from the architecture in {path}"
-    if family_of(config, where).text_config:  # a multimodal wrapper: built with a vision tower by default
+    if vision:
+        towers = vision_params(config, family, arch.d_model, where)
+        counted["params"] += towers
+        source += (
+            f" (its text decoder, plus {towers:,} parameters of the vision tower and projector in vision_config: in "
+            "the total alone; the active parameters and training FLOPs are the decoder's per text token, what "
+            "images cost in the vision tower is not counted)"
+        )
+    elif family.text_config:  # a multimodal wrapper: built with a vision tower by default
         source += " (its text decoder: the vision tower and projector in vision_config are not counted)"
+    source += family.note
     return Entry("models", name, path, {**fields, **counted, "tokens": tokens, "source": source})

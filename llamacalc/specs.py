@@ -147,6 +147,9 @@ class Model(NamedTuple):
 
     @property
     def is_moe(self) -> bool:
+        """Its architecture's experts where it has one (a vision tower counted in `params` is no expert)."""
+        if self.arch is not None:
+            return self.arch.is_moe
         return self.active_params is not None and self.active_params != self.params
 
 

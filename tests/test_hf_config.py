@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from llamacalc.errors import InputError
+from llamacalc.flops import model_flops
 from llamacalc.hf_config import config_entry
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -37,6 +39,102 @@ def test_multimodal_configs_count_their_text_decoder_exactly(name):
     assert entry.fields["tied_embeddings"] == expected["tied_embeddings"]
     assert expected["text_params"] < expected["total_params"]
     assert "vision tower and projector in vision_config are not counted" in entry.fields["source"]
+
+
+@pytest.mark.parametrize("name", sorted(MULTIMODAL_COUNTS))
+def test_multimodal_configs_count_their_vision_tower_when_asked(name):
+    """With vision, the total is transformers' whole model (tower and projector too); the active
+    parameters, and so 6·N·D, stay the decoder's, and the source says what the FLOPs leave out."""
+    path = MULTIMODAL / f"{name}.json"
+    entry = config_entry(json.loads(path.read_text()), path, "1T", vision=True)
+    expected = MULTIMODAL_COUNTS[name]
+    assert entry.fields["params"] == expected["total_params"]
+    assert entry.fields["active_params"] == expected["text_params"]
+    tower = expected["total_params"] - expected["text_params"]
+    assert f"plus {tower:,} parameters of the vision tower and projector" in entry.fields["source"]
+    assert "what images cost in the vision tower is not counted" in entry.fields["source"]
+
+
+def test_a_counted_vision_tower_is_no_mixture_of_experts(catalog):
+    """A total above the active parameters marks an MoE only where there is no architecture to ask."""
+    path = MULTIMODAL / "gemma-3-27b-it.json"
+    entry = config_entry(json.loads(path.read_text()), path, "14T", vision=True)
+    model = catalog.including(entry).model(entry.name)
+    assert model.params > model.active_params and not model.is_moe
+    assert model_flops(model) == 6 * MULTIMODAL_COUNTS["gemma-3-27b-it"]["text_params"] * 14e12
+
+
+# Counted by transformers 5.25.0 (torch 2.14.1) as tests/fixtures/hf-multimodal/README.md says: the fixture,
+# with these top-level keys replaced (None: removed), built on the meta device; its text decoder, and the
+# rest (vision tower and projector). Mistral's decoder is left out: transformers 5.25 ties it (counts.json).
+VISION_VARIANTS = [
+    ("gemma-3-4b-it", {"vision_config": None}, 3_880_263_168, 94_851_072),  # SiglipVisionConfig(), its head too
+    ("gemma-3-4b-it", {"vision_config": {"model_type": "siglip_vision_model", "hidden_size": 1152,
+      "num_hidden_layers": 3, "intermediate_size": 4304, "num_attention_heads": 16, "vision_use_head": True}},
+     3_880_263_168, 65_021_120),
+    ("Mistral-Small-3.1-24B-Instruct-2503", {"vision_config": None}, None, 438_958_080),  # Mistral3Config's own
+    ("Mistral-Small-3.1-24B-Instruct-2503", {"vision_config": {"model_type": "pixtral"}, "spatial_merge_size": 3,
+      "vision_feature_layer": [-1, -2], "multimodal_projector_bias": True}, None, 449_638_400),  # 16-pixel patches
+    ("Qwen2.5-VL-7B-Instruct", {"vision_config": None}, 7_615_616_512, 3_083_025_152),  # its class's 3584 width
+    ("Qwen2.5-VL-7B-Instruct", {"vision_config": {"depth": 4, "hidden_size": 64, "intermediate_size": 100,
+      "num_heads": 4, "in_channels": 4, "out_hidden_size": 96, "spatial_merge_size": 3, "temporal_patch_size": 3,
+      "patch_size": 7}}, 7_615_616_512, 570_368),
+    ("Llama-3.2-11B-Vision-Instruct", {"vision_config": None}, 9_775_192_080, 867_749_395),  # 448-pixel tiles
+    ("Llama-3.2-11B-Vision-Instruct", {"vision_config": {"model_type": "mllama_vision_model", "hidden_size": 64,
+      "attention_heads": 4, "intermediate_size": 100, "num_hidden_layers": 3, "num_global_layers": 2,
+      "image_size": 56, "patch_size": 7, "max_num_tiles": 2, "supported_aspect_ratios": [[1, 1], [1, 2], [2, 1]],
+      "vision_output_dim": 192, "num_channels": 4}}, 9_775_192_080, 989_883),
+    ("Llama-3.2-11B-Vision-Instruct", {"text_config": {"num_hidden_layers": 5, "hidden_size": 256,
+      "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 512, "vocab_size": 1000,
+      "pad_token_id": 0, "cross_attention_layers": [1, 3, 3, 9], "tie_word_embeddings": True}},
+     3_466_244, 865_533_715),  # two cross-attention layers (3 twice, 9 past the last), never tied
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "changes", "text", "tower"), VISION_VARIANTS)
+def test_vision_configs_count_as_transformers_builds_them(name, changes, text, tower):
+    """Each family's vision_config defaults (the class's, or the wrapper's when it has none) and switches."""
+    config = json.loads((MULTIMODAL / f"{name}.json").read_text())
+    config = {key: value for key, value in {**config, **changes}.items() if value is not None}
+    decoder, whole = count(config)[0], config_entry(config, Path("/x/config.json"), "1T", vision=True)
+    assert (decoder if text is not None else None, whole.fields["params"] - decoder) == (text, tower)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"architectures": ["LlamaForCausalLM"]}, "no vision tower is counted for this architecture; it is for "
+         "Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration"),
+        ({"architectures": ["Gemma3ForConditionalGeneration"], "vision_config": {"model_type": "clip_vision_model"}},
+         "vision_config model_type 'clip_vision_model' is not counted, only 'siglip_vision_model'"),
+        ({"architectures": ["Gemma3ForConditionalGeneration"], "vision_config": [1]},
+         "vision_config must be an object"),
+        ({"architectures": ["Qwen2_5_VLForConditionalGeneration"], "vision_config": {"depth": 0}}, "'depth' must be"),
+        ({"architectures": ["MllamaForConditionalGeneration"], "vision_config": {"supported_aspect_ratios": []}},
+         "'supported_aspect_ratios' must be a list of [w, h] pairs"),
+        ({"architectures": ["Mistral3ForConditionalGeneration"], "multimodal_projector_bias": "yes",
+          "text_config": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 8, "intermediate_size": 128,
+                          "vocab_size": 10}}, "'multimodal_projector_bias' must be true or false"),
+    ],
+)  # fmt: skip
+def test_vision_towers_not_counted_are_refused(config, message):
+    llama = json.loads((FIXTURES / "llama-3.1-8b-config.json").read_text())
+    with pytest.raises(InputError, match="^--config /x/config.json") as raised:
+        config_entry({**llama, **config}, Path("/x/config.json"), "1T", vision=True)
+    assert message in str(raised.value)
+    config_entry({**llama, **config}, Path("/x/config.json"), "1T")  # each counts as its text model without
+
+
+def test_llama_3_2_vision_decoder_is_llama_plus_its_cross_attention_extras():
+    """Mllama 11B: Llama 3.1 8B's layers, 40 of them, 8 attending to the image with q/k norms of head size
+    (128) and two gates each; 8 more embedding rows; untied."""
+    mllama = json.loads((MULTIMODAL / "Llama-3.2-11B-Vision-Instruct.json").read_text())
+    llama = {**mllama["text_config"], "architectures": ["LlamaForCausalLM"]}
+    assert count(mllama)[0] - count(llama)[0] == 8 * (2 * 128 + 2) + 8 * 4096
+    source = config_entry(mllama, Path("/x/config.json"), "1T").fields["source"]
+    assert "cross-attention layers per text token as the others" in source
+    with pytest.raises(InputError, match="'cross_attention_layers' must be a list of layer indices"):
+        count({**mllama, "text_config": {**mllama["text_config"], "cross_attention_layers": "3"}})
 
 
 def test_a_text_config_counts_as_its_text_model():
@@ -93,7 +191,7 @@ def test_hf_configs_give_the_published_shapes(cli):
     ("config", "message"),
     [
         ('{"architectures": ["GPT2LMHeadModel"]}', "unsupported architectures ['GPT2LMHeadModel']"),
-        ('{"architectures": ["MllamaForConditionalGeneration"]}', "cross-attention layers"),
+        ('{"architectures": ["Llama4ForConditionalGeneration"], "text_config": []}', "text_config must be an object"),
         ('{"architectures": ["LlamaForCausalLM"], "hidden_size": 64}', "missing 'num_attention_heads'"),
         ("[1, 2]", "must hold a JSON object"),
         ("{nope", "is not JSON"),
