@@ -205,3 +205,22 @@ def test_the_cli_labels_house_values_in_every_commands_json(cli, tmp_path):
         document = cli(*args, "--json", env=env).json()
         assert document["assumptions"][key]["origin"] == "config", args
     _forget()
+
+
+def test_every_table_says_what_the_config_file_gave(cli, tmp_path):
+    config = tmp_path / "team.toml"
+    config.write_text('[defaults]\ngpu = "h200-sxm"\npue = 1.2\n', encoding="utf-8")
+    env = {"LLAMACALC_CONFIG": str(config), "COLUMNS": "200"}
+    _forget()
+    for args, shown in (
+        (("train", "llama-3-70b"), "gpu h200-sxm, pue 1.20"),
+        (("layout", "llama-3-70b", "--global-batch", "1024", "--gpus", "1024"), "gpu h200-sxm"),
+        (("memory", "llama-3-70b", "--tp", "8"), "gpu h200-sxm"),
+        (("serve", "llama-3.1-70b"), "gpu h200-sxm"),
+        (("fleet", "meta-24k"), "pue 1.20"),
+    ):
+        assert f"from {config}: {shown}" in cli(*args, env=env).stdout, args
+    _forget()
+    plain = cli("train", "llama-3-70b", env={"LLAMACALC_CONFIG": "/dev/null", "COLUMNS": "200"}).stdout
+    assert "from " not in plain.split("reported:")[-1]
+    _forget()

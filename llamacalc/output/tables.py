@@ -149,6 +149,8 @@ def train_table(result: TrainResult, assumed: bool = False) -> Table:
         notes.append(f"reported: {r.source}")
     if assumed:
         notes.append(assumed_line(s.assumptions))
+    if housed := config_line(s.assumptions):
+        notes.append(housed)
     if notes:
         table.caption = "\n".join(notes)
         table.caption_justify = "left"
@@ -270,6 +272,15 @@ def assumed_line(assumptions: Mapping[str, Assumption]) -> str:
     ]
     lead = f"assumed: {', '.join(assumed)}; " if assumed else ""
     return f"{lead}more: --sources"
+
+
+def config_line(assumptions: Mapping[str, Assumption]) -> str | None:
+    """The inputs a config file gave, with the file: a house default never moves an answer unseen."""
+    housed = [(name, a) for name, a in assumptions.items() if a.origin == "config"]
+    if not housed:
+        return None
+    where = housed[0][1].source.removesuffix(" [defaults]")
+    return f"from {where}: " + ", ".join(f"{name} {_shown(name, a)}" for name, a in housed)
 
 
 def assumptions_table(assumptions: Mapping[str, Assumption]) -> Table:
@@ -531,6 +542,8 @@ def fleet_tables(f: Fleet) -> list[Table]:
             "method); a capex that paid for buildings and other servers too gives an upper bound"
         )
     notes.append(f"depreciation: {f.depreciation}")
+    if housed := config_line(f.assumptions):
+        notes.append(housed)
     if not f.sources:
         notes.append("more: --sources")
     table.caption = "\n".join(notes)
@@ -606,6 +619,7 @@ def serve_table(e: ServeEstimate) -> Table:
         "(P10–P90) from each run's error left out of the fit. "
         f"{s.precision.upper()} peak {e.peak / 1e12:,.0f} TFLOP/s dense per GPU: {e.peak_source}."
         + (f" Extrapolated: {s.hardware.name} is not among the runs." if e.extrapolated else "")
+        + (f"\n{housed}" if (housed := config_line(e.assumptions)) else "")
     )
     table.caption_justify = "left"
     return table
@@ -888,7 +902,7 @@ def memory_table(m: MemoryEstimate) -> Table:
         f"PP micro-batches in flight (more when interleaved) unless --global-batch says fewer. "
         f"Allowance: {m.allowance_source.removeprefix('assumption: ')} (an assumption). `layout` searches the "
         "layouts that fit, with their step times."
-    )
+    ) + (f"\n{housed}" if (housed := config_line(m.assumptions)) else "")
     table.caption_justify = "left"
     return table
 
@@ -979,7 +993,9 @@ def step_breakdown_table(r: LayoutResult) -> Table:
         )  # fmt: skip
     fp8 = f"; MFU over the FP8 peak {percent(step.mfu_of_precision)}" if step.layout.precision == "fp8" else ""
     notes = "; ".join(note.removeprefix("assumption: ") for note in r.notes)
-    table.caption = f"HFU {percent(step.hfu)} of the BF16 peak (recomputation counted){fp8}. Assumed: {notes}."
+    table.caption = f"HFU {percent(step.hfu)} of the BF16 peak (recomputation counted){fp8}. Assumed: {notes}." + (
+        f"\n{housed}" if (housed := config_line(r.assumptions)) else ""
+    )
     table.caption_justify = "left"
     return table
 
