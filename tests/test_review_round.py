@@ -75,7 +75,7 @@ def test_format_github_writes_each_annotation_once(cli):
 
 @pytest.fixture
 def config(tmp_path, monkeypatch):
-    from llamacalc.cli.app import house_defaults
+    from llamacalc.cli.catalogs import house_defaults
 
     path = tmp_path / "config.toml"
     monkeypatch.setenv("LLAMACALC_CONFIG", str(path))
@@ -113,7 +113,7 @@ def test_a_config_reads_its_presets_beside_it_and_may_start_with_a_bom(cli, conf
 
 
 def test_dev_null_runs_without_the_config(cli, monkeypatch):
-    from llamacalc.cli.app import house_defaults
+    from llamacalc.cli.catalogs import house_defaults
 
     monkeypatch.setenv("LLAMACALC_CONFIG", "/dev/null")
     house_defaults.cache_clear()

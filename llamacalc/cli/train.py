@@ -8,26 +8,21 @@ import typer
 from typer.core import TyperGroup
 
 from llamacalc.catalog import KINDS
-from llamacalc.cli.app import (
+from llamacalc.cli.catalogs import catalog_from, preset_places, with_config
+from llamacalc.cli.group import app, commands, warn
+from llamacalc.cli.options import (
     BriefOpt,
     ConfigOpt,
     FieldsOpt,
     JsonOpt,
     PresetsOpt,
     SourcesOpt,
-    app,
-    catalog_from,
     choices,
-    commands,
-    emit,
     opt,
-    preset_places,
     run_inputs,
     train_fields,
-    warn,
-    with_config,
-    writes_output,
 )
+from llamacalc.cli.writing import emit, writes_output
 from llamacalc.errors import InputError
 
 if TYPE_CHECKING:
