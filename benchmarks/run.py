@@ -150,7 +150,8 @@ def peak_rss_mib(command: list[str], stdin: Path, env: dict[str, str] | None = N
 PER_LINE = (  # a batch rendered in-process: 500 lines to warm what a batch remembers, then argv[3] more
     "import os, sys\n"
     "from llamacalc.cli import stream\n"
-    "from llamacalc.cli.app import catalog_from, train_fields\n"
+    "from llamacalc.cli.catalogs import catalog_from\n"
+    "from llamacalc.cli.options import train_fields\n"
     "from llamacalc.resolve import Resolver\n"
     "lines = open(sys.argv[1], 'rb').read().splitlines()\n"
     "fields = train_fields(sys.argv[2]) if sys.argv[2] else None\n"
@@ -166,7 +167,8 @@ PER_LINE = (  # a batch rendered in-process: 500 lines to warm what a batch reme
 CPU = (  # argv[2]'s variants rendering argv[1] in-process, interleaved: median CPU seconds of each
     "import json, statistics, sys, time\n"
     "from llamacalc.cli import stream\n"
-    "from llamacalc.cli.app import catalog_from, train_fields\n"
+    "from llamacalc.cli.catalogs import catalog_from\n"
+    "from llamacalc.cli.options import train_fields\n"
     "from llamacalc.resolve import Resolver\n"
     "block = b''.join(open(sys.argv[1], 'rb').readlines()[:20_000])  # one chunk, held in memory whole\n"
     "fields = train_fields(sys.argv[3]) if sys.argv[3] else None\n"

@@ -148,7 +148,7 @@ def run_line(resolver, number, line):
         os._exit(9)  # a worker killed mid-chunk, as the OOM killer would
     return real(resolver, number, line)
 batch.run_line = run_line
-from llamacalc.cli.app import main
+from llamacalc.cli import main
 sys.argv = ["llamacalc", "batch", "--jobs", "2"]
 main()
 """

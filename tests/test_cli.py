@@ -200,7 +200,7 @@ def test_completion_offers_preset_names_and_choices():
 
     def complete(words: str, index: int) -> list[str]:
         env = {**os.environ, "_LLAMACALC_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(index)}
-        code = "from llamacalc.cli.app import main; main()"
+        code = "from llamacalc.cli import main; main()"
         run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30)
         return run.stdout.split()
 
@@ -210,10 +210,17 @@ def test_completion_offers_preset_names_and_choices():
 
 
 def test_the_cli_spells_the_hardware_inputs_as_the_inputs_table():
-    from llamacalc.cli.app import HARDWARE_INPUTS
+    from llamacalc.cli.options import HARDWARE_INPUTS
     from llamacalc.inputs import HARDWARE_KEYS
 
     assert HARDWARE_INPUTS == HARDWARE_KEYS
+
+
+def test_the_run_options_are_the_inputs_table():
+    from llamacalc.cli.options import RUN_OPTIONS
+    from llamacalc.inputs import INPUTS
+
+    assert sorted(RUN_OPTIONS) == sorted(INPUTS)
 
 
 def test_the_answer_fits_twenty_lines_at_80_columns(cli):

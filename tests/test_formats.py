@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from llamacalc.cli.app import FORMATS
+from llamacalc.cli.writing import FORMATS
 from llamacalc.output import render
 
 COMMANDS = {

@@ -5,7 +5,6 @@ pricings, defaults), so a new entry or a changed default fails this file until t
 The help texts are spelled out in cli/ (so that `--help` loads no registry: startup stays lean); this
 file is what keeps them true."""
 
-import importlib
 import re
 import shlex
 
@@ -13,20 +12,19 @@ import pytest
 import typer
 
 from llamacalc import setups
+from llamacalc.cli import app, options
 from llamacalc.estimates import plan
 from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION
 from llamacalc.hf_config import FAMILIES
 from llamacalc.inputs import DEFAULTS, PRICINGS
 from llamacalc.specs import PRECISIONS
 
-cli_app = importlib.import_module("llamacalc.cli.app")  # the module: `llamacalc.cli.app` is the Typer
-
 
 def help_text(*command: str) -> str:
     """`llamacalc COMMAND --help` on one line (rich boxes and wrapping removed)."""
     from typer.testing import CliRunner
 
-    run = CliRunner().invoke(cli_app.app, [*command, "--help"], env={"COLUMNS": "300"}, prog_name="llamacalc")
+    run = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "300"}, prog_name="llamacalc")
     assert run.exit_code == 0, run.output
     return " ".join(re.sub(r"[│╭╮╰╯─]", " ", run.output).split())
 
@@ -46,35 +44,35 @@ def said(values: list[str] | tuple[str, ...], last: str = "or") -> str:
 
 def test_flop_conventions_are_the_registry():
     names = list(CONVENTIONS)
-    assert option(cli_app.FlopsOpt).help == (
+    assert option(options.FlopsOpt).help == (
         f"FLOP convention: {', '.join(names)}, or all [default: {DEFAULT_CONVENTION}]."
     )
-    assert completions(cli_app.FlopsOpt) == [*names, "all"]
+    assert completions(options.FlopsOpt) == [*names, "all"]
 
 
 def test_precisions_and_pricings_are_the_registries():
-    assert completions(cli_app.PrecisionOpt) == list(PRECISIONS)
-    assert option(cli_app.PrecisionOpt).help.startswith(f"{said(PRECISIONS)}:")
-    assert f"[default: {DEFAULTS['precision'].value}]" in option(cli_app.PrecisionOpt).help
-    assert completions(cli_app.PricingOpt) == list(PRICINGS)
+    assert completions(options.PrecisionOpt) == list(PRECISIONS)
+    assert option(options.PrecisionOpt).help.startswith(f"{said(PRECISIONS)}:")
+    assert f"[default: {DEFAULTS['precision'].value}]" in option(options.PrecisionOpt).help
+    assert completions(options.PricingOpt) == list(PRICINGS)
     serving = [p for p in setups.SERVING_PRECISIONS if p != "fp4"]  # fp4: Blackwell only, `serve --precision`
-    assert completions(cli_app.ServingPrecisionOpt) == serving
-    assert f"served in {said(serving)} [default: bf16]" in option(cli_app.ServingPrecisionOpt).help
+    assert completions(options.ServingPrecisionOpt) == serving
+    assert f"served in {said(serving)} [default: bf16]" in option(options.ServingPrecisionOpt).help
     assert f"Weights served in {said(setups.SERVING_PRECISIONS)} (Blackwell)" in help_text("serve")
 
 
 def test_defaults_in_help_are_the_defaults_the_code_uses():
-    assert f"[default: {DEFAULTS['pue'].value:g}]" in option(cli_app.PueOpt).help
-    assert f"[default: {DEFAULTS['carbon'].value:g}]" in option(cli_app.CarbonOpt).help
-    assert f"else {DEFAULTS['gpu'].value}]" in option(cli_app.GpuOpt).help
-    assert f"{DEFAULTS['mfu.fp8'].value:g} in fp8" in option(cli_app.MfuOpt).help
+    assert f"[default: {DEFAULTS['pue'].value:g}]" in option(options.PueOpt).help
+    assert f"[default: {DEFAULTS['carbon'].value:g}]" in option(options.CarbonOpt).help
+    assert f"else {DEFAULTS['gpu'].value}]" in option(options.GpuOpt).help
+    assert f"{DEFAULTS['mfu.fp8'].value:g} in fp8" in option(options.MfuOpt).help
     optimal = help_text("optimal")
     assert f"[default: {round(plan.OUTPUT_SHARE * 285)}/285]" in optimal
     assert f"with --prefill-mfu, {plan.DECODE_MFU:g}]" in optimal
 
 
 def test_config_families_are_the_registry():
-    text = option(cli_app.ConfigOpt).help
+    text = option(options.ConfigOpt).help
     assert f"({len(FAMILIES)} families:" in text
     flat = re.sub(r"[^a-z0-9]", "", text.lower())
     stems = {
@@ -87,7 +85,7 @@ def examples() -> list[str]:
     """Each command's `Example:` line, as its --help shows it."""
     import typer.main
 
-    group = typer.main.get_command(cli_app.app)
+    group = typer.main.get_command(app)
     found = []
     with typer.Context(group) as context:
         for name in group.list_commands(context):  # type: ignore[attr-defined]

@@ -314,3 +314,14 @@ def test_granite_moe_gives_its_run_presets_sizes(catalog):
     large = {**base, "hidden_size": 1536, "num_hidden_layers": 32, "num_attention_heads": 24, "num_local_experts": 40}
     assert count(large)[0] == pytest.approx(catalog.run("granite-3.0-3b-a800m").params, rel=5e-3)  # 3.3B
     assert count(small)[0] == pytest.approx(catalog.run("granite-3.0-1b-a400m").params, rel=0.03)  # "1.3B"
+
+
+def test_the_cli_counts_the_vision_tower_when_asked(cli):
+    config = str(Path(__file__).parent / "fixtures" / "hf-multimodal" / "gemma-3-27b-it.json")
+    text = cli("train", "--config", config, "--tokens", "14T", "--json").json()
+    both = cli("train", "--config", config, "--tokens", "14T", "--vision", "--json").json()
+    assert (text["params"], both["params"]) == (27_009_346_304, 27_432_406_640)
+    assert both["active_params"] == text["active_params"] and both["flops"] == text["flops"]
+    assert "vision tower" in both["assumptions"]["params"]["source"]
+    alone = cli("train", "llama-3-8b", "--vision")
+    assert alone.code == 2 and "--vision counts a multimodal --config's vision tower" in alone.stderr

@@ -269,7 +269,7 @@ def fork():
         raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
     return real()
 os.fork = fork
-from llamacalc.cli.app import main
+from llamacalc.cli import main
 main()
 """
 

@@ -64,7 +64,7 @@ def test_every_result_type_renders_in_every_format(name, format):
 
 
 def test_a_result_without_a_schema_is_an_internal_error():
-    from llamacalc.cli.app import emit
+    from llamacalc.cli.writing import emit
 
     class Unknown:
         pass

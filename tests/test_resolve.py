@@ -118,7 +118,7 @@ def test_the_cli_reads_the_config_and_labels_its_values(cli, tmp_path):
 
 
 def _forget():
-    from llamacalc.cli.app import house_defaults
+    from llamacalc.cli.catalogs import house_defaults
 
     house_defaults.cache_clear()
 

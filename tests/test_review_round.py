@@ -75,7 +75,7 @@ def test_format_github_writes_each_annotation_once(cli):
 
 @pytest.fixture
 def config(tmp_path, monkeypatch):
-    from llamacalc.cli.app import house_defaults
+    from llamacalc.cli.catalogs import house_defaults
 
     path = tmp_path / "config.toml"
     monkeypatch.setenv("LLAMACALC_CONFIG", str(path))
@@ -113,9 +113,20 @@ def test_a_config_reads_its_presets_beside_it_and_may_start_with_a_bom(cli, conf
 
 
 def test_dev_null_runs_without_the_config(cli, monkeypatch):
-    from llamacalc.cli.app import house_defaults
+    from llamacalc.cli.catalogs import house_defaults
 
     monkeypatch.setenv("LLAMACALC_CONFIG", "/dev/null")
     house_defaults.cache_clear()
     assert cli("train", "llama-3-8b").code == 0
     house_defaults.cache_clear()
+
+
+def test_an_output_never_replaces_a_file_the_command_reads(cli, tmp_path):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[runs.a]\nmodel = "llama-3-8b"\nmax_days = 100\n', encoding="utf-8")
+    before = plan.read_bytes()
+    for args in (("-o", str(plan)), ("--html", str(plan)), ("-o", str(tmp_path / "." / "plan.toml"))):
+        run = cli("check", "--plan", str(plan), *args)
+        assert run.code == 2 and "is the file --plan reads" in run.stderr, args
+        assert plan.read_bytes() == before
+    assert cli("check", "--plan", str(plan), "-o", str(tmp_path / "report.txt")).code == 0

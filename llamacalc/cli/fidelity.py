@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-from llamacalc.cli.app import (
+from llamacalc.cli.catalogs import catalog_from, with_config
+from llamacalc.cli.group import commands, warn
+from llamacalc.cli.options import (
     ClusterOpt,
     ConfigOpt,
     GpuOpt,
@@ -16,15 +18,9 @@ from llamacalc.cli.app import (
     PrecisionOpt,
     PresetsOpt,
     SeqLenOpt,
-    catalog_from,
-    commands,
-    emit,
     opt,
-    warn,
-    with_config,
-    writes_data,
-    writes_output,
 )
+from llamacalc.cli.writing import emit, writes_data, writes_output
 from llamacalc.errors import InputError
 
 

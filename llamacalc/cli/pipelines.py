@@ -8,24 +8,20 @@ from typing import Annotated, Any
 
 import typer
 
-from llamacalc.cli.app import (
+from llamacalc.cli.catalogs import catalog_from
+from llamacalc.cli.group import commands
+from llamacalc.cli.options import (
     HARDWARE_INPUTS,
     BriefOpt,
     FieldsOpt,
     JsonOpt,
     PlotOpt,
     PresetsOpt,
-    catalog_from,
-    commands,
-    emit,
     opt,
-    output_format,
     run_inputs,
-    save,
     train_fields,
-    writes_data,
-    writes_output,
 )
+from llamacalc.cli.writing import emit, output_format, save, writes_data, writes_output
 from llamacalc.errors import ExitCode, InputError
 
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV with a header row instead of JSON.")]

@@ -5,7 +5,9 @@ from typing import Annotated, Any
 
 import typer
 
-from llamacalc.cli.app import (
+from llamacalc.cli.catalogs import catalog_from
+from llamacalc.cli.group import commands, warn
+from llamacalc.cli.options import (
     HARDWARE_INPUTS,
     BriefOpt,
     GpuOpt,
@@ -17,17 +19,12 @@ from llamacalc.cli.app import (
     ServingPrecisionOpt,
     SourcesOpt,
     TokensOpt,
-    catalog_from,
     choices,
-    commands,
-    emit,
     opt,
     presets_named,
     run_inputs,
-    save,
-    warn,
-    writes_output,
 )
+from llamacalc.cli.writing import emit, save, writes_output
 from llamacalc.errors import LlamacalcError
 
 LawOpt = Annotated[

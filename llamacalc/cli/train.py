@@ -8,26 +8,22 @@ import typer
 from typer.core import TyperGroup
 
 from llamacalc.catalog import KINDS
-from llamacalc.cli.app import (
+from llamacalc.cli.catalogs import catalog_from, preset_places, with_config
+from llamacalc.cli.group import app, commands, warn
+from llamacalc.cli.options import (
     BriefOpt,
     ConfigOpt,
     FieldsOpt,
     JsonOpt,
     PresetsOpt,
     SourcesOpt,
-    app,
-    catalog_from,
+    VisionOpt,
     choices,
-    commands,
-    emit,
     opt,
-    preset_places,
     run_inputs,
     train_fields,
-    warn,
-    with_config,
-    writes_output,
 )
+from llamacalc.cli.writing import emit, writes_output
 from llamacalc.errors import InputError
 
 if TYPE_CHECKING:
@@ -41,6 +37,7 @@ if TYPE_CHECKING:
 def train(
     request: dict[str, Any],
     config: ConfigOpt = None,
+    vision: VisionOpt = False,
     explain: Annotated[bool, typer.Option("--explain", help="Show the FLOP formula and its breakdown.")] = False,
     inference_tokens: Annotated[
         str | None, opt("Tokens to serve after training, e.g. 10T: adds the serving bill (see `serve`).")
@@ -97,8 +94,10 @@ def train(
     if projection is not None and request.get("flops") == "all":
         raise InputError("--fields projects one run's document; with --flops all use --json (or one --flops)")
     catalog = catalog_from(presets)
+    if vision and config is None:
+        raise InputError("--vision counts a multimodal --config's vision tower: give --config")
     if config is not None:
-        catalog, request["model"] = with_config(catalog, config, request.get("model"), request.get("tokens"))
+        catalog, request["model"] = with_config(catalog, config, request.get("model"), request.get("tokens"), vision)
     if request.get("flops") == "all":
         resolver = Resolver(catalog)
         results = tuple(

@@ -57,7 +57,7 @@ def sweep_chart(sweep: Sweep) -> str:
         ("GPUs" if by_count else "days", count, [_band(r, "gpus" if by_count else "seconds") for r in results])
     ]
     if all(r.budget.cost is not None for r in results):
-        panels.append(("cost (USD)", lambda usd: money(usd, 3), [_band(r, "cost") for r in results]))
+        panels.append(("cost (USD)", lambda usd: money(usd, _figures(usd)), [_band(r, "cost") for r in results]))
     width = (WIDTH - LEFT) // len(panels)
     title = f"{_subject(results[0])}: {' and '.join(p[0] for p in panels)} against {option(series.key)}"
     key = (
@@ -170,6 +170,12 @@ def _x_ticks(xs: Sequence[float]) -> list[float]:
         return list(xs)
     step = (len(xs) - 1) / 7
     return [xs[round(i * step)] for i in range(8)]
+
+
+def _figures(tick: float) -> int:
+    """The significant figures a round tick needs, no more: $50M (not $50.0M), $250M, $1.25B."""
+    mantissa = f"{abs(tick):.2e}".split("e")[0].rstrip("0").rstrip(".")
+    return max(1, len(mantissa.replace(".", "")))
 
 
 def _ticks(highest: float) -> list[float]:
