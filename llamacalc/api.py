@@ -160,10 +160,10 @@ def layout(
 ) -> Document:
     """The fastest parallel layouts that fit, best first (`llamacalc layout --json`)."""
     from llamacalc.estimates.layout import estimate_layout
-    from llamacalc.setups import layout_setup
+    from llamacalc.setups import READS, layout_setup
 
     request = {"model": model, **inputs}
-    _known(request, _LAYOUT_INPUTS, "layout")
+    _known(request, frozenset(READS["layout"]), "layout")
     resolver = _resolver(presets)
     return _document(estimate_layout(resolver.catalog, layout_setup(resolver, request), keep=top))
 
@@ -172,9 +172,9 @@ def layout(
 def memory(model: str | None = None, *, presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
     """Training memory per GPU under a layout (`llamacalc memory --json`)."""
     from llamacalc.estimates.memory import estimate_memory
-    from llamacalc.setups import memory_setup
+    from llamacalc.setups import READS, memory_setup
 
-    _known(inputs, _MEMORY_INPUTS, "memory")
+    _known(inputs, frozenset(READS["memory"]), "memory")
     return _document(estimate_memory(memory_setup(_resolver(presets), model, inputs)))
 
 
@@ -191,8 +191,9 @@ def optimal(*, law: str = "epoch", presets: Iterable[str | Path] | None = None, 
     """The compute-optimal model for a budget (`compute`, `days` on `gpus`, or `budget`), or with
     `params` and `loss` the tokens to over-train to a loss (`llamacalc optimal --json`)."""
     from llamacalc.estimates.plan import PLAN_INPUTS, optimal_for
+    from llamacalc.inputs import HARDWARE_KEYS
 
-    _known(inputs, _HARDWARE_INPUTS | set(PLAN_INPUTS), "optimal")
+    _known(inputs, frozenset(HARDWARE_KEYS) | set(PLAN_INPUTS), "optimal")
     return _document(optimal_for(_catalog(presets), {**inputs, "law": law}))
 
 
@@ -211,9 +212,9 @@ def loss(model: str | None = None, *, presets: Iterable[str | Path] | None = Non
 def serve(model: str, *, presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
     """A model served under load: TTFT, TPOT, tokens/s, $/M tokens (`llamacalc serve --json`)."""
     from llamacalc.estimates.serve import estimate_serve
-    from llamacalc.setups import serve_setup
+    from llamacalc.setups import READS, serve_setup
 
-    _known(inputs, _SERVE_INPUTS, "serve")
+    _known(inputs, frozenset(READS["serve"]), "serve")
     resolver = _resolver(presets)
     return _document(estimate_serve(resolver.catalog, serve_setup(resolver, model, inputs)))
 
@@ -252,9 +253,9 @@ def check(
 def fleet(cluster: str, *, presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
     """A cluster as owned capacity: $/GPU-hour, power, GPU-hours a year (`llamacalc fleet --json`)."""
     from llamacalc.estimates.fleet import fleet as fleet_view
-    from llamacalc.setups import fleet_setup
+    from llamacalc.setups import READS, fleet_setup
 
-    _known(inputs, frozenset({"capex", "life", "pue"}), "fleet")
+    _known(inputs, frozenset(READS["fleet"]), "fleet")
     resolver = _resolver(presets)
     return _document(fleet_view(resolver, fleet_setup(resolver, cluster, inputs)))
 
@@ -303,24 +304,6 @@ _TRAIN_INPUTS = frozenset(
         "price", "pricing", "life", "power", "pue", "carbon", "flops", "recompute", "seq_len",
     }
 )  # fmt: skip
-_LAYOUT_INPUTS = frozenset(
-    {
-        "model", "params", "gpu", "gpus", "cluster", "global_batch", "seq_len", "precision", "tp", "pp", "dp", "cp",
-        "ep", "vp", "micro_batch", "zero", "recompute",
-    }
-)  # fmt: skip
-_HARDWARE_INPUTS = frozenset(
-    {"gpu", "gpus", "cluster", "mfu", "precision", "price", "pricing", "life", "power", "pue", "carbon"}
-)
-_SERVE_INPUTS = frozenset(
-    {
-        "gpu", "precision", "kv_cache", "tp", "ep", "batch", "max_tpot", "max_ttft", "input_tokens",
-        "output_tokens", "tokens_per_day", "price",
-    }
-)  # fmt: skip
-_MEMORY_INPUTS = frozenset(
-    {"params", "gpu", "tp", "pp", "ep", "dp", "cp", "vp", "zero", "micro_batch", "seq_len", "recompute"}
-)
 
 
 def _known(given: Mapping[str, Any], known: frozenset[str] | set[str], command: str) -> None:

@@ -121,7 +121,6 @@ INPUTS: Mapping[str, Input] = {
         Input("life", units.DURATION_YEARS, bounds=(0.1, 100)),
     )
 }
-REQUEST_KEYS = tuple(INPUTS)
 HARDWARE_KEYS = (
     "gpu", "gpus", "days", "cluster", "mfu", "precision", "price", "pricing", "life", "power", "pue", "carbon",
 )  # fmt: skip

@@ -34,6 +34,22 @@ MAX_TOKENS = 1e20  # a day's or a lifetime's serving: a hundred quintillion is f
 MAX_CAPEX = 1e15  # USD: a thousand times a hyperscaler's yearly capex
 DEGREE_KEYS = ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch")
 SERVING_PRECISIONS = ("bf16", "fp8", "int8", "fp4")
+# The inputs each command's setup reads, by name: the API's keywords and the CLI's options (a test checks).
+READS = {
+    "layout": (
+        "model", "params", "gpu", "gpus", "cluster", "global_batch", "seq_len", "precision", *DEGREE_KEYS, "zero",
+        "recompute",
+    ),
+    "memory": (
+        "params", "gpu", "tp", "pp", "ep", "dp", "cp", "vp", "zero", "micro_batch", "global_batch", "seq_len",
+        "recompute",
+    ),
+    "serve": (
+        "gpu", "precision", "kv_cache", "tp", "ep", "batch", "max_tpot", "max_ttft", "input_tokens", "output_tokens",
+        "tokens_per_day", "price",
+    ),
+    "fleet": ("capex", "life", "pue"),
+}  # fmt: skip
 # The inputs of INPUTS each command takes: the only house defaults that reach it.
 TAKES = {
     "layout": ("gpu", "gpus", "cluster", "precision", "seq_len"),

@@ -86,3 +86,26 @@ def test_readme_python_example_runs():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     code = re.search(r"\*\*From Python\.\*\*.*?```python\n(.*?)```", readme, re.S)[1]
     exec(compile(code, "README.md", "exec"), {})
+
+
+@pytest.mark.parametrize("command", ["layout", "memory", "serve", "fleet"])
+def test_the_api_and_the_cli_take_the_inputs_each_setup_reads(command):
+    """One list of inputs per command (setups.READS): the CLI offers each as an option, and the API as a
+    keyword (an input it does not know is refused, naming the command)."""
+    import typer.main
+
+    from llamacalc.cli import app
+    from llamacalc.setups import READS
+
+    options = {p.name for p in typer.main.get_command(app).get_command(None, command).params}
+    assert set(READS[command]) - {"model"} <= options
+    given = {key: "1" for key in READS[command] if key != "model"}
+    with pytest.raises(llamacalc.InputError) as raised:
+        getattr(llamacalc, command)("x", **given, nonsense=1)
+    assert f"{command}: unknown input 'nonsense'" in str(raised.value)
+
+
+def test_the_api_memory_takes_a_global_batch_as_the_cli_does(cli):
+    args = {"tp": 8, "pp": 4, "dp": 2, "global_batch": 64}
+    expected = cli("memory", "llama-3-70b", "--tp", "8", "--pp", "4", "--dp", "2", "--global-batch", "64", "--json")
+    assert llamacalc.memory("llama-3-70b", **args).to_dict() == expected.json()

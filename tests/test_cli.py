@@ -209,13 +209,6 @@ def test_completion_offers_preset_names_and_choices():
     assert complete("llamacalc train x --flops me", 4) == ["megatron"]
 
 
-def test_the_cli_spells_the_hardware_inputs_as_the_inputs_table():
-    from llamacalc.cli.options import HARDWARE_INPUTS
-    from llamacalc.inputs import HARDWARE_KEYS
-
-    assert HARDWARE_INPUTS == HARDWARE_KEYS
-
-
 def test_the_run_options_are_the_inputs_table():
     from llamacalc.cli.options import RUN_OPTIONS
     from llamacalc.inputs import INPUTS

@@ -155,9 +155,6 @@ RUN_OPTIONS: Mapping[str, Any] = {
     "precision": PrecisionOpt, "price": PriceOpt, "pricing": PricingOpt, "life": LifeOpt, "power": PowerOpt,
     "pue": PueOpt, "carbon": CarbonOpt, "flops": FlopsOpt, "recompute": RecomputeOpt, "seq_len": SeqLenOpt,
 }  # fmt: skip
-HARDWARE_INPUTS = (  # inputs.HARDWARE_KEYS (a test checks)
-    "gpu", "gpus", "days", "cluster", "mfu", "precision", "price", "pricing", "life", "power", "pue", "carbon",
-)  # fmt: skip
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 

@@ -11,7 +11,6 @@ import typer
 from llamacalc.cli.catalogs import catalog_from
 from llamacalc.cli.group import commands
 from llamacalc.cli.options import (
-    HARDWARE_INPUTS,
     BriefOpt,
     FieldsOpt,
     JsonOpt,
@@ -23,6 +22,7 @@ from llamacalc.cli.options import (
 )
 from llamacalc.cli.writing import emit, output_format, save, writes_data, writes_output
 from llamacalc.errors import ExitCode, InputError
+from llamacalc.inputs import HARDWARE_KEYS
 
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV with a header row instead of JSON.")]
 
@@ -125,7 +125,7 @@ def batch(
 
 @commands.command()
 @writes_output
-@run_inputs(*HARDWARE_INPUTS)
+@run_inputs(*HARDWARE_KEYS)
 def compare(
     request: dict[str, Any],
     models: Annotated[list[str], typer.Argument(help="Model presets, or preset files whose models to include.")],

@@ -8,7 +8,6 @@ import typer
 from llamacalc.cli.catalogs import catalog_from
 from llamacalc.cli.group import commands, warn
 from llamacalc.cli.options import (
-    HARDWARE_INPUTS,
     BriefOpt,
     GpuOpt,
     JsonOpt,
@@ -26,6 +25,7 @@ from llamacalc.cli.options import (
 )
 from llamacalc.cli.writing import emit, save, writes_output
 from llamacalc.errors import LlamacalcError
+from llamacalc.inputs import HARDWARE_KEYS
 
 LawOpt = Annotated[
     str, opt("Scaling law preset, or 'all' for every law side by side.", complete=presets_named("laws", "all"))
@@ -34,7 +34,7 @@ LawOpt = Annotated[
 
 @commands.command()
 @writes_output
-@run_inputs(*(key for key in HARDWARE_INPUTS if key != "days"))
+@run_inputs(*(key for key in HARDWARE_KEYS if key != "days"))
 def optimal(
     request: dict[str, Any],
     compute: Annotated[str | None, opt("Budget as compute, e.g. 3.8e25FLOP.")] = None,
