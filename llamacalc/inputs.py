@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from llamacalc import units
-from llamacalc.errors import UnitError, flag
+from llamacalc.errors import UnitError, figure, flag
 
 
 class Assumption(NamedTuple):
@@ -78,7 +78,7 @@ class Input(NamedTuple):
         unit, scale = self.display
         if self.bounds and not self.bounds[0] <= value / scale <= self.bounds[1]:
             low, high = self.bounds
-            raise UnitError(f"expected {low:g} to {high:g} {unit}".rstrip() + f", got '{text}'")
+            raise UnitError(f"expected {figure(low)} to {figure(high)} {unit}".rstrip() + f", got '{text}'")
         return value
 
     def to_request(self, value: float) -> Any:

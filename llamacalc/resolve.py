@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from llamacalc import efficiency, units
 from llamacalc.budget import gpu_time, whole_gpus
 from llamacalc.catalog import Catalog
-from llamacalc.errors import InputError, did_you_mean, prefixed
+from llamacalc.errors import InputError, did_you_mean, figure, prefixed
 from llamacalc.fastpath import Memo, built
 from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, FEWEST, RECOMPUTE, Count, model_flops, training_flops
 from llamacalc.inputs import DEFAULTS, HARDWARE_KEYS, INPUTS, MAX_GPUS, MODEL_KEYS, PRICINGS, Assumption, option
@@ -375,7 +375,7 @@ def _count_input(
         bound = INPUTS[key].bounds
         if bound is not None and value > bound[1]:
             raise InputError(
-                f"{option(key)}: at most {bound[1]:.0e} ({what}: far beyond any announced), got {value:.3g}"
+                f"{option(key)}: at most {figure(bound[1])} ({what}: far beyond any announced), got {figure(value)}"
             )
         seen[key] = Assumption(value, "", "user")
         return value
@@ -624,7 +624,8 @@ def bounded_number(
     high = (INPUTS[key].bounds or (low, math.inf))[1]
     if not (math.isfinite(number) and low <= number <= high):
         raise InputError(
-            f"{option(key)}: expected a number from {low:g} to {high:g}, e.g. {default.value}, got '{value}'"
+            f"{option(key)}: expected a number from {figure(low)} to {figure(high)}, e.g. {default.value}, "
+            f"got '{value}'"
         )
     seen[key] = Assumption(number, "", "user")
     return number

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from llamacalc.errors import InputError
+from llamacalc.errors import InputError, figure
 from llamacalc.flops import FEWEST
 from llamacalc.flops import TRAIN_FLOP_PER_PARAM_TOKEN as K
 from llamacalc.specs import Law
@@ -51,13 +51,16 @@ MIN_FLOPS, MAX_FLOPS = 1e1, 1e60  # far beyond the fitted ranges on both sides, 
 def optimal(law: Law, flops: float) -> Split:
     """The compute-optimal N and D for C FLOPs under `law` (with 6·N·D = C exactly)."""
     if not MIN_FLOPS <= flops <= MAX_FLOPS:
-        raise InputError(f"{flops:.3g} FLOP is outside {MIN_FLOPS:g}-{MAX_FLOPS:g} FLOP, where a law can split compute")
+        raise InputError(
+            f"{figure(flops)} FLOP is outside {figure(MIN_FLOPS)}-{figure(MAX_FLOPS)} FLOP, "
+            "where a law can split compute"
+        )
     try:
         params, tokens = _split(law, flops)
     except (OverflowError, ZeroDivisionError):  # a user's law with constants no fit gives
         params = tokens = math.nan
     if not (math.isfinite(params) and math.isfinite(tokens) and min(params, tokens) > 0):
-        raise InputError(f"the {law.name} law's constants split {flops:.3g} FLOP into no finite model; check them")
+        raise InputError(f"the {law.name} law's constants split {figure(flops)} FLOP into no finite model; check them")
     if min(params, tokens) < FEWEST:
         raise InputError(
             f"{flops:.3g} FLOP is too little for the {law.name} law to split into a model: {params:.3g} parameters "

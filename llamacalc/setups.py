@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from llamacalc import units
-from llamacalc.errors import InputError, named, prefixed
+from llamacalc.errors import InputError, figure, named, prefixed
 from llamacalc.flops import parameter_count
 from llamacalc.footprint import RECOMPUTE_MODES, ZERO_STAGES, Layout
 from llamacalc.inputs import DEFAULTS, INPUTS, Assumption
@@ -185,7 +185,7 @@ def _count(key: str, value: Any, what: str, most: float) -> float:
     with prefixed(named(key)):
         found = units.parse_count(value, what)
     if found > most:
-        raise InputError(f"{named(key)}: at most {most:.0e}, got '{value}'")
+        raise InputError(f"{named(key)}: at most {figure(most)}, got '{value}'")
     return found
 
 
@@ -440,7 +440,7 @@ def memory_setup(resolver: Resolver, model: str | None, request: Mapping[str, An
     else:
         raise InputError(f"memory needs a MODEL preset with params, or {named('params')}")
     if n > MAX_PARAMS:
-        raise InputError(f"{named('params')}: at most {MAX_PARAMS:.0e} parameters, got {n:.3g}")
+        raise InputError(f"{named('params')}: at most {figure(MAX_PARAMS)} parameters, got {figure(n)}")
     tp, pp, ep, dp, cp, vp = (whole(key, g[key]) if key in g else 1 for key in ("tp", "pp", "ep", "dp", "cp", "vp"))
     micro = whole("micro_batch", g["micro_batch"], "a parallel degree", MAX_MICRO_BATCH) if "micro_batch" in g else 1
     layout = Layout(
@@ -564,7 +564,7 @@ def fleet_setup(resolver: Resolver, cluster_name: str, request: Mapping[str, Any
         with prefixed(named("capex")):
             capex = units.parse_quantity(g["capex"], units.MONEY)
         if capex > MAX_CAPEX:
-            raise InputError(f"{named('capex')}: at most {MAX_CAPEX:.0e} USD, got '{g['capex']}'")
+            raise InputError(f"{named('capex')}: at most {figure(MAX_CAPEX)} USD, got '{g['capex']}'")
         if capex < 0:
             raise InputError(f"{named('capex')}: expected 0 USD or more, got '{g['capex']}'")
     seen: dict[str, Assumption] = {}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from llamacalc import fastpath
-from llamacalc.errors import UnitError
+from llamacalc.errors import UnitError, figure
 
 if TYPE_CHECKING:
     import pint
@@ -154,7 +154,7 @@ def parse_whole(text: str | float, what: str) -> int:
     """A positive whole count such as '8' or '2K': a parallel degree, a batch, a token count per request."""
     count = parse_count(text, what)
     if count > MAX_WHOLE:  # past 2**53 a float skips whole numbers, and formulas take them as ints
-        raise UnitError(f"expected {what} of at most {MAX_WHOLE:.0e}, got '{text}' (too large to count)")
+        raise UnitError(f"expected {what} of at most {figure(MAX_WHOLE)}, got '{text}' (too large to count)")
     if count != int(count):
         raise UnitError(f"expected a whole number, got '{text}'")
     return int(count)
