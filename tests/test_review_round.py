@@ -130,3 +130,10 @@ def test_an_output_never_replaces_a_file_the_command_reads(cli, tmp_path):
         assert run.code == 2 and "is the file --plan reads" in run.stderr, args
         assert plan.read_bytes() == before
     assert cli("check", "--plan", str(plan), "-o", str(tmp_path / "report.txt")).code == 0
+
+
+def test_a_refused_command_says_one_line_even_after_a_warning(cli):
+    refused = cli("memory", "--params", "70B", "--format", "junit")
+    assert refused.code == 2 and refused.stderr.count("\n") == 1 and "--format" in refused.stderr
+    answered = cli("memory", "--params", "70B")
+    assert answered.code == 0 and answered.stderr.startswith("llamacalc: warning: activations need")

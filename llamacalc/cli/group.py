@@ -42,6 +42,7 @@ class _Closed:
 
 
 def _fail(message: str, code: ExitCode) -> NoReturn:
+    _WARNINGS.clear()
     one_line = printable(message).replace("\n", " ").replace("\t", " ")
     sys.stderr.write(f"{PROG}: error: {one_line}\n")
     sys.exit(code)
@@ -84,6 +85,7 @@ class _Group(TyperGroup):
 
                 fastpath.switch_off(*without.split(","))
             code = super().main(*args, **kwargs)
+            flush_warnings()
             sys.stdout.flush()  # a full disk is reported here, not ignored at exit
         except LlamacalcError as error:
             _fail(str(error), ExitCode.BAD_INPUT)
@@ -208,11 +210,19 @@ def _root(
         sys.stdout.write(ctx.get_help() + "\n")
 
 
+_WARNINGS: list[str] = []  # held until the answer is written: a refused command says one line, its error
+
+
 def warn(messages: Sequence[str]) -> None:
-    if _settings["quiet"]:
-        return
-    for message in messages:
-        sys.stderr.write(f"{PROG}: warning: {printable(message)}\n")
+    """Warn about the answer: written with it (flush_warnings), dropped if the command then fails."""
+    if not _settings["quiet"]:
+        _WARNINGS.extend(f"{PROG}: warning: {printable(message)}\n" for message in messages)
+
+
+def flush_warnings() -> None:
+    """Write the warnings held, once: before the answer, on stderr."""
+    sys.stderr.write("".join(_WARNINGS))
+    _WARNINGS.clear()
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from llamacalc.cli.group import flush_warnings
 from llamacalc.cli.options import Command, choices, opt, with_options
 from llamacalc.errors import ExitCode, InputError, LlamacalcError, did_you_mean, flag
 
@@ -206,6 +207,7 @@ def emit(
     for fmt, path in reports.items():
         save(result, fmt, path, f"--{fmt}")
     reports.clear()
+    flush_warnings()
     if fields is None:
         sys.stdout.write(render(result, format))
         return

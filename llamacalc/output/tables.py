@@ -646,7 +646,7 @@ def inference_table(plan: InferencePlan) -> Table:
     )
     table.add_row("parameters", *(count(f.params) for f in plan.found))
     table.add_row("training tokens", *(count(f.tokens) for f in plan.found))
-    table.add_row("tokens / parameter", *(f"{f.tokens / f.params:,.1f}" for f in plan.found))
+    table.add_row("tokens / parameter", *(significant(f.tokens / f.params) for f in plan.found))
     table.add_row("training compute", *(flops(f.flops(f.params, f.tokens)[0]) for f in plan.found))
     table.add_row("inference compute", *(flops(f.flops(f.params, f.tokens)[1]) for f in plan.found))
     if plan.by_cost:
@@ -659,7 +659,7 @@ def inference_table(plan: InferencePlan) -> Table:
         table.add_row(
             "its lifetime compute", *(flops(sum(f.flops(f.baseline_params, f.baseline_tokens))) for f in plan.found)
         )
-    table.add_row(f"lifetime {objective} saved", *(f"{f.saving:.1%}" for f in plan.found))
+    table.add_row(f"lifetime {objective} saved", *(percent(f.saving) for f in plan.found))
     table.caption = f"Sardana et al. 2024: minimise lifetime {objective} subject to L(N, D) = the target loss" + (
         f"; {plan.serving_basis}" if plan.serving_basis else ""
     )
