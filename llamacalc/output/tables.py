@@ -588,13 +588,11 @@ def serve_table(e: ServeEstimate) -> Table:
     usd = e.usd_per_million_tokens
     if usd is not None:
         table.add_row("cost per million output tokens", ranged(*(_usd(usd[k]) for k in ("p50", "p10", "p90"))))
-    table.add_row("tokens/s per user", f"{at.tokens_per_s_per_user:,.1f} (TPOT {_seconds(at.tpot)})")
+    table.add_row("tokens/s per user", f"{significant(at.tokens_per_s_per_user)} (TPOT {_seconds(at.tpot)})")
     table.add_row("time to first token", _seconds(at.ttft))
     band = e.tokens_per_s
-    table.add_row(
-        "output tokens/s, replica", ranged(f"{band['p50']:,.0f}", f"{band['p10']:,.0f}", f"{band['p90']:,.0f}")
-    )
-    table.add_row("output tokens/s per GPU", f"{e.tokens_per_s_per_gpu:,.0f}")
+    table.add_row("output tokens/s, replica", ranged(count(band["p50"]), count(band["p10"]), count(band["p90"])))
+    table.add_row("output tokens/s per GPU", count(e.tokens_per_s_per_gpu))
     most = "" if at.concurrency == e.max_concurrency else f";\nat most {whole(e.max_concurrency)} fit"
     table.add_row("concurrency", f"{whole(at.concurrency)} requests\n({load}{most})")
     if e.gpus is not None and e.tokens_per_day is not None:
@@ -607,7 +605,8 @@ def serve_table(e: ServeEstimate) -> Table:
         "\n".join([*(f"{name} {_seconds(value)}" for name, value in parts.items() if value > 0), f"{e.bound}-bound"]),
     )
     table.add_row(
-        "weights, KV cache per token", f"{e.weight_bytes / 1e9:,.1f} GB, {e.kv_bytes_per_token / 1e3:,.0f} kB"
+        "weights, KV cache per token",
+        f"{significant(e.weight_bytes / 1e9)} GB, {significant(e.kv_bytes_per_token / 1e3)} kB",
     )
     table.add_row("KV cache holds", f"{count(e.kv_tokens)} tokens")
     c = e.calibration
