@@ -45,7 +45,6 @@ class BudgetSetup:
     compute: float | None  # FLOP
     seconds: float | None  # the deadline (days)
     usd: float | None  # the money; its price is known and above zero
-    days: str | None  # the deadline as given: the source of a GPU count it sets
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,7 @@ def _budget_setup(resolver: Resolver, law: str, run: Mapping[str, Any], compute:
     seconds = _amount("days", days, units.DURATION) if days else None
     if usd is not None:
         _priced(setup)
-    return BudgetSetup(law, run, setup, seen, flops, seconds, usd, str(days) if days else None)
+    return BudgetSetup(law, run, setup, seen, flops, seconds, usd)
 
 
 def _priced(setup: Setup) -> None:

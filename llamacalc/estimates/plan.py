@@ -352,10 +352,8 @@ def optimal_plan(resolver: Resolver, budget: BudgetSetup) -> OptimalPlan:
         binding, gpus = _binding(setup, setup_seen, seconds, usd)
         if gpus is not None:  # the deadline sets the GPU count: plan on it, spending the money
             setup, setup_seen = resolver.setup({**run, "gpus": gpus})
-            setup_seen = {
-                **setup_seen,
-                "gpus": Assumption(gpus, "", "derived", f"the budget spent within the deadline of {budget.days} days"),
-            }
+            deadline = f"the budget spent within the deadline of {seconds / units.DAY:,g} days"
+            setup_seen = {**setup_seen, "gpus": Assumption(gpus, "", "derived", deadline)}
         seconds, usd = (None, usd) if binding != "time" else (seconds, None)
     request = {**run, "gpu": setup.hardware.name, "gpus": setup.gpus, "cluster": None}
     optima, budgets = [], []
