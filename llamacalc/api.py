@@ -145,6 +145,8 @@ def train(model: str | None = None, *, presets: Iterable[str | Path] | None = No
     plan, batch = inputs.pop("layout", None), inputs.pop("global_batch", None)
     request = {key: value for key, value in {"model": model, **inputs}.items() if value is not None}
     _known(request, _TRAIN_INPUTS, "train")
+    if plan is None and batch is not None:
+        raise InputError("global_batch goes with layout: the batch a layout splits")
     if plan is not None:
         from llamacalc import setups
 
@@ -190,11 +192,13 @@ def backtest_steps(*, presets: Iterable[str | Path] | None = None, held_out: boo
 def optimal(*, law: str = "epoch", presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
     """The compute-optimal model for a budget (`compute`, `days` on `gpus`, or `budget`), or with
     `params` and `loss` the tokens to over-train to a loss (`llamacalc optimal --json`)."""
-    from llamacalc.estimates.plan import PLAN_INPUTS, optimal_for
+    from llamacalc.estimates.plan import optimal_for
     from llamacalc.inputs import HARDWARE_KEYS
+    from llamacalc.plan_setups import PLAN_INPUTS, optimal_setup
 
     _known(inputs, frozenset(HARDWARE_KEYS) | set(PLAN_INPUTS), "optimal")
-    return _document(optimal_for(_catalog(presets), {**inputs, "law": law}))
+    resolver = _resolver(presets)
+    return _document(optimal_for(resolver, optimal_setup(resolver, {**inputs, "law": law})))
 
 
 @_input_names
@@ -202,10 +206,14 @@ def loss(model: str | None = None, *, presets: Iterable[str | Path] | None = Non
     """Each law's predicted loss of N parameters on D tokens (`llamacalc loss --json`); inputs
     `params`, `tokens` and `law`."""
     from llamacalc.estimates.plan import loss_for
+    from llamacalc.plan_setups import loss_setup
 
     _known(inputs, frozenset({"params", "tokens", "law"}), "loss")
     law = inputs.get("law") or "epoch"
-    return _document(loss_for(_catalog(presets), model, inputs.get("params"), inputs.get("tokens"), str(law)))
+    catalog = _catalog(presets)
+    return _document(
+        loss_for(catalog, loss_setup(catalog, model, inputs.get("params"), inputs.get("tokens"), str(law)))
+    )
 
 
 @_input_names
@@ -239,14 +247,15 @@ def check(
 ) -> Document:
     """A run (or a TOML plan file of runs) against `max_cost`, `max_days`, ... (`llamacalc check --json`);
     `.passed` says whether every limit holds."""
-    from llamacalc.estimates.checks import LIMITS, MAX_PLAN_BYTES, check_for
+    from llamacalc.check_setups import LIMITS, MAX_PLAN_BYTES, check_setup
+    from llamacalc.estimates.checks import check_for
     from llamacalc.files import read_text
 
     limits = {key: inputs.pop(key) for key in list(inputs) if key in LIMITS}
     request = {key: value for key, value in {"model": model, **inputs}.items() if value is not None}
     _known(request, _TRAIN_INPUTS, "check")
     given = None if plan is None else (lambda: read_text(Path(plan), MAX_PLAN_BYTES), str(plan))
-    return _document(check_for(_resolver(presets), request, limits, confidence, given))
+    return _document(check_for(_resolver(presets), check_setup(request, limits, confidence, given)))
 
 
 @_input_names

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, LlamacalcError, did_you_mean
-from llamacalc.flops import CONVENTIONS, RECOMPUTE
+from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, RECOMPUTE
 from llamacalc.inputs import INPUTS, PRICINGS, Assumption
 from llamacalc.specs import PRECISIONS
 
@@ -35,7 +35,7 @@ MAX_CONFIG_BYTES = 1_000_000
 SECTIONS = ("defaults", "presets")
 # Inputs that decide others: a user's `--cluster` sets the GPU type and count, so a house GPU gives way.
 DECIDES = {"cluster": ("gpu", "gpus", "days"), "gpus": ("days", "cluster"), "days": ("gpus", "cluster"),
-           "gpu": ("cluster",), "pricing": ("price", "life")}  # fmt: skip
+           "gpu": ("cluster",), "pricing": ("price", "life"), "price": ("pricing", "life")}  # fmt: skip
 # A model's own facts are no house default: a default of tokens would rewrite every preset's run.
 MODEL_FACTS = ("model", "params", "active_params", "tokens")
 
@@ -48,12 +48,12 @@ class House(NamedTuple):
     where: str
 
     def applied(
-        self, request: Mapping[str, Any], takes: Collection[str] | None = None
+        self, request: Mapping[str, Any], takes: Collection[str] | None = None, decided: Collection[str] = ()
     ) -> tuple[dict[str, Any], tuple[str, ...]]:
         """`request` with the house defaults it leaves out (of the inputs a command `takes`, if it
-        takes only some), and which inputs those are."""
+        takes only some, and not those its other inputs `decided`), and which inputs those are."""
         given = {key for key, value in request.items() if value is not None}
-        yielded = {decided for key in given for decided in DECIDES.get(key, ())}
+        yielded = {other for key in given for other in DECIDES.get(key, ())} | set(decided)
         added = {
             key: value for key, value in self.defaults.items()
             if key not in given and key not in yielded and (takes is None or key in takes)
@@ -106,6 +106,9 @@ def house(text: str, where: str) -> House:
         raise InputError(f'{where}: [defaults] must be a table of input names, e.g. price = "2.1 USD/h"')
     for key, value in defaults.items():
         _checked(where, key, value)
+    convention = CONVENTIONS.get(str(defaults.get("flops", DEFAULT_CONVENTION)))
+    if defaults.get("recompute", "none") != "none" and convention is not None and not convention.recomputes:
+        raise InputError(f'{where}: [defaults] recompute counts executed FLOPs: set flops = "hardware" too')
     if "life" in defaults and defaults.get("pricing") != "owned":
         raise InputError(f'{where}: [defaults] life is the depreciation life of owned hardware: set pricing = "owned"')
     if "gpus" in defaults and "days" in defaults or "cluster" in defaults and {"gpu", "gpus"} & defaults.keys():

@@ -95,13 +95,14 @@ class Resolver:
             Memo("predictions", KEPT)
         )
 
-    def resolve(self, request: Mapping[str, Any]) -> Resolved:
+    def resolve(self, request: Mapping[str, Any], decided: tuple[str, ...] = ()) -> Resolved:
         """Resolve a request against the presets, or raise InputError naming the offending option;
-        the house defaults (house.py) stand in for inputs the request leaves out."""
+        the house defaults (house.py) stand in for inputs the request leaves out, except those
+        `decided` otherwise (a layout decides the MFU and the days)."""
         house = self.catalog.house
         if house is None:
             return _resolve(self, request)
-        housed, keys = house.applied(request)
+        housed, keys = house.applied(request, decided=decided)
         resolved = _resolve(self, housed)
         return dataclasses.replace(resolved, assumptions=house.labelled(resolved.assumptions, keys))
 
@@ -673,6 +674,8 @@ def _pricing(
         )
     if "life" in given and pricing != "owned":
         raise InputError("--life is the depreciation life of owned hardware: use it with --pricing owned")
+    if "life" in given and "price" in given:
+        raise InputError("--life and --price conflict: the life prices owned hardware, and a given price replaces that")
     seen["pricing"] = Assumption(pricing, "", "user" if "pricing" in given else "default")
     if pricing != "owned" or "price" in given:
         return pricing, None

@@ -4,7 +4,7 @@ The one input path of the commands that plan no run's cost (resolve.py settles t
 lends its rules here): option text is parsed here and only here; the house defaults (house.py)
 stand in for the inputs a command takes and the user left out; presets are looked up by resolve.py's
 rules (the GPU: given, the cluster's, the reported run's, the home cluster's, the default); and every
-input's origin is recorded as an Assumption, which the JSON's `assumptions` and `--sources` show. The
+input's origin is recorded as an Assumption, which the JSON's `assumptions` and the reports show. The
 estimates take what this returns and never read text or name a flag.
 """
 
@@ -30,6 +30,7 @@ MAX_SEQ_LEN = 10_000_000  # tokens: Llama 4 Scout's 10M context [S4]
 MAX_BATCH = 100_000_000  # sequences a step
 MAX_MICRO_BATCH = 1_000_000  # sequences: far past any that fits a GPU
 MAX_PARAMS = 1e15  # a thousand times the largest model trained; past it the byte counts lose meaning
+MIN_PARAMS = 1e6  # below a million parameters nothing needs a layout or a GPU's memory counted
 MAX_TOKENS = 1e20  # a day's or a lifetime's serving: a hundred quintillion is far past any demand
 MAX_CAPEX = 1e15  # USD: a thousand times a hyperscaler's yearly capex
 DEGREE_KEYS = ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch")
@@ -141,7 +142,11 @@ def fixed_choices(request: Mapping[str, Any]) -> dict[str, Any]:
     fixed: dict[str, Any] = {}
     for key in DEGREE_KEYS:
         if request.get(key) is not None:
-            fixed[key] = whole(key, request[key])
+            fixed[key] = (
+                whole(key, request[key], "sequences a micro-batch", MAX_MICRO_BATCH)
+                if key == "micro_batch"
+                else whole(key, request[key])
+            )
     if request.get("zero") is not None:
         fixed["zero"] = zero_stage(request["zero"])
     if request.get("recompute") is not None:
@@ -174,6 +179,15 @@ def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
 
 
 def _seconds(key: str, value: Any) -> float:
+    """A short duration with its unit: a bare number, which a duration reads as days, is refused."""
+    try:
+        bare = not isinstance(value, bool) and float(value) is not None
+    except (TypeError, ValueError):
+        bare = False
+    if bare:
+        raise InputError(
+            f"{named(key)}: give the unit, e.g. 20ms, 2s or 30min (a bare number would be days), got '{value}'"
+        )
     with prefixed(named(key)):
         seconds = units.parse_quantity(value, units.DURATION)
     if not seconds > 0:
@@ -200,11 +214,7 @@ def recovery(checkpoint_every: Any, restart: Any) -> tuple[float, float] | None:
         return None
     if checkpoint_every is None or restart is None:
         raise InputError(f"{named('checkpoint_every')} and {named('restart')} go together")
-    with prefixed(named("checkpoint_every")):
-        checkpoint = units.parse_quantity(checkpoint_every, units.DURATION) / units.HOUR
-    with prefixed(named("restart")):
-        restart_hours = units.parse_quantity(restart, units.DURATION) / units.HOUR
-    return checkpoint, restart_hours
+    return _seconds("checkpoint_every", checkpoint_every) / units.HOUR, _seconds("restart", restart) / units.HOUR
 
 
 def layout_choice(value: Any) -> dict[str, int]:
@@ -280,8 +290,8 @@ def layout_setup(resolver: Resolver, request: Mapping[str, Any]) -> LayoutSetup:
             raise InputError(f"MODEL and {named('params')} conflict: a preset has its own size")
         with prefixed(named("params")):
             count = units.parse_count(g["params"], "a parameter count")
-        if not 1e6 <= count <= MAX_PARAMS:
-            raise InputError(f"{named('params')}: expected 1M to 1e15 parameters, got {count:.3g}")
+        if not MIN_PARAMS <= count <= MAX_PARAMS:
+            raise InputError(f"{named('params')}: expected 1M to 1e15 parameters, got {figure(count)}")
         model, shape_note = shaped(resolver, count)
         notes.append(shape_note)
         seen["params"] = Assumption(count, "", "user")
@@ -304,6 +314,13 @@ def layout_setup(resolver: Resolver, request: Mapping[str, Any]) -> LayoutSetup:
     notes += [batch_note] if batch_note else []
     fixed = fixed_choices(g)
     gpus, gpus_from, seen["gpus"] = _layout_gpus(g, fixed, cluster, model)
+    if chosen is not None and gpus > chosen.gpus:
+        raise InputError(
+            f"{named('gpus')}: {gpus:,} GPUs ({gpus_from}) exceed cluster {chosen.name}'s {chosen.gpus:,}; "
+            f"drop {named('cluster')} to plan a larger run"
+        )
+    if "gpus" in given.housed:
+        gpus_from = "the config file's count"
     return LayoutSetup(
         model, hardware, cluster, gpus, gpus_from, seq, batch, precision, fixed, tuple(notes),
         _labelled(resolver, given, seen),
@@ -432,7 +449,11 @@ def memory_setup(resolver: Resolver, model: str | None, request: Mapping[str, An
     g, catalog, seen = given.request, resolver.catalog, dict[str, Assumption]()
     found = catalog.model(model) if model else None
     if "params" in g:
+        if found is not None:
+            raise InputError(f"MODEL and {named('params')} conflict: a preset has its own size")
         n = _count("params", g["params"], "a parameter count", MAX_PARAMS)
+        if n < MIN_PARAMS:
+            raise InputError(f"{named('params')}: expected 1M to 1e15 parameters, got {figure(n)}")
         seen["params"] = Assumption(n, "", "user")
     elif found is not None and found.params:
         n = found.params
@@ -442,7 +463,9 @@ def memory_setup(resolver: Resolver, model: str | None, request: Mapping[str, An
     if n > MAX_PARAMS:
         raise InputError(f"{named('params')}: at most {figure(MAX_PARAMS)} parameters, got {figure(n)}")
     tp, pp, ep, dp, cp, vp = (whole(key, g[key]) if key in g else 1 for key in ("tp", "pp", "ep", "dp", "cp", "vp"))
-    micro = whole("micro_batch", g["micro_batch"], "a parallel degree", MAX_MICRO_BATCH) if "micro_batch" in g else 1
+    micro = (
+        whole("micro_batch", g["micro_batch"], "sequences a micro-batch", MAX_MICRO_BATCH) if "micro_batch" in g else 1
+    )
     layout = Layout(
         tp=tp, pp=pp, ep=ep, dp=dp, cp=cp, vp=vp, zero=zero_stage(g["zero"]) if "zero" in g else 1,
         micro_batch=micro, recompute=recompute_mode(g["recompute"]) if "recompute" in g else "selective",

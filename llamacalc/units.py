@@ -97,7 +97,8 @@ _SUFFIX_EXPONENT = {"k": 3, "K": 3, "M": 6, "B": 9, "G": 9, "T": 12, "P": 15, "E
 _COUNT_EXAMPLES = {
     "a GPU count": "'16384' or '16K'", "a sequence length": "'8192'", "a parallel degree": "'8'",
     "a GPU-hour count": "'30.84M' or '184320'", "an accelerator-hour count": "'30.84M' or '184320'",
-    "a PUE": "'1.1'",
+    "a PUE": "'1.1'", "a batch of sequences": "'2048'", "sequences a micro-batch": "'1' or '2'",
+    "a whole number": "'64'", "a token count": "'1000' or '15.6T'",
 }  # fmt: skip
 
 

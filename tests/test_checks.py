@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from llamacalc.check_setups import parse_confidence
 from llamacalc.errors import ExitCode, InputError
-from llamacalc.estimates.checks import parse_confidence, quantile
+from llamacalc.estimates.checks import quantile
 from llamacalc.estimates.train import Range
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()

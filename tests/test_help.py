@@ -11,9 +11,8 @@ import shlex
 import pytest
 import typer
 
-from llamacalc import setups
+from llamacalc import plan_setups, setups
 from llamacalc.cli import app, options
-from llamacalc.estimates import plan
 from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION
 from llamacalc.hf_config import FAMILIES
 from llamacalc.inputs import DEFAULTS, PRICINGS
@@ -67,8 +66,8 @@ def test_defaults_in_help_are_the_defaults_the_code_uses():
     assert f"else {DEFAULTS['gpu'].value}]" in option(options.GpuOpt).help
     assert f"{DEFAULTS['mfu.fp8'].value:g} in fp8" in option(options.MfuOpt).help
     optimal = help_text("optimal")
-    assert f"[default: {round(plan.OUTPUT_SHARE * 285)}/285]" in optimal
-    assert f"with --prefill-mfu, {plan.DECODE_MFU:g}]" in optimal
+    assert f"[default: {round(plan_setups.OUTPUT_SHARE * 285)}/285]" in optimal
+    assert f"with --prefill-mfu, {plan_setups.DECODE_MFU:g}]" in optimal
 
 
 def test_config_families_are_the_registry():

@@ -49,6 +49,15 @@ def test_money_and_a_deadline_together_say_which_binds(cli):
     )
 
 
+def test_a_deadline_sets_the_gpu_count_in_days_however_it_was_written():
+    """The derived GPU count's source states the deadline in days, not the text given ('54 days days')."""
+    import llamacalc
+
+    for days in ("2 weeks", "14 days", 14):
+        found = llamacalc.optimal(budget="$10M", days=days).assumptions.gpus
+        assert found.source == "the budget spent within the deadline of 14 days", days
+
+
 def test_optimal_plot_draws_each_laws_frontier_around_the_budget(cli, tmp_path):
     import xml.etree.ElementTree as ElementTree
 

@@ -64,14 +64,15 @@ def check(
 
     Example: llamacalc check llama-3.1-405b --max-cost "100 MUSD" --max-days 90 --confidence 0.9
     """
-    from llamacalc.estimates.checks import LIMITS, MAX_PLAN_BYTES, check_for
+    from llamacalc.check_setups import LIMITS, MAX_PLAN_BYTES, check_setup
+    from llamacalc.estimates.checks import check_for
     from llamacalc.files import read_text
     from llamacalc.resolve import Resolver
 
     options = locals()
     limits = {key: options[key] for key in LIMITS if options[key] is not None}
     given = None if plan is None else (lambda: read_text(plan, MAX_PLAN_BYTES), str(plan))
-    report = check_for(Resolver(catalog_from(presets)), request, limits, confidence, given)
+    report = check_for(Resolver(catalog_from(presets)), check_setup(request, limits, confidence, given))
     emit(report, as_json)
     annotate = github if github is not None else os.environ.get("GITHUB_ACTIONS") == "true"
     if annotate and output_format(as_json) != "github":  # --format github already wrote them, on stdout
@@ -174,10 +175,11 @@ def sweep(
     from llamacalc.output import documents
     from llamacalc.output.rows import csv_text
     from llamacalc.resolve import Resolver
+    from llamacalc.sweep_setups import sweep_setup
 
     projection = train_fields(fields)
     format = output_format(as_json, as_csv)
-    result = swept(Resolver(catalog_from(presets)), request)
+    result = swept(Resolver(catalog_from(presets)), sweep_setup(request))
     if plot is not None:
         save(result, "chart", plot, "--plot")
     if projection is None:

@@ -75,12 +75,15 @@ def optimal(
     Example: llamacalc optimal --gpus 16384 --days 54 --gpu h100-sxm --mfu 0.4 --law all
     """
     from llamacalc.estimates import plan
+    from llamacalc.plan_setups import PLAN_INPUTS, optimal_setup
+    from llamacalc.resolve import Resolver
 
     if plot is not None and (inference_tokens is not None or loss is not None):
         raise LlamacalcError("--plot draws a budget's law frontier: give --compute, --days or --budget")
     options = locals()
-    planned = {key: options[key] for key in plan.PLAN_INPUTS if key != "law"}
-    result = plan.optimal_for(catalog_from(presets), {**request, **planned, "law": law})
+    planned = {key: options[key] for key in PLAN_INPUTS if key != "law"}
+    resolver = Resolver(catalog_from(presets))
+    result = plan.optimal_for(resolver, optimal_setup(resolver, {**request, **planned, "law": law}))
     if isinstance(result, plan.OptimalPlan):
         warn([w for o in result.optima for w in o.split.warnings])
         if plot is not None:
@@ -104,8 +107,10 @@ def loss_command(
     Example: llamacalc loss llama-3.1-405b --law all
     """
     from llamacalc.estimates import plan
+    from llamacalc.plan_setups import loss_setup
 
-    found = plan.loss_for(catalog_from(presets), model, params, tokens, law)
+    catalog = catalog_from(presets)
+    found = plan.loss_for(catalog, loss_setup(catalog, model, params, tokens, law))
     warn(found.warnings)
     emit(found, as_json)
 

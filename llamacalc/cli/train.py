@@ -89,6 +89,8 @@ def train(
     projection = train_fields(fields)
     if layout is None and global_batch is not None:
         raise InputError("--global-batch goes with --layout")
+    if not (goodput or layout) and (checkpoint_every is not None or restart is not None):
+        raise InputError("--checkpoint-every and --restart price interruptions: use them with --goodput or --layout")
     if layout is not None and (request.get("flops") == "all" or goodput):
         raise InputError("--layout includes goodput and one FLOP convention: drop --goodput and --flops all")
     if projection is not None and request.get("flops") == "all":

@@ -6,6 +6,7 @@ Machine output goes to stdout through `json`/`csv`, never through rich."""
 import contextlib
 import contextvars
 import functools
+import stat
 import sys
 import threading
 from collections.abc import Iterator, Mapping
@@ -67,7 +68,7 @@ def _writing(command: Command, added: Mapping[str, Any]) -> Command:
         plot = {"--plot": options["plot"]} if options.get("plot") else {}  # a command's own chart, saved first
         outputs = plot | {f"--{fmt}": file for fmt, file in reports.items()} | ({"--output": path} if path else {})
         _distinct(outputs)
-        _unread(outputs, options)
+        _unread(outputs, options, presets="format" in added)
         token, chosen = _REPORTS.set(dict(reports)), _FORMAT.set(format)
         try:
             with _atomic_stdout(path) if path is not None else contextlib.nullcontext():
@@ -100,19 +101,49 @@ def _distinct(files: Mapping[str, Path]) -> None:
         seen[target] = option
 
 
-def _unread(outputs: Mapping[str, Path], options: Mapping[str, Any]) -> None:
-    """Refuse an output naming a file the command reads (`check --plan p.toml -o p.toml`): it would
-    be replaced by its own report."""
-    from llamacalc.files import followed
-
-    read = {}
+def _unread(outputs: Mapping[str, Path], options: Mapping[str, Any], presets: bool) -> None:
+    """Refuse an output that would replace a file the command reads: a file option or argument
+    (`check --plan p.toml -o p.toml`, `compare mine.toml -o mine.toml`), the config file, or, from a
+    command that prints answers (`presets`) rather than presets (`calibrate -o folder/efficiency.toml`),
+    a preset in a presets folder. Files are compared as the kernel knows them (device and inode), so
+    no link or spelling gets past."""
+    targets = {option: _identity(path) for option, path in outputs.items() if str(path).strip() not in ("", "-")}
+    targets = {option: found for option, found in targets.items() if found is not None}
+    if not targets:
+        return
+    read: dict[tuple[int, int], str] = {}
     for name, value in options.items():
-        for path in value if isinstance(value, list) else [value]:
-            if isinstance(path, Path) and str(path) != "-" and path.is_file():
-                read[followed(path, flag(name))] = flag(name)
-    for option, path in outputs.items():
-        if str(path).strip() not in ("", "-") and (target := followed(path, option)) in read:
-            raise LlamacalcError(f"{option}: '{path}' is the file {read[target]} reads; write the output elsewhere")
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, Path | str) and (found := _identity(Path(item))) is not None:
+                read[found] = f"the file {flag(name)} reads" if isinstance(item, Path) else "a file this command reads"
+    from llamacalc.cli.catalogs import house_defaults, preset_places
+
+    try:
+        if (where := house_defaults().where) and (found := _identity(Path(where))) is not None:
+            read[found] = "the config file llamacalc reads"
+        places = preset_places(options.get("presets")) if presets else []
+        folders = [(label, path) for label, path in places if label != "shipped"]
+    except LlamacalcError:  # a bad config file: the command says so itself, if it reads it
+        folders = []
+    for option, found in targets.items():
+        if found in read:
+            raise LlamacalcError(f"{option}: '{outputs[option]}' is {read[found]}; write the output elsewhere")
+        target = outputs[option].resolve()
+        for label, folder in folders:
+            if target.suffix == ".toml" and folder.resolve() in target.parents:
+                raise LlamacalcError(
+                    f"{option}: '{outputs[option]}' is a preset in a folder llamacalc reads ({label}); "
+                    "write the output elsewhere"
+                )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """A regular file's device and inode, or None (no such file, or not a regular file)."""
+    try:
+        status = path.stat()
+    except (OSError, ValueError):
+        return None
+    return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
 
 
 def _special(target: Path) -> bool:

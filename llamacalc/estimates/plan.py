@@ -15,10 +15,11 @@ from typing import Any
 from llamacalc import units
 from llamacalc.budget import compute_in, whole_gpus
 from llamacalc.catalog import Catalog
-from llamacalc.errors import InputError, named, prefixed
+from llamacalc.errors import InputError, named
 from llamacalc.estimates.train import TrainResult, train
 from llamacalc.flops import INFERENCE_FLOP_PER_PARAM_TOKEN, training_flops
 from llamacalc.inputs import Assumption
+from llamacalc.plan_setups import BudgetSetup, InferenceSetup, LossSetup, OptimalSetup, OvertrainingSetup, ServingSide
 from llamacalc.resolve import Resolved, Resolver, Setup
 from llamacalc.scaling import (
     MAX_FLOPS,
@@ -194,12 +195,6 @@ def inference_aware(catalog: Catalog, law_name: str, target: float, inference_to
     return InferencePlan(tuple(found), inference_tokens)
 
 
-# assumptions, Sardana et al. 2024's defaults (cost_optimal.py): LMSys's average request, 70 tokens in and
-# 215 out; MFU 0.5 on prefill and 0.01 on decode
-OUTPUT_SHARE = 215 / (70 + 215)
-PREFILL_MFU, DECODE_MFU = 0.5, 0.01
-
-
 def cost_aware_plan(
     catalog: Catalog, law_name: str, target: float, inference_tokens: float, output_share: float, costs: ServingCosts
 ) -> InferencePlan:
@@ -293,30 +288,13 @@ def laws(catalog: Catalog, name: str) -> list[Law]:
     return [catalog.law(n) for n in names]
 
 
-def _budgets(compute: Any, days: Any, money: Any) -> None:
-    given = [
-        name for name, value in ((named("compute"), compute), (named("days"), days), (named("budget"), money)) if value
-    ]
-    if not given or (compute and len(given) > 1):
-        raise InputError(
-            f"give a budget: {named('compute')} (e.g. 3.8e25FLOP) alone, or {named('budget')} and/or "
-            f"{named('days')} (with {named('gpus')}/{named('cluster')})"
-            + (f" (got {' and '.join(given)})" if given else "")
-        )
-
-
-def _binding(setup: Setup, seen: Mapping[str, Assumption], days: Any, money: Any) -> tuple[str, int | None]:
+def _binding(setup: Setup, seen: Mapping[str, Assumption], seconds: float, usd: float) -> tuple[str, int | None]:
     """With money and a deadline: which binds, and the GPUs to rent when no count is given.
 
     On a given GPU count the smaller of the GPU time money buys and the GPU time the deadline allows
     sets the compute. Without one, money buys GPU-hours and the deadline says how many GPUs must
     share them: both bind, and the GPU count follows."""
-    usd, seconds = _parsed(named("budget"), money, units.MONEY), _parsed(named("days"), days, units.DURATION)
-    if setup.price is None:
-        raise InputError(
-            f"{named('budget')}: {setup.hardware.name} has no default price; pass {named('price')} (e.g. '2.5 USD/h')"
-        )
-    _priced(setup)
+    assert setup.price is not None  # plan_setups: money is spent at a known price
     affordable = usd / setup.price  # GPU-seconds
     if seen["gpus"].origin != "user":
         return "money and time", whole_gpus(affordable, seconds)
@@ -328,14 +306,18 @@ MIN_GPU_SECONDS = 1.0  # of training on each GPU: a budget that buys less is a t
 
 
 def budget_flops(
-    setup: Setup, seen: Mapping[str, Assumption], *, compute: Any = None, days: Any = None, money: Any = None
+    setup: Setup,
+    seen: Mapping[str, Assumption],
+    *,
+    compute: float | None = None,
+    seconds: float | None = None,
+    usd: float | None = None,
 ) -> tuple[float, str, Mapping[str, Assumption]]:
     """C from the one budget given, on `setup`: FLOPs, GPUs × days at MFU × peak, or money at a price."""
-    if compute:
-        flops = _parsed(named("compute"), compute, units.COMPUTE)
-        return flops, "compute", {"compute": Assumption(flops, "FLOP", "user"), **seen}
-    option = named("days") if days else named("budget")
-    flops, basis, seen = _bought(setup, seen, days, money)
+    if compute is not None:
+        return compute, "compute", {"compute": Assumption(compute, "FLOP", "user"), **seen}
+    option = named("days") if seconds is not None else named("budget")
+    flops, basis, seen = _bought(setup, seen, seconds, usd)
     if not (math.isfinite(flops) and flops > 0):
         raise InputError(f"{option}: buys {flops:g} FLOP on {setup.hardware.name}, out of range")
     assert setup.gpus is not None
@@ -349,61 +331,35 @@ def budget_flops(
 
 
 def _bought(
-    setup: Setup, seen: Mapping[str, Assumption], days: Any, money: Any
+    setup: Setup, seen: Mapping[str, Assumption], seconds: float | None, usd: float | None
 ) -> tuple[float, str, Mapping[str, Assumption]]:
     """C that GPU time or money buys at the setup's MFU and peak (and price)."""
     assert setup.gpus is not None  # resolve_setup without days always settles a GPU count
-    if days:
-        seconds = _parsed(named("days"), days, units.DURATION)
+    if seconds is not None:
         seen = {**seen, "days": Assumption(seconds / units.DAY, "days", "user")}
         return compute_in(setup.gpus * seconds, setup.peak, setup.mfu), "gpus x days", seen
-    usd = _parsed(named("budget"), money, units.MONEY)
-    if setup.price is None:
-        raise InputError(
-            f"{named('budget')}: {setup.hardware.name} has no default price; pass {named('price')} (e.g. '2.5 USD/h')"
-        )
+    assert usd is not None and setup.price is not None  # plan_setups: money is spent at a known price
     seen = {**seen, "budget": Assumption(usd, "USD", "user")}
-    _priced(setup)
     return compute_in(usd / setup.price, setup.peak, setup.mfu), "money", seen
 
 
-def _priced(setup: Setup) -> None:
-    """A price money can be spent at: zero would buy unbounded compute."""
-    if not (setup.price or 0) > 0:
-        raise InputError(
-            f"{named('budget')}: GPU time on {setup.hardware.name} is priced at zero, so money buys unbounded compute; "
-            f"give {named('price')} above zero, or budget with {named('days')} or {named('compute')}"
-        )
-
-
-def optimal_plan(
-    resolver: Resolver,
-    law_name: str,
-    run: Mapping[str, Any],
-    *,
-    compute: Any = None,
-    days: Any = None,
-    money: Any = None,
-) -> OptimalPlan:
+def optimal_plan(resolver: Resolver, budget: BudgetSetup) -> OptimalPlan:
     """Each law's compute-optimal model for the budget, budgeted through `train`'s own path."""
-    _budgets(compute, days, money)
-    catalog = resolver.catalog
-    setup, setup_seen = resolver.setup(run)
-    binding = "compute" if compute else "money" if money else "time"
-    if money and days:
-        binding, gpus = _binding(setup, setup_seen, days, money)
+    setup, setup_seen, run = budget.setup, budget.assumptions, budget.run
+    compute, seconds, usd = budget.compute, budget.seconds, budget.usd
+    binding = "compute" if compute is not None else "money" if usd is not None else "time"
+    if usd is not None and seconds is not None:
+        binding, gpus = _binding(setup, setup_seen, seconds, usd)
         if gpus is not None:  # the deadline sets the GPU count: plan on it, spending the money
             setup, setup_seen = resolver.setup({**run, "gpus": gpus})
-            setup_seen = {
-                **setup_seen,
-                "gpus": Assumption(gpus, "", "derived", f"the budget spent within the deadline of {days} days"),
-            }
-        days, money = (None, money) if binding != "time" else (days, None)
+            deadline = f"the budget spent within the deadline of {seconds / units.DAY:,g} days"
+            setup_seen = {**setup_seen, "gpus": Assumption(gpus, "", "derived", deadline)}
+        seconds, usd = (None, usd) if binding != "time" else (seconds, None)
     request = {**run, "gpu": setup.hardware.name, "gpus": setup.gpus, "cluster": None}
     optima, budgets = [], []
-    for law in laws(catalog, law_name):
+    for law in laws(resolver.catalog, budget.law):
         flops, basis, seen, split, resolved = _consistent(
-            resolver, law, setup, setup_seen, request, compute, days, money
+            resolver, law, setup, setup_seen, request, compute, seconds, usd
         )
         budgets.append((flops, basis, seen))
         optima.append(Optimum(split, law, train(resolved)))
@@ -419,20 +375,20 @@ def _consistent(
     setup: Setup,
     setup_seen: Mapping[str, Assumption],
     request: Mapping[str, Any],
-    compute: Any,
-    days: Any,
-    money: Any,
+    compute: float | None,
+    seconds: float | None,
+    usd: float | None,
 ) -> tuple[float, str, Mapping[str, Assumption], Split, Resolved]:
     """The budget's C, its optimal split, and the proposed run, at the utilisation of that very run.
 
     The efficiency model's MFU depends on the model's size, and a GPU-time or money budget buys C in
     proportion to MFU: iterate C → N → MFU(N) → C until it settles, so that `train` prices the
-    proposed model at the same days and cost as the budget. A given --mfu needs no iteration.
+    proposed model at the same days and cost as the budget. A given MFU needs no iteration.
     """
     mfu = setup.mfu
     for _ in range(50):
         flops, basis, seen = budget_flops(
-            dataclasses.replace(setup, mfu=mfu), setup_seen, compute=compute, days=days, money=money
+            dataclasses.replace(setup, mfu=mfu), setup_seen, compute=compute, seconds=seconds, usd=usd
         )
         split = optimal(law, flops)
         resolved = resolver.resolve({**request, "params": split.params, "tokens": split.tokens})
@@ -482,122 +438,45 @@ def overtraining(catalog: Catalog, law_name: str, params: float, target: float) 
     return found
 
 
-def _parsed(option: str, value: Any, kind: units.Kind) -> float:
-    with prefixed(option):
-        parsed = units.parse_quantity(value, kind)
-    if parsed <= 0:
-        raise InputError(f"{option}: expected a positive amount, got '{value}'")
-    return parsed
+# --- `optimal` and `loss` from their setups: the one path the command line and the API share ----
 
 
-# --- `optimal` and `loss` from their inputs: the one path the command line and the API share ----
-
-PLAN_INPUTS = (
-    "compute", "days", "budget", "params", "loss", "inference_tokens", "serve_gpu", "serve_precision",
-    "serve_price", "prefill_mfu", "decode_mfu", "output_share", "law",
-)  # fmt: skip
-
-
-def optimal_for(catalog: Catalog, request: Mapping[str, Any]) -> OptimalPlan | InferencePlan | OvertrainingPlan:
-    """What `optimal` answers, by the inputs given: the compute-optimal models for a budget
-    (`compute`, `days` or `budget`); with `params` and `loss`, the tokens to over-train to that loss;
-    with `loss` and `inference_tokens`, the inference-aware model (cost-aware with `serve_gpu`).
-    `request` holds input names; the rest are the hardware inputs `train` takes."""
-    given = {key: value for key, value in request.items() if value is not None}
-    law = str(given.pop("law", "epoch"))
-    planned = {key: given.pop(key) for key in PLAN_INPUTS if key in given}
-    compute, days, budget = (planned.get(key) for key in ("compute", "days", "budget"))
-    params, target, served = (planned.get(key) for key in ("params", "loss", "inference_tokens"))
-    if served is not None:
-        if target is None or params is not None or compute or days or budget:
-            raise InputError(
-                f"{named('inference_tokens')} goes with {named('loss')} alone: the model for a loss, served T tokens"
-            )
-        with prefixed(named("inference_tokens")):
-            tokens = units.parse_count(served, "a token count")
-        goal = positive(named("loss"), target)
-        if planned.get("serve_gpu") is None:
-            return inference_aware(catalog, law, goal, tokens)
-        return _cost_aware(catalog, law, goal, tokens, given, planned)
-    if params is not None or target is not None:
-        if params is None or target is None or compute or days or budget:
-            raise InputError(
-                f"{named('params')} and {named('loss')} go together, without a budget (over-training mode)"
-            )
-        with prefixed(named("params")):
-            n = units.parse_count(params, "a parameter count")
-        return OvertrainingPlan(tuple(overtraining(catalog, law, n, positive(named("loss"), target))))
-    return optimal_plan(Resolver(catalog), law, given, compute=compute, days=days, money=budget)
+def optimal_for(resolver: Resolver, setup: OptimalSetup) -> OptimalPlan | InferencePlan | OvertrainingPlan:
+    """What `optimal` answers, by the question its inputs ask (plan_setups.optimal_setup): the
+    compute-optimal models for a budget; the tokens to over-train a size to a loss; or the
+    inference-aware model (cost-aware when a serving GPU is given)."""
+    catalog = resolver.catalog
+    if isinstance(setup, InferenceSetup):
+        if setup.serving is None:
+            return inference_aware(catalog, setup.law, setup.loss, setup.tokens)
+        return _cost_aware(catalog, setup, setup.serving)
+    if isinstance(setup, OvertrainingSetup):
+        return OvertrainingPlan(tuple(overtraining(catalog, setup.law, setup.params, setup.loss)))
+    return optimal_plan(resolver, setup)
 
 
-def _cost_aware(
-    catalog: Catalog, law: str, goal: float, tokens: float, run: Mapping[str, Any], planned: Mapping[str, Any]
-) -> InferencePlan:
-    setup, _ = Resolver(catalog).setup(run)
-    if setup.price is None:
-        raise InputError(f"{named('price')}: {setup.hardware.name} has no default price; pass {named('price')}")
-    serving = catalog.hardware(str(planned["serve_gpu"]), named("serve_gpu"))
-    serve_price, precision = planned.get("serve_price"), planned.get("serve_precision")
-    with prefixed(named("serve_price")):
-        serve_usd = units.parse_quantity(serve_price, units.PRICE) if serve_price else serving.price
-    if serve_usd is None:
-        raise InputError(f"{named('serve_price')}: {serving.name} has no default price; pass {named('serve_price')}")
-    share = fraction(named("output_share"), planned.get("output_share"), OUTPUT_SHARE)
+def _cost_aware(catalog: Catalog, setup: InferenceSetup, serving: ServingSide) -> InferencePlan:
     basis = None
-    prefill_mfu, decode_mfu = planned.get("prefill_mfu"), planned.get("decode_mfu")
-    if prefill_mfu is None and decode_mfu is None:  # the serving model's, as `serve` and `train` use
-        mfu, basis = served_mfu(catalog, law, goal, serving.name, precision, share)
+    if serving.mfu is None:  # the serving model's, as `serve` and `train` use
+        mfu, basis = served_mfu(
+            catalog, setup.law, setup.loss, serving.hardware.name, serving.precision, serving.output_share
+        )
         prefill, decode = mfu, mfu
     else:
-        prefill = fraction(named("prefill_mfu"), prefill_mfu, PREFILL_MFU)
-        decode = fraction(named("decode_mfu"), decode_mfu, DECODE_MFU)
+        prefill, decode = serving.mfu
+    trained = serving.train
+    assert trained.price is not None  # plan_setups: training's price is known
     costs = serving_costs(
-        (setup.price, setup.peak, setup.mfu), (serve_usd, serving.peak(precision or "bf16")), prefill, decode
+        (trained.price, trained.peak, trained.mfu),
+        (serving.price, serving.hardware.peak(serving.precision or "bf16")),
+        prefill,
+        decode,
     )
-    found = cost_aware_plan(catalog, law, goal, tokens, share, costs)
+    found = cost_aware_plan(catalog, setup.law, setup.loss, setup.tokens, serving.output_share, costs)
     return dataclasses.replace(found, serving_basis=basis)
 
 
-def loss_for(
-    catalog: Catalog, model: str | None, params: Any = None, tokens: Any = None, law: str = "epoch"
-) -> LossComparison:
-    """What `loss` answers: each law's loss for N parameters on D tokens (a preset's, or given)."""
-    found = catalog.model(model) if model else None
-    with prefixed(named("params")):
-        n = (
-            units.parse_count(params, "a parameter count")
-            if params
-            else found and (found.active_params or found.params)
-        )
-    with prefixed(named("tokens")):
-        d = units.parse_count(tokens, "a token count") if tokens else found and found.tokens
-    if not n or not d:
-        raise InputError(
-            f"loss needs parameters and tokens: a MODEL preset with both, or {named('params')} and {named('tokens')}"
-        )
-    warnings: tuple[str, ...] = ()
-    if found and found.is_moe and not params:
-        warnings = (f"{found.name} is a mixture of experts; the laws were fitted on dense models: active parameters",)
-    reports = tuple(loss_reports(catalog, law, n, d))
-    return LossComparison(model, found.title if found else "Custom model", reports, warnings)
-
-
-def fraction(option: str, value: Any, default: float) -> float:
-    """A share in (0, 1], or `default` when not given."""
-    if value is None:
-        return default
-    number = positive(option, value)
-    if number > 1:
-        raise InputError(f"{option}: expected a fraction in (0, 1], e.g. 0.5, got '{value}'")
-    return number
-
-
-def positive(option: str, value: Any) -> float:
-    """A positive, finite plain number."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number) or number <= 0:
-        raise InputError(f"{option}: expected a positive number, e.g. 2.0, got '{value}'")
-    return number
+def loss_for(catalog: Catalog, setup: LossSetup) -> LossComparison:
+    """What `loss` answers: each law's loss for N parameters on D tokens (plan_setups.loss_setup)."""
+    reports = tuple(loss_reports(catalog, setup.law, setup.params, setup.tokens))
+    return LossComparison(setup.model, setup.title, reports, setup.notes)

@@ -402,7 +402,8 @@ def estimate_serve(catalog: Catalog, setup: ServeSetup) -> ServeEstimate:
     tp = setup.tp or _fewest_gpus(hardware, arch, cal, precision, kv, ep, inp + out)
     if arch.heads % tp:
         raise InputError(
-            f"{named('tp')}: {tp} does not divide {model.name}'s {arch.heads} attention heads; try a divisor"
+            f"{named('tp')}: {tp} does not divide {model.name}'s {arch.heads} attention heads; try "
+            + ", ".join(str(d) for d in range(1, arch.heads + 1) if arch.heads % d == 0 and d <= 64)
         )
     if tp % ep:
         raise InputError(

@@ -365,7 +365,7 @@ def with_layout(
                 f"{named('layout')} with tp, pp and dp sets the GPU count; drop {named('gpus')} and {named('cluster')}"
             )
         request = {**request, "gpus": degrees}
-    s = resolver.resolve(request)
+    s = resolver.resolve(request, decided=("mfu", "days"))
     model = s.model
     if model is None or model.arch is None:
         raise InputError(

@@ -65,13 +65,14 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.estimates.plan import InferencePlan, LossReport, OptimalPlan, Optimum, Overtraining
     from llamacalc.estimates.serve import ServeEstimate, ServingBacktest
     from llamacalc.estimates.steps import StepBacktest
-    from llamacalc.estimates.sweep import Series, Sweep
+    from llamacalc.estimates.sweep import Sweep
     from llamacalc.estimates.train import Compared, Conventions, LayoutJoin, ServingBill, TrainReport, TrainResult
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
     from llamacalc.resolve import Resolved
-    from llamacalc.specs import Entry
+    from llamacalc.specs import Entry, Hardware
     from llamacalc.step import Step
+    from llamacalc.sweep_setups import Series
 
 
 def _table(title: str | None = None, *columns: str) -> Table:
@@ -567,6 +568,14 @@ def fleet_tables(f: Fleet) -> list[Table]:
     return [table, shares, *([assumptions_table(f.assumptions)] if f.sources else [])]
 
 
+def _tp_fabric(tp: int, hardware: Hardware) -> str:
+    """Where a replica's TP all-reduces run: the scale-up fabric, or the network past its domain."""
+    domain = hardware.scale_up_domain or 8
+    if tp <= domain:
+        return f"over {hardware.name}'s scale-up fabric"
+    return f"over the network (TP {tp} spans more than {hardware.name}'s {domain}-GPU scale-up domain)"
+
+
 def serve_table(e: ServeEstimate) -> Table:
     """What a buyer asks first ($/M tokens, tokens/s per user), then the load behind it."""
     s, at = e.setting, e.load
@@ -612,7 +621,7 @@ def serve_table(e: ServeEstimate) -> Table:
     c = e.calibration
     table.caption = (
         f"Continuous batching, prefill chunked beside decode; compute and HBM traffic of each kernel from the "
-        f"architecture, TP all-reduces over {s.hardware.name}'s scale-up fabric. Fitted to {c.runs} published runs "
+        f"architecture, TP all-reduces {_tp_fabric(s.tp, s.hardware)}. Fitted to {c.runs} published runs "
         f"(TensorRT-LLM, NIM): compute at {1 / c.compute:.0%} of the measured GEMM ceiling (half of it at "
         f"{c.half_rate:.0f} tokens), HBM at {1 / c.memory:.0%} of its peak, {c.kernel * 1e6:.1f} µs a kernel; "
         "(P10–P90) from each run's error left out of the fit. "
