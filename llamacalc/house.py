@@ -109,6 +109,8 @@ def house(text: str, where: str) -> House:
     convention = CONVENTIONS.get(str(defaults.get("flops", DEFAULT_CONVENTION)))
     if defaults.get("recompute", "none") != "none" and convention is not None and not convention.recomputes:
         raise InputError(f'{where}: [defaults] recompute counts executed FLOPs: set flops = "hardware" too')
+    if "life" in defaults and "price" in defaults:
+        raise InputError(f"{where}: [defaults] life prices owned hardware, and price replaces that; keep one")
     if "life" in defaults and defaults.get("pricing") != "owned":
         raise InputError(f'{where}: [defaults] life is the depreciation life of owned hardware: set pricing = "owned"')
     if "gpus" in defaults and "days" in defaults or "cluster" in defaults and {"gpu", "gpus"} & defaults.keys():
