@@ -106,17 +106,19 @@ def _checked_types(command: str, args: tuple[Any, ...], inputs: Mapping[str, Any
         if key == "presets":
             if isinstance(value, str | Path) or not isinstance(value, Iterable | None):
                 raise InputError("presets: expected a list of folders or files, e.g. ['~/team-presets']")
-        elif key == "plan":
+        elif key in ("plan", "config"):
             if not isinstance(value, str | Path | None):
-                raise InputError(f"plan: expected the path of a TOML plan file, got {type(value).__name__}")
+                raise InputError(f"{key}: expected the path of a file, got {type(value).__name__}")
+        elif key in _SWITCHES:
+            if not isinstance(value, bool):
+                raise InputError(f"{key}: expected True or False, got {type(value).__name__} {value!r:.40}")
         elif key == "top":
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
                 raise InputError(f"top: expected a whole number of layouts from 1 to 1000, got {value!r:.40}")
         elif value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
-            if key != "held_out" or not isinstance(value, bool):
-                raise InputError(
-                    f"{key}: expected a number or text such as '2.5 USD/h', got {type(value).__name__} {value!r:.40}"
-                )
+            raise InputError(
+                f"{key}: expected a number or text such as '2.5 USD/h', got {type(value).__name__} {value!r:.40}"
+            )
         elif isinstance(value, int) and abs(value) > MAX_FLOAT_INT:
             raise InputError(f"{key}: a number of {len(str(value))} digits (too large)")
 
@@ -134,26 +136,46 @@ def _document(result: object) -> Document:
 
 
 @_input_names
-def train(model: str | None = None, *, presets: Iterable[str | Path] | None = None, **inputs: Any) -> Document:
+def train(
+    model: str | None = None,
+    *,
+    presets: Iterable[str | Path] | None = None,
+    config: str | Path | None = None,
+    vision: bool = False,
+    goodput: bool = False,
+    **inputs: Any,
+) -> Document:
     """A run's compute, GPUs, days, GPU-hours, cost, energy and CO2 (`llamacalc train --json`).
 
-    `layout='auto'` or `'tp8,pp16,dp128'` takes the utilisation from the step model, with goodput."""
-    from llamacalc.estimates.train import TrainReport, estimate, with_layout
+    `layout='auto'` or `'tp8,pp16,dp128'` (with `global_batch`) takes the utilisation from the step
+    model, with goodput; `goodput=True` (with `checkpoint_every` and `restart`) adds interruptions;
+    `inference_tokens` the serving bill after; `config` a Hugging Face config.json as the model
+    (`vision=True`: its vision tower counted in the total)."""
+    from llamacalc.estimates.train import train_for
     from llamacalc.resolve import Resolver
+    from llamacalc.setups import train_extras
 
-    catalog = _catalog(presets)
-    plan, batch = inputs.pop("layout", None), inputs.pop("global_batch", None)
+    extra = {key: inputs.pop(key, None) for key in _TRAIN_EXTRAS}
     request = {key: value for key, value in {"model": model, **inputs}.items() if value is not None}
     _known(request, _TRAIN_INPUTS, "train")
-    if plan is None and batch is not None:
-        raise InputError("global_batch goes with layout: the batch a layout splits")
-    if plan is not None:
-        from llamacalc import setups
+    extras = train_extras(extra["layout"], extra["global_batch"], goodput, extra["checkpoint_every"],
+                          extra["restart"], extra["inference_tokens"])  # fmt: skip
+    catalog = _catalog(presets)
+    if vision and config is None:
+        raise InputError("vision counts a multimodal config's vision tower: give config")
+    if config is not None:
+        from llamacalc.errors import named
+        from llamacalc.files import read_json
+        from llamacalc.hf_config import MAX_CONFIG_BYTES, config_model
 
-        batch_read = None if batch is None else setups.global_batch(batch)
-        result, joined = with_layout(catalog, Resolver(catalog), request, setups.layout_choice(plan), batch_read)
-        return _document(TrainReport(result, layout=joined))
-    return _document(TrainReport(estimate(Resolver(catalog), request)))
+        data = read_json(Path(config), MAX_CONFIG_BYTES, named("config"))
+        entry = config_model(data, Path(config), request.pop("model", None), request.get("tokens"), vision)
+        catalog, request["model"] = catalog.including(entry), entry.name
+    return _document(train_for(Resolver(catalog), request, extras))
+
+
+_TRAIN_EXTRAS = ("layout", "global_batch", "checkpoint_every", "restart", "inference_tokens")
+_SWITCHES = ("vision", "goodput", "held_out")  # the keywords that are True or False
 
 
 @_input_names

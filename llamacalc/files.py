@@ -14,8 +14,9 @@ import re
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
-from llamacalc.errors import InputError
+from llamacalc.errors import InputError, prefixed
 
 
 def read_text(path: Path, limit: int) -> str:
@@ -52,6 +53,18 @@ MAX_SYMLINKS = 40  # Linux's own limit on the links one path may follow
 FIFO_WAIT = 2.0  # seconds a FIFO may take to get its reader before the write is refused
 _DESCRIPTORS = re.compile(r"/dev/(?:std(?:in|out|err)|fd/\d+)|/proc/self/fd/\d+")
 _STANDARD = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def read_json(path: Path, limit: int, option: str) -> Any:
+    """A JSON file of at most `limit` bytes, parsed; an InputError naming `option` if it is not."""
+    import json
+
+    with prefixed(option):
+        text = read_text(path, limit)
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise InputError(f"{option}: '{path}' is not JSON: {error}") from None
 
 
 def names_a_folder(text: str) -> bool:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from llamacalc.catalog import architecture
-from llamacalc.errors import InputError
+from llamacalc.errors import InputError, named
 from llamacalc.flops import layer_stack_params, norm_params, parameter_count
 from llamacalc.specs import Architecture, Entry
 
@@ -419,6 +419,18 @@ def vision_params(config: Mapping[str, Any], family: Family, text: int, where: s
         raise InputError(f"{where}: vision_config model_type {kind!r:.40} is not counted, only {vision.model_type!r}")
     section = {**vision.defaults, **(vision.absent if given is None else given)}
     return vision.count(_integers(section, f"{where} vision_config"), section, config, text, where)
+
+
+def config_model(config: Any, path: Path, model: str | None, tokens: Any, vision: bool = False) -> Entry:
+    """The model preset of a parsed config.json given as a run's model: it is the model (no MODEL
+    beside it), and it needs the training tokens, which a config.json does not hold."""
+    if model is not None:
+        raise InputError(f"{named('config')} and MODEL conflict: the config.json is the model")
+    if tokens is None:
+        raise InputError(
+            f"{named('config')} needs {named('tokens')}: a config.json gives the architecture, not the training data"
+        )
+    return config_entry(config, path, str(tokens), vision=vision)
 
 
 def config_entry(config: Any, path: Path, tokens: str, vision: bool = False) -> Entry:

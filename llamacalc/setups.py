@@ -64,12 +64,11 @@ TAKES = {
 
 
 def whole(key: str, value: Any, what: str = "a parallel degree", most: float = MAX_DEGREE) -> int:
-    """A whole number input, at least 1 and at most `most`."""
+    """A whole number input, at least 1 and at most `most` (said before whether it is whole)."""
     with prefixed(named(key)):
-        found = units.parse_whole(value, what)
-    if found > most:
-        raise InputError(f"{named(key)}: at most {most:,.0f}, got {found:,}")
-    return found
+        if (count := units.parse_count(value, what)) > most:
+            raise InputError(f"at most {figure(most)}, got {figure(count)}")
+        return units.parse_whole(value, what)
 
 
 def parse_layout(text: str) -> dict[str, int]:
@@ -114,14 +113,14 @@ class GlobalBatch(NamedTuple):
         if note is None and sequences * seq_len != count:
             note = f"{self.spelled} is {sequences:,} sequences of {seq_len:,} tokens ({sequences * seq_len:,} tokens)"
         if sequences > MAX_BATCH:
-            raise InputError(f"{named('global_batch')}: at most {MAX_BATCH:,} sequences, got {sequences:,}")
+            raise InputError(f"{named('global_batch')}: at most {MAX_BATCH:,} sequences, got {figure(sequences)}")
         return sequences, note
 
 
 _BINARY = {"K": 2**10, "k": 2**10, "M": 2**20, "G": 2**30, "B": 2**30}
 
 
-def global_batch(value: Any) -> GlobalBatch:
+def read_global_batch(value: Any) -> GlobalBatch:
     """Sequences in a global batch given as sequences ('2048') or tokens ('16M tokens')."""
     spelled = str(value).strip()
     with prefixed(named("global_batch")):
@@ -203,7 +202,7 @@ def _count(key: str, value: Any, what: str, most: float) -> float:
     return found
 
 
-def inference_tokens(value: Any) -> float:
+def read_inference_tokens(value: Any) -> float:
     """Tokens to serve over a model's life (`train --inference-tokens`)."""
     return _count("inference_tokens", value, "a token count", MAX_TOKENS)
 
@@ -221,6 +220,44 @@ def layout_choice(value: Any) -> dict[str, int]:
     """`train --layout`: 'auto' (no degrees fixed: all searched) or degrees ('tp8,pp16,dp128')."""
     text = str(value)
     return {} if text.strip().lower() == "auto" else parse_layout(text)
+
+
+@dataclass(frozen=True)
+class TrainExtras:
+    """What `train` adds to a run, read: a layout to plan it with, goodput, serving after it."""
+
+    layout: Mapping[str, int] | None = None  # the degrees fixed ({}: all searched); None: no layout
+    global_batch: GlobalBatch | None = None
+    goodput: bool = False
+    recovery: tuple[float, float] | None = None  # hours between checkpoints and to restart
+    inference_tokens: float | None = None
+
+
+def train_extras(
+    layout: Any = None,
+    global_batch: Any = None,
+    goodput: bool = False,
+    checkpoint_every: Any = None,
+    restart: Any = None,
+    inference_tokens: Any = None,
+) -> TrainExtras:
+    """`train`'s inputs beyond the run's, read and checked together (the CLI's options, the API's keywords)."""
+    if layout is None and global_batch is not None:
+        raise InputError(f"{named('global_batch')} goes with {named('layout')}")
+    if layout is not None and goodput:
+        raise InputError(f"{named('layout')} includes goodput: drop {named('goodput')}")
+    if not (goodput or layout is not None) and (checkpoint_every is not None or restart is not None):
+        raise InputError(
+            f"{named('checkpoint_every')} and {named('restart')} price interruptions: use them with "
+            f"{named('goodput')} or {named('layout')}"
+        )
+    return TrainExtras(
+        None if layout is None else layout_choice(layout),
+        None if global_batch is None else read_global_batch(global_batch),
+        goodput,
+        recovery(checkpoint_every, restart),
+        None if inference_tokens is None else read_inference_tokens(inference_tokens),
+    )
 
 
 # --- the house defaults ---------------------------------------------------------------------------
@@ -309,7 +346,7 @@ def layout_setup(resolver: Resolver, request: Mapping[str, Any]) -> LayoutSetup:
     seq, seen["seq_len"] = _seq_len(g, model, "layout")
     if "global_batch" not in g:
         raise InputError(f"layout needs {named('global_batch')}: sequences ('2048') or tokens ('16M tokens')")
-    batch, batch_note = global_batch(g["global_batch"]).sequences(seq)
+    batch, batch_note = read_global_batch(g["global_batch"]).sequences(seq)
     seen["global_batch"] = Assumption(batch, "sequences", "user")
     notes += [batch_note] if batch_note else []
     fixed = fixed_choices(g)
@@ -489,7 +526,7 @@ def memory_setup(resolver: Resolver, model: str | None, request: Mapping[str, An
     hardware = _hardware(resolver, g, found, None, seen)
     if hardware.memory is None:
         raise InputError(f"{named('gpu')}: {hardware.name} has no memory figure")
-    batch = global_batch(g["global_batch"]).sequences(seq or 1)[0] if "global_batch" in g else None
+    batch = read_global_batch(g["global_batch"]).sequences(seq or 1)[0] if "global_batch" in g else None
     return MemorySetup(
         found, n, arch, hardware, layout, "zero" in g, seq, batch, notes, _labelled(resolver, given, seen)
     )

@@ -2,11 +2,13 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import llamacalc
 
+GEMMA = str(Path(__file__).parent / "fixtures" / "hf-multimodal" / "gemma-3-27b-it.json")
 CASES = [
     (lambda: llamacalc.train("llama-3.1-405b", gpus=16384, price="2.5 USD/h"),
      ["train", "llama-3.1-405b", "--gpus", "16384", "--price", "2.5 USD/h"]),
@@ -30,6 +32,12 @@ CASES = [
     (lambda: llamacalc.check("llama-3.1-405b", max_cost="100 MUSD", max_days=90, confidence=0.9),
      ["check", "llama-3.1-405b", "--max-cost", "100 MUSD", "--max-days", "90", "--confidence", "0.9"]),
     (lambda: llamacalc.fleet("meta-350k", capex="$37B"), ["fleet", "meta-350k", "--capex", "$37B"]),
+    (lambda: llamacalc.train("llama-3.1-405b", goodput=True, checkpoint_every="30 min", restart="10 min",
+                             inference_tokens="1T"),
+     ["train", "llama-3.1-405b", "--goodput", "--checkpoint-every", "30 min", "--restart", "10 min",
+      "--inference-tokens", "1T"]),
+    (lambda: llamacalc.train(config=GEMMA, tokens="14T", vision=True),
+     ["train", "--config", GEMMA, "--tokens", "14T", "--vision"]),
 ]  # fmt: skip
 
 

@@ -6,6 +6,9 @@ import pytest
 
 
 def _config(tmp_path, text):
+    from llamacalc.cli.catalogs import house_defaults
+
+    house_defaults.cache_clear()  # a new file's defaults, in this process
     path = tmp_path / "team.toml"
     path.write_text(text, encoding="utf-8")
     return {"LLAMACALC_CONFIG": str(path)}
@@ -113,3 +116,19 @@ def test_serve_says_when_tp_spans_the_network(cli):
     run = cli("serve", "llama-4-maverick")
     said = " ".join(run.stdout.split())
     assert run.code == 0 and "over the network (TP 10 spans more than h100-sxm's 8-GPU scale-up domain)" in said
+
+
+def test_an_error_about_a_house_value_names_the_file_and_key(cli, tmp_path):
+    env = _config(tmp_path, "[defaults]\ngpus = 64\n")
+    run = cli("layout", "llama-3.1-70b", "--global-batch", "128", "--tp", "3", env=env)
+    assert run.code == 2 and f"do not divide {env['LLAMACALC_CONFIG']} [defaults] gpus 64" in run.stderr
+    typed = cli("layout", "llama-3.1-70b", "--global-batch", "128", "--tp", "3", "--gpus=64", env=env)
+    assert typed.code == 2 and "do not divide --gpus 64" in typed.stderr
+    env = _config(tmp_path, "[defaults]\ngpus = 64.5\n")
+    run = cli("layout", "llama-3.1-70b", "--global-batch", "128", env=env)
+    assert run.code == 2 and "[defaults] gpus: expected a whole number" in run.stderr
+
+
+def test_a_degree_past_its_bound_says_the_bound(cli):
+    run = cli("layout", "llama-3.1-70b", "--global-batch", "128", "--gpus", "64", "--tp", "1e16")
+    assert run.code == 2 and "--tp: at most 10,000,000, got 1e16" in run.stderr

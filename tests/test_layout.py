@@ -9,7 +9,7 @@ from llamacalc.errors import InputError
 from llamacalc.estimates import steps
 from llamacalc.estimates.layout import estimate_layout
 from llamacalc.resolve import Resolver
-from llamacalc.setups import global_batch, layout_setup, parse_layout
+from llamacalc.setups import layout_setup, parse_layout, read_global_batch
 
 CATALOG = load_catalog([shipped_presets_dir()])
 TABLE_4 = ["--gpu", "h100-sxm", "--gpus", "16384", "--global-batch", "2048", "--seq-len", "8192"]
@@ -38,14 +38,14 @@ def test_the_search_returns_fitting_layouts_of_every_gpu_best_first():
 
 
 def test_global_batch_in_sequences_or_tokens():
-    assert global_batch("2048").sequences(8192) == (2048, None)
-    sequences, note = global_batch("16M tokens").sequences(8192)  # binary, as Llama 3 writes it: 2,048 × 8,192
+    assert read_global_batch("2048").sequences(8192) == (2048, None)
+    sequences, note = read_global_batch("16M tokens").sequences(8192)  # binary, as Llama 3 writes it: 2,048 × 8,192
     assert sequences == 2048 and note is not None and "binary" in note
-    sequences, note = global_batch("1e7 tokens").sequences(8192)
+    sequences, note = read_global_batch("1e7 tokens").sequences(8192)
     assert sequences == 1221 and note is not None and "1,221 sequences" in note
-    assert global_batch("4194304 tokens").sequences(8192) == (512, None)
+    assert read_global_batch("4194304 tokens").sequences(8192) == (512, None)
     with pytest.raises(InputError, match="--global-batch"):
-        global_batch("lots")
+        read_global_batch("lots")
 
 
 def test_layout_text_parses_and_refuses_typos():

@@ -77,20 +77,8 @@ def with_config(
 ) -> tuple["Catalog", str]:
     """The catalog plus the model of a Hugging Face config.json file (its vision tower counted in the
     total with `vision`), and that model's name."""
-    import json
+    from llamacalc.files import read_json
+    from llamacalc.hf_config import MAX_CONFIG_BYTES, config_model
 
-    from llamacalc.files import read_text
-    from llamacalc.hf_config import MAX_CONFIG_BYTES, config_entry
-
-    if model is not None:
-        raise LlamacalcError("--config and MODEL conflict: the config.json is the model")
-    if tokens is None:
-        raise LlamacalcError("--config needs --tokens: a config.json gives the architecture, not the training data")
-    with prefixed("--config"):
-        text = read_text(path, MAX_CONFIG_BYTES)
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as error:
-        raise LlamacalcError(f"--config: '{path}' is not JSON: {error}") from None
-    entry = config_entry(data, path, tokens, vision=vision)
+    entry = config_model(read_json(path, MAX_CONFIG_BYTES, "--config"), path, model, tokens, vision)
     return catalog.including(entry), entry.name

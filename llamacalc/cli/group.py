@@ -9,6 +9,7 @@ import contextlib
 import errno
 import inspect
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from llamacalc import __version__
-from llamacalc.errors import ExitCode, LlamacalcError, did_you_mean, printable
+from llamacalc.errors import ExitCode, LlamacalcError, did_you_mean, flag, printable
 
 PROG = "llamacalc"
 
@@ -46,6 +47,23 @@ def _fail(message: str, code: ExitCode) -> NoReturn:
     one_line = printable(message).replace("\n", " ").replace("\t", " ")
     sys.stderr.write(f"{PROG}: error: {one_line}\n")
     sys.exit(code)
+
+
+def _blamed(message: str, argv: list[str]) -> str:
+    """The message with each option the user did not type, but the config file gave, named as the
+    file's key: the value to fix is in the file (`--gpus 64.5` was `team.toml [defaults] gpus`)."""
+    from llamacalc.cli.catalogs import house_defaults
+
+    try:
+        house = house_defaults()
+    except LlamacalcError:  # the config file itself is what failed
+        return message
+    typed = {arg.partition("=")[0] for arg in argv if arg.startswith("--")}
+    for key in house.defaults:
+        spelled = flag(key)
+        if spelled not in typed:
+            message = re.sub(rf"{re.escape(spelled)}(?![\w-])", f"{house.where} [defaults] {key}", message)
+    return message
 
 
 GLOBAL_FLAGS = ("-q", "--quiet")
@@ -88,7 +106,7 @@ class _Group(TyperGroup):
             flush_warnings()
             sys.stdout.flush()  # a full disk is reported here, not ignored at exit
         except LlamacalcError as error:
-            _fail(str(error), ExitCode.BAD_INPUT)
+            _fail(_blamed(str(error), given), ExitCode.BAD_INPUT)
         except OSError as error:  # the environment, not llamacalc: a full disk, a name too long
             name = str(error.filename or "")
             where = f" '{name if len(name) <= 80 else name[:50] + '…' + name[-20:]}'" if name else " the output"

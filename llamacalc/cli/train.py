@@ -1,5 +1,6 @@
 """`llamacalc train` and `llamacalc presets`: one run's budget, and the presets behind it."""
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -75,24 +76,15 @@ def train(
 
     Example: llamacalc train llama-3.1-405b --gpus 16384 --mfu 0.4
     """
-    from llamacalc.estimates.train import (
-        Conventions,
-        TrainReport,
-        estimate,
-        goodput_estimate,
-        serving_bill,
-        with_goodput,
-    )
+    from llamacalc.estimates.train import Conventions, estimate, train_for
     from llamacalc.flops import CONVENTIONS
     from llamacalc.resolve import Resolver
+    from llamacalc.setups import train_extras
 
     projection = train_fields(fields)
-    if layout is None and global_batch is not None:
-        raise InputError("--global-batch goes with --layout")
-    if not (goodput or layout) and (checkpoint_every is not None or restart is not None):
-        raise InputError("--checkpoint-every and --restart price interruptions: use them with --goodput or --layout")
-    if layout is not None and (request.get("flops") == "all" or goodput):
-        raise InputError("--layout includes goodput and one FLOP convention: drop --goodput and --flops all")
+    if request.get("flops") == "all" and (layout is not None or goodput or inference_tokens is not None):
+        raise InputError("--flops all compares the conventions alone: drop --layout, --goodput and --inference-tokens")
+    extras = train_extras(layout, global_batch, goodput, checkpoint_every, restart, inference_tokens)
     if projection is not None and request.get("flops") == "all":
         raise InputError("--fields projects one run's document; with --flops all use --json (or one --flops)")
     catalog = catalog_from(presets)
@@ -111,31 +103,9 @@ def train(
         )
         emit(Conventions(results, explain), as_json, brief=brief)
         return
-    joined = None
-    if layout is not None:
-        from llamacalc import setups
-        from llamacalc.estimates.train import lost_per_interruption_given, with_layout
-
-        per_interruption = lost_per_interruption_given(setups.recovery(checkpoint_every, restart))
-        batch = None if global_batch is None else setups.global_batch(global_batch)
-        resolver = Resolver(catalog)
-        result, joined = with_layout(catalog, resolver, request, setups.layout_choice(layout), batch, per_interruption)
-    else:
-        result = estimate(Resolver(catalog), request)
-    _warn_if_unfit(result)
-    lost = None
-    if goodput:
-        from llamacalc.setups import recovery
-
-        lost = goodput_estimate(result, recovery(checkpoint_every, restart))
-    if lost is not None:  # the bill includes the time lost to interruptions
-        result = with_goodput(result, lost)
-    serving = None
-    if inference_tokens is not None:
-        from llamacalc.setups import inference_tokens as served_tokens
-
-        serving = serving_bill(catalog, result, served_tokens(inference_tokens))
-    emit(TrainReport(result, explain, lost, sources, serving, joined), as_json, projection, brief=brief)
+    report = train_for(Resolver(catalog), request, extras)
+    _warn_if_unfit(report.result)
+    emit(dataclasses.replace(report, explain=explain, sources=sources), as_json, projection, brief=brief)
 
 
 def _warn_if_unfit(result: "TrainResult") -> None:

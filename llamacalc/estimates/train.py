@@ -23,7 +23,7 @@ from llamacalc.specs import Reported
 if TYPE_CHECKING:  # goodput and layouts are asked for rarely: loaded when they are
     from llamacalc.goodput import Goodput
     from llamacalc.layouts import Candidate
-    from llamacalc.setups import GlobalBatch
+    from llamacalc.setups import GlobalBatch, TrainExtras
 
 
 class Comparison(NamedTuple):
@@ -333,6 +333,24 @@ def with_goodput(result: TrainResult, g: GoodputEstimate) -> TrainResult:
 
 
 Z90 = 1.2816  # the standard normal's P90: a log-normal band of spread sigma spans exp(±1.2816·sigma)
+
+
+def train_for(resolver: Resolver, request: Mapping[str, Any], extras: TrainExtras) -> TrainReport:
+    """What `train` answers, the one path of the CLI and the API: the run, planned with a layout if
+    asked, its bill grown by goodput if asked, and the serving bill after it if asked."""
+    joined = None
+    if extras.layout is not None:
+        lost = lost_per_interruption_given(extras.recovery)
+        result, joined = with_layout(resolver.catalog, resolver, request, extras.layout, extras.global_batch, lost)
+    else:
+        result = estimate(resolver, request)
+    interrupted = goodput_estimate(result, extras.recovery) if extras.goodput else None
+    if interrupted is not None:  # the bill includes the time lost to interruptions
+        result = with_goodput(result, interrupted)
+    served = None
+    if extras.inference_tokens is not None:
+        served = serving_bill(resolver.catalog, result, extras.inference_tokens)
+    return TrainReport(result, goodput=interrupted, serving=served, layout=joined)
 
 
 def with_layout(
