@@ -13,6 +13,9 @@ import llamacalc
 from llamacalc.errors import InputError, named, prefixed
 
 ESTIMATES = Path(llamacalc.__file__).parent / "estimates"
+READERS = [
+    Path(llamacalc.__file__).parent / f"{name}.py" for name in ("setups", "plan_setups", "check_setups", "sweep_setups")
+]
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
 
 
@@ -26,8 +29,8 @@ def _docstrings(tree: ast.AST) -> set[tuple[int, int]]:
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("path", sorted(ESTIMATES.glob("*.py")), ids=lambda p: p.name)
-def test_no_string_in_the_estimates_names_a_flag(path):
+@pytest.mark.parametrize("path", [*sorted(ESTIMATES.glob("*.py")), *READERS], ids=lambda p: p.name)
+def test_no_string_in_the_estimates_or_their_readers_names_a_flag(path):
     source = path.read_text(encoding="utf-8")
     documentation = _docstrings(ast.parse(source))
     flags = [
