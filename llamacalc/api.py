@@ -324,12 +324,7 @@ def _resolver(presets: Iterable[str | Path] | None) -> Any:
     return Resolver(_catalog(presets))
 
 
-def _text(value: Any) -> Any:
-    """A number as the command line would give it; text and None as they are."""
-    return value if value is None or isinstance(value, str) else str(value)
-
-
-_TRAIN_INPUTS = frozenset(
+_TRAIN_INPUTS = frozenset(  # inputs.INPUTS, spelled out: importing it costs the one-liner (a test checks)
     {
         "model", "params", "active_params", "tokens", "gpu", "gpus", "days", "cluster", "mfu", "precision",
         "price", "pricing", "life", "power", "pue", "carbon", "flops", "recompute", "seq_len",

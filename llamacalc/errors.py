@@ -53,7 +53,7 @@ _NAMED = re.compile(f"{_MARK}([^{_MARK}{_END}]*){_END}")
 
 def figure(value: float) -> str:
     """A number in a message as people read it: 10,000,000, 0.01, 1e15 and 1e-6 (never 1e+15 or 1e-06)."""
-    if value == int(value) and abs(value) < 1e9:
+    if abs(value) < 1e9 and value == int(value):
         return f"{value:,.0f}"
     return re.sub(r"e\+?(-?)0*(\d)", r"e\1\2", f"{value:.3g}")
 

@@ -46,6 +46,7 @@ class House(NamedTuple):
     defaults: Mapping[str, Any]
     presets: tuple[Path, ...]
     where: str
+    used: set[str]  # the defaults some request took (applied adds them): an error about one names the file
 
     def applied(
         self, request: Mapping[str, Any], takes: Collection[str] | None = None, decided: Collection[str] = ()
@@ -58,6 +59,7 @@ class House(NamedTuple):
             key: value for key, value in self.defaults.items()
             if key not in given and key not in yielded and (takes is None or key in takes)
         }  # fmt: skip
+        self.used.update(added)
         return {**request, **added}, tuple(added)
 
     def labelled(self, assumptions: Mapping[str, Assumption], keys: tuple[str, ...]) -> dict[str, Assumption]:
@@ -84,7 +86,7 @@ class House(NamedTuple):
         return self
 
 
-NO_HOUSE = House({}, (), "")
+NO_HOUSE = House({}, (), "", set())
 
 
 def house(text: str, where: str) -> House:
@@ -119,7 +121,7 @@ def house(text: str, where: str) -> House:
     if not isinstance(folders, list) or not all(isinstance(f, str) and f.strip() for f in folders):
         raise InputError(f'{where}: presets must be a list of folders, e.g. presets = ["~/team-presets"]')
     here = Path(where).parent  # a relative folder is the config file's neighbour, wherever llamacalc runs
-    return House(defaults, tuple(here / Path(folder).expanduser() for folder in folders), where)
+    return House(defaults, tuple(here / Path(folder).expanduser() for folder in folders), where, set())
 
 
 def _checked(where: str, key: str, value: Any) -> None:

@@ -19,14 +19,16 @@ from typing import Any
 from llamacalc import units
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, named, prefixed
-from llamacalc.inputs import Assumption
+from llamacalc.inputs import INPUTS, Assumption
 from llamacalc.resolve import Resolver, Setup
+from llamacalc.setups import SERVING_PRECISIONS
 from llamacalc.specs import Hardware, Model
 
 PLAN_INPUTS = (
     "compute", "days", "budget", "params", "loss", "inference_tokens", "serve_gpu", "serve_precision",
     "serve_price", "prefill_mfu", "decode_mfu", "output_share", "law",
 )  # fmt: skip
+SERVING_INPUTS = ("serve_precision", "serve_price", "prefill_mfu", "decode_mfu", "output_share")  # with serve_gpu
 
 # assumptions, Sardana et al. 2024's defaults (cost_optimal.py): LMSys's average request, 70 tokens in and
 # 215 out; MFU 0.5 on prefill and 0.01 on decode
@@ -97,16 +99,21 @@ def optimal_setup(resolver: Resolver, request: Mapping[str, Any]) -> OptimalSetu
         with prefixed(named("inference_tokens")):
             tokens = units.parse_count(served, "a token count")
         goal = _positive("loss", target)
+        if planned.get("serve_gpu") is None and (unread := [key for key in SERVING_INPUTS if key in planned]):
+            raise InputError(f"{named(unread[0])} prices serving: use it with {named('serve_gpu')}")
         serving = None if planned.get("serve_gpu") is None else _serving_side(resolver, given, planned)
         return InferenceSetup(law, goal, tokens, serving)
+    if unread := [key for key in ("serve_gpu", *SERVING_INPUTS) if key in planned]:
+        raise InputError(
+            f"{named(unread[0])} prices serving: use it with {named('loss')}, {named('inference_tokens')} and "
+            f"{named('serve_gpu')}"
+        )
     if params is not None or target is not None:
         if params is None or target is None or compute or days or budget:
             raise InputError(
                 f"{named('params')} and {named('loss')} go together, without a budget (over-training mode)"
             )
-        with prefixed(named("params")):
-            n = units.parse_count(params, "a parameter count")
-        return OvertrainingSetup(law, n, _positive("loss", target))
+        return OvertrainingSetup(law, _params(params), _positive("loss", target))
     return _budget_setup(resolver, law, given, compute, days, budget)
 
 
@@ -160,7 +167,17 @@ def _serving_side(resolver: Resolver, run: Mapping[str, Any], planned: Mapping[s
     mfu = None
     if prefill_mfu is not None or decode_mfu is not None:
         mfu = _fraction("prefill_mfu", prefill_mfu, PREFILL_MFU), _fraction("decode_mfu", decode_mfu, DECODE_MFU)
-    return ServingSide(setup, serving, serve_usd, planned.get("serve_precision"), share, mfu)
+    precision = planned.get("serve_precision")
+    if precision is not None:
+        if precision not in SERVING_PRECISIONS:
+            expected = ", ".join(SERVING_PRECISIONS)
+            raise InputError(f"{named('serve_precision')}: expected one of {expected}, got '{precision}'")
+        if precision not in serving.peaks:
+            known = ", ".join(serving.peaks)
+            raise InputError(
+                f"{named('serve_precision')}: {serving.name} has no published {precision} peak (known: {known})"
+            )
+    return ServingSide(setup, serving, serve_usd, precision, share, mfu)
 
 
 @dataclass(frozen=True)
@@ -216,12 +233,23 @@ def _fraction(key: str, value: Any, default: float) -> float:
     return number
 
 
+MAX_LOSS = 100.0  # nats per token: a uniform guess over a vocabulary of e^100 tokens; past it a typo
+
+
 def _positive(key: str, value: Any) -> float:
-    """A positive, finite plain number."""
+    """A positive, finite plain number (a loss: at most MAX_LOSS)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
     if not math.isfinite(number) or number <= 0:
         raise InputError(f"{named(key)}: expected a positive number, e.g. 2.0, got '{value}'")
+    if key == "loss" and number > MAX_LOSS:
+        raise InputError(f"{named(key)}: at most {MAX_LOSS:g} nats per token, e.g. 2.0, got '{value}'")
     return number
+
+
+def _params(value: Any) -> float:
+    """A parameter count within the input's bounds (inputs.INPUTS)."""
+    with prefixed(named("params")):
+        return INPUTS["params"].parse(value)

@@ -675,7 +675,10 @@ def _pricing(
     if "life" in given and pricing != "owned":
         raise InputError("--life is the depreciation life of owned hardware: use it with --pricing owned")
     if "life" in given and "price" in given:
-        raise InputError("--life and --price conflict: the life prices owned hardware, and a given price replaces that")
+        raise InputError(
+            f"{option('life')} and {option('price')} conflict: the life prices owned hardware, and a given price "
+            "replaces that"
+        )
     seen["pricing"] = Assumption(pricing, "", "user" if "pricing" in given else "default")
     if pricing != "owned" or "price" in given:
         return pricing, None

@@ -1,4 +1,4 @@
-"""Setups: what `layout`, `memory`, `serve` and `fleet` are asked, read once into specs and numbers.
+"""Setups: what `layout`, `memory`, `serve`, `fleet` and `train`'s extras are asked, read once into specs and numbers.
 
 The one input path of the commands that plan no run's cost (resolve.py settles those that do, and
 lends its rules here): option text is parsed here and only here; the house defaults (house.py)
@@ -20,18 +20,18 @@ from llamacalc import units
 from llamacalc.errors import InputError, figure, named, prefixed
 from llamacalc.flops import parameter_count
 from llamacalc.footprint import RECOMPUTE_MODES, ZERO_STAGES, Layout
-from llamacalc.inputs import DEFAULTS, INPUTS, Assumption
+from llamacalc.house import DECIDES
+from llamacalc.inputs import DEFAULTS, INPUTS, MAX_GPUS, MAX_PARAMS, MAX_SEQ_LEN, Assumption
 from llamacalc.resolve import ASSUMED_SEQ_LEN, Resolver, bounded_number, chosen_gpu, home_cluster
 from llamacalc.serving import KV_PRECISIONS
 from llamacalc.specs import PRECISIONS, Architecture, Cluster, Hardware, Model
 
-MAX_DEGREE = 10_000_000  # ten times the largest cluster announced; a degree past it is a typo
-MAX_SEQ_LEN = 10_000_000  # tokens: Llama 4 Scout's 10M context [S4]
+MAX_DEGREE = int(MAX_GPUS)  # a degree is at most the GPUs a run may have (inputs.py)
+MAX_CONTEXT = 10_000_000  # tokens a served request: Llama 4 Scout's 10M context [S4]
 MAX_BATCH = 100_000_000  # sequences a step
 MAX_MICRO_BATCH = 1_000_000  # sequences: far past any that fits a GPU
-MAX_PARAMS = 1e15  # a thousand times the largest model trained; past it the byte counts lose meaning
 MIN_PARAMS = 1e6  # below a million parameters nothing needs a layout or a GPU's memory counted
-MAX_TOKENS = 1e20  # a day's or a lifetime's serving: a hundred quintillion is far past any demand
+MAX_SERVED_TOKENS = 1e20  # a day's or a lifetime's serving: a hundred quintillion is far past any demand
 MAX_CAPEX = 1e15  # USD: a thousand times a hyperscaler's yearly capex
 DEGREE_KEYS = ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch")
 SERVING_PRECISIONS = ("bf16", "fp8", "int8", "fp4")
@@ -84,6 +84,8 @@ def parse_layout(text: str) -> dict[str, int]:
         if match[1] in found:
             raise InputError(f"{named('layout')}: {match[1]} given twice in '{text}'")
         found[match[1]] = int(match[2])
+        if found[match[1]] > MAX_DEGREE:
+            raise InputError(f"{named('layout')}: {match[1]} at most {figure(MAX_DEGREE)}, got '{part}'")
         if found[match[1]] < 1:
             raise InputError(f"{named('layout')}: {match[1]} must be at least 1, got '{part}'")
     return found
@@ -168,7 +170,7 @@ def recompute_mode(value: Any) -> str:
 
 def seq_len(value: Any) -> int:
     """A training sequence length, as given."""
-    return whole("seq_len", value, "a sequence length", MAX_SEQ_LEN)
+    return whole("seq_len", value, "a sequence length", MAX_SEQ_LEN)  # as train's (inputs.py)
 
 
 def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -204,7 +206,7 @@ def _count(key: str, value: Any, what: str, most: float) -> float:
 
 def read_inference_tokens(value: Any) -> float:
     """Tokens to serve over a model's life (`train --inference-tokens`)."""
-    return _count("inference_tokens", value, "a token count", MAX_TOKENS)
+    return _count("inference_tokens", value, "a token count", MAX_SERVED_TOKENS)
 
 
 def recovery(checkpoint_every: Any, restart: Any) -> tuple[float, float] | None:
@@ -275,10 +277,10 @@ def _housed(resolver: Resolver, command: str, request: Mapping[str, Any]) -> _Gi
     house = resolver.catalog.house
     if house is None:
         return _Given(given, ())
-    takes = TAKES[command]
-    if all(key in given for key in ("tp", "pp", "dp")):  # the degrees decide the GPU count: a house count gives way
-        takes = tuple(key for key in takes if key != "gpus")
-    return _Given(*house.applied(given, takes))
+    degrees = all(
+        key in given for key in ("tp", "pp", "dp")
+    )  # they decide the count: a house count or cluster gives way
+    return _Given(*house.applied(given, TAKES[command], decided=("gpus", *DECIDES["gpus"]) if degrees else ()))
 
 
 def _labelled(resolver: Resolver, given: _Given, seen: Mapping[str, Assumption]) -> Mapping[str, Assumption]:
@@ -508,6 +510,12 @@ def memory_setup(resolver: Resolver, model: str | None, request: Mapping[str, An
         micro_batch=micro, recompute=recompute_mode(g["recompute"]) if "recompute" in g else "selective",
     )  # fmt: skip
     arch = found.arch if found is not None and "params" not in g else None
+    activations = ("seq_len", "global_batch", "micro_batch", "recompute")
+    if arch is None and (unread := [key for key in activations if key in g and key not in given.housed]):
+        raise InputError(
+            f"{named(unread[0])} sizes activations, which need the model's architecture: give a MODEL preset "
+            f"with one (with {named('params')} alone, memory counts the training state only)"
+        )
     seq: int | None = None
     notes: tuple[str, ...] = ()
     if "seq_len" in g:
@@ -568,7 +576,7 @@ def serve_setup(resolver: Resolver, model_name: str, request: Mapping[str, Any])
     precision = _choice("precision", g.get("precision", "bf16"), SERVING_PRECISIONS)
     hardware.peak(precision)
     kv = _choice("kv_cache", g["kv_cache"], KV_PRECISIONS) if "kv_cache" in g else None
-    lengths = {key: whole(key, g[key], "a token count", MAX_SEQ_LEN) if key in g else 1000
+    lengths = {key: whole(key, g[key], "a token count", MAX_CONTEXT) if key in g else 1000
                for key in ("input_tokens", "output_tokens")}  # fmt: skip
     max_tpot = _seconds("max_tpot", g["max_tpot"]) if "max_tpot" in g else None
     max_ttft = _seconds("max_ttft", g["max_ttft"]) if "max_ttft" in g else None
@@ -578,6 +586,9 @@ def serve_setup(resolver: Resolver, model_name: str, request: Mapping[str, Any])
             f"{named('batch')}: give a concurrency or latency targets ({named('max_tpot')}, {named('max_ttft')}), "
             "not both"
         )
+    demand = None
+    if "tokens_per_day" in g:
+        demand = _count("tokens_per_day", g["tokens_per_day"], "a token count", MAX_SERVED_TOKENS)
     price = None
     if "price" in g:
         with prefixed(named("price")):
@@ -587,8 +598,7 @@ def serve_setup(resolver: Resolver, model_name: str, request: Mapping[str, Any])
         model, hardware, precision, kv, whole("tp", g["tp"]) if "tp" in g else None,
         whole("ep", g["ep"]) if "ep" in g else 1, lengths["input_tokens"], lengths["output_tokens"],
         None if batch in (None, "max") else whole("batch", batch, "a whole number"), max_tpot, max_ttft,
-        _count("tokens_per_day", g["tokens_per_day"], "a token count", MAX_TOKENS) if "tokens_per_day" in g else None,
-        price, _labelled(resolver, given, seen),
+        demand, price, _labelled(resolver, given, seen),
     )  # fmt: skip
 
 

@@ -117,3 +117,11 @@ def test_the_api_memory_takes_a_global_batch_as_the_cli_does(cli):
     args = {"tp": 8, "pp": 4, "dp": 2, "global_batch": 64}
     expected = cli("memory", "llama-3-70b", "--tp", "8", "--pp", "4", "--dp", "2", "--global-batch", "64", "--json")
     assert llamacalc.memory("llama-3-70b", **args).to_dict() == expected.json()
+
+
+def test_the_apis_run_inputs_are_the_inputs_table():
+    """api.py spells them out so that `import llamacalc` loads no inputs table; they cannot drift."""
+    from llamacalc import api
+    from llamacalc.inputs import INPUTS
+
+    assert frozenset(INPUTS) == api._TRAIN_INPUTS

@@ -132,3 +132,53 @@ def test_an_error_about_a_house_value_names_the_file_and_key(cli, tmp_path):
 def test_a_degree_past_its_bound_says_the_bound(cli):
     run = cli("layout", "llama-3.1-70b", "--global-batch", "128", "--gpus", "64", "--tp", "1e16")
     assert run.code == 2 and "--tp: at most 10,000,000, got 1e16" in run.stderr
+
+
+# --- the review of this round -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["optimal", "--params", "1e300", "--loss", "2.0"], "--params: expected 1,000 to 1e15"),
+        (["optimal", "--loss", "1e300", "--inference-tokens", "1T"], "--loss: at most 100 nats per token"),
+        (["optimal", "--compute", "1e24", "--serve-price", "2"], "--serve-price prices serving"),
+        (["optimal", "--loss", "2", "--inference-tokens", "1T", "--output-share", "0.5"], "use it with --serve-gpu"),
+        (
+            ["optimal", "--loss", "2", "--inference-tokens", "1T", "--serve-gpu", "a100-sxm-80gb",
+             "--serve-precision", "fp8"],
+            "--serve-precision: a100-sxm-80gb has no published fp8 peak",
+        ),
+        (["memory", "--params", "70B", "--seq-len", "4096"], "--seq-len sizes activations"),
+        (["layout", "llama-3.1-70b", "--global-batch", "128", "--layout-typo"], "No such option"),
+    ],
+)  # fmt: skip
+def test_refused_after_review(cli, args, message):
+    run = cli(*args)
+    assert run.code == 2 and message in run.stderr and run.stderr.count("\n") == 1, run.stderr
+
+
+def test_an_error_blames_only_house_values_the_run_took(cli, tmp_path):
+    env = _config(tmp_path, "[defaults]\ngpus = 64\n")
+    run = cli("train", "llama-3.1-405b", "--layout", "tp8,pp16,dp128", "--cluster", "meta-24k", env=env)
+    assert run.code == 2 and "[defaults]" not in run.stderr and "--gpus" in run.stderr
+
+
+def test_a_house_cluster_gives_way_to_the_degrees(cli, tmp_path):
+    env = _config(tmp_path, '[defaults]\ncluster = "llama3-16k"\n')
+    args = ("layout", "llama-3.1-405b", "--global-batch", "2048", "--tp", "8", "--pp", "16", "--dp", "256", "--json")
+    document = cli(*args, env=env).json()
+    assert document["gpus"] == 32768 and "cluster" not in document["assumptions"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("optimal", "--days", "30"),
+        ("compare", "llama-3-8b", "llama-3-70b"),
+        ("check", "llama-3-8b", "--max-days", "1000"),
+    ],
+)
+def test_the_planning_tables_say_what_the_config_file_gave(cli, tmp_path, args):
+    env = {**_config(tmp_path, "[defaults]\ngpus = 64\n"), "COLUMNS": "200"}
+    assert f"from {env['LLAMACALC_CONFIG']}: gpus 64" in cli(*args, env=env).stdout

@@ -20,7 +20,7 @@ from llamacalc.cli.options import (
     SeqLenOpt,
     opt,
 )
-from llamacalc.cli.writing import emit, writes_data, writes_output
+from llamacalc.cli.writing import emit, output_format, writes_data, writes_output
 from llamacalc.errors import InputError
 
 
@@ -153,9 +153,9 @@ def memory(
         "seq_len": seq_len, "recompute": recompute, "cp": cp, "vp": vp, "global_batch": global_batch,
     }  # fmt: skip
     found = estimate_memory(memory_setup(Resolver(catalog_from(presets)), model, request))
-    if not found.has_activations and not as_json:
-        warn(["activations need the model's architecture (layers, d_model, ...): states only"])
-    if not as_json:
+    if output_format(as_json) == "table":  # a document carries its notes; a pipe wants no warnings
+        if not found.has_activations:
+            warn(["activations need the model's architecture (layers, d_model, ...): states only"])
         warn(found.notes)
     emit(found, as_json)
 

@@ -50,8 +50,9 @@ def _fail(message: str, code: ExitCode) -> NoReturn:
 
 
 def _blamed(message: str, argv: list[str]) -> str:
-    """The message with each option the user did not type, but the config file gave, named as the
-    file's key: the value to fix is in the file (`--gpus 64.5` was `team.toml [defaults] gpus`)."""
+    """The message with each option the user did not type, but the config file gave to this run,
+    named as the file's key: the value to fix is in the file (`--gpus 64.5` was `team.toml [defaults]
+    gpus`)."""
     from llamacalc.cli.catalogs import house_defaults
 
     try:
@@ -59,7 +60,7 @@ def _blamed(message: str, argv: list[str]) -> str:
     except LlamacalcError:  # the config file itself is what failed
         return message
     typed = {arg.partition("=")[0] for arg in argv if arg.startswith("--")}
-    for key in house.defaults:
+    for key in house.used:
         spelled = flag(key)
         if spelled not in typed:
             message = re.sub(rf"{re.escape(spelled)}(?![\w-])", f"{house.where} [defaults] {key}", message)

@@ -68,7 +68,7 @@ def _writing(command: Command, added: Mapping[str, Any]) -> Command:
         plot = {"--plot": options["plot"]} if options.get("plot") else {}  # a command's own chart, saved first
         outputs = plot | {f"--{fmt}": file for fmt, file in reports.items()} | ({"--output": path} if path else {})
         _distinct(outputs)
-        _unread(outputs, options, presets="format" in added)
+        _unread(outputs, options, guard_presets="format" in added)  # answers, not presets (calibrate)
         token, chosen = _REPORTS.set(dict(reports)), _FORMAT.set(format)
         try:
             with _atomic_stdout(path) if path is not None else contextlib.nullcontext():
@@ -101,7 +101,7 @@ def _distinct(files: Mapping[str, Path]) -> None:
         seen[target] = option
 
 
-def _unread(outputs: Mapping[str, Path], options: Mapping[str, Any], presets: bool) -> None:
+def _unread(outputs: Mapping[str, Path], options: Mapping[str, Any], guard_presets: bool) -> None:
     """Refuse an output that would replace a file the command reads: a file option or argument
     (`check --plan p.toml -o p.toml`, `compare mine.toml -o mine.toml`), the config file, or, from a
     command that prints answers (`presets`) rather than presets (`calibrate -o folder/efficiency.toml`),
@@ -121,7 +121,7 @@ def _unread(outputs: Mapping[str, Path], options: Mapping[str, Any], presets: bo
     try:
         if (where := house_defaults().where) and (found := _identity(Path(where))) is not None:
             read[found] = "the config file llamacalc reads"
-        places = preset_places(options.get("presets")) if presets else []
+        places = preset_places(options.get("presets")) if guard_presets else []
         folders = [(label, path) for label, path in places if label != "shipped"]
     except LlamacalcError:  # a bad config file: the command says so itself, if it reads it
         folders = []

@@ -68,7 +68,7 @@ class Fleet:
 
 def fleet(resolver: Resolver, setup: FleetSetup) -> Fleet:
     """A cluster preset as an owned fleet (setups.fleet_setup), with each model preset's share of a fleet-year."""
-    catalog, cluster, years = resolver.catalog, setup.cluster, setup.life
+    catalog, cluster, life = resolver.catalog, setup.cluster, setup.life
     hardware = catalog.hardware(cluster.gpu)
     spent = setup.capex if setup.capex is not None else cluster.capex
     ownership = catalog.ownership()
@@ -83,9 +83,9 @@ def fleet(resolver: Resolver, setup: FleetSetup) -> Fleet:
             if setup.capex_given is not None
             else Assumption(spent, "USD", "preset", cluster.entry.source_of("capex"))
         )
-    if years is not None:
+    if life is not None:
         assumptions["life"] = setup.assumptions["life"]
-        depreciated = f"straight line over {years / units.YEAR:g} years (the life given)"
+        depreciated = f"straight line over {life / units.YEAR:g} years (the life given)"
     else:
         r = ownership.depreciation / math.log(10)
         assumptions["depreciation"] = Assumption(
@@ -107,12 +107,12 @@ def fleet(resolver: Resolver, setup: FleetSetup) -> Fleet:
         }
     owned = None
     if energy is not None and hardware.purchase_price and hardware.power and hardware.server_power:
-        owned = owned_price(hardware.purchase_price, ownership, hardware.power, hardware.server_power, setup.pue, years)
+        owned = owned_price(hardware.purchase_price, ownership, hardware.power, hardware.server_power, setup.pue, life)
         assumptions |= {
             "purchase_price": Assumption(hardware.purchase_price, "USD", "preset", hw.source_of("purchase_price")),
             "networking_share": Assumption(ownership.networking_share, "", "preset", own.source_of("networking_share")),
         }
-    rate = None if spent is None else capex_price(spent / cluster.gpus, ownership, energy or 0.0, years)
+    rate = None if spent is None else capex_price(spent / cluster.gpus, ownership, energy or 0.0, life)
     per_year = cluster.gpus * units.YEAR / units.HOUR
     if setup.capex_given is not None:  # the figure is the user's: its source says so, not the preset's citation
         fields = dict(cluster.entry.fields)

@@ -52,6 +52,11 @@ def default_kv(precision: str) -> str:
     return {"fp8": "fp8", "fp4": "fp8", "int8": "int8"}.get(precision, "bf16")
 
 
+def over_network(hardware: Hardware, tp: int) -> bool:
+    """Whether a replica's TP group spans more GPUs than one scale-up (NVLink) domain holds."""
+    return tp > (hardware.scale_up_domain or 0)
+
+
 def replica(hardware: Hardware, arch: Architecture, cal: StepModel, precision: str, kv: str, tp: int,
             ep: int = 1) -> Replica:  # fmt: skip
     """A replica of `tp` GPUs, its fabric from the step model (FP4 and INT8 GEMMs borrow the fabric of
@@ -62,7 +67,7 @@ def replica(hardware: Hardware, arch: Architecture, cal: StepModel, precision: s
         raise InputError(f"{named('gpu')}: {hardware.name} has no memory figure; serving needs one for the KV cache")
     hardware.peak(precision)  # a clear error when the GPU has no such peak
     base = {"fp4": "fp8", "int8": "bf16"}.get(precision, precision)
-    f = fabric(hardware, None, base if base in hardware.peaks else "bf16", network=tp > (hardware.scale_up_domain or 0))
+    f = fabric(hardware, None, base if base in hardware.peaks else "bf16", network=over_network(hardware, tp))
     return Replica(arch, f, cal, hardware.memory, tp, ep, precision, kv)
 
 
@@ -353,6 +358,11 @@ class ServeEstimate:
         c, it = self.calibration, self.load.iteration
         return {"compute": c.compute * (it.compute + c.half_rate * it.ramp), "memory": c.memory * it.memory,
                 "tp": it.communication, "kernels": c.kernel * it.kernels}  # fmt: skip
+
+    @property
+    def over_network(self) -> bool:
+        """The replica's TP all-reduces cross the network (more GPUs than one scale-up domain)."""
+        return over_network(self.setting.hardware, self.setting.tp)
 
     @property
     def bound(self) -> str:

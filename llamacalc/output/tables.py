@@ -70,7 +70,7 @@ if TYPE_CHECKING:  # types only: `train --json` and `batch` import none of these
     from llamacalc.goodput import Goodput
     from llamacalc.inputs import Assumption
     from llamacalc.resolve import Resolved
-    from llamacalc.specs import Entry, Hardware
+    from llamacalc.specs import Entry
     from llamacalc.step import Step
     from llamacalc.sweep_setups import Series
 
@@ -180,7 +180,9 @@ def _jargon(results: Sequence[TrainResult]) -> str:
 
 
 def _range_caption(table: Table, results: Sequence[TrainResult]) -> None:
-    table.caption = "\n".join(filter(None, [_range_note(results), _jargon(results)]))
+    """What the ranges and the jargon mean, and what the config file gave (the same to every run)."""
+    housed = config_line(results[0].resolved.assumptions) if results else None
+    table.caption = "\n".join(filter(None, [_range_note(results), _jargon(results), housed]))
     table.caption_justify = "left"
 
 
@@ -568,12 +570,13 @@ def fleet_tables(f: Fleet) -> list[Table]:
     return [table, shares, *([assumptions_table(f.assumptions)] if f.sources else [])]
 
 
-def _tp_fabric(tp: int, hardware: Hardware) -> str:
+def _tp_fabric(e: ServeEstimate) -> str:
     """Where a replica's TP all-reduces run: the scale-up fabric, or the network past its domain."""
-    domain = hardware.scale_up_domain or 8
-    if tp <= domain:
+    hardware, tp = e.setting.hardware, e.setting.tp
+    if not e.over_network:
         return f"over {hardware.name}'s scale-up fabric"
-    return f"over the network (TP {tp} spans more than {hardware.name}'s {domain}-GPU scale-up domain)"
+    domain = f"{hardware.scale_up_domain}-GPU " if hardware.scale_up_domain else ""
+    return f"over the network (TP {tp} spans more than {hardware.name}'s {domain}scale-up domain)"
 
 
 def serve_table(e: ServeEstimate) -> Table:
@@ -621,7 +624,7 @@ def serve_table(e: ServeEstimate) -> Table:
     c = e.calibration
     table.caption = (
         f"Continuous batching, prefill chunked beside decode; compute and HBM traffic of each kernel from the "
-        f"architecture, TP all-reduces {_tp_fabric(s.tp, s.hardware)}. Fitted to {c.runs} published runs "
+        f"architecture, TP all-reduces {_tp_fabric(e)}. Fitted to {c.runs} published runs "
         f"(TensorRT-LLM, NIM): compute at {1 / c.compute:.0%} of the measured GEMM ceiling (half of it at "
         f"{c.half_rate:.0f} tokens), HBM at {1 / c.memory:.0%} of its peak, {c.kernel * 1e6:.1f} µs a kernel; "
         "(P10–P90) from each run's error left out of the fit. "
@@ -742,6 +745,9 @@ def check_table(runs: Sequence[tuple[str | None, TrainResult, Sequence[Check]]])
             else "every check passes"
         )
         table.caption = f"{len(runs):,} runs, {len(rows):,} checks: {verdict}. Every check: --json"
+        table.caption_justify = "left"
+    if runs and (housed := config_line(runs[0][1].resolved.assumptions)):
+        table.caption = "\n".join(filter(None, [str(table.caption or ""), housed]))
         table.caption_justify = "left"
     return table
 
