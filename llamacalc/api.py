@@ -164,13 +164,9 @@ def train(
     if vision and config is None:
         raise InputError("vision counts a multimodal config's vision tower: give config")
     if config is not None:
-        from llamacalc.errors import named
-        from llamacalc.files import read_json
-        from llamacalc.hf_config import MAX_CONFIG_BYTES, config_model
-
-        data = read_json(Path(config), MAX_CONFIG_BYTES, named("config"))
-        entry = config_model(data, Path(config), request.pop("model", None), request.get("tokens"), vision)
-        catalog, request["model"] = catalog.including(entry), entry.name
+        catalog, request["model"] = _with_config(
+            catalog, config, request.pop("model", None), request.get("tokens"), vision
+        )
     return _document(train_for(Resolver(catalog), request, extras))
 
 
@@ -180,16 +176,25 @@ _SWITCHES = ("vision", "goodput", "held_out")  # the keywords that are True or F
 
 @_input_names
 def layout(
-    model: str | None = None, *, top: int = 5, presets: Iterable[str | Path] | None = None, **inputs: Any
+    model: str | None = None,
+    *,
+    top: int = 5,
+    presets: Iterable[str | Path] | None = None,
+    config: str | Path | None = None,
+    **inputs: Any,
 ) -> Document:
-    """The fastest parallel layouts that fit, best first (`llamacalc layout --json`)."""
+    """The fastest parallel layouts that fit, best first (`llamacalc layout --json`); `config` a Hugging
+    Face config.json as the model."""
     from llamacalc.estimates.layout import estimate_layout
+    from llamacalc.resolve import Resolver
     from llamacalc.setups import READS, layout_setup
 
     request = {"model": model, **inputs}
     _known(request, frozenset(READS["layout"]), "layout")
-    resolver = _resolver(presets)
-    return _document(estimate_layout(resolver.catalog, layout_setup(resolver, request), keep=top))
+    catalog = _catalog(presets)
+    if config is not None:
+        catalog, request["model"] = _with_config(catalog, config, model, "1T", False)
+    return _document(estimate_layout(catalog, layout_setup(Resolver(catalog), request), keep=top))
 
 
 @_input_names
@@ -316,6 +321,18 @@ def batch(
             yield {**found, "error": _in_names(found["error"])}
         else:
             yield json.loads(train_json(found))
+
+
+def _with_config(catalog: Any, config: str | Path, model: str | None, tokens: Any, vision: bool) -> tuple[Any, str]:
+    """The catalog plus the model of a config.json, and its name (cli/catalogs.py's with_config, in names)."""
+    from llamacalc.errors import named
+    from llamacalc.files import read_json
+    from llamacalc.hf_config import MAX_CONFIG_BYTES, config_model
+
+    entry = config_model(
+        read_json(Path(config), MAX_CONFIG_BYTES, named("config")), Path(config), model, tokens, vision
+    )
+    return catalog.including(entry), entry.name
 
 
 def _resolver(presets: Iterable[str | Path] | None) -> Any:

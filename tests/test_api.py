@@ -38,6 +38,8 @@ CASES = [
       "--inference-tokens", "1T"]),
     (lambda: llamacalc.train(config=GEMMA, tokens="14T", vision=True),
      ["train", "--config", GEMMA, "--tokens", "14T", "--vision"]),
+    (lambda: llamacalc.layout(config=GEMMA, gpus=64, global_batch=128, seq_len=8192, top=2),
+     ["layout", "--config", GEMMA, "--gpus", "64", "--global-batch", "128", "--seq-len", "8192", "--top", "2"]),
 ]  # fmt: skip
 
 
