@@ -53,7 +53,7 @@ LAYOUT = ("layout", "llama-3.1-70b", "--gpus", "64", "--global-batch", "128")
         ((*LAYOUT, "--gpus", "nan"), "--gpus: expected a GPU count"),
         ((*LAYOUT, "--global-batch", "100000001"), "--global-batch: at most 100,000,000 sequences"),
         ((*LAYOUT, "--global-batch", "inf tokens"), "--global-batch: expected a token count"),
-        ((*LAYOUT, "--seq-len", "10000001"), "--seq-len: at most 10,000,000"),
+        ((*LAYOUT, "--seq-len", "100000001"), "--seq-len: at most 100,000,000"),
         ((*LAYOUT, "--tp", "0"), "--tp: expected a parallel degree"),
         ((*LAYOUT, "--zero", "4"), "--zero: expected a ZeRO stage 0-3"),
         ((*LAYOUT, "--precision", "fp4"), "--precision: expected one of bf16, fp8"),
