@@ -14,7 +14,6 @@ import math
 import os
 import re
 import sys
-import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from llamacalc import units
 from llamacalc.errors import PresetError, UnitError, did_you_mean, prefixed
-from llamacalc.files import read_text
+from llamacalc.files import parse_toml, read_text
 from llamacalc.inputs import INPUTS, MAX_GPUS
 from llamacalc.specs import (
     ARCH_FIELDS,
@@ -529,12 +528,7 @@ def _floatable(path: Path, data: Any) -> None:
 
 def _entries(path: Path, text: str) -> Iterable[Entry]:
     """The presets of one file's text, each validated."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise PresetError(f"{path}: not valid TOML: {error}") from None
-    except RecursionError:
-        raise PresetError(f"{path}: not presets llamacalc reads: arrays or tables nested too deeply") from None
+    data = parse_toml(text, str(path), "presets", PresetError)
     _floatable(path, data)
     for kind, table in data.items():
         if kind not in KINDS:

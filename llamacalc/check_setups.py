@@ -19,13 +19,13 @@ Each limit's text is read here into a canonical float, each confidence into a pr
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from llamacalc import units
 from llamacalc.errors import InputError, UnitError, did_you_mean, named, prefixed
+from llamacalc.files import parse_toml
 from llamacalc.inputs import INPUTS
 
 MAX_PLAN_BYTES = 1_000_000  # a plan file: thousands of runs fit; a runaway file does not
@@ -164,12 +164,7 @@ def check_setup(
 def read_plan(text: str, where: str, confidence: float = 0.5) -> list[PlannedRun]:
     """The runs of a plan file's text, at `confidence` where the file sets none; `where` names the
     file in errors."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"{where}: not valid TOML: {error}") from None
-    except RecursionError:
-        raise InputError(f"{where}: not a plan llamacalc reads: arrays or tables nested too deeply") from None
+    data = parse_toml(text, where, "a plan")
     for key in data:
         if key not in ("defaults", "runs"):
             what = f"table [{key}]" if isinstance(data[key], dict) else f"top-level key '{key}'"

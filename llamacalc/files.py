@@ -55,6 +55,19 @@ _DESCRIPTORS = re.compile(r"/dev/(?:std(?:in|out|err)|fd/\d+)|/proc/self/fd/\d+"
 _STANDARD = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
 
 
+def parse_toml(text: str, where: str, what: str, error: type[InputError] = InputError) -> dict[str, Any]:
+    """TOML text parsed, a byte-order mark some editors write ignored; else `error` naming `where`: not
+    TOML, or nested too deeply to be `what` ('presets', 'a plan', 'a config')."""
+    import tomllib
+
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as failure:
+        raise error(f"{where}: not valid TOML: {failure}") from None
+    except RecursionError:
+        raise error(f"{where}: not {what} llamacalc reads: arrays or tables nested too deeply") from None
+
+
 def read_json(path: Path, limit: int, option: str) -> Any:
     """A JSON file of at most `limit` bytes, parsed; an InputError naming `option` if it is not."""
     import json

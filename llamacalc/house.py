@@ -20,13 +20,13 @@ reads its text.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from llamacalc.catalog import Catalog
 from llamacalc.errors import InputError, LlamacalcError, did_you_mean
+from llamacalc.files import parse_toml
 from llamacalc.flops import CONVENTIONS, DEFAULT_CONVENTION, RECOMPUTE
 from llamacalc.inputs import INPUTS, PRICINGS, Assumption
 from llamacalc.specs import PRECISIONS
@@ -91,12 +91,7 @@ NO_HOUSE = House({}, (), "", set())
 
 def house(text: str, where: str) -> House:
     """The house defaults of a config file's text; InputError naming `where` and the key if bad."""
-    try:
-        data = tomllib.loads(text.removeprefix("\ufeff"))  # a byte-order mark some editors write
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"{where}: not TOML: {error}") from None
-    except RecursionError:
-        raise InputError(f"{where}: not a config llamacalc reads: tables nested too deeply") from None
+    data = parse_toml(text, where, "a config")
     for key in data:
         if key not in SECTIONS:
             hint = did_you_mean(key, SECTIONS)

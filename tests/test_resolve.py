@@ -79,7 +79,7 @@ def test_the_config_source_names_the_file(catalog):
         ("[defaultz]\n", "team.toml: unknown key 'defaultz' (did you mean 'defaults'?)"),
         ("[defaults]\ngpus = 8\ndays = 3\n", "[defaults] sets both the GPU count"),
         ("presets = 3\n", "presets must be a list of folders"),
-        ("[defaults\n", "team.toml: not TOML"),
+        ("[defaults\n", "team.toml: not valid TOML"),
         ('[defaults]\nlife = "4 years"\n', 'life is the depreciation life of owned hardware: set pricing = "owned"'),
     ],
 )
