@@ -149,8 +149,7 @@ def peak_rss_mib(command: list[str], stdin: Path, env: dict[str, str] | None = N
     return int(run.stdout) / 1024
 
 
-PER_LINE = (  # a batch rendered in-process: 500 lines to warm what a batch remembers, then argv[3] more
-    "import os, sys\n"
+IN_PROCESS = (  # what the in-process snippets import, from this checkout or one from before the cli split
     "from llamacalc.cli import stream\n"
     "try:\n"
     "    from llamacalc.cli.catalogs import catalog_from\n"
@@ -158,6 +157,11 @@ PER_LINE = (  # a batch rendered in-process: 500 lines to warm what a batch reme
     "except ImportError:  # a checkout from before cli/app.py was split (--before)\n"
     "    from llamacalc.cli.app import catalog_from, train_fields\n"
     "from llamacalc.resolve import Resolver\n"
+)
+
+
+PER_LINE = IN_PROCESS + (  # a batch rendered in-process: 500 lines to warm what a batch remembers, then argv[3] more
+    "import os, sys\n"
     "lines = open(sys.argv[1], 'rb').read().splitlines()\n"
     "fields = train_fields(sys.argv[2]) if sys.argv[2] else None\n"
     "resolver = Resolver(catalog_from(None))\n"
@@ -169,15 +173,8 @@ PER_LINE = (  # a batch rendered in-process: 500 lines to warm what a batch reme
 )
 
 
-CPU = (  # argv[2]'s variants rendering argv[1] in-process, interleaved: median CPU seconds of each
+CPU = IN_PROCESS + (  # argv[2]'s variants rendering argv[1] in-process, interleaved: median CPU seconds of each
     "import json, statistics, sys, time\n"
-    "from llamacalc.cli import stream\n"
-    "try:\n"
-    "    from llamacalc.cli.catalogs import catalog_from\n"
-    "    from llamacalc.cli.options import train_fields\n"
-    "except ImportError:  # a checkout from before cli/app.py was split (--before)\n"
-    "    from llamacalc.cli.app import catalog_from, train_fields\n"
-    "from llamacalc.resolve import Resolver\n"
     "block = b''.join(open(sys.argv[1], 'rb').readlines()[:20_000])  # one chunk, held in memory whole\n"
     "fields = train_fields(sys.argv[3]) if sys.argv[3] else None\n"
     "variants, catalog = sys.argv[2].split(';'), catalog_from(None)\n"

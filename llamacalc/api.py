@@ -161,11 +161,12 @@ def train(
     extras = train_extras(extra["layout"], extra["global_batch"], goodput, extra["checkpoint_every"],
                           extra["restart"], extra["inference_tokens"])  # fmt: skip
     catalog = _catalog(presets)
-    if vision and config is None:
-        raise InputError("vision counts a multimodal config's vision tower: give config")
-    if config is not None:
-        catalog, request["model"] = _with_config(
-            catalog, config, request.pop("model", None), request.get("tokens"), vision
+    if config is not None or vision:
+        from llamacalc.hf_config import with_config
+
+        given = None if config is None else Path(config)
+        catalog, request["model"] = with_config(
+            catalog, given, request.pop("model", None), request.get("tokens"), vision
         )
     return _document(train_for(Resolver(catalog), request, extras))
 
@@ -193,7 +194,9 @@ def layout(
     _known(request, frozenset(READS["layout"]), "layout")
     catalog = _catalog(presets)
     if config is not None:
-        catalog, request["model"] = _with_config(catalog, config, model, "1T", False)
+        from llamacalc.hf_config import with_config
+
+        catalog, request["model"] = with_config(catalog, Path(config), model, "1T")
     return _document(estimate_layout(catalog, layout_setup(Resolver(catalog), request), keep=top))
 
 
@@ -321,18 +324,6 @@ def batch(
             yield {**found, "error": _in_names(found["error"])}
         else:
             yield json.loads(train_json(found))
-
-
-def _with_config(catalog: Any, config: str | Path, model: str | None, tokens: Any, vision: bool) -> tuple[Any, str]:
-    """The catalog plus the model of a config.json, and its name (cli/catalogs.py's with_config, in names)."""
-    from llamacalc.errors import named
-    from llamacalc.files import read_json
-    from llamacalc.hf_config import MAX_CONFIG_BYTES, config_model
-
-    entry = config_model(
-        read_json(Path(config), MAX_CONFIG_BYTES, named("config")), Path(config), model, tokens, vision
-    )
-    return catalog.including(entry), entry.name
 
 
 def _resolver(presets: Iterable[str | Path] | None) -> Any:

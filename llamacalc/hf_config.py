@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llamacalc.catalog import architecture
+from llamacalc.catalog import Catalog, architecture
 from llamacalc.errors import InputError, named
 from llamacalc.flops import layer_stack_params, norm_params, parameter_count
 from llamacalc.specs import Architecture, Entry
@@ -419,6 +419,24 @@ def vision_params(config: Mapping[str, Any], family: Family, text: int, where: s
         raise InputError(f"{where}: vision_config model_type {kind!r:.40} is not counted, only {vision.model_type!r}")
     section = {**vision.defaults, **(vision.absent if given is None else given)}
     return vision.count(_integers(section, f"{where} vision_config"), section, config, text, where)
+
+
+def with_config(
+    catalog: Catalog, path: Path | None, model: str | None, tokens: Any, vision: bool = False
+) -> tuple[Catalog, str | None]:
+    """The catalog plus the model of a Hugging Face config.json file (its vision tower counted in the
+    total with `vision`), and that model's name; without a file, both as they are. The one way the
+    command line and the API take a config.json."""
+    if path is None:
+        if vision:
+            raise InputError(
+                f"{named('vision')} counts a multimodal {named('config')}'s vision tower: give {named('config')}"
+            )
+        return catalog, model
+    from llamacalc.files import read_json
+
+    entry = config_model(read_json(path, MAX_CONFIG_BYTES, named("config")), path, model, tokens, vision)
+    return catalog.including(entry), entry.name
 
 
 def config_model(config: Any, path: Path, model: str | None, tokens: Any, vision: bool = False) -> Entry:

@@ -179,13 +179,18 @@ def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
     return str(value)
 
 
+def _is_number(value: Any) -> bool:
+    """Whether a value is a number alone, with no unit: 20, 0.02, '20'."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, bool)
+
+
 def _seconds(key: str, value: Any) -> float:
     """A short duration with its unit: a bare number, which a duration reads as days, is refused."""
-    try:
-        bare = not isinstance(value, bool) and float(value) is not None
-    except (TypeError, ValueError):
-        bare = False
-    if bare:
+    if _is_number(value):
         raise InputError(
             f"{named(key)}: give the unit, e.g. 20ms, 2s or 30min (a bare number would be days), got '{value}'"
         )
@@ -337,11 +342,9 @@ def layout_setup(resolver: Resolver, request: Mapping[str, Any]) -> LayoutSetup:
     else:
         model = _model_with_arch(resolver, g.get("model"), "layout")
     assert model.arch is not None
-    if "cluster" in g and "gpu" in g:
-        found = catalog.cluster(str(g["cluster"]))
-        if found.gpu != catalog.hardware(str(g["gpu"])).name:
-            raise InputError(f"{named('gpu')} {g['gpu']} and {named('cluster')} {found.name} ({found.gpu}) conflict")
     chosen = catalog.cluster(str(g["cluster"])) if "cluster" in g else None
+    if chosen is not None and "gpu" in g and chosen.gpu != catalog.hardware(str(g["gpu"])).name:
+        raise InputError(f"{named('gpu')} {g['gpu']} and {named('cluster')} {chosen.name} ({chosen.gpu}) conflict")
     hardware = _hardware(resolver, g, model, chosen, seen)
     cluster = network_cluster(resolver, model, hardware, chosen)
     precision = _training_precision(g, model, seen)
@@ -499,8 +502,6 @@ def memory_setup(resolver: Resolver, model: str | None, request: Mapping[str, An
         seen["params"] = Assumption(n, "", "preset", found.entry.source_of("params"))
     else:
         raise InputError(f"memory needs a MODEL preset with params, or {named('params')}")
-    if n > MAX_PARAMS:
-        raise InputError(f"{named('params')}: at most {figure(MAX_PARAMS)} parameters, got {figure(n)}")
     tp, pp, ep, dp, cp, vp = (whole(key, g[key]) if key in g else 1 for key in ("tp", "pp", "ep", "dp", "cp", "vp"))
     micro = (
         whole("micro_batch", g["micro_batch"], "sequences a micro-batch", MAX_MICRO_BATCH) if "micro_batch" in g else 1

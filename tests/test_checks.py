@@ -52,17 +52,7 @@ def test_check_bad_input_is_exit_2(cli, args, message):
     assert message in run.stderr
 
 
-PASSING_PLAN = """
-[defaults]
-max_cost = "200 MUSD"
-[runs.flagship]
-model = "llama-3.1-405b"
-max_days = 120
-[runs.small]
-model = "llama-3-8b"
-gpus = 1024
-max_gpu_hours = "2M"
-"""
+PASSING_PLAN = (Path(__file__).parent / "fixtures" / "budget-plan.toml").read_text(encoding="utf-8")
 
 
 def readme_ci_command() -> str:

@@ -18,19 +18,7 @@ from llamacalc.output import export, render
 from llamacalc.output.chart import _ticks
 from llamacalc.output.tables import views
 
-PLAN = """\
-[defaults]
-max_cost = "200 MUSD"
-
-[runs.flagship]
-model = "llama-3.1-405b"
-max_days = 120
-
-[runs.small]
-model = "llama-3-8b"
-gpus = 1024
-max_gpu_hours = "2M"
-"""
+PLAN = (Path(__file__).parent / "fixtures" / "budget-plan.toml").read_text(encoding="utf-8")  # two runs that pass
 
 COMMANDS = {
     "train": ["train", "llama-3.1-405b"],

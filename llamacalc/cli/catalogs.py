@@ -70,15 +70,3 @@ def house_defaults() -> "House":
     with prefixed("LLAMACALC_CONFIG" if named else str(path)):
         text = read_text(path, MAX_CONFIG_BYTES)
     return house(text, str(path))
-
-
-def with_config(
-    catalog: "Catalog", path: Path, model: str | None, tokens: str | None, vision: bool = False
-) -> tuple["Catalog", str]:
-    """The catalog plus the model of a Hugging Face config.json file (its vision tower counted in the
-    total with `vision`), and that model's name."""
-    from llamacalc.files import read_json
-    from llamacalc.hf_config import MAX_CONFIG_BYTES, config_model
-
-    entry = config_model(read_json(path, MAX_CONFIG_BYTES, "--config"), path, model, tokens, vision)
-    return catalog.including(entry), entry.name

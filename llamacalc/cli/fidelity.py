@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from llamacalc.cli.catalogs import catalog_from, with_config
+from llamacalc.cli.catalogs import catalog_from
 from llamacalc.cli.group import commands, warn
 from llamacalc.cli.options import (
     ClusterOpt,
@@ -99,6 +99,8 @@ def layout(
 
     catalog = catalog_from(presets)
     if config is not None:
+        from llamacalc.hf_config import with_config
+
         catalog, model = with_config(catalog, config, model, "1T")
     request = {
         "model": model, "params": params, "gpu": gpu, "gpus": gpus, "cluster": cluster, "global_batch": global_batch,

@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from llamacalc.catalog import KINDS
-from llamacalc.cli.catalogs import catalog_from, preset_places, with_config
+from llamacalc.cli.catalogs import catalog_from, preset_places
 from llamacalc.cli.group import app, commands, warn
 from llamacalc.cli.options import (
     BriefOpt,
@@ -88,9 +88,9 @@ def train(
     if projection is not None and request.get("flops") == "all":
         raise InputError("--fields projects one run's document; with --flops all use --json (or one --flops)")
     catalog = catalog_from(presets)
-    if vision and config is None:
-        raise InputError("--vision counts a multimodal --config's vision tower: give --config")
-    if config is not None:
+    if config is not None or vision:
+        from llamacalc.hf_config import with_config
+
         catalog, request["model"] = with_config(catalog, config, request.get("model"), request.get("tokens"), vision)
     if request.get("flops") == "all":
         resolver = Resolver(catalog)
